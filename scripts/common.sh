@@ -1,0 +1,47 @@
+# Shared by run.sh and test.sh: install what is missing, then configure and build incrementally.
+# Sourced, not run.
+
+KVMSCOPE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KVMSCOPE_BUILD=${KVMSCOPE_BUILD:-$KVMSCOPE_ROOT/build}
+
+# Debian 12 packages kvmscope needs to build, run and test.
+KVMSCOPE_PACKAGES=(
+    build-essential cmake ninja-build ccache pkg-config
+    qt6-base-dev libspdlog-dev libfmt-dev
+    binutils gcc
+)
+
+log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_packages() {
+    local missing=()
+    local package
+    for package in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log_step "installing ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "kvmscope: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_and_build() {
+    local jobs
+    jobs=$(nproc)
+    if [ ! -f "$KVMSCOPE_BUILD/build.ninja" ]; then
+        log_step "configuring in $KVMSCOPE_BUILD"
+        cmake -S "$KVMSCOPE_ROOT" -B "$KVMSCOPE_BUILD" -G Ninja \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >/dev/null
+    fi
+    log_step "building"
+    cmake --build "$KVMSCOPE_BUILD" -j "$jobs"
+}

@@ -1,0 +1,1 @@
+list(APPEND KVMSCOPE_CORE_SOURCES common/Error.h)

@@ -1,0 +1,148 @@
+#include "kvm/Vcpu.h"
+
+#include "kvm/Ioctl.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <memory>
+
+namespace kvmscope::kvm {
+
+Vcpu::Vcpu(FileDescriptor fd, uint32_t id, int mmapSize)
+    : fd_(std::move(fd)), id_(id), mmapSize_(mmapSize) {
+    void* mapping = ::mmap(nullptr, static_cast<size_t>(mmapSize), PROT_READ | PROT_WRITE,
+                           MAP_SHARED, fd_.get(), 0);
+    if (mapping == MAP_FAILED)
+        throw KvmError("mmap", errno, fmt::format("mapping the kvm_run page of vcpu {}", id));
+    run_ = static_cast<kvm_run*>(mapping);
+}
+
+Vcpu::~Vcpu() {
+    if (run_)
+        ::munmap(run_, static_cast<size_t>(mmapSize_));
+}
+
+Vcpu::Vcpu(Vcpu&& other) noexcept
+    : fd_(std::move(other.fd_)), id_(other.id_), mmapSize_(other.mmapSize_),
+      run_(std::exchange(other.run_, nullptr)) {}
+
+int Vcpu::run() {
+    const int result = tryIoctl(fd_.get(), KVM_RUN, 0ul);
+    if (result == -EINTR || result == -EAGAIN)
+        return -EINTR;
+    if (result < 0)
+        throw KvmError("KVM_RUN", -result, fmt::format("running vcpu {}", id_));
+    return 0;
+}
+
+#define KVMSCOPE_GET(type, request)                                                                \
+    type value{};                                                                                  \
+    KVM_IOCTL(fd_.get(), request, &value);                                                         \
+    return value
+#define KVMSCOPE_SET(type, request, source)                                                        \
+    type copy = source;                                                                            \
+    KVM_IOCTL(fd_.get(), request, &copy)
+
+kvm_regs Vcpu::regs() const { KVMSCOPE_GET(kvm_regs, KVM_GET_REGS); }
+void Vcpu::setRegs(const kvm_regs& regs) { KVMSCOPE_SET(kvm_regs, KVM_SET_REGS, regs); }
+kvm_sregs Vcpu::sregs() const { KVMSCOPE_GET(kvm_sregs, KVM_GET_SREGS); }
+void Vcpu::setSregs(const kvm_sregs& sregs) { KVMSCOPE_SET(kvm_sregs, KVM_SET_SREGS, sregs); }
+kvm_fpu Vcpu::fpu() const { KVMSCOPE_GET(kvm_fpu, KVM_GET_FPU); }
+void Vcpu::setFpu(const kvm_fpu& fpu) { KVMSCOPE_SET(kvm_fpu, KVM_SET_FPU, fpu); }
+kvm_debugregs Vcpu::debugRegs() const { KVMSCOPE_GET(kvm_debugregs, KVM_GET_DEBUGREGS); }
+void Vcpu::setDebugRegs(const kvm_debugregs& regs) {
+    KVMSCOPE_SET(kvm_debugregs, KVM_SET_DEBUGREGS, regs);
+}
+kvm_lapic_state Vcpu::lapic() const { KVMSCOPE_GET(kvm_lapic_state, KVM_GET_LAPIC); }
+void Vcpu::setLapic(const kvm_lapic_state& state) {
+    KVMSCOPE_SET(kvm_lapic_state, KVM_SET_LAPIC, state);
+}
+kvm_vcpu_events Vcpu::events() const { KVMSCOPE_GET(kvm_vcpu_events, KVM_GET_VCPU_EVENTS); }
+void Vcpu::setEvents(const kvm_vcpu_events& events) {
+    KVMSCOPE_SET(kvm_vcpu_events, KVM_SET_VCPU_EVENTS, events);
+}
+kvm_mp_state Vcpu::mpState() const { KVMSCOPE_GET(kvm_mp_state, KVM_GET_MP_STATE); }
+void Vcpu::setMpState(const kvm_mp_state& state) {
+    KVMSCOPE_SET(kvm_mp_state, KVM_SET_MP_STATE, state);
+}
+void Vcpu::setGuestDebug(const kvm_guest_debug& debug) {
+    KVMSCOPE_SET(kvm_guest_debug, KVM_SET_GUEST_DEBUG, debug);
+}
+
+#undef KVMSCOPE_GET
+#undef KVMSCOPE_SET
+
+namespace {
+
+// kvm_msrs and kvm_cpuid2 end in flexible arrays: allocate header + entries, suitably aligned.
+template <typename Header, typename Entry> struct FlexibleBuffer {
+    explicit FlexibleBuffer(size_t count)
+        : storage(std::make_unique<uint64_t[]>((sizeof(Header) + count * sizeof(Entry)) / 8 + 1)) {}
+    Header* get() { return reinterpret_cast<Header*>(storage.get()); }
+    std::unique_ptr<uint64_t[]> storage;
+};
+
+} // namespace
+
+std::vector<kvm_msr_entry> Vcpu::msrs(const std::vector<uint32_t>& indices) const {
+    std::vector<kvm_msr_entry> result;
+    // KVM_GET_MSRS stops at the first MSR it cannot read and returns how many it read; skip the
+    // refused one and go on so that one unsupported index does not hide the rest.
+    size_t start = 0;
+    while (start < indices.size()) {
+        const size_t count = indices.size() - start;
+        FlexibleBuffer<kvm_msrs, kvm_msr_entry> buffer(count);
+        kvm_msrs* request = buffer.get();
+        request->nmsrs = static_cast<uint32_t>(count);
+        for (size_t i = 0; i < count; ++i)
+            request->entries[i] = kvm_msr_entry{indices[start + i], 0, 0};
+        const int read = KVM_IOCTL(fd_.get(), KVM_GET_MSRS, request);
+        result.insert(result.end(), request->entries, request->entries + read);
+        start += static_cast<size_t>(read) + 1;
+    }
+    return result;
+}
+
+void Vcpu::setMsrs(const std::vector<kvm_msr_entry>& entries) {
+    FlexibleBuffer<kvm_msrs, kvm_msr_entry> buffer(entries.size());
+    kvm_msrs* request = buffer.get();
+    request->nmsrs = static_cast<uint32_t>(entries.size());
+    std::copy(entries.begin(), entries.end(), request->entries);
+    const int written = KVM_IOCTL(fd_.get(), KVM_SET_MSRS, request);
+    if (static_cast<size_t>(written) != entries.size())
+        throw KvmError("KVM_SET_MSRS", EINVAL,
+                       fmt::format("writing MSR {:#x} on vcpu {}", entries[static_cast<size_t>(written)].index, id_));
+}
+
+void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
+    FlexibleBuffer<kvm_cpuid2, kvm_cpuid_entry2> buffer(entries.size());
+    kvm_cpuid2* request = buffer.get();
+    request->nent = static_cast<uint32_t>(entries.size());
+    std::copy(entries.begin(), entries.end(), request->entries);
+    KVM_IOCTL(fd_.get(), KVM_SET_CPUID2, request);
+}
+
+kvm_translation Vcpu::translate(uint64_t linearAddress) const {
+    kvm_translation translation{};
+    translation.linear_address = linearAddress;
+    KVM_IOCTL(fd_.get(), KVM_TRANSLATE, &translation);
+    return translation;
+}
+
+bool Vcpu::hasAttr(uint32_t group, uint64_t attr) const {
+    return hasDeviceAttr(fd_.get(), group, attr);
+}
+
+uint64_t Vcpu::getAttr(uint32_t group, uint64_t attr) const {
+    uint64_t value = 0;
+    getDeviceAttr(fd_.get(), group, attr, &value, "reading a vcpu attribute");
+    return value;
+}
+
+void Vcpu::setAttr(uint32_t group, uint64_t attr, uint64_t value) {
+    setDeviceAttr(fd_.get(), group, attr, &value, "writing a vcpu attribute");
+}
+
+} // namespace kvmscope::kvm

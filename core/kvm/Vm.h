@@ -1,0 +1,49 @@
+#pragma once
+// A VM fd: memory slots, the in-kernel irqchip and PIT, interrupt lines, kernel devices, vcpus.
+#include "kvm/FileDescriptor.h"
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+
+namespace kvmscope::kvm {
+
+class Vcpu;
+class DeviceFd;
+
+class Vm {
+public:
+    Vm(FileDescriptor fd, int vcpuMmapSize) : fd_(std::move(fd)), vcpuMmapSize_(vcpuMmapSize) {}
+
+    int fd() const { return fd_.get(); }
+    int checkExtension(long capability) const;
+
+    // KVM_SET_USER_MEMORY_REGION (api.rst 4.35).
+    void setMemoryRegion(uint32_t slot, uint64_t guestAddress, uint64_t size, void* host,
+                         uint32_t flags = 0);
+    // Required on Intel before the first KVM_RUN: three pages for the real-mode TSS (api.rst 4.48)
+    // and one for the EPT identity map (4.62); both must lie outside guest RAM.
+    void setTssAddress(uint64_t address);
+    void setIdentityMapAddress(uint64_t address);
+
+    void createIrqchip();                 // KVM_CREATE_IRQCHIP: PIC, IOAPIC, LAPICs
+    void createPit2(uint32_t flags = 0);  // KVM_CREATE_PIT2
+    void setIrqLine(uint32_t irq, bool level); // KVM_IRQ_LINE
+    kvm_irqchip getIrqchip(uint32_t chipId) const; // KVM_IRQCHIP_PIC_MASTER/SLAVE/IOAPIC
+    void setIrqchip(const kvm_irqchip& chip);
+    kvm_pit_state2 getPit2() const;
+    void setPit2(const kvm_pit_state2& state);
+    kvm_clock_data getClock() const;
+
+    // KVM_CREATE_DEVICE (api.rst 4.79); canCreateDevice uses KVM_CREATE_DEVICE_TEST.
+    bool canCreateDevice(uint32_t type) const;
+    DeviceFd createDevice(uint32_t type);
+
+    Vcpu createVcpu(uint32_t id);
+
+private:
+    FileDescriptor fd_;
+    int vcpuMmapSize_;
+};
+
+} // namespace kvmscope::kvm

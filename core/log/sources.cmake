@@ -1,0 +1,1 @@
+list(APPEND KVMSCOPE_CORE_SOURCES log/Log.h log/Log.cpp)

@@ -1,0 +1,266 @@
+#include "machine/Machine.h"
+
+#include "boot/ImageLoader.h"
+#include "boot/MpTable.h"
+#include "boot/X86Setup.h"
+#include "devices/AcpiPmControl.h"
+#include "devices/CmosRtc.h"
+#include "devices/DebugExitPort.h"
+#include "devices/PostCodePort.h"
+#include "devices/ResetControlPort.h"
+#include "devices/Uart16550.h"
+#include "devices/kernel/KernelDevice.h"
+#include "devices/kernel/KernelIrqchip.h"
+#include "devices/kernel/KernelPit.h"
+#include "devices/kernel/SystemAttributes.h"
+#include "devices/kernel/VcpuAttributes.h"
+#include "kvm/System.h"
+#include "log/Log.h"
+#include "machine/Cpuid.h"
+#include "machine/KvmIrqLine.h"
+
+#include <fmt/format.h>
+
+namespace kvmscope {
+namespace {
+
+// Three pages for the real-mode TSS and one for the EPT identity map, just below the BIOS ROM
+// area at the top of the 32-bit space, outside guest RAM (api.rst 4.48 and 4.62).
+constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
+constexpr uint64_t kTssAddress = 0xfeffd000;
+
+// PC platform wiring (ISA IRQs and ports).
+constexpr uint64_t kCom1Port = 0x3f8;
+constexpr uint64_t kUartPortCount = 8;
+constexpr uint32_t kCom1Irq = 4;
+constexpr uint64_t kDebugExitPort = 0xf4;
+constexpr uint64_t kPostCodePort = 0x80;
+constexpr uint64_t kCmosPort = 0x70;
+constexpr uint64_t kCmosPortCount = 2;
+constexpr uint64_t kAcpiPmPort = 0x600;
+constexpr uint64_t kAcpiPmPortCount = 8;
+constexpr uint64_t kResetControlPort = 0xcf9;
+
+// A vcpu that does not park within this time after a kick is reported, not waited for forever.
+constexpr int kVcpuCallTimeoutMs = 5000;
+
+} // namespace
+
+Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
+                 QObject* parent)
+    : QObject(parent), config_(config), vm_(system.createVm()) {
+    static const int registered = [] {
+        qRegisterMetaType<kvmscope::MachineStop>();
+        return 0;
+    }();
+    (void)registered;
+    config_.validate();
+    createMemory();
+    // Intel VMX needs both before the first KVM_RUN; harmless elsewhere.
+    vm_.setIdentityMapAddress(kIdentityMapAddress);
+    vm_.setTssAddress(kTssAddress);
+    vm_.createIrqchip();
+    vm_.createPit2(KVM_PIT_SPEAKER_DUMMY);
+    createDevices(system, serialSink);
+    createVcpus(system);
+}
+
+Machine::~Machine() {
+    for (auto& runner : runners_)
+        runner->stop();
+    for (auto& runner : runners_)
+        runner->join();
+}
+
+void Machine::createMemory() {
+    memory_ = std::make_unique<GuestMemory>(config_.memorySize);
+    uint32_t slot = 0;
+    for (const auto& region : memory_->regions())
+        vm_.setMemoryRegion(slot++, region.guestAddress, region.size, region.host);
+}
+
+void Machine::addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device) {
+    ioBus_.add(base, length, busDevice, device.name());
+}
+
+void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
+    auto makeLine = [this](uint32_t gsi) -> IrqLine& {
+        irqLines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
+        return *irqLines_.back();
+    };
+
+    auto uart = std::make_unique<Uart16550>(makeLine(kCom1Irq), serialSink);
+    uart_ = uart.get();
+    addPortDevice(kCom1Port, kUartPortCount, *uart, *uart);
+    devices_.push_back(std::move(uart));
+
+    auto debugExit = std::make_unique<DebugExitPort>([this](uint32_t value) {
+        requestStop({StopKind::DebugExit, value, 0,
+                     fmt::format("the guest wrote {:#x} to the debug-exit port", value)});
+    });
+    addPortDevice(kDebugExitPort, 1, *debugExit, *debugExit);
+    devices_.push_back(std::move(debugExit));
+
+    auto post = std::make_unique<PostCodePort>();
+    addPortDevice(kPostCodePort, 1, *post, *post);
+    devices_.push_back(std::move(post));
+
+    auto cmos = std::make_unique<CmosRtc>(config_.memorySize);
+    addPortDevice(kCmosPort, kCmosPortCount, *cmos, *cmos);
+    devices_.push_back(std::move(cmos));
+
+    auto pm = std::make_unique<AcpiPmControl>([this] {
+        requestStop({StopKind::PowerOff, 0, 0, "the guest powered off (ACPI S5)"});
+    });
+    addPortDevice(kAcpiPmPort, kAcpiPmPortCount, *pm, *pm);
+    devices_.push_back(std::move(pm));
+
+    auto reset = std::make_unique<ResetControlPort>([this] {
+        requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (port 0xcf9)"});
+    });
+    addPortDevice(kResetControlPort, 1, *reset, *reset);
+    devices_.push_back(std::move(reset));
+
+    devices_.push_back(std::make_unique<KernelIrqchip>(vm_));
+    devices_.push_back(std::make_unique<KernelPit>(vm_));
+    // One kernel device of every type the host offers (on x86 usually only VFIO), so its
+    // attributes can be seen; creating it has no effect on the guest.
+    for (uint32_t type : kvm::System::probeDeviceTypes(vm_)) {
+        try {
+            devices_.push_back(std::make_unique<KernelDevice>(vm_.createDevice(type)));
+        } catch (const kvm::KvmError& error) {
+            log::get("kvm")->warn("cannot create kernel device {}: {}",
+                                  kvm::DeviceFd::typeName(type), error.what());
+        }
+    }
+    devices_.push_back(std::make_unique<SystemAttributes>(system));
+}
+
+void Machine::createVcpus(kvm::System& system) {
+    const auto supported = system.supportedCpuid();
+    const auto msrIndices = system.msrIndexList();
+    for (uint32_t index = 0; index < config_.cpus; ++index) {
+        auto runner = std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_,
+                                                        *this);
+        runner->setMsrIndices(msrIndices);
+        runner->start();
+        // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long mode.
+        runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
+                     kVcpuCallTimeoutMs);
+        devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
+        runners_.push_back(std::move(runner));
+    }
+}
+
+const boot::BootPlan& Machine::boot() {
+    auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
+    boot::writeCpuTables(*plan, *memory_);
+    boot::writeMpTable(*memory_, config_.cpus);
+    runners_.front()->call(
+        [&](kvm::Vcpu& vcpu) {
+            kvm_regs regs{};
+            kvm_sregs sregs = vcpu.sregs();
+            boot::applyBootPlan(*plan, regs, sregs);
+            vcpu.setSregs(sregs);
+            vcpu.setRegs(regs);
+        },
+        kVcpuCallTimeoutMs);
+    auto logger = log::get("boot");
+    for (const auto& note : plan->notes)
+        logger->info("{}", note);
+    bootPlan_ = std::move(plan);
+    return *bootPlan_;
+}
+
+void Machine::run() {
+    if (stopping_.load())
+        return;
+    for (auto& runner : runners_)
+        runner->resume();
+}
+
+void Machine::pause() {
+    for (auto& runner : runners_)
+        runner->pause();
+}
+
+bool Machine::waitUntilPaused(int timeoutMs) {
+    for (auto& runner : runners_)
+        if (!runner->waitUntilParked(timeoutMs))
+            return false;
+    return true;
+}
+
+void Machine::requestStop(const MachineStop& stop) {
+    {
+        std::lock_guard lock(stopMutex_);
+        if (stop_)
+            return; // the first reason wins
+        stop_ = stop;
+        stopping_.store(true);
+    }
+    for (auto& runner : runners_)
+        runner->pause();
+    stopChanged_.notify_all();
+    log::get("kvm")->info("{}: {}", config_.name, stop.reason);
+    Q_EMIT stopped(stop);
+}
+
+std::optional<MachineStop> Machine::waitForStop(int timeoutMs) {
+    std::unique_lock lock(stopMutex_);
+    if (timeoutMs < 0)
+        stopChanged_.wait(lock, [this] { return stop_.has_value(); });
+    else
+        stopChanged_.wait_for(lock, std::chrono::milliseconds(timeoutMs),
+                              [this] { return stop_.has_value(); });
+    return stop_;
+}
+
+std::optional<MachineStop> Machine::stopState() const {
+    std::lock_guard lock(stopMutex_);
+    return stop_;
+}
+
+std::vector<Device*> Machine::devices() const {
+    std::vector<Device*> list;
+    list.reserve(devices_.size());
+    for (const auto& device : devices_)
+        list.push_back(device.get());
+    return list;
+}
+
+void Machine::vcpuStopped(const cpu::VcpuStop& stop) {
+    switch (stop.cause) {
+    case cpu::StopCause::Debug:
+        // A breakpoint or watchpoint: only this vcpu parks; the debugger decides what follows.
+        return;
+    case cpu::StopCause::SystemEvent:
+        // api.rst, KVM_EXIT_SYSTEM_EVENT: the kernel saw the guest ask for one of these (e.g.
+        // through PSCI on arm; on x86 mostly from a crash notifier).
+        switch (stop.systemEventType) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+            requestStop({StopKind::PowerOff, 0, stop.vcpu, stop.description});
+            return;
+        case KVM_SYSTEM_EVENT_RESET:
+            requestStop({StopKind::Reset, 0, stop.vcpu, stop.description});
+            return;
+        default:
+            requestStop({StopKind::Crash, 0, stop.vcpu, stop.description});
+            return;
+        }
+    case cpu::StopCause::Halted:
+        // Only without an in-kernel irqchip, which kvmscope always creates: the guest halted
+        // with nothing left to wake it, as good as powered off.
+        requestStop({StopKind::PowerOff, 0, stop.vcpu, stop.description});
+        return;
+    default:
+        requestStop({StopKind::Crash, 0, stop.vcpu, stop.description});
+        return;
+    }
+}
+
+bool Machine::machineStopping() const {
+    return stopping_.load(std::memory_order_relaxed);
+}
+
+} // namespace kvmscope

@@ -1,0 +1,98 @@
+#pragma once
+// One VM: its memory, buses, devices and vcpu runners, assembled from a MachineConfig.
+// This is the one place where the machine is put together (STYLE.md: adding a device touches
+// the device's file and this one).
+#include "cpu/VcpuRunner.h"
+#include "kvm/Vm.h"
+#include "machine/AddressBus.h"
+#include "machine/GuestMemory.h"
+#include "machine/MachineConfig.h"
+#include "machine/MachineStop.h"
+
+#include <QObject>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace kvmscope {
+
+namespace kvm {
+class System;
+}
+class Device;
+class BusDevice;
+class IrqLine;
+class SerialSink;
+class Uart16550;
+namespace boot {
+struct BootPlan;
+}
+
+class Machine : public QObject, private cpu::VcpuHost {
+    Q_OBJECT
+public:
+    // Creates the VM, its memory slots, the in-kernel irqchip and PIT, the devices and the vcpus
+    // (their threads start parked). `serialSink` receives COM1's output; it must outlive the
+    // machine. Throws InputError for a bad config, kvm::KvmError when KVM refuses.
+    Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
+            QObject* parent = nullptr);
+    ~Machine() override;
+
+    // Loads the image into guest memory and sets the boot processor's registers.
+    // Throws LoadError naming the file, field and value.
+    const boot::BootPlan& boot();
+
+    void run();   // resume every vcpu
+    void pause(); // pause every vcpu (returns at once; see waitUntilPaused)
+    bool waitUntilPaused(int timeoutMs);
+    // Stops the VM with `stop` unless it already stopped; callable from any thread.
+    void requestStop(const MachineStop& stop);
+    // Waits for the VM to stop; nullopt when `timeoutMs` passed first (-1: forever).
+    std::optional<MachineStop> waitForStop(int timeoutMs = -1);
+    std::optional<MachineStop> stopState() const;
+
+    const MachineConfig& config() const { return config_; }
+    GuestMemory& memory() { return *memory_; }
+    const AddressBus& ioBus() const { return ioBus_; }
+    const AddressBus& mmioBus() const { return mmioBus_; }
+    kvm::Vm& vm() { return vm_; }
+    cpu::VcpuRunner& vcpu(size_t index) { return *runners_.at(index); }
+    size_t vcpuCount() const { return runners_.size(); }
+    // Every device, user-space and kernel, in display order.
+    std::vector<Device*> devices() const;
+    Uart16550& serial() { return *uart_; }
+    const boot::BootPlan* bootPlan() const { return bootPlan_.get(); }
+
+Q_SIGNALS:
+    // Emitted once, from the thread that stopped the VM.
+    void stopped(kvmscope::MachineStop stop);
+
+private:
+    void vcpuStopped(const cpu::VcpuStop& stop) override;
+    bool machineStopping() const override;
+
+    void createMemory();
+    void createDevices(kvm::System& system, SerialSink& serialSink);
+    void createVcpus(kvm::System& system);
+    void addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device);
+
+    MachineConfig config_;
+    kvm::Vm vm_;
+    std::unique_ptr<GuestMemory> memory_;
+    AddressBus ioBus_{"I/O port"};
+    AddressBus mmioBus_{"MMIO"};
+    std::vector<std::unique_ptr<IrqLine>> irqLines_;
+    std::vector<std::unique_ptr<Device>> devices_;
+    Uart16550* uart_ = nullptr;
+    std::vector<std::unique_ptr<cpu::VcpuRunner>> runners_;
+    std::unique_ptr<boot::BootPlan> bootPlan_;
+
+    mutable std::mutex stopMutex_;
+    std::condition_variable stopChanged_;
+    std::optional<MachineStop> stop_; // guarded by stopMutex_
+    std::atomic<bool> stopping_{false};
+};
+
+} // namespace kvmscope

@@ -1,0 +1,7 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    machine/GuestMemory.h machine/GuestMemory.cpp
+    machine/BusDevice.h machine/AddressBus.h machine/AddressBus.cpp
+    machine/MachineConfig.h machine/MachineConfig.cpp machine/MachineStop.h machine/MachineStop.cpp
+    machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h
+    #TEMP machine/Machine.h machine/Machine.cpp
+)

@@ -1,0 +1,90 @@
+#include "trace/ExitRecord.h"
+
+#include <linux/kvm.h>
+
+namespace kvmscope::trace {
+
+const char* exitReasonName(uint32_t reason) {
+    switch (reason) {
+    case KVM_EXIT_UNKNOWN:
+        return "UNKNOWN";
+    case KVM_EXIT_EXCEPTION:
+        return "EXCEPTION";
+    case KVM_EXIT_IO:
+        return "IO";
+    case KVM_EXIT_HYPERCALL:
+        return "HYPERCALL";
+    case KVM_EXIT_DEBUG:
+        return "DEBUG";
+    case KVM_EXIT_HLT:
+        return "HLT";
+    case KVM_EXIT_MMIO:
+        return "MMIO";
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        return "IRQ_WINDOW_OPEN";
+    case KVM_EXIT_SHUTDOWN:
+        return "SHUTDOWN";
+    case KVM_EXIT_FAIL_ENTRY:
+        return "FAIL_ENTRY";
+    case KVM_EXIT_INTR:
+        return "INTR";
+    case KVM_EXIT_SET_TPR:
+        return "SET_TPR";
+    case KVM_EXIT_TPR_ACCESS:
+        return "TPR_ACCESS";
+    case KVM_EXIT_NMI:
+        return "NMI";
+    case KVM_EXIT_INTERNAL_ERROR:
+        return "INTERNAL_ERROR";
+    case KVM_EXIT_OSI:
+        return "OSI";
+    case KVM_EXIT_PAPR_HCALL:
+        return "PAPR_HCALL";
+    case KVM_EXIT_WATCHDOG:
+        return "WATCHDOG";
+    case KVM_EXIT_EPR:
+        return "EPR";
+    case KVM_EXIT_SYSTEM_EVENT:
+        return "SYSTEM_EVENT";
+    case KVM_EXIT_IOAPIC_EOI:
+        return "IOAPIC_EOI";
+    case KVM_EXIT_HYPERV:
+        return "HYPERV";
+    case KVM_EXIT_DIRTY_RING_FULL:
+        return "DIRTY_RING_FULL";
+    case KVM_EXIT_AP_RESET_HOLD:
+        return "AP_RESET_HOLD";
+    case KVM_EXIT_X86_BUS_LOCK:
+        return "X86_BUS_LOCK";
+    case KVM_EXIT_XEN:
+        return "XEN";
+    case KVM_EXIT_X86_RDMSR:
+        return "X86_RDMSR";
+    case KVM_EXIT_X86_WRMSR:
+        return "X86_WRMSR";
+    case KVM_EXIT_RISCV_SBI:
+        return "RISCV_SBI";
+    case KVM_EXIT_NOTIFY:
+        return "NOTIFY";
+    default:
+        return "EXIT_?";
+    }
+}
+
+const char* toString(AccessKind access) {
+    switch (access) {
+    case AccessKind::None:
+        return "";
+    case AccessKind::PortIn:
+        return "in";
+    case AccessKind::PortOut:
+        return "out";
+    case AccessKind::MmioRead:
+        return "read";
+    case AccessKind::MmioWrite:
+        return "write";
+    }
+    return "?";
+}
+
+} // namespace kvmscope::trace

@@ -1,0 +1,43 @@
+#pragma once
+// A snapshot of one vcpu's architectural state, taken on the vcpu's own thread while it is
+// parked (KVM_GET_REGS, _SREGS, _FPU, _DEBUGREGS, _LAPIC, _VCPU_EVENTS, _MP_STATE, _MSRS).
+#include <linux/kvm.h>
+
+#include <QMetaType>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvmscope::cpu {
+
+struct CpuState {
+    uint32_t vcpu = 0;
+    kvm_regs regs{};
+    kvm_sregs sregs{};
+    kvm_fpu fpu{};
+    kvm_debugregs debugRegs{};
+    kvm_lapic_state lapic{};
+    kvm_vcpu_events events{};
+    kvm_mp_state mpState{};
+    std::vector<kvm_msr_entry> msrs; // the host's KVM_GET_MSR_INDEX_LIST that the vcpu could read
+    bool hasLapic = false;
+};
+
+// Which parts of a CpuState to write back (an edit in the register view touches one part).
+enum CpuStatePart : unsigned {
+    PartRegs = 1u << 0,
+    PartSregs = 1u << 1,
+    PartFpu = 1u << 2,
+    PartDebugRegs = 1u << 3,
+    PartLapic = 1u << 4,
+    PartEvents = 1u << 5,
+    PartMpState = 1u << 6,
+    PartMsrs = 1u << 7,
+};
+
+// Multi-line summary (RIP, RFLAGS, GPRs, CR0/3/4, EFER, segments) for crash reports and logs.
+std::string formatRegisters(const CpuState& state);
+
+} // namespace kvmscope::cpu
+
+Q_DECLARE_METATYPE(kvmscope::cpu::CpuState)

@@ -1,0 +1,492 @@
+#include "cpu/VcpuRunner.h"
+
+#include "common/Error.h"
+#include "kvm/Ioctl.h"
+#include "log/Log.h"
+#include "machine/AddressBus.h"
+
+#include <csignal>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace kvmscope::cpu {
+namespace {
+
+// The signal that kicks a vcpu out of KVM_RUN. Its handler does nothing: the point is that the
+// ioctl returns EINTR. SA_RESTART keeps other syscalls on the vcpu thread (a serial sink's write)
+// from failing; KVM_RUN is never restarted (it returns EINTR itself).
+constexpr int kKickSignal = SIGUSR1;
+
+void onKick(int) {}
+
+void installKickHandler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_handler = onKick;
+        action.sa_flags = SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        sigaction(kKickSignal, &action, nullptr);
+    });
+}
+
+uint64_t monotonicNs() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
+}
+
+std::atomic_ref<uint8_t> immediateExit(kvm_run* run) {
+    return std::atomic_ref<uint8_t>(run->immediate_exit);
+}
+
+} // namespace
+
+const char* toString(RunState state) {
+    switch (state) {
+    case RunState::Created:
+        return "created";
+    case RunState::Running:
+        return "running";
+    case RunState::Paused:
+        return "paused";
+    case RunState::Stopped:
+        return "stopped";
+    }
+    return "?";
+}
+
+const char* toString(StopCause cause) {
+    switch (cause) {
+    case StopCause::None:
+        return "none";
+    case StopCause::Shutdown:
+        return "triple fault (shutdown)";
+    case StopCause::InternalError:
+        return "internal error";
+    case StopCause::FailEntry:
+        return "failed entry";
+    case StopCause::Halted:
+        return "halted";
+    case StopCause::Debug:
+        return "debug exit";
+    case StopCause::SystemEvent:
+        return "system event";
+    case StopCause::HostError:
+        return "host error";
+    }
+    return "?";
+}
+
+bool VcpuStop::crash() const {
+    return cause == StopCause::Shutdown || cause == StopCause::InternalError ||
+           cause == StopCause::FailEntry || cause == StopCause::HostError;
+}
+
+VcpuRunner::VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus,
+                       VcpuHost& host, QObject* parent)
+    : QObject(parent), vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {
+    static const int registered = [] {
+        qRegisterMetaType<kvmscope::cpu::VcpuStop>();
+        qRegisterMetaType<kvmscope::cpu::RunState>();
+        qRegisterMetaType<kvmscope::cpu::CpuState>();
+        return 0;
+    }();
+    (void)registered;
+}
+
+VcpuRunner::~VcpuRunner() {
+    stop();
+    join();
+}
+
+void VcpuRunner::start() {
+    installKickHandler();
+    // Ask KVM to copy the general registers into kvm_run on every exit (KVM_CAP_SYNC_REGS,
+    // api.rst 5 "kvm_valid_regs") so the trace can show RIP without a KVM_GET_REGS per exit.
+    // The capability is probed by the machine; here we only check the run page supports it.
+    thread_ = std::thread([this] { threadMain(); });
+}
+
+void VcpuRunner::kick() {
+    immediateExit(vcpu_.runState()).store(1, std::memory_order_release);
+    if (threadInKvm_.load(std::memory_order_acquire))
+        pthread_kill(threadHandle_.load(), kKickSignal);
+}
+
+void VcpuRunner::resume() {
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ == Request::Quit)
+            return;
+        request_ = Request::Run;
+    }
+    // Running from the caller's point of view at once, so that waitUntilParked() waits for the
+    // park that follows this request rather than returning on the previous one.
+    setState(RunState::Running);
+    changed_.notify_all();
+}
+
+void VcpuRunner::step() {
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ == Request::Quit)
+            return;
+        request_ = Request::Step;
+    }
+    setState(RunState::Running); // see resume()
+    changed_.notify_all();
+}
+
+void VcpuRunner::pause() {
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ == Request::Quit)
+            return;
+        request_ = Request::Pause;
+    }
+    kick();
+    changed_.notify_all();
+}
+
+void VcpuRunner::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        request_ = Request::Quit;
+    }
+    if (thread_.joinable())
+        kick();
+    changed_.notify_all();
+}
+
+void VcpuRunner::join() {
+    if (thread_.joinable())
+        thread_.join();
+}
+
+bool VcpuRunner::waitUntilParked(int timeoutMs) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] {
+        const RunState s = state_.load();
+        return s == RunState::Paused || s == RunState::Stopped;
+    });
+}
+
+void VcpuRunner::setState(RunState state) {
+    {
+        std::lock_guard lock(mutex_);
+        if (state_.exchange(state) == state)
+            return;
+    }
+    changed_.notify_all();
+    Q_EMIT stateChanged(vcpu_.id(), state);
+}
+
+void VcpuRunner::enqueue(std::function<void()> work, int timeoutMs, std::future<void>& done) {
+    auto task = std::make_shared<std::packaged_task<void()>>(std::move(work));
+    done = task->get_future();
+    {
+        std::lock_guard lock(mutex_);
+        if (state_.load() == RunState::Stopped || !thread_.joinable())
+            throw Error(fmt::format("vcpu {} has no running thread", vcpu_.id()));
+        work_.push_back(task);
+    }
+    changed_.notify_all();
+    if (done.wait_for(std::chrono::milliseconds(timeoutMs)) == std::future_status::ready)
+        return;
+    // Not served in time: withdraw the request unless the vcpu thread has already taken it.
+    std::lock_guard lock(mutex_);
+    for (auto it = work_.begin(); it != work_.end(); ++it) {
+        if (*it == task) {
+            work_.erase(it);
+            throw Error(fmt::format("vcpu {} is {}: pause it before reading or writing its state",
+                                    vcpu_.id(), toString(state_.load())));
+        }
+    }
+    // Taken: it is running right now and will finish; the caller's done.get() waits for it.
+}
+
+void VcpuRunner::threadMain() {
+    threadHandle_.store(pthread_self());
+    auto logger = log::get("cpu");
+    syncRegs_ = false;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        // Park: serve queued work until asked to run, step or quit.
+        while (request_ == Request::Pause || !work_.empty()) {
+            if (!work_.empty()) {
+                auto task = std::move(work_.front());
+                work_.pop_front();
+                lock.unlock();
+                (*task)();
+                lock.lock();
+                continue;
+            }
+            if (state_.load() != RunState::Paused) {
+                lock.unlock();
+                setState(RunState::Paused);
+                lock.lock();
+                continue;
+            }
+            changed_.wait(lock);
+        }
+        if (request_ == Request::Quit)
+            break;
+        const bool singleStep = request_ == Request::Step;
+        if (singleStep)
+            request_ = Request::Pause; // one step, then park
+        // Consume any kick aimed at the previous run; a kick from now on interrupts this one.
+        immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
+        lock.unlock();
+        setState(RunState::Running);
+        try {
+            runUntilInterrupted(singleStep);
+        } catch (const std::exception& error) {
+            VcpuStop stop{vcpu_.id(), StopCause::HostError, 0, error.what()};
+            logger->error("vcpu {}: {}", vcpu_.id(), error.what());
+            lock.lock();
+            request_ = Request::Pause;
+            lock.unlock();
+            host_.vcpuStopped(stop);
+            Q_EMIT stopped(stop);
+        }
+        lock.lock();
+        if (host_.machineStopping() && request_ != Request::Quit)
+            request_ = Request::Pause;
+    }
+    lock.unlock();
+    setState(RunState::Stopped);
+}
+
+void VcpuRunner::runUntilInterrupted(bool singleStep) {
+    if (singleStep) {
+        kvm_guest_debug debug{};
+        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+        vcpu_.setGuestDebug(debug);
+    }
+    bool stepDone = false;
+    for (;;) {
+        threadInKvm_.store(true, std::memory_order_release);
+        const int result = vcpu_.run();
+        threadInKvm_.store(false, std::memory_order_release);
+        if (result == -EINTR) {
+            lastExitNeedsCompletion_ = false; // KVM_RUN completed the pending access first
+            break;
+        }
+        if (!handleExit(singleStep, stepDone))
+            break;
+        if (host_.machineStopping())
+            break;
+    }
+    if (singleStep) {
+        vcpu_.setGuestDebug(kvm_guest_debug{});
+    }
+    completePendingIo();
+}
+
+void VcpuRunner::completePendingIo() {
+    // api.rst 5 (KVM_EXIT_IO/MMIO): the access is complete and the registers consistent only
+    // after the next KVM_RUN; one with immediate_exit set completes it without running the guest.
+    if (!lastExitNeedsCompletion_)
+        return;
+    lastExitNeedsCompletion_ = false;
+    auto flag = immediateExit(vcpu_.runState());
+    const uint8_t previous = flag.exchange(1);
+    vcpu_.run();
+    flag.store(previous);
+}
+
+bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
+    kvm_run& run = *vcpu_.runState();
+    recordExit(run);
+    lastExitNeedsCompletion_ = false;
+    StopCause cause = StopCause::None;
+    switch (run.exit_reason) {
+    case KVM_EXIT_IO:
+        dispatchIo(run);
+        lastExitNeedsCompletion_ = true;
+        return true;
+    case KVM_EXIT_MMIO:
+        dispatchMmio(run);
+        lastExitNeedsCompletion_ = true;
+        return true;
+    case KVM_EXIT_DEBUG:
+        if (singleStep && (run.debug.arch.dr6 & (1u << 14))) { // DR6.BS: single-step trap
+            stepDone = true;
+            return false;
+        }
+        cause = StopCause::Debug;
+        break;
+    case KVM_EXIT_INTR:
+        return false;
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+    case KVM_EXIT_TPR_ACCESS:
+        return true;
+    case KVM_EXIT_SHUTDOWN:
+        cause = StopCause::Shutdown;
+        break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        cause = StopCause::InternalError;
+        break;
+    case KVM_EXIT_FAIL_ENTRY:
+        cause = StopCause::FailEntry;
+        break;
+    case KVM_EXIT_HLT:
+        cause = StopCause::Halted;
+        break;
+    case KVM_EXIT_SYSTEM_EVENT:
+        cause = StopCause::SystemEvent;
+        break;
+    default:
+        cause = StopCause::HostError;
+        break;
+    }
+    const VcpuStop stop = describeStop(cause, run);
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ != Request::Quit)
+            request_ = Request::Pause;
+    }
+    host_.vcpuStopped(stop);
+    Q_EMIT stopped(stop);
+    return false;
+}
+
+void VcpuRunner::dispatchIo(kvm_run& run) {
+    auto* base = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
+    const size_t size = run.io.size;
+    for (uint32_t i = 0; i < run.io.count; ++i) {
+        uint8_t* element = base + i * size;
+        if (run.io.direction == KVM_EXIT_IO_OUT) {
+            ioBus_.write(run.io.port, {element, size});
+        } else if (!ioBus_.read(run.io.port, {element, size})) {
+            // Nothing decodes the port: the ISA bus floats high.
+            std::fill(element, element + size, 0xff);
+        }
+    }
+}
+
+void VcpuRunner::dispatchMmio(kvm_run& run) {
+    const size_t length = std::min<size_t>(run.mmio.len, sizeof run.mmio.data);
+    if (run.mmio.is_write) {
+        mmioBus_.write(run.mmio.phys_addr, {run.mmio.data, length});
+    } else if (!mmioBus_.read(run.mmio.phys_addr, {run.mmio.data, length})) {
+        std::fill(run.mmio.data, run.mmio.data + length, 0xff);
+    }
+}
+
+void VcpuRunner::recordExit(const kvm_run& run) {
+    trace::ExitRecord record;
+    record.timestampNs = monotonicNs();
+    record.reason = run.exit_reason;
+    record.vcpu = vcpu_.id();
+    if (run.kvm_valid_regs & KVM_SYNC_X86_REGS) {
+        record.rip = run.s.regs.regs.rip;
+        record.ripValid = true;
+    }
+    if (run.exit_reason == KVM_EXIT_IO) {
+        record.address = run.io.port;
+        record.size = run.io.size;
+        record.count = run.io.count;
+        record.access =
+            run.io.direction == KVM_EXIT_IO_OUT ? trace::AccessKind::PortOut : trace::AccessKind::PortIn;
+        if (run.io.direction == KVM_EXIT_IO_OUT) {
+            const auto* data = reinterpret_cast<const uint8_t*>(&run) + run.io.data_offset;
+            std::memcpy(&record.data, data, std::min<size_t>(run.io.size, sizeof record.data));
+        }
+    } else if (run.exit_reason == KVM_EXIT_MMIO) {
+        record.address = run.mmio.phys_addr;
+        record.size = static_cast<uint8_t>(run.mmio.len);
+        record.count = 1;
+        record.access = run.mmio.is_write ? trace::AccessKind::MmioWrite : trace::AccessKind::MmioRead;
+        if (run.mmio.is_write)
+            std::memcpy(&record.data, run.mmio.data, std::min<size_t>(run.mmio.len, sizeof record.data));
+    }
+    trace_.record(record);
+}
+
+VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
+    VcpuStop stop{vcpu_.id(), cause, run.exit_reason, 0, {}};
+    std::string detail;
+    switch (run.exit_reason) {
+    case KVM_EXIT_INTERNAL_ERROR: {
+        // api.rst 5: suberror 1 = KVM_INTERNAL_ERROR_EMULATION; data[] holds the instruction
+        // bytes when the kernel provides them (KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES).
+        detail = fmt::format("suberror {}", run.internal.suberror);
+        const uint32_t n = std::min<uint32_t>(run.internal.ndata, 16);
+        if (n > 0) {
+            detail += ", data";
+            for (uint32_t i = 0; i < n; ++i)
+                detail += fmt::format(" {:#x}", run.internal.data[i]);
+        }
+        break;
+    }
+    case KVM_EXIT_FAIL_ENTRY:
+        detail = fmt::format("hardware entry failure reason {:#x} on cpu {}",
+                             run.fail_entry.hardware_entry_failure_reason, run.fail_entry.cpu);
+        break;
+    case KVM_EXIT_SYSTEM_EVENT:
+        stop.systemEventType = run.system_event.type;
+        detail = fmt::format("type {}", run.system_event.type);
+        break;
+    case KVM_EXIT_DEBUG:
+        detail = fmt::format("pc {:#x} dr6 {:#x} dr7 {:#x}", run.debug.arch.pc, run.debug.arch.dr6,
+                             run.debug.arch.dr7);
+        break;
+    default:
+        break;
+    }
+    stop.description = fmt::format("vcpu {} stopped: {} (KVM_EXIT_{}{}{})", vcpu_.id(),
+                                   toString(cause), trace::exitReasonName(run.exit_reason),
+                                   detail.empty() ? "" : ": ", detail);
+    return stop;
+}
+
+CpuState VcpuRunner::readState(int timeoutMs) {
+    return call(
+        [this](kvm::Vcpu& vcpu) {
+            CpuState state;
+            state.vcpu = vcpu.id();
+            state.regs = vcpu.regs();
+            state.sregs = vcpu.sregs();
+            state.fpu = vcpu.fpu();
+            state.debugRegs = vcpu.debugRegs();
+            state.events = vcpu.events();
+            state.mpState = vcpu.mpState();
+            try {
+                state.lapic = vcpu.lapic();
+                state.hasLapic = true;
+            } catch (const kvm::KvmError&) {
+                state.hasLapic = false; // no in-kernel irqchip
+            }
+            if (!msrIndices_.empty())
+                state.msrs = vcpu.msrs(msrIndices_);
+            return state;
+        },
+        timeoutMs);
+}
+
+void VcpuRunner::writeState(const CpuState& state, unsigned parts, int timeoutMs) {
+    call(
+        [&state, parts](kvm::Vcpu& vcpu) {
+            if (parts & PartSregs)
+                vcpu.setSregs(state.sregs);
+            if (parts & PartRegs)
+                vcpu.setRegs(state.regs);
+            if (parts & PartFpu)
+                vcpu.setFpu(state.fpu);
+            if (parts & PartDebugRegs)
+                vcpu.setDebugRegs(state.debugRegs);
+            if ((parts & PartLapic) && state.hasLapic)
+                vcpu.setLapic(state.lapic);
+            if (parts & PartEvents)
+                vcpu.setEvents(state.events);
+            if (parts & PartMpState)
+                vcpu.setMpState(state.mpState);
+            if (parts & PartMsrs)
+                vcpu.setMsrs(state.msrs);
+        },
+        timeoutMs);
+}
+
+} // namespace kvmscope::cpu

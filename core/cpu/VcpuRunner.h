@@ -1,0 +1,169 @@
+#pragma once
+// One thread per vcpu, looping on KVM_RUN (design: "Threads and signals").
+//
+// - The vcpu thread handles I/O and MMIO exits itself, synchronously, by dispatching to the
+//   buses; the path allocates nothing and takes only the exit trace's short lock.
+// - Every vcpu ioctl is issued on this thread. Other threads ask for work with call(), which
+//   queues a function that the thread runs while parked.
+// - pause()/step()/stop() kick the thread: set kvm_run.immediate_exit and send it a signal, so
+//   KVM_RUN returns EINTR at once wherever it is (api.rst 5: "immediate_exit").
+// - Stop-worthy exits (shutdown, internal error, failed entry, debug, halt without an in-kernel
+//   irqchip, system events) park the vcpu and are reported at once through the VcpuHost and the
+//   stopped() signal; all other exits only go to the ExitTrace, which readers drain on a timer.
+#include "cpu/CpuState.h"
+#include "kvm/Vcpu.h"
+#include "trace/ExitTrace.h"
+
+#include <QObject>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+namespace kvmscope {
+class AddressBus;
+}
+
+namespace kvmscope::cpu {
+
+enum class RunState { Created, Running, Paused, Stopped };
+const char* toString(RunState state);
+
+// Why a vcpu stopped by itself.
+enum class StopCause {
+    None,
+    Shutdown,      // KVM_EXIT_SHUTDOWN: triple fault
+    InternalError, // KVM_EXIT_INTERNAL_ERROR (e.g. the emulator could not run an instruction)
+    FailEntry,     // KVM_EXIT_FAIL_ENTRY: the hardware refused the state
+    Halted,        // KVM_EXIT_HLT (only without an in-kernel irqchip)
+    Debug,         // KVM_EXIT_DEBUG not caused by a requested single step
+    SystemEvent,   // KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash requested through the kernel)
+    HostError,     // KVM_RUN itself failed, or an exit kvmscope does not handle
+};
+const char* toString(StopCause cause);
+
+struct VcpuStop {
+    uint32_t vcpu = 0;
+    StopCause cause = StopCause::None;
+    uint32_t exitReason = 0;
+    uint32_t systemEventType = 0; // KVM_SYSTEM_EVENT_* for StopCause::SystemEvent
+    std::string description; // complete sentence, with exit data (e.g. suberror, instruction bytes)
+    bool crash() const;      // the guest failed (status 4 on the CLI)
+};
+
+// What the runner needs from its machine, called on the vcpu thread.
+class VcpuHost {
+public:
+    virtual ~VcpuHost() = default;
+    // A stop-worthy exit parked this vcpu; the machine decides what the VM does.
+    virtual void vcpuStopped(const VcpuStop& stop) = 0;
+    // True once the machine is stopping (a device asked to power off or exit): leave KVM_RUN.
+    virtual bool machineStopping() const = 0;
+};
+
+class VcpuRunner : public QObject {
+    Q_OBJECT
+public:
+    VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus, VcpuHost& host,
+               QObject* parent = nullptr);
+    ~VcpuRunner() override; // stops and joins the thread
+
+    uint32_t index() const { return vcpu_.id(); }
+    RunState state() const { return state_.load(); }
+    const trace::ExitTrace& trace() const { return trace_; }
+
+    // Starts the thread parked; nothing runs until resume() or step().
+    void start();
+    // Thread-safe, non-blocking requests.
+    void resume();
+    void pause();
+    void step(); // one instruction (KVM_GUESTDBG_SINGLESTEP), then park
+    void stop(); // leave the loop for good; the thread ends
+
+    // Blocks until the vcpu is parked (Paused or Stopped) or `timeoutMs` passes.
+    bool waitUntilParked(int timeoutMs) const;
+    // Blocks until the thread has ended.
+    void join();
+
+    // Runs `work` on the vcpu thread the next time it is parked (now, if it is) and waits for the
+    // result. Throws what `work` throws. Throws Error if the vcpu does not park within
+    // `timeoutMs` (it is running: pause it first).
+    template <typename Work>
+    std::invoke_result_t<Work&, kvm::Vcpu&> call(Work work, int timeoutMs = 2000);
+
+    // Convenience wrappers over call().
+    CpuState readState(int timeoutMs = 2000);
+    void writeState(const CpuState& state, unsigned parts, int timeoutMs = 2000);
+
+    // The MSRs readState() reads (normally the host's KVM_GET_MSR_INDEX_LIST).
+    void setMsrIndices(std::vector<uint32_t> indices) { msrIndices_ = std::move(indices); }
+
+Q_SIGNALS:
+    void stateChanged(uint32_t vcpu, kvmscope::cpu::RunState state);
+    void stopped(kvmscope::cpu::VcpuStop stop);
+
+private:
+    enum class Request { Pause, Run, Step, Quit };
+
+    void threadMain();
+    void runUntilInterrupted(bool singleStep);
+    // Handles one exit; returns false when the vcpu must park (a stop, or the step finished).
+    bool handleExit(bool singleStep, bool& stepDone);
+    void dispatchIo(kvm_run& run);
+    void dispatchMmio(kvm_run& run);
+    void recordExit(const kvm_run& run);
+    void completePendingIo();
+    void setState(RunState state);
+    void kick();
+    void enqueue(std::function<void()> work, int timeoutMs, std::future<void>& done);
+    VcpuStop describeStop(StopCause cause, const kvm_run& run) const;
+
+    kvm::Vcpu vcpu_;
+    const AddressBus& ioBus_;
+    const AddressBus& mmioBus_;
+    VcpuHost& host_;
+    trace::ExitTrace trace_;
+    std::vector<uint32_t> msrIndices_;
+    bool syncRegs_ = false;
+    bool lastExitNeedsCompletion_ = false;
+    uint64_t exitsSincePark_ = 0;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    Request request_ = Request::Pause;       // guarded by mutex_
+    std::deque<std::shared_ptr<std::packaged_task<void()>>> work_; // guarded by mutex_
+    std::atomic<RunState> state_{RunState::Created};
+    std::atomic<bool> threadInKvm_{false};
+    std::thread thread_;
+    std::atomic<pthread_t> threadHandle_{};
+};
+
+// --- template implementation -------------------------------------------------------------
+template <typename Work>
+std::invoke_result_t<Work&, kvm::Vcpu&> VcpuRunner::call(Work work, int timeoutMs) {
+    using Result = std::invoke_result_t<Work&, kvm::Vcpu&>;
+    if constexpr (std::is_void_v<Result>) {
+        std::future<void> done;
+        enqueue([this, &work] { work(vcpu_); }, timeoutMs, done);
+        done.get();
+    } else {
+        std::optional<Result> result;
+        std::future<void> done;
+        enqueue([this, &work, &result] { result.emplace(work(vcpu_)); }, timeoutMs, done);
+        done.get();
+        return std::move(*result);
+    }
+}
+
+} // namespace kvmscope::cpu
+
+Q_DECLARE_METATYPE(kvmscope::cpu::VcpuStop)
+Q_DECLARE_METATYPE(kvmscope::cpu::RunState)

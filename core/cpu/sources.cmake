@@ -1,0 +1,3 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    cpu/CpuState.h cpu/CpuState.cpp cpu/VcpuRunner.h cpu/VcpuRunner.cpp
+)

@@ -1,0 +1,47 @@
+#pragma once
+// What a loader leaves behind once an image is in guest memory: the CPU mode and register state
+// the boot processor starts in. Loaders fill it; X86Setup turns it into kvm_regs/kvm_sregs.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvmscope::boot {
+
+enum class ImageFormat { Auto, Flat, Multiboot, Elf };
+
+const char* toString(ImageFormat format);
+// Parses "auto", "flat", "multiboot", "elf"; returns false for anything else.
+bool parseImageFormat(const std::string& text, ImageFormat& format);
+
+enum class CpuMode {
+    Real,        // 16-bit real mode, paging off (flat binaries)
+    Protected32, // 32-bit protected mode, flat segments, paging off (multiboot, ELF32)
+    Long64,      // 64-bit long mode, identity paging below 4 GiB (ELF64)
+};
+
+const char* toString(CpuMode mode);
+
+struct BootOptions {
+    std::string imagePath;
+    ImageFormat format = ImageFormat::Auto;
+    uint64_t loadAddress = 0x7c00; // flat binaries only
+    std::string commandLine;       // --append
+    std::string initrdPath;        // --initrd (multiboot: first module)
+    unsigned cpus = 1;
+};
+
+// The boot processor's initial state. Segment state, descriptor tables and paging follow from
+// `mode` (see X86Setup.h); the loader only chooses the entry point and the registers the boot
+// protocol defines.
+struct BootPlan {
+    ImageFormat format = ImageFormat::Auto; // the format actually loaded
+    CpuMode mode = CpuMode::Real;
+    uint64_t entry = 0;           // RIP (real mode: linear address; CS:IP derived from it)
+    uint16_t realModeSegment = 0; // real mode: CS = DS = ES = SS = this, IP = entry - segment*16
+    uint64_t stack = 0;           // RSP
+    uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0, rsi = 0, rdi = 0;
+    uint64_t imageStart = 0, imageEnd = 0; // guest-physical range the image occupies
+    std::vector<std::string> notes;        // what the loader did, for the log and the GUI
+};
+
+} // namespace kvmscope::boot

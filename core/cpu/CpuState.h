@@ -1,7 +1,7 @@
 #pragma once
 // A snapshot of one vcpu's architectural state, taken on the vcpu's own thread while it is
 // parked (KVM_GET_REGS, _SREGS, _FPU, _DEBUGREGS, _LAPIC, _VCPU_EVENTS, _MP_STATE, _MSRS).
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 #include <QMetaType>
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include "kvm/Ioctl.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 namespace kvmscope::kvm {
 

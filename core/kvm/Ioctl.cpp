@@ -2,7 +2,7 @@
 
 #include "kvm/FileDescriptor.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -16,6 +16,8 @@ void FileDescriptor::reset() {
     fd_ = -1;
 }
 
+// EINTR is retried for every ioctl but KVM_RUN: there it is the answer to a kick (a signal or
+// immediate_exit, api.rst 5 "immediate_exit"), and retrying would run the guest again for ever.
 int tryIoctl(int fd, unsigned long request, void* arg) {
     int result;
     do {
@@ -28,7 +30,7 @@ int tryIoctl(int fd, unsigned long request, unsigned long arg) {
     int result;
     do {
         result = ::ioctl(fd, request, arg);
-    } while (result < 0 && errno == EINTR);
+    } while (result < 0 && errno == EINTR && request != KVM_RUN);
     return result < 0 ? -errno : result;
 }
 

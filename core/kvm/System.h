@@ -2,7 +2,7 @@
 // The system fd (/dev/kvm): capabilities, supported CPUID and MSRs, system attributes, new VMs.
 #include "kvm/FileDescriptor.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 #include <cstdint>
 #include <string>

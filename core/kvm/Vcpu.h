@@ -4,7 +4,7 @@
 // vcpu ioctl from the vcpu's own runner thread; see cpu/VcpuRunner.h.
 #include "kvm/FileDescriptor.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 #include <cstdint>
 #include <vector>

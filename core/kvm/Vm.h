@@ -2,7 +2,7 @@
 // A VM fd: memory slots, the in-kernel irqchip and PIT, interrupt lines, kernel devices, vcpus.
 #include "kvm/FileDescriptor.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 #include <cstdint>
 

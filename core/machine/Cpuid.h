@@ -1,7 +1,7 @@
 #pragma once
 // The CPUID a vcpu sees: KVM_GET_SUPPORTED_CPUID, adjusted per vcpu so each one reports its own
 // APIC id (Intel SDM Vol. 2A, CPUID leaves 01H and 0BH).
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
 #include "trace/ExitRecord.h"
 
-#include <linux/kvm.h>
+#include "kvm/compat.h"
 
 namespace kvmscope::trace {
 

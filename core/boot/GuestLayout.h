@@ -1,0 +1,87 @@
+#pragma once
+// Where kvmscope puts its boot-time structures in guest-physical memory, in one place so that
+// the loaders, X86Setup and MpTable cannot disagree (docs/boot.md, "Guest memory layout").
+//
+//   start      end (excl.)  what                                         written by
+//   0x00000    0x00400      real-mode IVT (left zero)                    -
+//   0x00400    0x00500      BIOS data area: EBDA segment, base memory    MpTable
+//   0x00500    0x00530      GDT: null, code64, code32, data, TSS (16 B)  X86Setup (32/64-bit)
+//   0x00580    0x005e8      TSS (104 bytes, all zero)                    X86Setup (32/64-bit)
+//   0x01000    0x07000      long-mode page tables: PML4, PDPT, 4 PDs     X86Setup (64-bit)
+//   0x07000    0x07c00      boot stack; ESP/RSP = 0x7c00 on entry        -
+//   0x07c00    ...          flat images (default load address)           FlatLoader
+//   0x09000    0x10000      multiboot information, memory map, strings   MultibootLoader
+//   0x9fc00    0xa0000      EBDA: MP floating pointer structure          MpTable
+//   0xa0000    0xf0000      VGA window and option ROM area               -
+//   0xf0000    0x100000     BIOS area: MP configuration table            MpTable
+//   0x100000   ...          kernels (multiboot, ELF), then modules       loaders
+//
+// 0x8000 stays free: the smp guest copies its AP trampoline there (resources/guests/smp/smp.h).
+#include <cstdint>
+
+namespace kvmscope::boot::layout {
+
+// Real-mode interrupt vector table and the BIOS data area (no BIOS runs; they stay zero apart
+// from the two BDA words MpTable sets).
+constexpr uint64_t kBdaEbdaSegment = 0x40e;   // word: EBDA segment (MP spec 1.4, 4)
+constexpr uint64_t kBdaBaseMemoryKib = 0x413; // word: KiB of base memory below the EBDA
+
+constexpr uint64_t kGdtAddress = 0x500;
+constexpr uint64_t kTssAddress = 0x580;
+constexpr uint64_t kTssLimit = 0x67; // a 104-byte TSS without I/O permission bitmap
+
+// Long64: identity map of [0, 4 GiB) with 2 MiB pages: PML4, PDPT, then one page directory per
+// GiB (Intel SDM vol. 3A, 4.5).
+constexpr uint64_t kPml4Address = 0x1000;
+constexpr uint64_t kPdptAddress = 0x2000;
+constexpr uint64_t kPageDirectoryAddress = 0x3000; // four consecutive pages
+constexpr uint64_t kPageDirectoryCount = 4;
+constexpr uint64_t kPageTablesEnd = kPageDirectoryAddress + kPageDirectoryCount * 0x1000;
+
+constexpr uint64_t kBootStackBottom = 0x7000;
+constexpr uint64_t kBootStackTop = 0x7c00; // ESP/RSP for Protected32 and Long64
+
+constexpr uint64_t kDefaultFlatLoadAddress = 0x7c00;
+
+constexpr uint64_t kMultibootInfoStart = 0x9000;
+constexpr uint64_t kMultibootInfoEnd = 0x10000;
+
+// Conventional memory ends where the EBDA begins; mem_lower is therefore 639 KiB.
+constexpr uint64_t kEbdaAddress = 0x9fc00;
+constexpr uint64_t kEbdaEnd = 0xa0000;
+constexpr uint64_t kBiosAreaStart = 0xf0000;
+constexpr uint64_t kBiosAreaEnd = 0x100000;
+constexpr uint64_t kMpFloatingPointerAddress = kEbdaAddress;
+constexpr uint64_t kMpConfigTableAddress = kBiosAreaStart;
+
+constexpr uint64_t kHighMemoryStart = 0x100000; // 1 MiB
+constexpr uint64_t kFourGib = 0x1'0000'0000;
+
+// GDT selectors (index * 8). The 64-bit and 32-bit code descriptors both exist so that a
+// Protected32 guest can enter long mode with the same GDT.
+constexpr uint16_t kCode64Selector = 0x08;
+constexpr uint16_t kCode32Selector = 0x10;
+constexpr uint16_t kDataSelector = 0x18;
+constexpr uint16_t kTssSelector = 0x20;
+constexpr uint64_t kGdtSize = 0x30; // six 8-byte slots: the TSS descriptor takes two
+
+// A guest-physical range no image may overlap.
+struct ReservedRange {
+    uint64_t start;
+    uint64_t end; // exclusive
+    const char* what;
+};
+
+// Reserved for every image: the tables X86Setup and MpTable write, and the legacy PC holes.
+inline constexpr ReservedRange kReservedForAllImages[] = {
+    {0, kBootStackBottom, "the low tables (IVT, BIOS data area, GDT, TSS, page tables)"},
+    {kEbdaAddress, kHighMemoryStart, "the EBDA, VGA window and BIOS area (MP table)"},
+};
+// Also reserved for images entered in 32/64-bit mode, whose stack kvmscope sets.
+inline constexpr ReservedRange kBootStackRange = {kBootStackBottom, kBootStackTop,
+                                                  "the boot stack"};
+// Also reserved for multiboot kernels and their modules.
+inline constexpr ReservedRange kMultibootInfoRange = {kMultibootInfoStart, kMultibootInfoEnd,
+                                                      "the multiboot information area"};
+
+} // namespace kvmscope::boot::layout

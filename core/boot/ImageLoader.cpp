@@ -1,0 +1,126 @@
+#include "boot/ImageLoader.h"
+
+#include "boot/ElfImage.h"
+#include "boot/ElfLoader.h"
+#include "boot/FlatLoader.h"
+#include "boot/MultibootHeader.h"
+#include "boot/MultibootLoader.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kvmscope::boot {
+namespace {
+
+// Closes the descriptor on every path out of readImageFile.
+class ScopedFd {
+public:
+    explicit ScopedFd(int fd) : fd_(fd) {}
+    ~ScopedFd() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    ScopedFd(const ScopedFd&) = delete;
+    ScopedFd& operator=(const ScopedFd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+} // namespace
+
+std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
+    if (path.empty())
+        throw InputError(fmt::format("no {} file given", what));
+    const ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0)
+        throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0)
+        throw LoadError(path, fmt::format("cannot stat the {}: {}", what, std::strerror(errno)));
+    if (!S_ISREG(status.st_mode))
+        throw LoadError(path, fmt::format("the {} is not a regular file", what));
+    const auto size = static_cast<uint64_t>(status.st_size);
+    if (size == 0)
+        throw LoadError(path, fmt::format("the {} is empty", what));
+    if (size > kMaxImageFileSize)
+        throw LoadError(path, fmt::format("the {} is {:#x} bytes, more than the {:#x} bytes "
+                                          "kvmscope loads",
+                                          what, size, kMaxImageFileSize));
+
+    std::vector<uint8_t> bytes(size);
+    uint64_t done = 0;
+    while (done < size) {
+        const ssize_t count = ::read(fd.get(), bytes.data() + done, size - done);
+        if (count < 0 && errno == EINTR)
+            continue;
+        if (count < 0)
+            throw LoadError(path,
+                            fmt::format("cannot read the {}: {}", what, std::strerror(errno)));
+        if (count == 0)
+            throw LoadError(path, fmt::format("the {} shrank while being read: {:#x} of {:#x} "
+                                              "bytes",
+                                              what, done, size));
+        done += static_cast<uint64_t>(count);
+    }
+    return bytes;
+}
+
+ImageFormat detectFormat(std::span<const uint8_t> image) {
+    if (searchMultibootHeader(image).headerOffset)
+        return ImageFormat::Multiboot;
+    if (hasElfMagic(image))
+        return ImageFormat::Elf;
+    return ImageFormat::Flat;
+}
+
+BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
+    const std::vector<uint8_t> image = readImageFile(options.imagePath, "image");
+    std::vector<std::string> notes;
+    ImageFormat format = options.format;
+    if (format == ImageFormat::Auto) {
+        format = detectFormat(image);
+        notes.push_back(fmt::format("{}: detected format {}", options.imagePath, toString(format)));
+        const MultibootHeaderSearch search = searchMultibootHeader(image);
+        if (format != ImageFormat::Multiboot && search.firstMagicOffset)
+            notes.push_back(fmt::format("{}: ignored the multiboot magic at offset {:#x}: its "
+                                        "checksum {:#010x} is wrong",
+                                        options.imagePath, *search.firstMagicOffset,
+                                        search.firstMagicChecksum));
+    }
+    if (format != ImageFormat::Multiboot && !options.initrdPath.empty())
+        throw InputError(fmt::format("{}: an initrd ({}) can only be given to a multiboot kernel, "
+                                     "and this image is loaded as {}",
+                                     options.imagePath, options.initrdPath, toString(format)));
+
+    BootPlan plan;
+    switch (format) {
+    case ImageFormat::Multiboot: {
+        std::vector<uint8_t> initrd;
+        if (!options.initrdPath.empty())
+            initrd = readImageFile(options.initrdPath, "initrd");
+        plan = loadMultiboot(image, options, initrd, memory);
+        break;
+    }
+    case ImageFormat::Elf:
+        plan = loadElf(image, options.imagePath, memory);
+        break;
+    case ImageFormat::Flat:
+    case ImageFormat::Auto: // detectFormat never returns Auto
+        plan = loadFlat(image, options.imagePath, options.loadAddress, memory);
+        break;
+    }
+    if (format != ImageFormat::Multiboot && !options.commandLine.empty())
+        notes.push_back(fmt::format("the command line \"{}\" is ignored: only multiboot kernels "
+                                    "receive one",
+                                    options.commandLine));
+    plan.notes.insert(plan.notes.begin(), notes.begin(), notes.end());
+    return plan;
+}
+
+} // namespace kvmscope::boot

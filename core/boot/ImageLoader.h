@@ -1,0 +1,31 @@
+#pragma once
+// The entry point of core/boot: reads the image named by BootOptions, works out its format and
+// hands it to the matching loader (docs/boot.md).
+#include "boot/BootPlan.h"
+#include "machine/GuestMemory.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kvmscope::boot {
+
+// Files larger than this are refused before reading (no image or module fills a 32-bit
+// machine's low RAM beyond 3 GiB anyway).
+constexpr uint64_t kMaxImageFileSize = 2ull << 30;
+
+// Reads a whole regular file. `what` names it in errors ("image", "initrd"). Throws LoadError for
+// a file that is missing, unreadable, not a regular file, empty or larger than kMaxImageFileSize.
+std::vector<uint8_t> readImageFile(const std::string& path, const char* what);
+
+// Detection order: a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the first
+// 8192 bytes, checksum correct) -> ELF (\x7fELF) -> flat. Never returns Auto.
+ImageFormat detectFormat(std::span<const uint8_t> image);
+
+// Reads options.imagePath (and options.initrdPath for multiboot), detects the format when
+// options.format is Auto, loads the image into `memory` and returns where and how to start it.
+// A forced format the file does not match is a LoadError naming the file and the mismatch.
+BootPlan loadImage(const BootOptions& options, GuestMemory& memory);
+
+} // namespace kvmscope::boot

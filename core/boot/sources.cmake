@@ -1,0 +1,14 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    boot/BootPlan.h boot/BootPlan.cpp
+    boot/GuestLayout.h
+    boot/ImagePlacement.h boot/ImagePlacement.cpp
+    boot/ImageLoader.h boot/ImageLoader.cpp
+    boot/FlatLoader.h boot/FlatLoader.cpp
+    boot/ElfImage.h boot/ElfImage.cpp
+    boot/ElfLoader.h boot/ElfLoader.cpp
+    boot/Multiboot.h
+    boot/MultibootHeader.h boot/MultibootHeader.cpp
+    boot/MultibootLoader.h boot/MultibootLoader.cpp
+    boot/X86Setup.h boot/X86Setup.cpp
+    boot/MpTable.h boot/MpTable.cpp
+)

@@ -1,1 +1,10 @@
 list(APPEND KVMSCOPE_CORE_SOURCES devices/Device.h devices/Device.cpp devices/IrqLine.h)
+list(APPEND KVMSCOPE_CORE_SOURCES
+    devices/SerialSink.h
+    devices/Uart16550.h devices/Uart16550.cpp
+    devices/DebugExitPort.h devices/DebugExitPort.cpp
+    devices/PostCodePort.h devices/PostCodePort.cpp
+    devices/CmosRtc.h devices/CmosRtc.cpp
+    devices/AcpiPmControl.h devices/AcpiPmControl.cpp
+    devices/ResetControlPort.h devices/ResetControlPort.cpp
+)

@@ -242,7 +242,7 @@ void VcpuRunner::threadMain() {
         try {
             runUntilInterrupted(singleStep);
         } catch (const std::exception& error) {
-            VcpuStop stop{vcpu_.id(), StopCause::HostError, 0, error.what()};
+            VcpuStop stop{vcpu_.id(), StopCause::HostError, 0, 0, error.what()};
             logger->error("vcpu {}: {}", vcpu_.id(), error.what());
             lock.lock();
             request_ = Request::Pause;

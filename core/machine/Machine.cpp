@@ -14,6 +14,7 @@
 #include "devices/kernel/KernelPit.h"
 #include "devices/kernel/SystemAttributes.h"
 #include "devices/kernel/VcpuAttributes.h"
+#include "kvm/KvmError.h"
 #include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Cpuid.h"
@@ -140,8 +141,9 @@ void Machine::createVcpus(kvm::System& system) {
     const auto supported = system.supportedCpuid();
     const auto msrIndices = system.msrIndexList();
     for (uint32_t index = 0; index < config_.cpus; ++index) {
+        cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
         auto runner = std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_,
-                                                        *this);
+                                                        host);
         runner->setMsrIndices(msrIndices);
         runner->start();
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long mode.

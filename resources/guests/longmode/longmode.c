@@ -2,11 +2,16 @@
  * interrupts off), it
  *   1. prints a greeting, CR0, CR3, CR4 and EFER as the VMM set them, and checks that it runs in
  *      64-bit mode (EFER.LMA = 1 and the L bit of the CS descriptor);
- *   2. builds its own GDT (ring-0 and ring-3 segments, a TSS), IDT (exceptions 0-31, and int 0x80
- *      open to ring 3) and page tables (the first 2 MiB page supervisor-only, the second — where
+ *   2. builds its own GDT (ring-0 and ring-3 segments, a TSS), IDT (exceptions 0-31) and page tables (the first 2 MiB page supervisor-only, the second — where
  *      user.c lives — user-accessible);
  *   3. drops to ring 3 with iretq, where user.c counts the primes below 100000;
- *   4. comes back to ring 0 through int 0x80, prints the count and powers off.
+ *   4. comes back to ring 0 through a deliberate `ud2` at `ring3_exit`, prints the count and
+ *      powers off.
+ * Why `ud2` and not `int 0x80` or `syscall`: hosts whose KVM runs guest ring 3 natively through a
+ * software layer (PVM) turn `int 0x80` from ring 3 into #UD and do not switch to ring 0 on
+ * `syscall` unless the guest speaks that layer's own ABI; an exception from ring 3 is delivered
+ * through the guest's IDT everywhere. The #UD handler (ring3_return_entry in start.S) treats a
+ * #UD at exactly `ring3_exit` as the return and reports any other as an unexpected exception.
  * Any unexpected exception prints its vector and ends the VM through the debug-exit port with
  * GUEST_EXIT_EXCEPTION. */
 #include "longmode.h"
@@ -49,7 +54,7 @@
 extern char user_start[], user_end[];
 
 /* The 64-bit TSS (Intel SDM vol. 3A, 8.7, figure 8-11). Only RSP0 matters here: the stack the
- * CPU switches to when int 0x80 comes from ring 3. No I/O bitmap: its offset is the limit. */
+ * CPU switches to when an exception comes from ring 3. No I/O bitmap: its offset is the limit. */
 struct __attribute__((packed)) tss64 {
     uint32_t reserved0;
     uint64_t rsp[3];
@@ -175,8 +180,8 @@ static void set_up_idt(void) {
         idt[vector] = (struct idt_gate){0}; /* not present: using one raises #GP */
     for (unsigned vector = 0; vector < EXCEPTION_VECTORS; ++vector)
         set_gate(vector, exception_stubs[vector], 0);
-    /* DPL 3: ring 3 may raise this one with int (Intel SDM vol. 3A, 6.12.1.1). */
-    set_gate(SYSCALL_VECTOR, (uint64_t)syscall_entry, 3);
+    /* #UD doubles as ring 3's way back (see the top of this file). */
+    set_gate(6, (uint64_t)ring3_return_entry, 0);
     const struct descriptor_pointer idtr = {sizeof idt - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idtr));
 }
@@ -225,7 +230,7 @@ void kernel_main(void) {
         run_in_ring3(user_main, (uint64_t)(user_stack + USER_STACK_SIZE - sizeof(uint64_t)));
     console_puts("back in ring ");
     console_dec(read_cs() & 3);
-    console_puts(" through int 0x80\n");
+    console_puts(" through ud2 at ring3_exit\n");
     console_puts("primes below ");
     console_dec(SIEVE_LIMIT);
     console_puts(": ");

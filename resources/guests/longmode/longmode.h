@@ -15,7 +15,6 @@
 #define RFLAGS_RESERVED 0x2
 
 #define EXCEPTION_VECTORS 32
-#define SYSCALL_VECTOR 0x80
 
 /* What user.c computes: the primes below this bound (there are 9592). */
 #define SIEVE_LIMIT 100000
@@ -42,7 +41,8 @@ struct __attribute__((packed)) descriptor_pointer {
 
 void load_segments(const struct descriptor_pointer* gdtr);
 uint64_t run_in_ring3(void (*entry)(void), uint64_t user_stack_top);
-void syscall_entry(void);
+void resume_ring0_caller(void);
+void ring3_return_entry(void);
 void kernel_main(void);
 __attribute__((noreturn)) void exception_handler(const struct exception_frame* frame);
 extern const uint64_t exception_stubs[EXCEPTION_VECTORS];

@@ -1,5 +1,5 @@
 /* longmode: entry point and the few things C cannot say: segment reloads, the jump to ring 3,
- * the way back (int 0x80) and the exception stubs. See longmode.c for the plan. */
+ * the way back (#UD at ring3_exit) and the exception stubs. See longmode.c for the plan. */
 #include "longmode.h"
 
     .code64
@@ -36,8 +36,8 @@ load_segments:
     ret
 
 /* uint64_t run_in_ring3(void (*entry)(void), uint64_t user_stack_top): iretq to `entry` at CPL 3
- * and come back here when ring 3 executes int 0x80; returns the RAX it passed. The callee-saved
- * registers and RSP are kept in ring3_resume_rsp for syscall_entry. */
+ * and come back here when ring 3 reaches ring3_exit (user.c); returns the RAX it passed. The callee-saved
+ * registers and RSP are kept in ring3_resume_rsp for resume_ring0_caller. */
     .globl run_in_ring3
 run_in_ring3:
     push %rbx
@@ -58,10 +58,19 @@ run_in_ring3:
     pushq %rdi
     iretq
 
-/* int 0x80 from ring 3 lands here on the TSS's RSP0 stack. The ring-3 context is not resumed:
+/* #UD (vector 6) lands here on the TSS's RSP0 stack, RIP of the faulting instruction at (%rsp).
+ * At ring3_exit it is ring 3 handing back its result; any other #UD is a real one. */
+    .globl ring3_return_entry
+ring3_return_entry:
+    push %rcx
+    lea ring3_exit(%rip), %rcx
+    cmp %rcx, 8(%rsp)
+    pop %rcx
+    jne exception_stub_6
+/* The ring-3 context is not resumed:
  * switch back to run_in_ring3's frame and return from it, RAX untouched. */
-    .globl syscall_entry
-syscall_entry:
+    .globl resume_ring0_caller
+resume_ring0_caller:
     mov $KERNEL_DATA_SELECTOR, %cx
     mov %cx, %ds
     mov %cx, %es

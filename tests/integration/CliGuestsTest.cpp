@@ -1,0 +1,114 @@
+// Boots each bundled guest through `kvmscope --headless` and checks what it printed on COM1 and
+// the exit status (README "Exit status").
+#include "KvmTestSupport.h"
+
+using namespace kvmscope::testing;
+
+class CliGuestsTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { KVMSCOPE_REQUIRE_KVM(); }
+
+    void demoPrintsAndPowersOff_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QStringList>("expectedLines");
+        QTest::newRow("hello") << QStringList{"--demo", "hello", "--append", "greeting=yes"}
+                               << QStringList{"Hello from the kvmscope hello demo", "kvmscope",
+                                              "greeting=yes"};
+        QTest::newRow("realmode") << QStringList{"--demo", "realmode"} << QStringList{"0000:7C"};
+        QTest::newRow("longmode") << QStringList{"--demo", "longmode"} << QStringList{"9592"};
+        QTest::newRow("smp-4") << QStringList{"--demo", "smp", "--cpus", "4"}
+                               << QStringList{"all 4 cpus online"};
+        QTest::newRow("smp-1") << QStringList{"--demo", "smp", "--cpus", "1"}
+                               << QStringList{"all 1 cpus online"};
+    }
+    void demoPrintsAndPowersOff() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QStringList, expectedLines);
+        const CliResult result = runKvmscope(QStringList{"--headless"} + arguments);
+        QVERIFY2(result.finished && result.exitCode == 0, describe(result));
+        for (const QString& line : expectedLines)
+            QVERIFY2(result.out.contains(line, Qt::CaseInsensitive),
+                     qPrintable("missing '" + line + "'\n" + describe(result)));
+    }
+
+    void smpBringsEveryCpuOnline() {
+        const CliResult result = runKvmscope({"--headless", "--demo", "smp", "--cpus", "4"});
+        QVERIFY2(result.exitCode == 0, describe(result));
+        for (int cpu = 1; cpu < 4; ++cpu)
+            QVERIFY2(result.out.contains(QStringLiteral("cpu %1 online").arg(cpu)), describe(result));
+    }
+
+    void debugExitPortSetsStatus() {
+        const CliResult result = runKvmscope({"--headless", guestPath("exit-status")});
+        QVERIFY2(result.finished && result.exitCode == ((0x21 << 1) | 1), describe(result));
+        QVERIFY2(result.out.contains("exit-status"), describe(result));
+    }
+
+    void tripleFaultExitsFourWithReasonAndRegisters() {
+        const CliResult result = runKvmscope({"--headless", guestPath("triple-fault")});
+        QVERIFY2(result.finished && result.exitCode == 4, describe(result));
+        QVERIFY2(result.err.contains("triple fault"), describe(result));
+        QVERIFY2(result.err.contains("RIP="), describe(result));
+        QVERIFY2(result.out.contains("triple-fault"), describe(result));
+    }
+
+    void timeoutExitsSix() {
+        const CliResult result = runKvmscope({"--headless", "--timeout", "1", guestPath("hang")});
+        QVERIFY2(result.finished && result.exitCode == 6, describe(result));
+        QVERIFY2(result.err.contains("--timeout"), describe(result));
+        QVERIFY2(result.out.contains("hang"), describe(result));
+    }
+
+    void serialInputReachesGuestThroughInterrupts() {
+        const CliResult result =
+            runKvmscope({"--headless", "--timeout", "60", guestPath("uart-echo")}, "kvm q");
+        QVERIFY2(result.finished && result.exitCode == 0, describe(result));
+        QVERIFY2(result.out.contains("ready"), describe(result));
+        QVERIFY2(result.out.contains("KVM"), describe(result));
+        QVERIFY2(result.out.contains("bye"), describe(result));
+    }
+
+    void serialToFile() {
+        const QString path = QDir::temp().filePath("kvmscope-serial-test.log");
+        QFile::remove(path);
+        const CliResult result =
+            runKvmscope({"--headless", "--serial", "file:" + path, "--demo", "hello"});
+        QVERIFY2(result.exitCode == 0, describe(result));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY(file.readAll().contains("Hello from the kvmscope hello demo"));
+        QVERIFY2(!result.out.contains("Hello from"), describe(result));
+        file.remove();
+    }
+
+    void malformedImageExitsTwoNamingTheFile() {
+        QTemporaryFile file;
+        QVERIFY(file.open());
+        // An ELF64 header whose program header table lies past the end of the file.
+        QByteArray bytes(64, '\0');
+        bytes[0] = 0x7f, bytes[1] = 'E', bytes[2] = 'L', bytes[3] = 'F', bytes[4] = 2, bytes[5] = 1,
+        bytes[6] = 1;
+        bytes[16] = 2;    // ET_EXEC
+        bytes[18] = 0x3e; // EM_X86_64
+        bytes[20] = 1;
+        bytes[32] = char(0xf0); // e_phoff = 0x10f0
+        bytes[33] = 0x10;
+        bytes[54] = 56; // e_phentsize
+        bytes[56] = 1;  // e_phnum
+        file.write(bytes);
+        file.flush();
+        const CliResult result = runKvmscope({"--headless", file.fileName()});
+        QVERIFY2(result.finished && result.exitCode == 2, describe(result));
+        QVERIFY2(result.err.contains(file.fileName()), describe(result));
+    }
+
+    void missingImageExitsTwo() {
+        const CliResult result = runKvmscope({"--headless", "/nonexistent/kernel.elf"});
+        QVERIFY2(result.exitCode == 2, describe(result));
+        QVERIFY2(result.err.contains("/nonexistent/kernel.elf"), describe(result));
+    }
+};
+
+QTEST_GUILESS_MAIN(CliGuestsTest)
+#include "CliGuestsTest.moc"

@@ -1,0 +1,123 @@
+// Every device of a real machine, user-space and kernel, through the one attribute model.
+#include "CollectingSink.h"
+#include "KvmTestSupport.h"
+#include "devices/Device.h"
+#include "kvm/compat.h"
+#include "machine/Machine.h"
+
+using namespace kvmscope;
+using namespace kvmscope::testing;
+
+class MachineDevicesTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<kvm::System> system_;
+    CollectingSink sink_;
+    std::unique_ptr<Machine> machine_;
+
+    Device* findDevice(DeviceKind kind, const std::string& namePart) {
+        for (Device* device : machine_->devices())
+            if (device->kind() == kind && device->name().find(namePart) != std::string::npos)
+                return device;
+        return nullptr;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_REQUIRE_KVM();
+        system_ = std::make_unique<kvm::System>();
+        MachineConfig config;
+        config.memorySize = 32ull << 20;
+        config.cpus = 2;
+        config.boot.imagePath = guestPath("hello").toStdString();
+        machine_ = std::make_unique<Machine>(config, *system_, sink_);
+        machine_->boot();
+    }
+
+    void everyReadableAttributeCanBeRead() {
+        int read = 0;
+        for (Device* device : machine_->devices()) {
+            for (const AttributeInfo& info : device->attributes()) {
+                QVERIFY(device->hasAttr(info.group, info.attr));
+                if (!canRead(info.access))
+                    continue;
+                try {
+                    (void)device->getAttr(info.group, info.attr);
+                    ++read;
+                } catch (const Error& error) {
+                    QFAIL(qPrintable(QString::fromStdString(device->name() + ": " + info.name +
+                                                            ": " + error.what())));
+                }
+            }
+        }
+        QVERIFY(read > 50);
+    }
+
+    void inKernelChipsAreListed() {
+        QVERIFY(findDevice(DeviceKind::InKernelChip, "irqchip"));
+        Device* pit = findDevice(DeviceKind::InKernelChip, "PIT");
+        QVERIFY(pit);
+        QVERIFY(pit->hasAttr(0, 0)); // channel 0 count
+    }
+
+    void irqchipMaskRoundTripsThroughTheKernel() {
+        Device* irqchip = findDevice(DeviceKind::InKernelChip, "irqchip");
+        QVERIFY(irqchip);
+        const AttributeInfo* imr = nullptr;
+        const auto attributes = irqchip->attributes();
+        for (const auto& info : attributes)
+            if (info.group == 0 && info.name == "imr")
+                imr = &info;
+        QVERIFY(imr);
+        irqchip->setAttr(imr->group, imr->attr, AttrValue::of(0xa5));
+        QCOMPARE(irqchip->getAttr(imr->group, imr->attr).scalar, uint64_t(0xa5));
+        QVERIFY_THROWS_EXCEPTION(AttributeError,
+                                 irqchip->setAttr(imr->group, imr->attr, AttrValue::of(0x1ff)));
+    }
+
+    void eachVcpuHasItsAttributes() {
+        int vcpus = 0;
+        for (Device* device : machine_->devices()) {
+            if (device->kind() != DeviceKind::Vcpu)
+                continue;
+            ++vcpus;
+            if (device->hasAttr(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET))
+                (void)device->getAttr(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET);
+        }
+        QCOMPARE(vcpus, 2);
+    }
+
+    void kernelDevicesMatchWhatTheHostOffers() {
+        const auto types = kvm::System::probeDeviceTypes(machine_->vm());
+        int kernelDevices = 0;
+        for (Device* device : machine_->devices())
+            kernelDevices += device->kind() == DeviceKind::KernelDevice;
+        QCOMPARE(kernelDevices, static_cast<int>(types.size()));
+        if (std::find(types.begin(), types.end(), uint32_t(KVM_DEV_TYPE_VFIO)) != types.end()) {
+            Device* vfio = findDevice(DeviceKind::KernelDevice, "VFIO");
+            QVERIFY(vfio);
+            QVERIFY(vfio->hasAttr(KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD));
+            QVERIFY_THROWS_EXCEPTION(AttributeError,
+                                     vfio->getAttr(KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD));
+        }
+    }
+
+    void systemAttributesAreShownWhenTheHostHasThem() {
+        Device* systemDevice = findDevice(DeviceKind::System, "");
+        QVERIFY(systemDevice);
+        if (system_->hasAttr(KVM_X86_GRP_SYSTEM, KVM_X86_XCOMP_GUEST_SUPP)) {
+            const uint64_t value =
+                systemDevice->getAttr(KVM_X86_GRP_SYSTEM, KVM_X86_XCOMP_GUEST_SUPP).scalar;
+            QVERIFY(value & 0x3); // x87 and SSE state are always there
+        }
+    }
+
+    void userSpaceDevicesAreOnTheirPorts() {
+        for (uint64_t port : {0x3f8ull, 0xf4ull, 0x80ull, 0x70ull, 0x604ull, 0xcf9ull})
+            QVERIFY2(machine_->ioBus().find(port), qPrintable(QString::number(port, 16)));
+        QVERIFY(!machine_->ioBus().find(0x510));
+    }
+};
+
+QTEST_GUILESS_MAIN(MachineDevicesTest)
+#include "MachineDevicesTest.moc"

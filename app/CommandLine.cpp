@@ -1,0 +1,162 @@
+#include "CommandLine.h"
+
+#include "common/Error.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <fmt/format.h>
+
+namespace kvmscope::app {
+namespace {
+
+uint64_t parseNumber(const std::string& option, const std::string& text) {
+    uint64_t value = 0;
+    int base = 10;
+    std::string_view digits = text;
+    if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+        base = 16;
+        digits.remove_prefix(2);
+    }
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+    if (error != std::errc() || end != digits.data() + digits.size() || digits.empty())
+        throw InputError(fmt::format("{} '{}': expected a number", option, text));
+    return value;
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
+    CommandLine result;
+    std::vector<std::string> positional;
+    for (size_t i = 1; i < arguments.size(); ++i) {
+        const std::string& argument = arguments[i];
+        std::string name = argument;
+        std::optional<std::string> inlineValue;
+        if (argument.rfind("--", 0) == 0) {
+            const auto equals = argument.find('=');
+            if (equals != std::string::npos) {
+                name = argument.substr(0, equals);
+                inlineValue = argument.substr(equals + 1);
+            }
+        }
+        auto value = [&]() -> std::string {
+            if (inlineValue)
+                return *inlineValue;
+            if (i + 1 >= arguments.size())
+                throw InputError(fmt::format("option {} needs a value (see --help)", name));
+            return arguments[++i];
+        };
+        auto noValue = [&] {
+            if (inlineValue)
+                throw InputError(fmt::format("option {} takes no value", name));
+        };
+
+        if (name == "--help" || name == "-h") {
+            noValue();
+            result.showHelp = true;
+        } else if (name == "--version") {
+            noValue();
+            result.showVersion = true;
+        } else if (name == "--headless") {
+            noValue();
+            result.headless = true;
+        } else if (name == "--list-demos") {
+            noValue();
+            result.listDemos = true;
+        } else if (name == "--demo") {
+            result.demo = value();
+        } else if (name == "--format") {
+            const std::string text = value();
+            if (!boot::parseImageFormat(text, result.machine.boot.format))
+                throw InputError(fmt::format(
+                    "--format '{}': expected one of auto, flat, multiboot, elf", text));
+        } else if (name == "--memory" || name == "-m") {
+            result.machine.memorySize = parseSize(value(), "--memory");
+        } else if (name == "--cpus") {
+            const std::string text = value();
+            const uint64_t cpus = parseNumber("--cpus", text);
+            if (cpus < 1 || cpus > MachineConfig::kMaxCpus)
+                throw InputError(fmt::format("--cpus '{}': must be between 1 and {}", text,
+                                             MachineConfig::kMaxCpus));
+            result.machine.cpus = static_cast<unsigned>(cpus);
+            result.cpusGiven = true;
+        } else if (name == "--append") {
+            result.machine.boot.commandLine = value();
+        } else if (name == "--initrd") {
+            result.machine.boot.initrdPath = value();
+        } else if (name == "--load-address") {
+            result.machine.boot.loadAddress = parseNumber("--load-address", value());
+        } else if (name == "--serial") {
+            const std::string text = value();
+            if (text == "stdio")
+                result.serial = SerialMode::Stdio;
+            else if (text == "none")
+                result.serial = SerialMode::None;
+            else if (text.rfind("file:", 0) == 0 && text.size() > 5) {
+                result.serial = SerialMode::File;
+                result.serialPath = text.substr(5);
+            } else
+                throw InputError(fmt::format(
+                    "--serial '{}': expected stdio, none or file:PATH", text));
+        } else if (name == "--timeout") {
+            const std::string text = value();
+            char* end = nullptr;
+            const double seconds = std::strtod(text.c_str(), &end);
+            if (text.empty() || *end != '\0' || !(seconds > 0) || seconds > 1e7)
+                throw InputError(fmt::format("--timeout '{}': expected a positive number of seconds",
+                                             text));
+            result.timeoutSeconds = seconds;
+        } else if (name == "--log-level") {
+            result.logLevel = value();
+        } else if (argument.size() > 1 && argument[0] == '-') {
+            throw InputError(fmt::format("unknown option '{}' (see --help)", argument));
+        } else {
+            positional.push_back(argument);
+        }
+    }
+    if (positional.size() > 1)
+        throw InputError(fmt::format("more than one image given: '{}' and '{}'", positional[0],
+                                     positional[1]));
+    if (!positional.empty())
+        result.machine.boot.imagePath = positional.front();
+    if (!positional.empty() && !result.demo.empty())
+        throw InputError("give either an IMAGE or --demo NAME, not both");
+    result.machine.boot.cpus = result.machine.cpus;
+    return result;
+}
+
+std::string helpText() {
+    return R"(Usage: kvmscope [OPTIONS] [IMAGE]
+       kvmscope --headless [OPTIONS] (IMAGE | --demo NAME)
+
+kvmscope boots a guest on KVM and shows what happens inside it.
+
+Options:
+  --headless            run without a window; the serial console is the terminal
+  --format F            image format: auto (default), flat, multiboot, elf
+  --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G
+  --cpus N              number of vcpus (default 1, up to 255)
+  --append TEXT         kernel command line
+  --initrd FILE         initial ramdisk (multiboot: the first module)
+  --load-address ADDR   where a flat binary is loaded (default 0x7c00)
+  --serial MODE         COM1: stdio (default), none, or file:PATH
+  --timeout SECONDS     stop the guest after this long (exit status 6)
+  --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
+  --demo NAME           run a bundled demo guest
+  --list-demos          list the bundled demos
+  --help, -h            show this help
+  --version             show the version
+
+On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A to the guest.
+
+Exit status:
+  0   the guest powered off (or stopped cleanly)
+  1+  (V << 1) | 1 when the guest wrote V to the debug-exit port 0xf4
+  2   bad input or options
+  3   KVM is not available or refused to create the VM
+  4   the guest crashed (triple fault, internal error, failed entry)
+  6   --timeout ran out
+)";
+}
+
+} // namespace kvmscope::app

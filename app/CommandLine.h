@@ -1,0 +1,32 @@
+#pragma once
+// kvmscope's command line: options, their validation, and --help text.
+#include "machine/MachineConfig.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvmscope::app {
+
+enum class SerialMode { Stdio, None, File };
+
+struct CommandLine {
+    MachineConfig machine;
+    bool headless = false;
+    bool listDemos = false;
+    bool showHelp = false;
+    bool showVersion = false;
+    std::string demo;                  // --demo NAME
+    bool cpusGiven = false;            // --cpus was given (a demo's suggested count yields to it)
+    SerialMode serial = SerialMode::Stdio;
+    std::string serialPath;            // --serial file:PATH
+    std::optional<double> timeoutSeconds;
+    std::string logLevel = "warn";
+};
+
+// Parses argv; throws InputError with a message naming the option and the value.
+CommandLine parseCommandLine(const std::vector<std::string>& arguments);
+
+std::string helpText();
+
+} // namespace kvmscope::app

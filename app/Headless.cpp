@@ -1,0 +1,159 @@
+#include "Headless.h"
+
+#include "ConsoleSerial.h"
+#include "cpu/CpuState.h"
+#include "kvm/KvmError.h"
+#include "kvm/System.h"
+#include "log/Log.h"
+#include "machine/Machine.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <thread>
+
+namespace kvmscope::app {
+namespace {
+
+constexpr int kStatusBadInput = 2;
+constexpr int kStatusKvmUnavailable = 3;
+constexpr int kStatusInterrupted = 130; // 128 + SIGINT, as a shell reports it
+constexpr int kPauseTimeoutMs = 2000;
+
+void printError(const std::string& text) {
+    fmt::print(stderr, "kvmscope: {}\n", text);
+}
+
+// SIGINT/SIGTERM/SIGHUP end the VM through the normal stop path (terminal restored, files
+// closed); a dedicated thread waits for them with sigwait so no handler touches the machine.
+class TerminationSignals {
+public:
+    TerminationSignals() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        sigaddset(&set_, SIGHUP);
+        // Blocked before any other thread starts, so every thread inherits the mask.
+        pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+    }
+    ~TerminationSignals() {
+        if (thread_.joinable()) {
+            pthread_kill(thread_.native_handle(), SIGTERM); // wake sigwait if still waiting
+            thread_.join();
+        }
+        pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    void watch(Machine& machine) {
+        thread_ = std::thread([this, &machine] {
+            int signal = 0;
+            if (sigwait(&set_, &signal) != 0 || done_.load())
+                return;
+            received_.store(signal);
+            machine.requestStop({StopKind::UserStop, 0, 0,
+                                 fmt::format("stopped by signal {}", strsignal(signal))});
+        });
+    }
+    void finish() { done_.store(true); }
+    int received() const { return received_.load(); }
+
+private:
+    sigset_t set_{};
+    sigset_t previous_{};
+    std::thread thread_;
+    std::atomic<bool> done_{false};
+    std::atomic<int> received_{0};
+};
+
+} // namespace
+
+int runHeadless(const CommandLine& options) {
+    TerminationSignals signals;
+    std::unique_ptr<kvm::System> system;
+    try {
+        system = std::make_unique<kvm::System>();
+    } catch (const kvm::KvmError& error) {
+        printError(error.what());
+        return kStatusKvmUnavailable;
+    }
+
+    int serialFd = STDOUT_FILENO;
+    int ownedFd = -1;
+    if (options.serial == SerialMode::File) {
+        ownedFd = ::open(options.serialPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (ownedFd < 0) {
+            printError(fmt::format("--serial file:{}: cannot open: {}", options.serialPath,
+                                   std::strerror(errno)));
+            return kStatusBadInput;
+        }
+        serialFd = ownedFd;
+    } else if (options.serial == SerialMode::None) {
+        ownedFd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+        serialFd = ownedFd;
+    }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    } closer{ownedFd};
+    FdSerialSink sink(serialFd);
+
+    std::unique_ptr<Machine> machine;
+    try {
+        machine = std::make_unique<Machine>(options.machine, *system, sink);
+        machine->boot();
+    } catch (const InputError& error) {
+        printError(error.what());
+        return kStatusBadInput;
+    } catch (const kvm::KvmError& error) {
+        printError(error.what());
+        return kStatusKvmUnavailable;
+    }
+
+    signals.watch(*machine);
+    std::unique_ptr<TerminalInput> input;
+    if (options.serial == SerialMode::Stdio)
+        input = std::make_unique<TerminalInput>(STDIN_FILENO, machine->serial(), [&machine] {
+            machine->requestStop({StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
+        });
+
+    machine->run();
+    const int timeoutMs = options.timeoutSeconds
+                              ? static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0))
+                              : -1;
+    std::optional<MachineStop> stop = machine->waitForStop(timeoutMs);
+    if (!stop) {
+        machine->requestStop({StopKind::Timeout, 0, 0,
+                              fmt::format("--timeout of {} s ran out", *options.timeoutSeconds)});
+        stop = machine->stopState();
+    }
+    signals.finish();
+    input.reset(); // restore the terminal before printing anything
+
+    if (stop->kind == StopKind::Crash || stop->kind == StopKind::Timeout) {
+        printError(stop->reason);
+        if (stop->kind == StopKind::Crash && machine->waitUntilPaused(kPauseTimeoutMs)) {
+            try {
+                const cpu::CpuState state = machine->vcpu(stop->vcpu).readState(kPauseTimeoutMs);
+                fmt::print(stderr, "{}\n", cpu::formatRegisters(state));
+            } catch (const Error& error) {
+                printError(fmt::format("final registers unavailable: {}", error.what()));
+            }
+        }
+    } else {
+        log::get("kvm")->info("{}", stop->reason);
+    }
+    if (stop->kind == StopKind::UserStop && signals.received() == SIGINT)
+        return kStatusInterrupted;
+    return stop->exitStatus();
+}
+
+} // namespace kvmscope::app

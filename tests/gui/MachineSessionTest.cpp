@@ -1,0 +1,102 @@
+// MachineSession against real guests: serial output reaches the GUI thread coalesced, the state
+// follows run/pause/step/stop without blocking, and exit statistics are sampled.
+#include "session/MachineSession.h"
+
+#include "GuiTestSupport.h"
+#include "machine/Machine.h"
+
+#include <QSignalSpy>
+
+using namespace kvmscope;
+using namespace kvmscope::ui;
+using namespace kvmscope::testing;
+
+class MachineSessionTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<kvm::System> system_;
+
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_GUI_REQUIRE_KVM();
+        system_ = std::make_unique<kvm::System>();
+    }
+
+    void helloGreetsOnTheSerialConsoleAndPowersOff() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "hello");
+        MachineSession session(config, *system_);
+        QCOMPARE(session.state(), MachineSession::State::Created);
+        QVERIFY(session.canRun());
+        QVERIFY(!session.canPause());
+        QSignalSpy output(&session, &MachineSession::serialOutput);
+        session.run();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            session.serialTranscript().contains("Hello from the kvmscope hello demo"),
+            kGuestTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QCOMPARE(session.stopReason()->kind, StopKind::PowerOff);
+        QVERIFY(session.statusText().startsWith("Stopped: "));
+        // Coalesced: far fewer deliveries than bytes (the UART hands them over one at a time).
+        QByteArray delivered;
+        for (const auto& arguments : output)
+            delivered += arguments.at(0).toByteArray();
+        QCOMPARE(delivered, session.serialTranscript());
+        QVERIFY2(output.count() < delivered.size() / 4,
+                 qPrintable(
+                     QString("%1 signals for %2 bytes").arg(output.count()).arg(delivered.size())));
+        QVERIFY(!session.canRun());
+        QVERIFY(!session.canStop());
+    }
+
+    void pauseStepAndStopFollowTheRunners() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        MachineSession session(config, *system_);
+        QSignalSpy parked(&session, &MachineSession::vcpuParkedChanged);
+        session.run();
+        QCOMPARE(session.state(), MachineSession::State::Running);
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().contains("spin"), kGuestTimeoutMs);
+        session.pause();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        QVERIFY(session.vcpuParked(0));
+        QVERIFY(session.canStep());
+        QTRY_VERIFY_WITH_TIMEOUT(parked.count() >= 1, kGuestTimeoutMs);
+        const qint64 uptime = session.uptimeMs();
+        QVERIFY(uptime > 0);
+
+        parked.clear();
+        session.step(0);
+        QTRY_VERIFY_WITH_TIMEOUT(parked.count() >= 1, kGuestTimeoutMs);
+        QCOMPARE(parked.at(0).at(0).toUInt(), 0u);
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
+
+        session.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QCOMPARE(session.stopReason()->kind, StopKind::UserStop);
+        QVERIFY(session.uptimeMs() >= uptime);
+    }
+
+    void exitStatisticsAreSampled() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "hello");
+        MachineSession session(config, *system_);
+        QSignalSpy statistics(&session, &MachineSession::statisticsUpdated);
+        session.run();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QVERIFY(statistics.wait(MachineSession::kStatisticsIntervalMs * 4));
+        QVERIFY(session.exitCounts()[KVM_EXIT_IO] > 0);
+        QCOMPARE(session.totalExits(), session.machine().vcpu(0).trace().totalExits());
+    }
+
+    void keyboardBytesReachTheGuest() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "uart-echo");
+        MachineSession session(config, *system_);
+        session.run();
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().contains("ready"), kGuestTimeoutMs);
+        session.sendSerialInput("kvm");
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().contains("KVM"), kGuestTimeoutMs);
+        session.sendSerialInput("q");
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+    }
+};
+
+QTEST_GUILESS_MAIN(MachineSessionTest)
+#include "MachineSessionTest.moc"

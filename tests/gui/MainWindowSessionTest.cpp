@@ -1,0 +1,186 @@
+// The main window with real machines: a demo's greeting in the serial console, actions enabled
+// by the current machine's state, several machines at once, a bad image reported by the
+// new-machine dialog, and a screenshot for a person to look at.
+#include "GuiTestSupport.h"
+#include "machine/Machine.h"
+#include "models/DeviceTreeModel.h"
+#include "models/MachineListModel.h"
+#include "models/RegistersModel.h"
+#include "session/MachineSession.h"
+#include "views/DevicesView.h"
+#include "views/RegistersView.h"
+#include "views/SerialConsoleView.h"
+#include "window/MainWindow.h"
+#include "window/NewMachineDialog.h"
+
+#include <QAction>
+#include <QFile>
+#include <QLineEdit>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+
+using namespace kvmscope;
+using namespace kvmscope::ui;
+using namespace kvmscope::testing;
+
+namespace {
+
+DemoImage demo(const char* name) {
+    return {QString::fromLatin1(name),
+            QString::fromStdString(guestImage(name)),
+            {},
+            boot::ImageFormat::Auto,
+            1};
+}
+
+bool enabled(const MainWindow& window, MainWindow::Action action) {
+    return window.action(action)->isEnabled();
+}
+
+} // namespace
+
+class MainWindowSessionTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_GUI_REQUIRE_KVM();
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("kvmscope-tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("MainWindowSessionTest"));
+        QSettings().clear();
+    }
+
+    void helloGreetsInTheSerialConsole() {
+        MainWindow window({demo("hello")});
+        window.show();
+        QString error;
+        MachineSession* session = window.openDemo(window.demos().front(), &error);
+        QVERIFY2(session, qPrintable(error));
+        QCOMPARE(window.currentSession(), session);
+        session->run();
+        QTRY_VERIFY_WITH_TIMEOUT(window.serialConsole()->text().contains(
+                                     QStringLiteral("Hello from the kvmscope hello demo")),
+                                 kGuestTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Stopped,
+                                  kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusStateText().contains(QStringLiteral("Stopped")),
+                                 kGuestTimeoutMs);
+    }
+
+    void actionsFollowTheMachinesState() {
+        MainWindow window({demo("spin")});
+        window.show();
+        MachineSession* session = window.openDemo(window.demos().front());
+        QVERIFY(session);
+        // Created: can run, step, power off; nothing to pause.
+        QVERIFY(enabled(window, MainWindow::Action::Run));
+        QVERIFY(enabled(window, MainWindow::Action::Step));
+        QVERIFY(enabled(window, MainWindow::Action::PowerOff));
+        QVERIFY(!enabled(window, MainWindow::Action::Pause));
+
+        window.action(MainWindow::Action::Run)->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Running,
+                                  kGuestTimeoutMs);
+        QVERIFY(enabled(window, MainWindow::Action::Pause));
+        QVERIFY(!enabled(window, MainWindow::Action::Run));
+        QVERIFY(!enabled(window, MainWindow::Action::Step));
+
+        window.action(MainWindow::Action::Pause)->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(enabled(window, MainWindow::Action::Run), kGuestTimeoutMs);
+        QVERIFY(enabled(window, MainWindow::Action::Step));
+        QVERIFY(!enabled(window, MainWindow::Action::Pause));
+        // The register view shows the paused vcpu's RIP inside the spin loop.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.registersView()->model()->indexOfRegister(QStringLiteral("RIP")).isValid(),
+            kGuestTimeoutMs);
+
+        window.action(MainWindow::Action::PowerOff)->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Stopped,
+                                  kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(!enabled(window, MainWindow::Action::PowerOff), kGuestTimeoutMs);
+        QVERIFY(!enabled(window, MainWindow::Action::Run));
+        QVERIFY(!enabled(window, MainWindow::Action::Pause));
+        QVERIFY(!enabled(window, MainWindow::Action::Step));
+        QVERIFY(enabled(window, MainWindow::Action::Remove));
+        window.action(MainWindow::Action::Remove)->trigger();
+        QCOMPARE(window.machines()->rowCount(), 0);
+        QVERIFY(!window.currentSession());
+    }
+
+    void severalMachinesAtOnce() {
+        MainWindow window({demo("hang"), demo("spin")});
+        MachineSession* hang = window.openDemo(window.demos().at(0));
+        MachineSession* spin = window.openDemo(window.demos().at(1));
+        QVERIFY(hang && spin);
+        QCOMPARE(window.machines()->rowCount(), 2);
+        QCOMPARE(window.currentSession(), spin);
+        hang->run();
+        spin->run();
+        QTRY_VERIFY_WITH_TIMEOUT(hang->serialTranscript().contains("hang"), kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(window.serialConsole()->text().contains(QStringLiteral("spin")),
+                                 kGuestTimeoutMs);
+        window.setCurrentSession(hang);
+        QVERIFY(window.serialConsole()->text().contains(QStringLiteral("hang")));
+        QVERIFY(!window.serialConsole()->text().contains(QStringLiteral("spin")));
+        QVERIFY(window.devicesView()->model()->findDevice(QStringLiteral("UART")).isValid());
+        const QModelIndex row = window.machines()->index(0);
+        QCOMPARE(row.data(MachineListModel::NameRole).toString(), QStringLiteral("hang"));
+        QVERIFY(row.data().toString().contains(QStringLiteral("Running")));
+        // Stopping one leaves the other running.
+        hang->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(hang->state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QCOMPARE(spin->state(), MachineSession::State::Running);
+    }
+
+    void badImageIsReportedInTheDialog() {
+        MainWindow window;
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("garbage.elf"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("\x7f"
+                   "ELF this is not a kernel");
+        file.close();
+        NewMachineDialog dialog([&window](const MachineConfig& config) {
+            QString error;
+            return window.openMachine(config, &error) ? QString() : error;
+        });
+        dialog.show();
+        dialog.imageEdit()->setText(path);
+        dialog.accept();
+        QVERIFY2(dialog.errorText().contains(path), qPrintable(dialog.errorText()));
+        QVERIFY(dialog.isVisible());
+        QCOMPARE(window.machines()->rowCount(), 0);
+    }
+
+    void screenshotOfARunningMachine() {
+        MainWindow window({demo("hello"), demo("spin")});
+        window.resize(1400, 900);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        MachineSession* hello = window.openDemo(window.demos().at(0));
+        QVERIFY(hello);
+        hello->run();
+        QTRY_COMPARE_WITH_TIMEOUT(hello->state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        MachineSession* spin = window.openDemo(window.demos().at(1));
+        QVERIFY(spin);
+        spin->run();
+        QTRY_VERIFY_WITH_TIMEOUT(spin->serialTranscript().contains("spin"), kGuestTimeoutMs);
+        spin->pause();
+        QTRY_COMPARE_WITH_TIMEOUT(spin->state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        spin->step(0);
+        QTest::qWait(MachineSession::kStatisticsIntervalMs * 2); // let the status bar sample
+        window.setCurrentSession(hello);
+        window.setCurrentSession(spin);
+        spin->step(0);
+        QTest::qWait(200);
+        const QString path = QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/main-window.png");
+        QVERIFY(window.grab().save(path));
+        qInfo("screenshot: %s", qPrintable(path));
+    }
+};
+
+QTEST_MAIN(MainWindowSessionTest)
+#include "MainWindowSessionTest.moc"

@@ -1,0 +1,152 @@
+// The main window without a machine (no /dev/kvm needed): it opens with its docks, menus and
+// demos, machine actions are disabled until there is a machine, the dock layout survives a
+// restart through QSettings, and the new-machine dialog reports bad input in place.
+#include "window/MainWindow.h"
+
+#include "models/MachineListModel.h"
+#include "views/SerialConsoleView.h"
+#include "window/NewMachineDialog.h"
+
+#include <QAction>
+#include <QDockWidget>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTest>
+
+using namespace kvmscope;
+using namespace kvmscope::ui;
+
+class MainWindowTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("kvmscope-tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("MainWindowTest"));
+        QSettings().clear();
+    }
+
+    void opensWithEveryDock() {
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        for (const char* name :
+             {"machinesDock", "registersDock", "devicesDock", "serialDock", "exitsDock"}) {
+            auto* dock = window.findChild<QDockWidget*>(QString::fromLatin1(name));
+            QVERIFY2(dock, name);
+        }
+        QCOMPARE(window.statusStateText(), QStringLiteral("No machine"));
+        QVERIFY(window.serialConsole()->text().trimmed().isEmpty());
+    }
+
+    void machineActionsAreDisabledWithoutAMachine() {
+        MainWindow window;
+        QVERIFY(window.action(MainWindow::Action::NewMachine)->isEnabled());
+        QVERIFY(window.action(MainWindow::Action::OpenImage)->isEnabled());
+        QVERIFY(window.action(MainWindow::Action::Quit)->isEnabled());
+        for (auto action :
+             {MainWindow::Action::Run, MainWindow::Action::Pause, MainWindow::Action::Step,
+              MainWindow::Action::PowerOff, MainWindow::Action::Remove})
+            QVERIFY(!window.action(action)->isEnabled());
+        QCOMPARE(window.action(MainWindow::Action::Run)->shortcut(), QKeySequence(Qt::Key_F5));
+        QCOMPARE(window.action(MainWindow::Action::Pause)->shortcut(), QKeySequence(Qt::Key_F6));
+        QCOMPARE(window.action(MainWindow::Action::Step)->shortcut(), QKeySequence(Qt::Key_F10));
+    }
+
+    void demosMenuListsTheCatalog() {
+        MainWindow window({{QStringLiteral("hello"), QStringLiteral("/nonexistent/hello"),
+                            QStringLiteral("greets"), boot::ImageFormat::Multiboot, 1},
+                           {QStringLiteral("smp"), QStringLiteral("/nonexistent/smp"),
+                            QStringLiteral("four cpus"), boot::ImageFormat::Multiboot, 4}});
+        auto* menu = window.findChild<QMenu*>(QStringLiteral("demosMenu"));
+        QVERIFY(menu);
+        QVERIFY(menu->isEnabled());
+        QStringList names;
+        for (QAction* action : menu->actions())
+            names << action->text();
+        QCOMPARE(names, (QStringList{QStringLiteral("hello"), QStringLiteral("smp")}));
+        // A demo whose image is missing fails with a message instead of a machine.
+        QString error;
+        QVERIFY(!window.openDemo(window.demos().front(), &error));
+        QVERIFY(!error.isEmpty());
+        QCOMPARE(window.machines()->rowCount(), 0);
+    }
+
+    void dockLayoutIsRestored() {
+        {
+            MainWindow window;
+            window.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&window));
+            window.findChild<QDockWidget*>(QStringLiteral("devicesDock"))->hide();
+            window.close();
+        }
+        MainWindow restored;
+        restored.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&restored));
+        QVERIFY(restored.findChild<QDockWidget*>(QStringLiteral("devicesDock"))->isHidden());
+        QVERIFY(!restored.findChild<QDockWidget*>(QStringLiteral("registersDock"))->isHidden());
+    }
+
+    void newMachineDialogShowsValidationErrorsAndStaysOpen() {
+        int created = 0;
+        QString failure;
+        std::string imagePath;
+        NewMachineDialog dialog([&](const MachineConfig& config) {
+            ++created;
+            imagePath = config.boot.imagePath;
+            return failure;
+        });
+        dialog.show();
+        dialog.accept();
+        QVERIFY(dialog.errorText().contains(QStringLiteral("image")));
+        QCOMPARE(dialog.result(), int(QDialog::Rejected));
+
+        dialog.imageEdit()->setText(QStringLiteral("/images/kernel.elf"));
+        dialog.memoryEdit()->setText(QStringLiteral("lots"));
+        dialog.accept();
+        QVERIFY2(dialog.errorText().contains(QStringLiteral("lots")),
+                 qPrintable(dialog.errorText()));
+        QCOMPARE(created, 0);
+
+        dialog.memoryEdit()->setText(QStringLiteral("64M"));
+        dialog.cpusSpin()->setValue(0);
+        dialog.accept();
+        QVERIFY(!dialog.errorText().isEmpty()); // MachineConfig::validate's text
+        QCOMPARE(created, 0);
+        QVERIFY(dialog.isVisible());
+
+        dialog.cpusSpin()->setValue(2);
+        failure = QStringLiteral("/images/kernel.elf: e_machine 0x28: not an x86 image");
+        dialog.accept();
+        QCOMPARE(created, 1);
+        QCOMPARE(imagePath, std::string("/images/kernel.elf"));
+        QCOMPARE(dialog.errorText(), failure);
+        QVERIFY(dialog.isVisible());
+
+        failure.clear();
+        dialog.accept();
+        QCOMPARE(created, 2);
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.config().cpus, 2u);
+        QCOMPARE(dialog.config().memorySize, 64ull << 20);
+    }
+
+    void screenshotOfTheEmptyWindow() {
+        QSettings().clear(); // the default layout, not the one an earlier test left
+        MainWindow window;
+        window.resize(1200, 800);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const QString path = QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/main-window-empty.png");
+        QVERIFY(window.grab().save(path));
+        qInfo("screenshot: %s", qPrintable(path));
+    }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "MainWindowTest.moc"

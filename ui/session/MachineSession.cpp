@@ -1,0 +1,202 @@
+#include "session/MachineSession.h"
+
+#include "cpu/VcpuRunner.h"
+#include "devices/Uart16550.h"
+#include "kvm/System.h"
+#include "machine/Machine.h"
+#include "session/SessionSerialSink.h"
+
+#include <span>
+
+namespace kvmscope::ui {
+
+MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent)
+    : QObject(parent), sink_(std::make_unique<SessionSerialSink>()) {
+    qRegisterMetaType<kvmscope::cpu::RunState>();
+    qRegisterMetaType<kvmscope::MachineStop>();
+    connect(sink_.get(), &SessionSerialSink::output, this, &MachineSession::onSerialOutput);
+
+    machine_ = std::make_unique<Machine>(config, system, *sink_);
+    machine_->boot();
+
+    // Both signals come from vcpu threads (or from this thread for a GUI stop): always queued,
+    // so the session's state only changes on the GUI thread.
+    connect(machine_.get(), &Machine::stopped, this, &MachineSession::onMachineStopped,
+            Qt::QueuedConnection);
+    for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
+        connect(
+            &machine_->vcpu(index), &cpu::VcpuRunner::stateChanged, this,
+            [this](uint32_t vcpu, cpu::RunState state) {
+                if (state == cpu::RunState::Paused)
+                    onRunnerParked(vcpu);
+                updateState();
+            },
+            Qt::QueuedConnection);
+    }
+
+    statisticsTimer_.setInterval(kStatisticsIntervalMs);
+    connect(&statisticsTimer_, &QTimer::timeout, this, &MachineSession::sampleStatistics);
+    statisticsTimer_.start();
+    sampleClock_.start();
+}
+
+MachineSession::~MachineSession() {
+    // The machine joins its vcpu threads before the sink they write to goes away.
+    machine_.reset();
+}
+
+QString MachineSession::name() const {
+    return QString::fromStdString(machine_->config().name);
+}
+
+QString MachineSession::imagePath() const {
+    return QString::fromStdString(machine_->config().boot.imagePath);
+}
+
+const MachineConfig& MachineSession::config() const {
+    return machine_->config();
+}
+
+size_t MachineSession::vcpuCount() const {
+    return machine_->vcpuCount();
+}
+
+std::optional<MachineStop> MachineSession::stopReason() const {
+    return machine_->stopState();
+}
+
+bool MachineSession::vcpuParked(size_t vcpu) const {
+    if (vcpu >= machine_->vcpuCount())
+        return false;
+    return machine_->vcpu(vcpu).state() == cpu::RunState::Paused;
+}
+
+void MachineSession::run() {
+    if (!canRun())
+        return;
+    everRun_ = true;
+    machine_->run();
+    updateState();
+}
+
+void MachineSession::pause() {
+    if (!canPause())
+        return;
+    machine_->pause(); // the runners' queued stateChanged(Paused) completes the transition
+}
+
+void MachineSession::step(size_t vcpu) {
+    if (!canStep() || vcpu >= machine_->vcpuCount())
+        return;
+    everRun_ = true;
+    machine_->vcpu(vcpu).step();
+    updateState();
+}
+
+void MachineSession::stop() {
+    if (!canStop())
+        return;
+    machine_->requestStop({StopKind::UserStop, 0, 0, "powered off from the window"});
+}
+
+qint64 MachineSession::uptimeMs() const {
+    return uptimeBeforeMs_ + (runningClock_.isValid() ? runningClock_.elapsed() : 0);
+}
+
+quint64 MachineSession::totalExits() const {
+    quint64 total = 0;
+    for (size_t index = 0; index < machine_->vcpuCount(); ++index)
+        total += machine_->vcpu(index).trace().totalExits();
+    return total;
+}
+
+void MachineSession::sendSerialInput(const QByteArray& bytes) {
+    if (bytes.isEmpty() || state_ == State::Stopped)
+        return;
+    machine_->serial().receive(std::span<const uint8_t>(
+        reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size())));
+}
+
+QString MachineSession::stateText(State state) {
+    switch (state) {
+    case State::Created:
+        return tr("Created");
+    case State::Running:
+        return tr("Running");
+    case State::Paused:
+        return tr("Paused");
+    case State::Stopped:
+        return tr("Stopped");
+    }
+    return {};
+}
+
+QString MachineSession::statusText() const {
+    if (state_ != State::Stopped)
+        return stateText(state_);
+    const auto stop = machine_->stopState();
+    return stop ? tr("Stopped: %1").arg(QString::fromStdString(stop->reason)) : tr("Stopped");
+}
+
+void MachineSession::onRunnerParked(uint32_t vcpu) {
+    Q_EMIT vcpuParkedChanged(vcpu);
+}
+
+void MachineSession::onMachineStopped() {
+    updateState();
+    // The runners park after the stop; their own queued stateChanged signals announce it.
+}
+
+void MachineSession::onSerialOutput(const QByteArray& bytes) {
+    transcript_.append(bytes);
+    if (transcript_.size() > kTranscriptCapacity)
+        transcript_.remove(0, transcript_.size() - kTranscriptCapacity);
+    Q_EMIT serialOutput(bytes);
+}
+
+void MachineSession::updateState() {
+    State next = State::Paused;
+    if (machine_->stopState()) {
+        next = State::Stopped;
+    } else {
+        bool anyRunning = false;
+        for (size_t index = 0; index < machine_->vcpuCount(); ++index)
+            anyRunning |= machine_->vcpu(index).state() == cpu::RunState::Running;
+        if (anyRunning)
+            next = State::Running;
+        else if (!everRun_)
+            next = State::Created;
+    }
+    if (next == state_)
+        return;
+    if (next == State::Running && !runningClock_.isValid()) {
+        runningClock_.start();
+    } else if (next != State::Running && runningClock_.isValid()) {
+        uptimeBeforeMs_ += runningClock_.elapsed();
+        runningClock_.invalidate();
+    }
+    state_ = next;
+    Q_EMIT stateChanged(state_);
+}
+
+void MachineSession::sampleStatistics() {
+    const double seconds = static_cast<double>(sampleClock_.restart()) / 1000.0;
+    std::array<uint64_t, trace::ExitTrace::kReasonCount> counts{};
+    for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
+        const auto vcpuCounts = machine_->vcpu(index).trace().counts();
+        for (size_t reason = 0; reason < counts.size(); ++reason)
+            counts[reason] += vcpuCounts[reason];
+    }
+    quint64 total = 0;
+    for (size_t reason = 0; reason < counts.size(); ++reason) {
+        total += counts[reason];
+        rates_[reason] =
+            seconds > 0 ? static_cast<double>(counts[reason] - counts_[reason]) / seconds : 0.0;
+    }
+    exitsPerSecond_ = seconds > 0 ? static_cast<double>(total - lastTotalExits_) / seconds : 0.0;
+    lastTotalExits_ = total;
+    counts_ = counts;
+    Q_EMIT statisticsUpdated();
+}
+
+} // namespace kvmscope::ui

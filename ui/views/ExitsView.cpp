@@ -1,0 +1,80 @@
+#include "views/ExitsView.h"
+
+#include "models/ExitCountersModel.h"
+#include "models/RecentExitsModel.h"
+
+#include <QCheckBox>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace kvmscope::ui {
+
+ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
+    counters_ = new ExitCountersModel(this);
+    recent_ = new RecentExitsModel(this);
+
+    countersTable_ = new QTableView(this);
+    countersTable_->setModel(counters_);
+    countersTable_->verticalHeader()->hide();
+    countersTable_->horizontalHeader()->setStretchLastSection(true);
+
+    recentTable_ = new QTableView(this);
+    recentTable_->setModel(recent_);
+    recentTable_->verticalHeader()->hide();
+    recentTable_->verticalHeader()->setDefaultSectionSize(recentTable_->fontMetrics().height() + 4);
+    recentTable_->horizontalHeader()->setStretchLastSection(true);
+    // Follow the newest exit unless the person scrolled up to read.
+    connect(recent_, &QAbstractItemModel::rowsInserted, recentTable_, [this] {
+        if (!freeze_->isChecked())
+            recentTable_->scrollToBottom();
+    });
+
+    freeze_ = new QCheckBox(tr("Freeze"), this);
+    freeze_->setObjectName(QStringLiteral("freezeExits"));
+    freeze_->setToolTip(tr("Stop collecting recent exits so the table can be read"));
+    connect(freeze_, &QCheckBox::toggled, recent_, &RecentExitsModel::setFrozen);
+    auto* clear = new QPushButton(tr("Clear"), this);
+    connect(clear, &QPushButton::clicked, recent_, &RecentExitsModel::clear);
+    auto* exportButton = new QPushButton(tr("Export CSV…"), this);
+    connect(exportButton, &QPushButton::clicked, this, &ExitsView::exportCsv);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(freeze_);
+    buttons->addStretch(1);
+    buttons->addWidget(clear);
+    buttons->addWidget(exportButton);
+
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->addWidget(countersTable_);
+    splitter->addWidget(recentTable_);
+    splitter->setStretchFactor(1, 3);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(2, 2, 2, 2);
+    layout->addLayout(buttons);
+    layout->addWidget(splitter);
+}
+
+void ExitsView::setSession(MachineSession* session) {
+    counters_->setSession(session);
+    recent_->setSession(session);
+}
+
+void ExitsView::exportCsv() {
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export exits"), QStringLiteral("exits.csv"), tr("CSV files (*.csv)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!recent_->exportCsv(path, &error))
+        Q_EMIT errorOccurred(error);
+    else
+        Q_EMIT exported(path);
+}
+
+} // namespace kvmscope::ui

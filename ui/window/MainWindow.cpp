@@ -1,0 +1,463 @@
+#include "window/MainWindow.h"
+
+#include "common/Error.h"
+#include "kvm/System.h"
+#include "log/Log.h"
+#include "models/MachineListModel.h"
+#include "session/MachineSession.h"
+#include "views/DevicesView.h"
+#include "views/ExitsView.h"
+#include "views/RegistersView.h"
+#include "views/SerialConsoleView.h"
+#include "window/NewMachineDialog.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QListView>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QStyle>
+#include <QToolBar>
+
+namespace kvmscope::ui {
+namespace {
+
+constexpr int kMessageTimeoutMs = 10000;
+
+QString formatUptime(qint64 ms) {
+    const qint64 seconds = ms / 1000;
+    return QStringLiteral("%1:%2:%3.%4")
+        .arg(seconds / 3600)
+        .arg((seconds / 60) % 60, 2, 10, QLatin1Char('0'))
+        .arg(seconds % 60, 2, 10, QLatin1Char('0'))
+        .arg((ms % 1000) / 100);
+}
+
+} // namespace
+
+MainWindow::MainWindow(std::vector<DemoImage> demos, QWidget* parent)
+    : QMainWindow(parent), demos_(std::move(demos)) {
+    setWindowTitle(tr("kvmscope"));
+    setObjectName(QStringLiteral("kvmscopeMainWindow"));
+    machines_ = new MachineListModel(this);
+
+    overview_ = new QLabel(this);
+    overview_->setObjectName(QStringLiteral("overview"));
+    overview_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    overview_->setWordWrap(true);
+    overview_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    overview_->setMargin(8);
+    setCentralWidget(overview_);
+
+    createActions();
+    createMenus();
+    createDocks();
+    createStatusBar();
+    restoreLayout();
+
+    statusTimer_.setInterval(kStatusIntervalMs);
+    connect(&statusTimer_, &QTimer::timeout, this, &MainWindow::updateStatus);
+    statusTimer_.start();
+    setCurrentSession(nullptr);
+}
+
+MainWindow::~MainWindow() {
+    // Views first (they watch sessions), then the sessions, then the KVM system fd.
+    setCurrentSession(nullptr);
+    delete machines_;
+    machines_ = nullptr;
+}
+
+void MainWindow::createActions() {
+    auto make = [this](const QString& text, QStyle::StandardPixmap icon,
+                       const QKeySequence& shortcut, const QString& name) {
+        auto* action = new QAction(style()->standardIcon(icon), text, this);
+        action->setShortcut(shortcut);
+        action->setObjectName(name);
+        return action;
+    };
+    newAction_ =
+        make(tr("&New…"), QStyle::SP_FileIcon, QKeySequence::New, QStringLiteral("actionNew"));
+    openAction_ = make(tr("&Open image…"), QStyle::SP_DialogOpenButton, QKeySequence::Open,
+                       QStringLiteral("actionOpen"));
+    runAction_ = make(tr("&Run"), QStyle::SP_MediaPlay, QKeySequence(Qt::Key_F5),
+                      QStringLiteral("actionRun"));
+    pauseAction_ = make(tr("&Pause"), QStyle::SP_MediaPause, QKeySequence(Qt::Key_F6),
+                        QStringLiteral("actionPause"));
+    stepAction_ = make(tr("&Step instruction"), QStyle::SP_MediaSkipForward,
+                       QKeySequence(Qt::Key_F10), QStringLiteral("actionStep"));
+    powerOffAction_ = make(tr("Power &off"), QStyle::SP_MediaStop, QKeySequence(),
+                           QStringLiteral("actionPowerOff"));
+    removeAction_ = make(tr("&Close machine"), QStyle::SP_DialogCloseButton, QKeySequence(),
+                         QStringLiteral("actionRemove"));
+    quitAction_ = make(tr("&Quit"), QStyle::SP_DialogCloseButton, QKeySequence::Quit,
+                       QStringLiteral("actionQuit"));
+    aboutAction_ = make(tr("&About kvmscope"), QStyle::SP_MessageBoxInformation, QKeySequence(),
+                        QStringLiteral("actionAbout"));
+    runAction_->setToolTip(tr("Run the machine (F5)"));
+    pauseAction_->setToolTip(tr("Pause every vcpu (F6)"));
+    stepAction_->setToolTip(tr("Execute one instruction on the selected vcpu (F10)"));
+
+    connect(newAction_, &QAction::triggered, this, &MainWindow::newMachine);
+    connect(openAction_, &QAction::triggered, this, &MainWindow::openImage);
+    connect(runAction_, &QAction::triggered, this, [this] {
+        if (current_)
+            current_->run();
+        updateActions();
+    });
+    connect(pauseAction_, &QAction::triggered, this, [this] {
+        if (current_)
+            current_->pause();
+    });
+    connect(stepAction_, &QAction::triggered, this, &MainWindow::stepCurrentVcpu);
+    connect(powerOffAction_, &QAction::triggered, this, [this] {
+        if (current_)
+            current_->stop();
+    });
+    connect(removeAction_, &QAction::triggered, this, &MainWindow::removeCurrent);
+    connect(quitAction_, &QAction::triggered, this, &QWidget::close);
+    connect(aboutAction_, &QAction::triggered, this, &MainWindow::about);
+}
+
+void MainWindow::createMenus() {
+    QMenu* machine = menuBar()->addMenu(tr("&Machine"));
+    machine->addAction(newAction_);
+    machine->addAction(openAction_);
+    QMenu* demoMenu = machine->addMenu(tr("&Demos"));
+    demoMenu->setObjectName(QStringLiteral("demosMenu"));
+    for (const DemoImage& demo : demos_) {
+        QAction* action = demoMenu->addAction(demo.name);
+        action->setToolTip(demo.description);
+        action->setStatusTip(demo.description);
+        connect(action, &QAction::triggered, this, [this, demo] {
+            QString error;
+            if (MachineSession* session = openDemo(demo, &error))
+                session->run();
+            else
+                QMessageBox::warning(this, tr("Demo %1").arg(demo.name), error);
+        });
+    }
+    demoMenu->setEnabled(!demos_.empty());
+    machine->addSeparator();
+    machine->addAction(runAction_);
+    machine->addAction(pauseAction_);
+    machine->addAction(stepAction_);
+    machine->addAction(powerOffAction_);
+    machine->addSeparator();
+    machine->addAction(removeAction_);
+    machine->addAction(quitAction_);
+
+    QToolBar* toolbar = addToolBar(tr("Machine"));
+    toolbar->setObjectName(QStringLiteral("machineToolBar"));
+    toolbar->addAction(newAction_);
+    toolbar->addAction(openAction_);
+    toolbar->addSeparator();
+    toolbar->addAction(runAction_);
+    toolbar->addAction(pauseAction_);
+    toolbar->addAction(stepAction_);
+    toolbar->addAction(powerOffAction_);
+
+    // Filled after the docks exist (their toggle actions).
+    menuBar()->addMenu(tr("&View"))->setObjectName(QStringLiteral("viewMenu"));
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(aboutAction_);
+}
+
+void MainWindow::createDocks() {
+    auto dock = [this](const QString& title, const QString& name, QWidget* widget,
+                       Qt::DockWidgetArea area) {
+        auto* dockWidget = new QDockWidget(title, this);
+        dockWidget->setObjectName(name);
+        dockWidget->setWidget(widget);
+        addDockWidget(area, dockWidget);
+        if (auto* viewMenu = menuBar()->findChild<QMenu*>(QStringLiteral("viewMenu")))
+            viewMenu->addAction(dockWidget->toggleViewAction());
+        return dockWidget;
+    };
+
+    machineList_ = new QListView(this);
+    machineList_->setObjectName(QStringLiteral("machineList"));
+    machineList_->setModel(machines_);
+    machineList_->setSelectionMode(QAbstractItemView::SingleSelection);
+    connect(machineList_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) { onCurrentRowChanged(current.row()); });
+    dock(tr("Machines"), QStringLiteral("machinesDock"), machineList_, Qt::LeftDockWidgetArea);
+
+    registersView_ = new RegistersView(this);
+    connect(registersView_, &RegistersView::errorOccurred, this, &MainWindow::showMessage);
+    dock(tr("Registers"), QStringLiteral("registersDock"), registersView_, Qt::RightDockWidgetArea);
+
+    devicesView_ = new DevicesView(this);
+    connect(devicesView_, &DevicesView::attributeError, this, [this](const QString& message) {
+        showMessage(message);
+        QMessageBox::warning(this, tr("Device attribute"), message);
+    });
+    QDockWidget* devices =
+        dock(tr("Devices"), QStringLiteral("devicesDock"), devicesView_, Qt::RightDockWidgetArea);
+
+    serialConsole_ = new SerialConsoleView(this);
+    QDockWidget* serial = dock(tr("Serial console (COM1)"), QStringLiteral("serialDock"),
+                               serialConsole_, Qt::BottomDockWidgetArea);
+
+    exitsView_ = new ExitsView(this);
+    connect(exitsView_, &ExitsView::errorOccurred, this, &MainWindow::showMessage);
+    connect(exitsView_, &ExitsView::exported, this,
+            [this](const QString& path) { showMessage(tr("Exits exported to %1").arg(path)); });
+    QDockWidget* exits =
+        dock(tr("Exits"), QStringLiteral("exitsDock"), exitsView_, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(serial, exits);
+    serial->raise();
+    (void)devices;
+}
+
+void MainWindow::createStatusBar() {
+    stateLabel_ = new QLabel(this);
+    stateLabel_->setObjectName(QStringLiteral("stateLabel"));
+    exitsLabel_ = new QLabel(this);
+    exitsLabel_->setObjectName(QStringLiteral("exitsLabel"));
+    uptimeLabel_ = new QLabel(this);
+    uptimeLabel_->setObjectName(QStringLiteral("uptimeLabel"));
+    statusBar()->addPermanentWidget(stateLabel_, 1);
+    statusBar()->addPermanentWidget(exitsLabel_);
+    statusBar()->addPermanentWidget(uptimeLabel_);
+}
+
+void MainWindow::restoreLayout() {
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("MainWindow"));
+    if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray()))
+        resize(1280, 800);
+    const bool restored = restoreState(settings.value(QStringLiteral("state")).toByteArray());
+    settings.endGroup();
+    if (restored)
+        return;
+    // First start: the inspection docks get the room; the overview in the middle stays small.
+    auto find = [this](const char* name) {
+        return findChild<QDockWidget*>(QString::fromLatin1(name));
+    };
+    resizeDocks({find("machinesDock"), find("registersDock")}, {220, 620}, Qt::Horizontal);
+    resizeDocks({find("registersDock"), find("devicesDock")}, {420, 380}, Qt::Vertical);
+    resizeDocks({find("serialDock")}, {300}, Qt::Vertical);
+}
+
+void MainWindow::saveLayout() const {
+    QSettings settings;
+    settings.beginGroup(QStringLiteral("MainWindow"));
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("state"), saveState());
+    settings.endGroup();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    saveLayout();
+    event->accept();
+}
+
+MachineSession* MainWindow::currentSession() const {
+    return current_;
+}
+
+kvm::System* MainWindow::system(QString* error) {
+    if (!system_) {
+        try {
+            system_ = std::make_unique<kvm::System>();
+        } catch (const Error& failure) {
+            if (error)
+                *error = QString::fromUtf8(failure.what());
+            return nullptr;
+        }
+    }
+    return system_.get();
+}
+
+MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* error) {
+    kvm::System* kvmSystem = system(error);
+    if (!kvmSystem)
+        return nullptr;
+    std::unique_ptr<MachineSession> session;
+    try {
+        session = std::make_unique<MachineSession>(config, *kvmSystem);
+    } catch (const Error& failure) {
+        if (error)
+            *error = QString::fromUtf8(failure.what());
+        return nullptr;
+    }
+    MachineSession* raw = session.get();
+    connect(raw, &MachineSession::stateChanged, this, [this, raw] {
+        if (raw == current_) {
+            updateActions();
+            updateStatus();
+        }
+        if (raw->state() == MachineSession::State::Stopped)
+            showMessage(tr("%1: %2").arg(raw->name(), raw->statusText()));
+    });
+    const int row = machines_->addSession(std::move(session));
+    machineList_->setCurrentIndex(machines_->index(row));
+    setCurrentSession(raw);
+    return raw;
+}
+
+MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
+    MachineConfig config;
+    config.name = demo.name.toStdString();
+    config.boot.imagePath = demo.path.toStdString();
+    config.boot.format = demo.format;
+    config.cpus = config.boot.cpus = std::max(1u, demo.cpus);
+    return openMachine(config, error);
+}
+
+void MainWindow::setCurrentSession(MachineSession* session) {
+    current_ = session;
+    registersView_->setSession(session);
+    devicesView_->setSession(session);
+    exitsView_->setSession(session);
+    serialConsole_->setSession(session);
+    if (session) {
+        const int row = machines_->rowOf(session);
+        if (row >= 0 && machineList_->currentIndex().row() != row)
+            machineList_->setCurrentIndex(machines_->index(row));
+        const MachineConfig& config = session->config();
+        overview_->setText(
+            tr("<h3>%1</h3><p>Image: %2<br>Format: %3<br>Memory: %4 MiB, "
+               "vcpus: %5<br>Command line: %6</p>")
+                .arg(session->name().toHtmlEscaped(), session->imagePath().toHtmlEscaped(),
+                     QString::fromLatin1(boot::toString(config.boot.format)))
+                .arg(config.memorySize >> 20)
+                .arg(config.cpus)
+                .arg(QString::fromStdString(config.boot.commandLine).toHtmlEscaped()));
+        setWindowTitle(tr("%1 — kvmscope").arg(session->name()));
+    } else {
+        overview_->setText(tr("<h3>No machine</h3><p>Machine ▸ New… or Machine ▸ Demos to start "
+                              "one.</p>"));
+        setWindowTitle(tr("kvmscope"));
+    }
+    updateActions();
+    updateStatus();
+}
+
+void MainWindow::onCurrentRowChanged(int row) {
+    MachineSession* session = machines_->session(row);
+    if (session != current_)
+        setCurrentSession(session);
+}
+
+QAction* MainWindow::action(Action which) const {
+    switch (which) {
+    case Action::NewMachine:
+        return newAction_;
+    case Action::OpenImage:
+        return openAction_;
+    case Action::Run:
+        return runAction_;
+    case Action::Pause:
+        return pauseAction_;
+    case Action::Step:
+        return stepAction_;
+    case Action::PowerOff:
+        return powerOffAction_;
+    case Action::Remove:
+        return removeAction_;
+    case Action::Quit:
+        return quitAction_;
+    case Action::About:
+        return aboutAction_;
+    }
+    return nullptr;
+}
+
+void MainWindow::updateActions() {
+    MachineSession* session = current_;
+    runAction_->setEnabled(session && session->canRun());
+    pauseAction_->setEnabled(session && session->canPause());
+    stepAction_->setEnabled(session && session->canStep());
+    powerOffAction_->setEnabled(session && session->canStop());
+    removeAction_->setEnabled(session != nullptr);
+}
+
+QString MainWindow::statusStateText() const {
+    return stateLabel_->text();
+}
+
+QString MainWindow::statusExitsText() const {
+    return exitsLabel_->text();
+}
+
+QString MainWindow::statusUptimeText() const {
+    return uptimeLabel_->text();
+}
+
+void MainWindow::updateStatus() {
+    if (!current_) {
+        stateLabel_->setText(tr("No machine"));
+        exitsLabel_->clear();
+        uptimeLabel_->clear();
+        return;
+    }
+    stateLabel_->setText(tr("%1: %2").arg(current_->name(), current_->statusText()));
+    exitsLabel_->setText(tr("%1 exits/s (%2 total)")
+                             .arg(QString::number(current_->exitsPerSecond(), 'f', 0))
+                             .arg(current_->totalExits()));
+    uptimeLabel_->setText(tr("uptime %1").arg(formatUptime(current_->uptimeMs())));
+}
+
+void MainWindow::showMessage(const QString& text) {
+    statusBar()->showMessage(text, kMessageTimeoutMs);
+    log::get("ui")->info("{}", text.toStdString());
+}
+
+void MainWindow::newMachine() {
+    NewMachineDialog dialog(
+        [this](const MachineConfig& config) {
+            QString error;
+            return openMachine(config, &error) ? QString() : error;
+        },
+        this);
+    dialog.exec();
+}
+
+void MainWindow::openImage() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open guest image"));
+    if (path.isEmpty())
+        return;
+    MachineConfig config;
+    config.name = QFileInfo(path).fileName().toStdString();
+    config.boot.imagePath = path.toStdString();
+    QString error;
+    if (!openMachine(config, &error))
+        QMessageBox::warning(this, tr("Open image"), error);
+}
+
+void MainWindow::stepCurrentVcpu() {
+    if (current_)
+        current_->step(registersView_->currentVcpu());
+}
+
+void MainWindow::removeCurrent() {
+    if (!current_)
+        return;
+    const int row = machines_->rowOf(current_);
+    setCurrentSession(nullptr);
+    machines_->removeSession(row);
+    if (machines_->count() > 0)
+        setCurrentSession(machines_->session(std::min(row, machines_->count() - 1)));
+}
+
+void MainWindow::about() {
+    QMessageBox::about(
+        this, tr("About kvmscope"),
+        tr("<h3>kvmscope</h3><p>A desktop virtual machine monitor that drives the Linux KVM API "
+           "directly and shows what happens inside a guest while it runs: vcpu registers, "
+           "devices and their attributes, every VM exit, and the serial console.</p>"
+           "<p>Qt %1</p>")
+            .arg(QString::fromLatin1(qVersion())));
+}
+
+} // namespace kvmscope::ui

@@ -1,0 +1,116 @@
+#pragma once
+// kvmscope's main window: the machine list (left), one dock per concern (registers, devices,
+// serial console, exits), a toolbar and menus to create/run/pause/step/power off machines, and a
+// status bar with the current machine's state, exits per second and uptime. The window looks at
+// one machine at a time (the list's current row); every view follows that choice. Geometry and
+// dock layout are kept with QSettings.
+#include "machine/MachineConfig.h"
+#include "window/DemoImage.h"
+
+#include <QMainWindow>
+#include <QPointer>
+#include <QTimer>
+#include <memory>
+#include <vector>
+
+class QAction;
+class QDockWidget;
+class QLabel;
+class QListView;
+
+namespace kvmscope {
+namespace kvm {
+class System;
+}
+} // namespace kvmscope
+
+namespace kvmscope::ui {
+
+class DevicesView;
+class ExitsView;
+class MachineListModel;
+class MachineSession;
+class RegistersView;
+class SerialConsoleView;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    enum class Action { NewMachine, OpenImage, Run, Pause, Step, PowerOff, Remove, Quit, About };
+    static constexpr int kStatusIntervalMs = 500;
+
+    explicit MainWindow(std::vector<DemoImage> demos = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Creates and boots a machine, adds it to the list and makes it current. Returns nullptr and
+    // sets `error` (the core's message: LoadError, InputError, KvmError) when that fails.
+    MachineSession* openMachine(const MachineConfig& config, QString* error = nullptr);
+    MachineSession* openDemo(const DemoImage& demo, QString* error = nullptr);
+
+    MachineSession* currentSession() const;
+    void setCurrentSession(MachineSession* session);
+    MachineListModel* machines() const { return machines_; }
+    const std::vector<DemoImage>& demos() const { return demos_; }
+
+    QAction* action(Action which) const;
+    RegistersView* registersView() const { return registersView_; }
+    DevicesView* devicesView() const { return devicesView_; }
+    ExitsView* exitsView() const { return exitsView_; }
+    SerialConsoleView* serialConsole() const { return serialConsole_; }
+    // The status bar's texts: state, exits/s, uptime.
+    QString statusStateText() const;
+    QString statusExitsText() const;
+    QString statusUptimeText() const;
+
+    // Shown in the status bar (and logged); errors from models and dialogs go here.
+    void showMessage(const QString& text);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    void createDocks();
+    void createStatusBar();
+    void restoreLayout();
+    void saveLayout() const;
+    void updateActions();
+    void updateStatus();
+    void onCurrentRowChanged(int row);
+    void newMachine();
+    void openImage();
+    void stepCurrentVcpu();
+    void removeCurrent();
+    void about();
+    kvm::System* system(QString* error);
+
+    std::vector<DemoImage> demos_;
+    std::unique_ptr<kvm::System> system_;
+    MachineListModel* machines_ = nullptr;
+    QPointer<MachineSession> current_;
+
+    QListView* machineList_ = nullptr;
+    RegistersView* registersView_ = nullptr;
+    DevicesView* devicesView_ = nullptr;
+    ExitsView* exitsView_ = nullptr;
+    SerialConsoleView* serialConsole_ = nullptr;
+    QLabel* overview_ = nullptr;
+
+    QLabel* stateLabel_ = nullptr;
+    QLabel* exitsLabel_ = nullptr;
+    QLabel* uptimeLabel_ = nullptr;
+    QTimer statusTimer_;
+
+    QAction* newAction_ = nullptr;
+    QAction* openAction_ = nullptr;
+    QAction* runAction_ = nullptr;
+    QAction* pauseAction_ = nullptr;
+    QAction* stepAction_ = nullptr;
+    QAction* powerOffAction_ = nullptr;
+    QAction* removeAction_ = nullptr;
+    QAction* quitAction_ = nullptr;
+    QAction* aboutAction_ = nullptr;
+};
+
+} // namespace kvmscope::ui

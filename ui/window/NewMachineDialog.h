@@ -1,0 +1,56 @@
+#pragma once
+// Machine > New…: image (browse), format, initrd, kernel command line, memory and vcpus. OK
+// validates the configuration (MachineConfig::validate's InputError text) and then asks the
+// window to create and boot the machine; any error (LoadError naming the file, field and value,
+// or the kernel's refusal) is shown in the dialog, which stays open so the person can fix it.
+#include "machine/MachineConfig.h"
+
+#include <QDialog>
+#include <functional>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+
+namespace kvmscope::ui {
+
+class NewMachineDialog : public QDialog {
+    Q_OBJECT
+public:
+    // Creates the machine; returns an empty string on success, else the error to show.
+    using Creator = std::function<QString(const MachineConfig&)>;
+
+    explicit NewMachineDialog(Creator creator, QWidget* parent = nullptr);
+
+    void setImagePath(const QString& path);
+    // The configuration the fields describe; throws InputError for a malformed memory size.
+    MachineConfig config() const;
+    QString errorText() const;
+
+    // Field access for tests.
+    QLineEdit* imageEdit() const { return image_; }
+    QLineEdit* memoryEdit() const { return memory_; }
+    QSpinBox* cpusSpin() const { return cpus_; }
+    QComboBox* formatCombo() const { return format_; }
+
+public Q_SLOTS:
+    void accept() override;
+
+private:
+    void browseImage();
+    void browseInitrd();
+    void showError(const QString& text);
+
+    Creator creator_;
+    QLineEdit* name_ = nullptr;
+    QLineEdit* image_ = nullptr;
+    QComboBox* format_ = nullptr;
+    QLineEdit* initrd_ = nullptr;
+    QLineEdit* commandLine_ = nullptr;
+    QLineEdit* memory_ = nullptr;
+    QSpinBox* cpus_ = nullptr;
+    QLabel* error_ = nullptr;
+};
+
+} // namespace kvmscope::ui

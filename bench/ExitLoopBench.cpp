@@ -62,7 +62,8 @@ Sample bareLoop(kvm::System& system, const std::vector<uint8_t>& image) {
         if (vcpu.run() < 0)
             continue;
         if (run->exit_reason != KVM_EXIT_IO)
-            throw std::runtime_error(fmt::format("bare loop: unexpected exit {}", run->exit_reason));
+            throw std::runtime_error(
+                fmt::format("bare loop: unexpected exit {}", run->exit_reason));
         if (run->io.port == kDebugExitPort)
             break;
         ++sample.exits;
@@ -123,8 +124,9 @@ int main(int argc, char** argv) {
             const Sample b = throughCore(system, path);
             bare.push_back(a.microsecondsPerExit());
             core.push_back(b.microsecondsPerExit());
-            fmt::print("run {}: bare {:.3f} us/exit ({} exits), kvmscope {:.3f} us/exit ({} exits)\n",
-                       r + 1, a.microsecondsPerExit(), a.exits, b.microsecondsPerExit(), b.exits);
+            fmt::print(
+                "run {}: bare {:.3f} us/exit ({} exits), kvmscope {:.3f} us/exit ({} exits)\n",
+                r + 1, a.microsecondsPerExit(), a.exits, b.microsecondsPerExit(), b.exits);
         }
         const double a = bench::median(bare), b = bench::median(core);
         fmt::print("median over {} runs of {} port-I/O exits:\n", repeats, iterations);

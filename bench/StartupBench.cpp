@@ -6,13 +6,12 @@
 #include "BenchSupport.h"
 #include "kvm/System.h"
 
+#include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-
-#include <cstring>
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -66,14 +65,15 @@ int main(int argc, char** argv) {
         // The trivial guest: the io-loop guest with one iteration, then the debug-exit port.
         const std::string image =
             bench::writeTemporary(bench::ioLoopImage(1), "kvmscope-bench-trivial.bin");
-        const std::vector<std::string> kvmscope = {KVMSCOPE_BINARY, "--headless", "--serial", "none",
-                                                   "--memory", "16M", image};
+        const std::vector<std::string> kvmscope = {
+            KVMSCOPE_BINARY, "--headless", "--serial", "none", "--memory", "16M", image};
         std::vector<double> times, floor;
         long peakRss = 0;
         for (int r = 0; r < runs; ++r) {
             const Run run = spawnAndWait(kvmscope);
             if (run.status != 1)
-                throw std::runtime_error(fmt::format("kvmscope exited {} (expected 1)", run.status));
+                throw std::runtime_error(
+                    fmt::format("kvmscope exited {} (expected 1)", run.status));
             times.push_back(run.seconds * 1e3);
             peakRss = std::max(peakRss, run.maxRssKiB);
             floor.push_back(spawnAndWait({"/bin/true"}).seconds * 1e3);
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
         fmt::print("  median {:.2f} ms (min {:.2f}, max {:.2f}); target <= 10 ms\n", median,
                    *std::min_element(times.begin(), times.end()),
                    *std::max_element(times.begin(), times.end()));
-        fmt::print("  /bin/true floor {:.2f} ms; ratio {:.1f}\n", floorMedian, median / floorMedian);
+        fmt::print("  /bin/true floor {:.2f} ms; ratio {:.1f}\n", floorMedian,
+                   median / floorMedian);
         fmt::print("  peak RSS {:.2f} MiB (target <= 8 MiB)\n", double(peakRss) / 1024.0);
         std::remove(image.c_str());
     } catch (const std::exception& error) {

@@ -2,9 +2,8 @@
 // Turning a BootPlan into x86 state: the descriptor tables and page tables the CPU mode needs in
 // guest RAM (at the addresses of GuestLayout.h), and the boot vcpu's registers.
 #include "boot/BootPlan.h"
-#include "machine/GuestMemory.h"
-
 #include "kvm/compat.h"
+#include "machine/GuestMemory.h"
 
 namespace kvmscope::boot {
 

@@ -20,15 +20,20 @@ std::string formatRegisters(const CpuState& state) {
                                    r.rip, r.rflags, r.rsp);
     text += fmt::format("RAX={:016x} RBX={:016x} RCX={:016x} RDX={:016x}\n", r.rax, r.rbx, r.rcx,
                         r.rdx);
-    text += fmt::format("RSI={:016x} RDI={:016x} RBP={:016x} R8 ={:016x}\n", r.rsi, r.rdi, r.rbp,
-                        r.r8);
-    text += fmt::format("R9 ={:016x} R10={:016x} R11={:016x} R12={:016x}\n", r.r9, r.r10, r.r11,
-                        r.r12);
+    text +=
+        fmt::format("RSI={:016x} RDI={:016x} RBP={:016x} R8 ={:016x}\n", r.rsi, r.rdi, r.rbp, r.r8);
+    text +=
+        fmt::format("R9 ={:016x} R10={:016x} R11={:016x} R12={:016x}\n", r.r9, r.r10, r.r11, r.r12);
     text += fmt::format("R13={:016x} R14={:016x} R15={:016x}\n", r.r13, r.r14, r.r15);
     text += fmt::format("CR0={:08x} CR2={:016x} CR3={:016x} CR4={:08x} EFER={:x}\n", s.cr0, s.cr2,
                         s.cr3, s.cr4, s.efer);
-    for (auto [name, seg] : {std::pair{"CS", &s.cs}, {"SS", &s.ss}, {"DS", &s.ds}, {"ES", &s.es},
-                             {"FS", &s.fs}, {"GS", &s.gs}, {"TR", &s.tr}})
+    for (auto [name, seg] : {std::pair{"CS", &s.cs},
+                             {"SS", &s.ss},
+                             {"DS", &s.ds},
+                             {"ES", &s.es},
+                             {"FS", &s.fs},
+                             {"GS", &s.gs},
+                             {"TR", &s.tr}})
         text += segment(name, *seg) + "\n";
     text += fmt::format("GDT={:016x}/{:04x} IDT={:016x}/{:04x}", s.gdt.base, s.gdt.limit,
                         s.idt.base, s.idt.limit);

@@ -33,7 +33,8 @@ void installKickHandler() {
 uint64_t monotonicNs() {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(now.tv_nsec);
+    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull +
+           static_cast<uint64_t>(now.tv_nsec);
 }
 
 std::atomic_ref<uint8_t> immediateExit(kvm_run* run) {
@@ -388,8 +389,8 @@ void VcpuRunner::recordExit(const kvm_run& run) {
         record.address = run.io.port;
         record.size = run.io.size;
         record.count = run.io.count;
-        record.access =
-            run.io.direction == KVM_EXIT_IO_OUT ? trace::AccessKind::PortOut : trace::AccessKind::PortIn;
+        record.access = run.io.direction == KVM_EXIT_IO_OUT ? trace::AccessKind::PortOut
+                                                            : trace::AccessKind::PortIn;
         if (run.io.direction == KVM_EXIT_IO_OUT) {
             const auto* data = reinterpret_cast<const uint8_t*>(&run) + run.io.data_offset;
             std::memcpy(&record.data, data, std::min<size_t>(run.io.size, sizeof record.data));
@@ -398,9 +399,11 @@ void VcpuRunner::recordExit(const kvm_run& run) {
         record.address = run.mmio.phys_addr;
         record.size = static_cast<uint8_t>(run.mmio.len);
         record.count = 1;
-        record.access = run.mmio.is_write ? trace::AccessKind::MmioWrite : trace::AccessKind::MmioRead;
+        record.access =
+            run.mmio.is_write ? trace::AccessKind::MmioWrite : trace::AccessKind::MmioRead;
         if (run.mmio.is_write)
-            std::memcpy(&record.data, run.mmio.data, std::min<size_t>(run.mmio.len, sizeof record.data));
+            std::memcpy(&record.data, run.mmio.data,
+                        std::min<size_t>(run.mmio.len, sizeof record.data));
     }
     trace_.record(record);
 }
@@ -411,7 +414,8 @@ VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
     switch (run.exit_reason) {
     case KVM_EXIT_INTERNAL_ERROR: {
         // api.rst 5: suberror 1 = KVM_INTERNAL_ERROR_EMULATION; data[] holds the instruction
-        // bytes when the kernel provides them (KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES).
+        // bytes when the kernel provides them
+        // (KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES).
         detail = fmt::format("suberror {}", run.internal.suberror);
         const uint32_t n = std::min<uint32_t>(run.internal.ndata, 16);
         if (n > 0) {
@@ -436,9 +440,9 @@ VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
     default:
         break;
     }
-    stop.description = fmt::format("vcpu {} stopped: {} (KVM_EXIT_{}{}{})", vcpu_.id(),
-                                   toString(cause), trace::exitReasonName(run.exit_reason),
-                                   detail.empty() ? "" : ": ", detail);
+    stop.description =
+        fmt::format("vcpu {} stopped: {} (KVM_EXIT_{}{}{})", vcpu_.id(), toString(cause),
+                    trace::exitReasonName(run.exit_reason), detail.empty() ? "" : ": ", detail);
     return stop;
 }
 

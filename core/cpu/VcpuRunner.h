@@ -19,8 +19,8 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <pthread.h>
@@ -138,7 +138,7 @@ private:
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
-    Request request_ = Request::Pause;       // guarded by mutex_
+    Request request_ = Request::Pause;                             // guarded by mutex_
     std::deque<std::shared_ptr<std::packaged_task<void()>>> work_; // guarded by mutex_
     std::atomic<RunState> state_{RunState::Created};
     std::atomic<bool> threadInKvm_{false};

@@ -68,8 +68,8 @@ AttributeInfo Device::requireAttr(uint32_t group, uint64_t attr) const {
 
 void Device::requireWritable(const AttributeInfo& info, const AttrValue& value) const {
     if (!canWrite(info.access))
-        throw AttributeError(fmt::format("{}: attribute {} is {}", name(), info.name,
-                                         toString(info.access)));
+        throw AttributeError(
+            fmt::format("{}: attribute {} is {}", name(), info.name, toString(info.access)));
     uint64_t max = ~0ull;
     switch (info.type) {
     case AttrType::Bool:

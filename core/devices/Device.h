@@ -27,8 +27,12 @@ enum class AttrType { Bool, U8, U16, U32, U64, Bytes };
 // are write-only and take a file descriptor, so kvmscope only reports their presence).
 enum class AttrAccess : unsigned { None = 0, Read = 1, Write = 2, ReadWrite = 3 };
 
-inline bool canRead(AttrAccess access) { return (static_cast<unsigned>(access) & 1u) != 0; }
-inline bool canWrite(AttrAccess access) { return (static_cast<unsigned>(access) & 2u) != 0; }
+inline bool canRead(AttrAccess access) {
+    return (static_cast<unsigned>(access) & 1u) != 0;
+}
+inline bool canWrite(AttrAccess access) {
+    return (static_cast<unsigned>(access) & 2u) != 0;
+}
 const char* toString(AttrType type);
 const char* toString(AttrAccess access);
 

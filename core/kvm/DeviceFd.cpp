@@ -1,7 +1,6 @@
 #include "kvm/DeviceFd.h"
 
 #include "kvm/Ioctl.h"
-
 #include "kvm/compat.h"
 
 namespace kvmscope::kvm {

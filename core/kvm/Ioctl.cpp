@@ -1,12 +1,11 @@
 #include "kvm/Ioctl.h"
 
 #include "kvm/FileDescriptor.h"
-
 #include "kvm/compat.h"
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <cerrno>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace kvmscope::kvm {
 

@@ -23,4 +23,5 @@ void setDeviceAttr(int fd, uint32_t group, uint64_t attr, const void* value, con
 } // namespace kvmscope::kvm
 
 // Calls checkedIoctl with the request's own name in the error message.
-#define KVM_IOCTL(fd, request, ...) ::kvmscope::kvm::checkedIoctl((fd), (request), #request, ##__VA_ARGS__)
+#define KVM_IOCTL(fd, request, ...)                                                                \
+    ::kvmscope::kvm::checkedIoctl((fd), (request), #request, ##__VA_ARGS__)

@@ -7,8 +7,8 @@ namespace kvmscope::kvm {
 namespace {
 
 std::string describe(const std::string& call, int errorNumber, const std::string& context) {
-    std::string text = call + " failed: " + strerrorname_np(errorNumber) + " (" +
-                       std::strerror(errorNumber) + ")";
+    std::string text =
+        call + " failed: " + strerrorname_np(errorNumber) + " (" + std::strerror(errorNumber) + ")";
     if (!context.empty())
         text += " while " + context;
     return text;

@@ -4,13 +4,12 @@
 #include "kvm/Vm.h"
 #include "kvm/compat.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
+#include <fcntl.h>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unistd.h>
 
 namespace kvmscope::kvm {
 
@@ -46,7 +45,8 @@ int System::apiVersion() const {
 }
 
 int System::checkExtension(long capability) const {
-    const int result = tryIoctl(fd_.get(), KVM_CHECK_EXTENSION, static_cast<unsigned long>(capability));
+    const int result =
+        tryIoctl(fd_.get(), KVM_CHECK_EXTENSION, static_cast<unsigned long>(capability));
     return result < 0 ? 0 : result;
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 // The system fd (/dev/kvm): capabilities, supported CPUID and MSRs, system attributes, new VMs.
 #include "kvm/FileDescriptor.h"
-
 #include "kvm/compat.h"
 
 #include <cstdint>

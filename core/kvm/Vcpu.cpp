@@ -2,11 +2,10 @@
 
 #include "kvm/Ioctl.h"
 
-#include <sys/mman.h>
-
 #include <cerrno>
 #include <fmt/format.h>
 #include <memory>
+#include <sys/mman.h>
 
 namespace kvmscope::kvm {
 
@@ -45,25 +44,45 @@ int Vcpu::run() {
     type copy = source;                                                                            \
     KVM_IOCTL(fd_.get(), request, &copy)
 
-kvm_regs Vcpu::regs() const { KVMSCOPE_GET(kvm_regs, KVM_GET_REGS); }
-void Vcpu::setRegs(const kvm_regs& regs) { KVMSCOPE_SET(kvm_regs, KVM_SET_REGS, regs); }
-kvm_sregs Vcpu::sregs() const { KVMSCOPE_GET(kvm_sregs, KVM_GET_SREGS); }
-void Vcpu::setSregs(const kvm_sregs& sregs) { KVMSCOPE_SET(kvm_sregs, KVM_SET_SREGS, sregs); }
-kvm_fpu Vcpu::fpu() const { KVMSCOPE_GET(kvm_fpu, KVM_GET_FPU); }
-void Vcpu::setFpu(const kvm_fpu& fpu) { KVMSCOPE_SET(kvm_fpu, KVM_SET_FPU, fpu); }
-kvm_debugregs Vcpu::debugRegs() const { KVMSCOPE_GET(kvm_debugregs, KVM_GET_DEBUGREGS); }
+kvm_regs Vcpu::regs() const {
+    KVMSCOPE_GET(kvm_regs, KVM_GET_REGS);
+}
+void Vcpu::setRegs(const kvm_regs& regs) {
+    KVMSCOPE_SET(kvm_regs, KVM_SET_REGS, regs);
+}
+kvm_sregs Vcpu::sregs() const {
+    KVMSCOPE_GET(kvm_sregs, KVM_GET_SREGS);
+}
+void Vcpu::setSregs(const kvm_sregs& sregs) {
+    KVMSCOPE_SET(kvm_sregs, KVM_SET_SREGS, sregs);
+}
+kvm_fpu Vcpu::fpu() const {
+    KVMSCOPE_GET(kvm_fpu, KVM_GET_FPU);
+}
+void Vcpu::setFpu(const kvm_fpu& fpu) {
+    KVMSCOPE_SET(kvm_fpu, KVM_SET_FPU, fpu);
+}
+kvm_debugregs Vcpu::debugRegs() const {
+    KVMSCOPE_GET(kvm_debugregs, KVM_GET_DEBUGREGS);
+}
 void Vcpu::setDebugRegs(const kvm_debugregs& regs) {
     KVMSCOPE_SET(kvm_debugregs, KVM_SET_DEBUGREGS, regs);
 }
-kvm_lapic_state Vcpu::lapic() const { KVMSCOPE_GET(kvm_lapic_state, KVM_GET_LAPIC); }
+kvm_lapic_state Vcpu::lapic() const {
+    KVMSCOPE_GET(kvm_lapic_state, KVM_GET_LAPIC);
+}
 void Vcpu::setLapic(const kvm_lapic_state& state) {
     KVMSCOPE_SET(kvm_lapic_state, KVM_SET_LAPIC, state);
 }
-kvm_vcpu_events Vcpu::events() const { KVMSCOPE_GET(kvm_vcpu_events, KVM_GET_VCPU_EVENTS); }
+kvm_vcpu_events Vcpu::events() const {
+    KVMSCOPE_GET(kvm_vcpu_events, KVM_GET_VCPU_EVENTS);
+}
 void Vcpu::setEvents(const kvm_vcpu_events& events) {
     KVMSCOPE_SET(kvm_vcpu_events, KVM_SET_VCPU_EVENTS, events);
 }
-kvm_mp_state Vcpu::mpState() const { KVMSCOPE_GET(kvm_mp_state, KVM_GET_MP_STATE); }
+kvm_mp_state Vcpu::mpState() const {
+    KVMSCOPE_GET(kvm_mp_state, KVM_GET_MP_STATE);
+}
 void Vcpu::setMpState(const kvm_mp_state& state) {
     KVMSCOPE_SET(kvm_mp_state, KVM_SET_MP_STATE, state);
 }
@@ -113,7 +132,8 @@ void Vcpu::setMsrs(const std::vector<kvm_msr_entry>& entries) {
     const int written = KVM_IOCTL(fd_.get(), KVM_SET_MSRS, request);
     if (static_cast<size_t>(written) != entries.size())
         throw KvmError("KVM_SET_MSRS", EINVAL,
-                       fmt::format("writing MSR {:#x} on vcpu {}", entries[static_cast<size_t>(written)].index, id_));
+                       fmt::format("writing MSR {:#x} on vcpu {}",
+                                   entries[static_cast<size_t>(written)].index, id_));
 }
 
 void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2>& entries) {

@@ -3,7 +3,6 @@
 // same thread that was used to create the vcpu" is the recommendation), kvmscope issues every
 // vcpu ioctl from the vcpu's own runner thread; see cpu/VcpuRunner.h.
 #include "kvm/FileDescriptor.h"
-
 #include "kvm/compat.h"
 
 #include <cstdint>

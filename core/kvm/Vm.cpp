@@ -9,7 +9,8 @@
 namespace kvmscope::kvm {
 
 int Vm::checkExtension(long capability) const {
-    const int result = tryIoctl(fd_.get(), KVM_CHECK_EXTENSION, static_cast<unsigned long>(capability));
+    const int result =
+        tryIoctl(fd_.get(), KVM_CHECK_EXTENSION, static_cast<unsigned long>(capability));
     return result < 0 ? 0 : result;
 }
 
@@ -23,8 +24,9 @@ void Vm::setMemoryRegion(uint32_t slot, uint64_t guestAddress, uint64_t size, vo
     region.userspace_addr = reinterpret_cast<uint64_t>(host);
     const int result = tryIoctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region);
     if (result < 0)
-        throw KvmError("KVM_SET_USER_MEMORY_REGION", -result,
-                       fmt::format("mapping slot {} at {:#x} size {:#x}", slot, guestAddress, size));
+        throw KvmError(
+            "KVM_SET_USER_MEMORY_REGION", -result,
+            fmt::format("mapping slot {} at {:#x} size {:#x}", slot, guestAddress, size));
 }
 
 void Vm::setTssAddress(uint64_t address) {

@@ -1,7 +1,6 @@
 #pragma once
 // A VM fd: memory slots, the in-kernel irqchip and PIT, interrupt lines, kernel devices, vcpus.
 #include "kvm/FileDescriptor.h"
-
 #include "kvm/compat.h"
 
 #include <cstdint>
@@ -26,9 +25,9 @@ public:
     void setTssAddress(uint64_t address);
     void setIdentityMapAddress(uint64_t address);
 
-    void createIrqchip();                 // KVM_CREATE_IRQCHIP: PIC, IOAPIC, LAPICs
-    void createPit2(uint32_t flags = 0);  // KVM_CREATE_PIT2
-    void setIrqLine(uint32_t irq, bool level); // KVM_IRQ_LINE
+    void createIrqchip();                          // KVM_CREATE_IRQCHIP: PIC, IOAPIC, LAPICs
+    void createPit2(uint32_t flags = 0);           // KVM_CREATE_PIT2
+    void setIrqLine(uint32_t irq, bool level);     // KVM_IRQ_LINE
     kvm_irqchip getIrqchip(uint32_t chipId) const; // KVM_IRQCHIP_PIC_MASTER/SLAVE/IOAPIC
     void setIrqchip(const kvm_irqchip& chip);
     kvm_pit_state2 getPit2() const;

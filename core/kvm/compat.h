@@ -16,9 +16,8 @@
 #undef __DECLARE_FLEX_ARRAY
 #define __DECLARE_FLEX_ARRAY(TYPE, NAME) TYPE NAME[]
 #endif
-#include <linux/kvm.h>
-
 #include <cstddef>
+#include <linux/kvm.h>
 
 static_assert(offsetof(kvm_cpuid2, entries) == 8 && offsetof(kvm_msrs, entries) == 8 &&
                   offsetof(kvm_msr_list, indices) == 4,

@@ -1,8 +1,7 @@
 #include "log/Log.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-
 #include <mutex>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <string>
 
 namespace kvmscope::log {

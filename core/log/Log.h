@@ -1,8 +1,7 @@
 #pragma once
 // One named spdlog logger per area of kvmscope (design: "Logging").
-#include <spdlog/spdlog.h>
-
 #include <memory>
+#include <spdlog/spdlog.h>
 #include <string_view>
 
 namespace kvmscope::log {

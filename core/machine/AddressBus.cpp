@@ -7,8 +7,8 @@ namespace kvmscope {
 
 void AddressBus::add(uint64_t base, uint64_t length, BusDevice& device, const std::string& owner) {
     if (length == 0 || length - 1 > ~0ull - base) // empty, or the last byte past 2^64 - 1
-        throw Error(fmt::format("{} bus: {} asks for an invalid range base {:#x} length {:#x}", name_,
-                                owner, base, length));
+        throw Error(fmt::format("{} bus: {} asks for an invalid range base {:#x} length {:#x}",
+                                name_, owner, base, length));
     const uint64_t last = base + length - 1;
     auto next = std::lower_bound(ranges_.begin(), ranges_.end(), base,
                                  [](const Range& r, uint64_t b) { return r.base < b; });

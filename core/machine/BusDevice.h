@@ -1,6 +1,7 @@
 #pragma once
 // What a device looks like to an I/O-port or MMIO bus: two entry points, an offset into the
-// device's registered range and the bytes of the access (STYLE.md: "A device is one readable file").
+// device's registered range and the bytes of the access (STYLE.md: "A device is one readable
+// file").
 #include <cstdint>
 #include <span>
 

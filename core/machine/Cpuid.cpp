@@ -3,10 +3,10 @@
 namespace kvmscope {
 namespace {
 
-constexpr uint32_t kLeafFeatures = 0x1;          // EBX[31:24] initial APIC id, [23:16] count
-constexpr uint32_t kLeafExtendedTopology = 0xB;  // EDX: x2APIC id of this logical processor
+constexpr uint32_t kLeafFeatures = 0x1;         // EBX[31:24] initial APIC id, [23:16] count
+constexpr uint32_t kLeafExtendedTopology = 0xB; // EDX: x2APIC id of this logical processor
 constexpr uint32_t kLeafV2ExtendedTopology = 0x1F;
-constexpr uint32_t kFeatureEdxHtt = 1u << 28;    // leaf 1 EDX.HTT: EBX[23:16] is valid
+constexpr uint32_t kFeatureEdxHtt = 1u << 28; // leaf 1 EDX.HTT: EBX[23:16] is valid
 
 } // namespace
 

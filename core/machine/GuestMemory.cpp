@@ -1,11 +1,10 @@
 #include "machine/GuestMemory.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 namespace kvmscope {
 
@@ -15,7 +14,8 @@ GuestMemoryError::GuestMemoryError(uint64_t address, uint64_t length, const std:
 
 GuestMemory::GuestMemory(uint64_t ramSize) : ramSize_(ramSize) {
     if (ramSize < kMinRamSize || ramSize > kMaxRamSize)
-        throw InputError(fmt::format("memory size {:#x} is out of range (1 MiB to 1 TiB)", ramSize));
+        throw InputError(
+            fmt::format("memory size {:#x} is out of range (1 MiB to 1 TiB)", ramSize));
     if (ramSize % 4096 != 0)
         throw InputError(fmt::format("memory size {:#x} is not a multiple of 4 KiB", ramSize));
 

@@ -142,13 +142,15 @@ void Machine::createVcpus(kvm::System& system) {
     const auto msrIndices = system.msrIndexList();
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
-        auto runner = std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_,
-                                                        host);
+        auto runner =
+            std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_, host);
         runner->setMsrIndices(msrIndices);
         runner->start();
-        // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long mode.
-        runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
-                     kVcpuCallTimeoutMs);
+        // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
+        // mode.
+        runner->call(
+            [&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
+            kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
         runners_.push_back(std::move(runner));
     }

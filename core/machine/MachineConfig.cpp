@@ -11,7 +11,8 @@ namespace kvmscope {
 
 void MachineConfig::validate() const {
     if (memorySize < GuestMemory::kMinRamSize || memorySize > GuestMemory::kMaxRamSize)
-        throw InputError(fmt::format("--memory {:#x}: must be between 1 MiB and 1 TiB", memorySize));
+        throw InputError(
+            fmt::format("--memory {:#x}: must be between 1 MiB and 1 TiB", memorySize));
     if (memorySize % 4096 != 0)
         throw InputError(fmt::format("--memory {:#x}: must be a multiple of 4 KiB", memorySize));
     if (cpus < 1 || cpus > kMaxCpus)
@@ -20,8 +21,8 @@ void MachineConfig::validate() const {
 
 uint64_t parseSize(const std::string& text, const std::string& what) {
     auto fail = [&] {
-        return InputError(fmt::format("{} '{}': expected a size such as 256M, 2G or 1048576", what,
-                                      text));
+        return InputError(
+            fmt::format("{} '{}': expected a size such as 256M, 2G or 1048576", what, text));
     };
     if (text.empty() || !std::isdigit(static_cast<unsigned char>(text.front())))
         throw fail();

@@ -21,8 +21,8 @@ const char* toString(StopKind kind);
 struct MachineStop {
     StopKind kind = StopKind::None;
     uint32_t debugExitValue = 0;
-    uint32_t vcpu = 0;      // the vcpu that caused it, where one did
-    std::string reason;     // a sentence for the user
+    uint32_t vcpu = 0;  // the vcpu that caused it, where one did
+    std::string reason; // a sentence for the user
 
     // 0 clean, (V << 1) | 1 debug exit, 4 crash, 6 timeout (see README).
     int exitStatus() const;

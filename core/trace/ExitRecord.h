@@ -15,8 +15,8 @@ struct ExitRecord {
     uint64_t data = 0;        // first up-to-8 bytes of the access (out/write: what the guest wrote)
     uint32_t reason = 0;      // KVM_EXIT_*
     uint32_t vcpu = 0;
-    uint32_t count = 0;       // string I/O repeat count
-    uint8_t size = 0;         // access size in bytes
+    uint32_t count = 0; // string I/O repeat count
+    uint8_t size = 0;   // access size in bytes
     AccessKind access = AccessKind::None;
     bool ripValid = false;
 };

@@ -24,7 +24,8 @@ public:
     void record(ExitRecord record);
 
     // Records with sequence > `afterSequence` still in the ring, oldest first. Pass the last
-    // sequence you saw; records overwritten before you drained them are lost, which shows as a gap in the sequence numbers.
+    // sequence you saw; records overwritten before you drained them are lost, which shows as a gap
+    // in the sequence numbers.
     std::vector<ExitRecord> drain(uint64_t afterSequence) const;
 
     uint64_t totalExits() const { return total_.load(std::memory_order_relaxed); }

@@ -36,7 +36,8 @@ private Q_SLOTS:
         const CliResult result = runKvmscope({"--headless", "--demo", "smp", "--cpus", "4"});
         QVERIFY2(result.exitCode == 0, describe(result));
         for (int cpu = 1; cpu < 4; ++cpu)
-            QVERIFY2(result.out.contains(QStringLiteral("cpu %1 online").arg(cpu)), describe(result));
+            QVERIFY2(result.out.contains(QStringLiteral("cpu %1 online").arg(cpu)),
+                     describe(result));
     }
 
     void debugExitPortSetsStatus() {

@@ -10,9 +10,9 @@ private Q_SLOTS:
     void helpListsOptionsAndExitsZero() {
         const CliResult result = runKvmscope({"--help"});
         QVERIFY2(result.exitCode == 0, describe(result));
-        for (const char* option : {"--headless", "--format", "--memory", "--cpus", "--append",
-                                   "--initrd", "--serial", "--timeout", "--log-level", "--demo",
-                                   "--list-demos", "--version"})
+        for (const char* option :
+             {"--headless", "--format", "--memory", "--cpus", "--append", "--initrd", "--serial",
+              "--timeout", "--log-level", "--demo", "--list-demos", "--version"})
             QVERIFY2(result.out.contains(option), option);
     }
 
@@ -35,13 +35,15 @@ private Q_SLOTS:
         QTest::addColumn<QString>("expected");
         QTest::newRow("unknown") << QStringList{"--frobnicate"} << "--frobnicate";
         QTest::newRow("memory") << QStringList{"--headless", "--memory", "lots"} << "lots";
-        QTest::newRow("memory-tiny") << QStringList{"--headless", "--memory", "4K", "x"} << "--memory";
+        QTest::newRow("memory-tiny")
+            << QStringList{"--headless", "--memory", "4K", "x"} << "--memory";
         QTest::newRow("cpus-zero") << QStringList{"--headless", "--cpus", "0"} << "--cpus";
         QTest::newRow("cpus-text") << QStringList{"--headless", "--cpus", "four"} << "four";
         QTest::newRow("format") << QStringList{"--headless", "--format", "pe", "x"} << "pe";
         QTest::newRow("serial") << QStringList{"--headless", "--serial", "tcp:1"} << "tcp:1";
         QTest::newRow("timeout") << QStringList{"--headless", "--timeout", "-3"} << "-3";
-        QTest::newRow("log-level") << QStringList{"--log-level", "chatty", "--list-demos"} << "chatty";
+        QTest::newRow("log-level")
+            << QStringList{"--log-level", "chatty", "--list-demos"} << "chatty";
         QTest::newRow("missing-value") << QStringList{"--headless", "--append"} << "--append";
         QTest::newRow("demo") << QStringList{"--headless", "--demo", "nosuchdemo"} << "nosuchdemo";
         QTest::newRow("two-images") << QStringList{"--headless", "a.elf", "b.elf"} << "b.elf";

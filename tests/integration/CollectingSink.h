@@ -14,7 +14,8 @@ public:
     void serialOutput(std::span<const uint8_t> bytes) override {
         {
             std::lock_guard lock(mutex_);
-            text_.append(reinterpret_cast<const char*>(bytes.data()), static_cast<qsizetype>(bytes.size()));
+            text_.append(reinterpret_cast<const char*>(bytes.data()),
+                         static_cast<qsizetype>(bytes.size()));
         }
         changed_.notify_all();
     }

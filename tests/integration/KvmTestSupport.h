@@ -4,11 +4,11 @@
 // (see SKIP_REGULAR_EXPRESSION in tests/integration/CMakeLists.txt) — never a silent pass.
 #include "kvm/System.h"
 
+#include <QDir>
+#include <QFile>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
-#include <QDir>
-#include <QFile>
 #include <QTemporaryFile>
 #include <QTest>
 

@@ -16,7 +16,8 @@ const AttributeInfo kVfioAttributes[] = {
      AttrType::U32, AttrAccess::None,
      "add a VFIO group or device file to the VFIO-KVM device (takes a file descriptor)"},
     {KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_DEL, "KVM_DEV_VFIO_FILE", "KVM_DEV_VFIO_FILE_DEL",
-     AttrType::U32, AttrAccess::None, "remove a VFIO file from the device (takes a file descriptor)"},
+     AttrType::U32, AttrAccess::None,
+     "remove a VFIO file from the device (takes a file descriptor)"},
     {KVM_DEV_VFIO_FILE, 3, "KVM_DEV_VFIO_FILE", "KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE", AttrType::U64,
      AttrAccess::None, "attach a PowerPC sPAPR TCE table to a VFIO group"},
 };
@@ -37,10 +38,10 @@ KernelDevice::KernelDevice(kvm::DeviceFd fd) : fd_(std::move(fd)) {
     for (uint32_t group = 0; group < kProbeGroups; ++group)
         for (uint64_t attr = 0; attr < kProbeAttrs; ++attr)
             if (fd_.hasAttr(group, attr))
-                attributes_.push_back({group, attr, fmt::format("group {}", group),
-                                       fmt::format("attr {:#x}", attr), AttrType::U64,
-                                       AttrAccess::ReadWrite,
-                                       "present (KVM_HAS_DEVICE_ATTR); meaning not known to kvmscope"});
+                attributes_.push_back(
+                    {group, attr, fmt::format("group {}", group), fmt::format("attr {:#x}", attr),
+                     AttrType::U64, AttrAccess::ReadWrite,
+                     "present (KVM_HAS_DEVICE_ATTR); meaning not known to kvmscope"});
 }
 
 std::string KernelDevice::name() const {
@@ -55,7 +56,8 @@ AttrValue KernelDevice::getAttr(uint32_t group, uint64_t attr) const {
     const AttributeInfo info = requireAttr(group, attr);
     if (!canRead(info.access))
         throw AttributeError(fmt::format("{}: {} cannot be read (it is a command that takes a file "
-                                         "descriptor)", name(), info.name));
+                                         "descriptor)",
+                                         name(), info.name));
     // Unknown attributes: the kernel writes the attribute's own size, which kvmscope does not
     // know; a page-sized buffer holds any device attribute defined today.
     std::vector<uint8_t> buffer(4096);

@@ -53,14 +53,15 @@ KernelIrqchip::KernelIrqchip(kvm::Vm& vm) : vm_(vm) {
     for (uint32_t group : {PicMaster, PicSlave}) {
         const char* groupName = group == PicMaster ? "PIC master" : "PIC slave";
         for (uint64_t i = 0; i < std::size(kPicFields); ++i)
-            attributes_.push_back({group, i, groupName, kPicFields[i].name, AttrType::U8,
-                                   kPicFields[i].writable ? AttrAccess::ReadWrite : AttrAccess::Read,
-                                   kPicFields[i].description});
+            attributes_.push_back(
+                {group, i, groupName, kPicFields[i].name, AttrType::U8,
+                 kPicFields[i].writable ? AttrAccess::ReadWrite : AttrAccess::Read,
+                 kPicFields[i].description});
     }
     attributes_.push_back({Ioapic, kIoapicBase, "IOAPIC", "base_address", AttrType::U64,
                            AttrAccess::Read, "MMIO base of the IOAPIC"});
-    attributes_.push_back({Ioapic, kIoapicId, "IOAPIC", "id", AttrType::U32, AttrAccess::Read,
-                           "IOAPIC id"});
+    attributes_.push_back(
+        {Ioapic, kIoapicId, "IOAPIC", "id", AttrType::U32, AttrAccess::Read, "IOAPIC id"});
     attributes_.push_back({Ioapic, kIoapicSelect, "IOAPIC", "ioregsel", AttrType::U32,
                            AttrAccess::Read, "register select (IOREGSEL)"});
     attributes_.push_back({Ioapic, kIoapicIrr, "IOAPIC", "irr", AttrType::U32, AttrAccess::Read,

@@ -1,7 +1,8 @@
 #include "trace/ExitTrace.h"
 
-#include <QTest>
 #include "kvm/compat.h"
+
+#include <QTest>
 #include <thread>
 
 using kvmscope::trace::ExitRecord;

@@ -28,9 +28,11 @@ private Q_SLOTS:
 
     void sixtyFourGibIsReservedLazily() {
         GuestMemory memory(64ull << 30);
-        memory.writeValue<uint64_t>((64ull << 30) + GuestMemory::kMmioHoleEnd - GuestMemory::kMmioHoleStart - 8,
+        memory.writeValue<uint64_t>((64ull << 30) + GuestMemory::kMmioHoleEnd -
+                                        GuestMemory::kMmioHoleStart - 8,
                                     0x1122334455667788);
-        QCOMPARE(memory.readValue<uint64_t>(memory.regions()[1].end() - 8), uint64_t(0x1122334455667788));
+        QCOMPARE(memory.readValue<uint64_t>(memory.regions()[1].end() - 8),
+                 uint64_t(0x1122334455667788));
     }
 
     void readWriteRoundTrip() {
@@ -49,7 +51,8 @@ private Q_SLOTS:
     void accessCrossingRamEndThrows() {
         GuestMemory memory(1ull << 20);
         QVERIFY(!memory.contains((1ull << 20) - 2, 4));
-        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.writeValue<uint32_t>((1ull << 20) - 2, 1));
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError,
+                                 memory.writeValue<uint32_t>((1ull << 20) - 2, 1));
     }
 
     void accessStraddlingTheHoleThrows() {

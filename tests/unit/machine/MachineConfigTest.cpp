@@ -1,5 +1,6 @@
-#include "common/Error.h"
 #include "machine/MachineConfig.h"
+
+#include "common/Error.h"
 
 #include <QTest>
 
@@ -19,7 +20,8 @@ private Q_SLOTS:
     }
 
     void rejectsMalformedSizesNamingTheOption() {
-        for (const char* bad : {"", "M", "12Q", "-5M", "99999999999999999999", "4294967296T", "1.5G"}) {
+        for (const char* bad :
+             {"", "M", "12Q", "-5M", "99999999999999999999", "4294967296T", "1.5G"}) {
             try {
                 parseSize(bad, "--memory");
                 QFAIL(bad);

@@ -4,15 +4,12 @@
 #include "Headless.h"
 #include "common/Error.h"
 #include "log/Log.h"
-#include "session/MachineSession.h"
-#include "window/MainWindow.h"
 
-#include <QApplication>
-#include <QMessageBox>
-#include <QTimer>
-#include <cmath>
 #include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
 #include <fmt/format.h>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,39 +28,36 @@ bool displayAvailable() {
     return false;
 }
 
-std::vector<kvmscope::ui::DemoImage> demoImages() {
-    std::vector<kvmscope::ui::DemoImage> images;
-    for (const auto& demo : kvmscope::app::bundledDemos())
-        images.push_back({QString::fromStdString(demo.name), QString::fromStdString(demo.path),
-                          QString::fromStdString(demo.description), demo.format, demo.cpus});
-    return images;
+// The window lives in a module of its own (GuiModule.cpp), loaded only when a window is wanted:
+// the headless path then never maps Qt Gui, Qt Widgets and libvterm, which more than halves its
+// start-up time and resident size (docs/benchmarks.md).
+std::string guiModulePath() {
+    std::error_code error;
+    const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error)
+        return KVMSCOPE_GUI_MODULE_NAME;
+    return (executable.parent_path() / ".." / KVMSCOPE_GUI_MODULE_DIR / KVMSCOPE_GUI_MODULE_NAME)
+        .lexically_normal()
+        .string();
 }
 
-// Opens the main window on the machine the command line names (or the default demo) and runs
-// it; returns when the window closes.
-int runGui(const kvmscope::app::CommandLine& options, int argc, char** argv) {
-    using namespace kvmscope;
-    QApplication application(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("kvmscope"));
-    QApplication::setApplicationName(QStringLiteral("kvmscope"));
-    QApplication::setApplicationVersion(QStringLiteral(KVMSCOPE_VERSION));
-
-    ui::MainWindow window(demoImages());
-    window.show();
-    if (options.timeoutSeconds)
-        QTimer::singleShot(static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0)),
-                           &application, &QApplication::closeAllWindows);
-    QString error;
-    if (ui::MachineSession* session = window.openMachine(options.machine, &error)) {
-        session->run();
-    } else {
-        // Not exec(): the window stays usable (Machine > New… or a demo) behind the message.
-        auto* box = new QMessageBox(QMessageBox::Warning, QObject::tr("kvmscope"), error,
-                                    QMessageBox::Ok, &window);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->open();
+// Returns the window's exit status, or nullopt (with the reason printed) when the module cannot
+// be loaded, in which case the caller runs headless.
+std::optional<int> runGui(const kvmscope::app::CommandLine& options, int argc, char** argv) {
+    const std::string path = guiModulePath();
+    void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!module) {
+        fmt::print(stderr, "kvmscope: cannot load the window ({}); running headless\n",
+                   ::dlerror());
+        return std::nullopt;
     }
-    return application.exec();
+    using Entry = int (*)(const kvmscope::app::CommandLine*, int, char**);
+    auto entry = reinterpret_cast<Entry>(::dlsym(module, "kvmscope_gui_main"));
+    if (!entry) {
+        fmt::print(stderr, "kvmscope: {}: no kvmscope_gui_main; running headless\n", path);
+        return std::nullopt;
+    }
+    return entry(&options, argc, argv);
 }
 
 } // namespace
@@ -107,7 +101,9 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kvmscope: {}\n", error.what());
         return kStatusBadInput;
     }
-    if (!options.headless && displayAvailable())
-        return runGui(options, argc, argv);
+    if (!options.headless && displayAvailable()) {
+        if (const std::optional<int> status = runGui(options, argc, argv))
+            return *status;
+    }
     return app::runHeadless(options);
 }

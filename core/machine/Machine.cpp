@@ -126,12 +126,14 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     devices_.push_back(std::make_unique<KernelPit>(vm_));
     // One kernel device of every type the host offers (on x86 usually only VFIO), so its
     // attributes can be seen; creating it has no effect on the guest.
-    for (uint32_t type : kvm::System::probeDeviceTypes(vm_)) {
-        try {
-            devices_.push_back(std::make_unique<KernelDevice>(vm_.createDevice(type)));
-        } catch (const kvm::KvmError& error) {
-            log::get("kvm")->warn("cannot create kernel device {}: {}",
-                                  kvm::DeviceFd::typeName(type), error.what());
+    if (config_.inspectKernelDevices) {
+        for (uint32_t type : kvm::System::probeDeviceTypes(vm_)) {
+            try {
+                devices_.push_back(std::make_unique<KernelDevice>(vm_.createDevice(type)));
+            } catch (const kvm::KvmError& error) {
+                log::get("kvm")->warn("cannot create kernel device {}: {}",
+                                      kvm::DeviceFd::typeName(type), error.what());
+            }
         }
     }
     devices_.push_back(std::make_unique<SystemAttributes>(system));

@@ -2,6 +2,8 @@
 // the exit status (README "Exit status").
 #include "KvmTestSupport.h"
 
+#include <QProcessEnvironment>
+
 using namespace kvmscope::testing;
 
 class CliGuestsTest : public QObject {
@@ -38,6 +40,26 @@ private Q_SLOTS:
         for (int cpu = 1; cpu < 4; ++cpu)
             QVERIFY2(result.out.contains(QStringLiteral("cpu %1 online").arg(cpu)),
                      describe(result));
+    }
+
+    // Without --headless and with a display, the window comes from the kvmscope-gui.so module;
+    // --timeout closes it. A module that fails to load would fall back to headless and say so.
+    void windowOpensFromTheGuiModule() {
+        QProcess process;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {QStringLiteral("--demo"), QStringLiteral("hello"),
+                       QStringLiteral("--timeout"), QStringLiteral("2")});
+        QVERIFY(process.waitForStarted(10000));
+        QVERIFY(process.waitForFinished(60000));
+        const QString err = QString::fromUtf8(process.readAllStandardError());
+        QVERIFY2(process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0,
+                 qPrintable(err));
+        QVERIFY2(!err.contains(QStringLiteral("cannot load the window")), qPrintable(err));
+        // Headless would have printed the guest's greeting on stdout; the window keeps it.
+        QVERIFY(!QString::fromUtf8(process.readAllStandardOutput()).contains("Hello from"));
     }
 
     void debugExitPortSetsStatus() {

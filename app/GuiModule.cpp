@@ -1,0 +1,61 @@
+// The desktop window as a loadable module (kvmscope-gui.so): main.cpp opens it with dlopen only
+// when a window is wanted, so that `kvmscope --headless` never loads Qt Gui/Widgets or libvterm.
+// The module carries its own copy of the core; nothing but the parsed command line crosses over.
+#include "CommandLine.h"
+#include "Demos.h"
+#include "log/Log.h"
+#include "session/MachineSession.h"
+#include "window/MainWindow.h"
+
+#include <QApplication>
+#include <QMessageBox>
+#include <QTimer>
+#include <cmath>
+#include <vector>
+
+namespace {
+
+std::vector<kvmscope::ui::DemoImage> demoImages() {
+    std::vector<kvmscope::ui::DemoImage> images;
+    for (const auto& demo : kvmscope::app::bundledDemos())
+        images.push_back({QString::fromStdString(demo.name), QString::fromStdString(demo.path),
+                          QString::fromStdString(demo.description), demo.format, demo.cpus});
+    return images;
+}
+
+// Opens the main window on the machine the command line names (or the default demo) and runs
+// it; returns when the window closes.
+int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) {
+    using namespace kvmscope;
+    QApplication application(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("kvmscope"));
+    QApplication::setApplicationName(QStringLiteral("kvmscope"));
+    QApplication::setApplicationVersion(QStringLiteral(KVMSCOPE_VERSION));
+
+    ui::MainWindow window(demoImages());
+    window.show();
+    if (options.timeoutSeconds)
+        QTimer::singleShot(static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0)),
+                           &application, &QApplication::closeAllWindows);
+    QString error;
+    if (ui::MachineSession* session = window.openMachine(options.machine, &error)) {
+        session->run();
+    } else {
+        // Not exec(): the window stays usable (Machine > New… or a demo) behind the message.
+        auto* box = new QMessageBox(QMessageBox::Warning, QObject::tr("kvmscope"), error,
+                                    QMessageBox::Ok, &window);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    }
+    return application.exec();
+}
+
+} // namespace
+
+// The module's one entry point (looked up by name in main.cpp).
+extern "C" __attribute__((visibility("default"))) int
+kvmscope_gui_main(const kvmscope::app::CommandLine* options, int argc, char** argv) {
+    // The module's copy of the core keeps its own log level.
+    kvmscope::log::setLevel(options->logLevel);
+    return runWindow(*options, argc, argv);
+}

@@ -8,7 +8,7 @@ KVMSCOPE_BUILD=${KVMSCOPE_BUILD:-$KVMSCOPE_ROOT/build}
 KVMSCOPE_PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config
     qt6-base-dev libspdlog-dev libfmt-dev libvterm-dev
-    fonts-dejavu-core
+    fonts-dejavu-core desktop-file-utils appstream
     binutils gcc
 )
 

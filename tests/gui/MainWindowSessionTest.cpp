@@ -66,6 +66,20 @@ private Q_SLOTS:
                                   kGuestTimeoutMs);
         QTRY_VERIFY_WITH_TIMEOUT(window.statusStateText().contains(QStringLiteral("Stopped")),
                                  kGuestTimeoutMs);
+
+        // Save log: the whole transcript lands in the file; a path that cannot be written is
+        // reported by name and leaves nothing behind.
+        QTemporaryDir directory;
+        QVERIFY(directory.isValid());
+        const QString path = directory.filePath(QStringLiteral("serial.log"));
+        QVERIFY2(window.serialConsole()->saveLog(path, &error), qPrintable(error));
+        QFile saved(path);
+        QVERIFY(saved.open(QIODevice::ReadOnly));
+        QVERIFY(saved.readAll().contains("Hello from the kvmscope hello demo"));
+        const QString badPath = directory.filePath(QStringLiteral("missing-dir/serial.log"));
+        QVERIFY(!window.serialConsole()->saveLog(badPath, &error));
+        QVERIFY2(error.contains(badPath), qPrintable(error));
+        QVERIFY(!QFile::exists(badPath));
     }
 
     void actionsFollowTheMachinesState() {

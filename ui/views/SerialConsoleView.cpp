@@ -2,8 +2,13 @@
 
 #include "session/MachineSession.h"
 
+#include <QFileDialog>
+#include <QHBoxLayout>
 #include <QKeyEvent>
+#include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSaveFile>
 #include <QScrollBar>
 #include <QVBoxLayout>
 
@@ -24,6 +29,14 @@ constexpr int kFallbackMaxBlocks = 5000; // lines kept by the plain-text fallbac
 SerialConsoleView::SerialConsoleView(QWidget* parent) : QWidget(parent) {
     layout_ = new QVBoxLayout(this);
     layout_->setContentsMargins(0, 0, 0, 0);
+    auto* bar = new QHBoxLayout;
+    auto* save = new QPushButton(tr("Save log…"), this);
+    save->setObjectName(QStringLiteral("saveSerialLog"));
+    save->setToolTip(tr("Save everything the guest printed on COM1 to a text file"));
+    connect(save, &QPushButton::clicked, this, &SerialConsoleView::askAndSaveLog);
+    bar->addStretch();
+    bar->addWidget(save);
+    layout_->addLayout(bar);
     recreateDisplay();
 }
 
@@ -76,6 +89,27 @@ QString SerialConsoleView::text() const {
 #else
     return fallback_->toPlainText();
 #endif
+}
+
+bool SerialConsoleView::saveLog(const QString& path, QString* error) const {
+    QSaveFile file(path);
+    const QByteArray bytes = text().toUtf8();
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
+        if (error)
+            *error = tr("Cannot save the serial log to %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+void SerialConsoleView::askAndSaveLog() {
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save serial log"), QStringLiteral("serial.log"), tr("Text files (*.log *.txt)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!saveLog(path, &error))
+        QMessageBox::warning(this, tr("kvmscope"), error);
 }
 
 void SerialConsoleView::append(const QByteArray& bytes) {

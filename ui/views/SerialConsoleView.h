@@ -22,6 +22,9 @@ public:
     QString text() const;
     // Whether the libvterm terminal is in use (false: the plain-text fallback).
     static bool hasTerminal();
+    // Writes text() (scrollback and screen) to `path` as UTF-8, atomically (QSaveFile): the file
+    // is either complete or untouched. On failure returns false with a message naming the path.
+    bool saveLog(const QString& path, QString* error) const;
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -30,6 +33,7 @@ private:
     void recreateDisplay();
     void append(const QByteArray& bytes);
     void sendInput(const QByteArray& bytes);
+    void askAndSaveLog();
 
     QPointer<MachineSession> session_;
     QVBoxLayout* layout_ = nullptr;

@@ -7,6 +7,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
 install_packages "${KVMSCOPE_PACKAGES[@]}"
 configure_and_build
 
+# Debian's own kernel and a busybox initramfs for the Linux boot tests, downloaded once and
+# cached (nothing is installed on the host). Without them those tests are skipped, with the
+# reason, rather than failing the suite.
+log_step "fetching the test kernel (cached)"
+export KVMSCOPE_TEST_KERNEL_DIR="${KVMSCOPE_CACHE:-${HOME:-/tmp}/.cache/kvmscope}/debian-kernel"
+if ! { "$KVMSCOPE_ROOT/tests/guests/fetch-debian-kernel.sh" --quiet "$KVMSCOPE_TEST_KERNEL_DIR" &&
+       "$KVMSCOPE_ROOT/tests/guests/build-initramfs.sh" --quiet "$KVMSCOPE_TEST_KERNEL_DIR"; }; then
+    echo "kvmscope: no test kernel: the Linux boot tests will be skipped" >&2
+fi
+
 log_step "running the tests"
 cd "$KVMSCOPE_BUILD"
 ctest --output-on-failure -j "$(nproc)" "$@"

@@ -7,4 +7,5 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/CmosRtc.h devices/CmosRtc.cpp
     devices/AcpiPmControl.h devices/AcpiPmControl.cpp
     devices/ResetControlPort.h devices/ResetControlPort.cpp
+    devices/I8042Controller.h devices/I8042Controller.cpp
 )

@@ -6,6 +6,7 @@
 #include "devices/AcpiPmControl.h"
 #include "devices/CmosRtc.h"
 #include "devices/DebugExitPort.h"
+#include "devices/I8042Controller.h"
 #include "devices/PostCodePort.h"
 #include "devices/ResetControlPort.h"
 #include "devices/Uart16550.h"
@@ -35,6 +36,8 @@ constexpr uint64_t kCom1Port = 0x3f8;
 constexpr uint64_t kUartPortCount = 8;
 constexpr uint32_t kCom1Irq = 4;
 constexpr uint64_t kDebugExitPort = 0xf4;
+constexpr uint32_t kKeyboardIrq = 1;
+constexpr uint32_t kMouseIrq = 12;
 constexpr uint64_t kPostCodePort = 0x80;
 constexpr uint64_t kCmosPort = 0x70;
 constexpr uint64_t kCmosPortCount = 2;
@@ -115,6 +118,15 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     });
     addPortDevice(kAcpiPmPort, kAcpiPmPortCount, *pm, *pm);
     devices_.push_back(std::move(pm));
+
+    // The keyboard controller: ports 0x60-0x64 as one range (I8042Controller.h; 0x61 inside it is
+    // answered by the in-kernel PIT's speaker port first), keyboard on IRQ 1, mouse on IRQ 12.
+    auto keyboard = std::make_unique<I8042Controller>(
+        makeLine(kKeyboardIrq), makeLine(kMouseIrq), [this] {
+            requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (i8042 pulse)"});
+        });
+    addPortDevice(I8042Controller::kBasePort, I8042Controller::kPortCount, *keyboard, *keyboard);
+    devices_.push_back(std::move(keyboard));
 
     auto reset = std::make_unique<ResetControlPort>([this] {
         requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (port 0xcf9)"});

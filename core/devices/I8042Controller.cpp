@@ -1,0 +1,845 @@
+#include "devices/I8042Controller.h"
+
+#include "log/Log.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <iterator>
+#include <vector>
+
+namespace kvmscope {
+namespace {
+
+// Controller commands written to port 0x64 (IBM PS/2 Hardware Interface Technical Reference,
+// 8042 keyboard/auxiliary controller, "Commands (I/O Address Hex 64)").
+constexpr uint8_t kCmdReadRamFirst = 0x20; // 0x20-0x3f: read RAM byte (0x20: the command byte)
+constexpr uint8_t kCmdReadRamLast = 0x3f;
+constexpr uint8_t kCmdWriteRamFirst = 0x60; // 0x60-0x7f: write RAM byte (0x60: command byte)
+constexpr uint8_t kCmdWriteRamLast = 0x7f;
+constexpr uint8_t kCmdDisableAux = 0xa7;
+constexpr uint8_t kCmdEnableAux = 0xa8;
+constexpr uint8_t kCmdAuxInterfaceTest = 0xa9;
+constexpr uint8_t kCmdSelfTest = 0xaa;
+constexpr uint8_t kCmdKeyboardInterfaceTest = 0xab;
+constexpr uint8_t kCmdDisableKeyboard = 0xad;
+constexpr uint8_t kCmdEnableKeyboard = 0xae;
+constexpr uint8_t kCmdReadOutputPort = 0xd0;
+constexpr uint8_t kCmdWriteOutputPort = 0xd1;
+constexpr uint8_t kCmdWriteKeyboardOutput = 0xd2;
+constexpr uint8_t kCmdWriteAuxOutput = 0xd3;
+constexpr uint8_t kCmdWriteAux = 0xd4;
+constexpr uint8_t kCmdPulseFirst = 0xf0; // 0xf0-0xff: pulse output port bits 0-3 where clear
+
+constexpr uint8_t kSelfTestPassed = 0x55;
+constexpr uint8_t kInterfaceTestPassed = 0x00;
+constexpr uint8_t kCommandByteBits = 0x7f; // bit 7 is reserved, reads 0
+
+// Device replies (keyboard and mouse alike).
+constexpr uint8_t kAck = 0xfa;
+constexpr uint8_t kResend = 0xfe;
+constexpr uint8_t kSelfTestOk = 0xaa; // basic assurance test passed
+constexpr uint8_t kEcho = 0xee;
+constexpr uint8_t kBreakPrefix = 0xf0;
+
+// Keyboard commands (OSDev "PS/2 Keyboard", "Commands").
+constexpr uint8_t kKbdSetLeds = 0xed;
+constexpr uint8_t kKbdEcho = 0xee;
+constexpr uint8_t kKbdScancodeSet = 0xf0;
+constexpr uint8_t kKbdIdentify = 0xf2;
+constexpr uint8_t kKbdTypematic = 0xf3;
+constexpr uint8_t kKbdEnable = 0xf4;
+constexpr uint8_t kKbdDisable = 0xf5;
+constexpr uint8_t kKbdDefaults = 0xf6;
+constexpr uint8_t kKbdReset = 0xff;
+constexpr uint8_t kKeyboardId[] = {0xab, 0x83}; // MF2 keyboard
+
+// Mouse commands (OSDev "PS/2 Mouse", "Mouse Device Over PS/2").
+constexpr uint8_t kMouseSetScaling11 = 0xe6;
+constexpr uint8_t kMouseSetScaling21 = 0xe7;
+constexpr uint8_t kMouseSetResolution = 0xe8;
+constexpr uint8_t kMouseStatusRequest = 0xe9;
+constexpr uint8_t kMouseStreamMode = 0xea;
+constexpr uint8_t kMouseGetId = 0xf2;
+constexpr uint8_t kMouseSampleRate = 0xf3;
+constexpr uint8_t kMouseEnable = 0xf4;
+constexpr uint8_t kMouseDisable = 0xf5;
+constexpr uint8_t kMouseDefaults = 0xf6;
+constexpr uint8_t kMouseReset = 0xff;
+constexpr uint8_t kMouseId = 0x00; // standard PS/2 mouse, no wheel
+
+// Mouse movement packet, byte 0.
+constexpr uint8_t kPacketAlwaysOne = 0x08;
+constexpr uint8_t kPacketXSign = 0x10;
+constexpr uint8_t kPacketYSign = 0x20;
+constexpr uint8_t kPacketXOverflow = 0x40;
+constexpr uint8_t kPacketYOverflow = 0x80;
+constexpr uint8_t kButtonBits = 0x07;
+
+// The 8042's scan code translation, set 2 to set 1, for codes 0x00-0x7f: entry N is what the
+// controller puts in the output buffer when the keyboard sends N. A set-2 break (F0 N) becomes
+// entry N | 0x80. Written from the published key-by-key correspondence of the two sets (each
+// key's set-2 make code and set-1 make code); codes no key sends map as the hardware's table
+// does. Codes 0x80 and above pass unchanged (prefixes E0/E1, replies FA/AA/EE/FE) except the
+// two keys whose set-2 code has bit 7 set: 0x83 (F7) and 0x84 (Alt+SysRq).
+constexpr uint8_t kSetTwoToSetOne[128] = {
+    // 0x00 overrun, F9, -, F5, F3, F1, F2, F12
+    0xff,
+    0x43,
+    0x41,
+    0x3f,
+    0x3d,
+    0x3b,
+    0x3c,
+    0x58,
+    // 0x08 F13, F10, F8, F6, F4, Tab, `, keypad =
+    0x64,
+    0x44,
+    0x42,
+    0x40,
+    0x3e,
+    0x0f,
+    0x29,
+    0x59,
+    // 0x10 F14, left Alt, left Shift, Katakana, left Ctrl, Q, 1, -
+    0x65,
+    0x38,
+    0x2a,
+    0x70,
+    0x1d,
+    0x10,
+    0x02,
+    0x5a,
+    // 0x18 F15, -, Z, S, A, W, 2, -
+    0x66,
+    0x71,
+    0x2c,
+    0x1f,
+    0x1e,
+    0x11,
+    0x03,
+    0x5b,
+    // 0x20 F16, C, X, D, E, 4, 3, -
+    0x67,
+    0x2e,
+    0x2d,
+    0x20,
+    0x12,
+    0x05,
+    0x04,
+    0x5c,
+    // 0x28 F17, Space, V, F, T, R, 5, -
+    0x68,
+    0x39,
+    0x2f,
+    0x21,
+    0x14,
+    0x13,
+    0x06,
+    0x5d,
+    // 0x30 F18, N, B, H, G, Y, 6, -
+    0x69,
+    0x31,
+    0x30,
+    0x23,
+    0x22,
+    0x15,
+    0x07,
+    0x5e,
+    // 0x38 F19, -, M, J, U, 7, 8, -
+    0x6a,
+    0x72,
+    0x32,
+    0x24,
+    0x16,
+    0x08,
+    0x09,
+    0x5f,
+    // 0x40 F20, comma, K, I, O, 0, 9, -
+    0x6b,
+    0x33,
+    0x25,
+    0x17,
+    0x18,
+    0x0b,
+    0x0a,
+    0x60,
+    // 0x48 F21, period, slash, L, semicolon, P, minus, -
+    0x6c,
+    0x34,
+    0x35,
+    0x26,
+    0x27,
+    0x19,
+    0x0c,
+    0x61,
+    // 0x50 F22, Ro, apostrophe, -, [, =, -, F23
+    0x6d,
+    0x73,
+    0x28,
+    0x74,
+    0x1a,
+    0x0d,
+    0x62,
+    0x6e,
+    // 0x58 Caps Lock, right Shift, Enter, ], -, backslash, -, -
+    0x3a,
+    0x36,
+    0x1c,
+    0x1b,
+    0x75,
+    0x2b,
+    0x63,
+    0x76,
+    // 0x60 -, 102nd key, -, -, Henkan, -, Backspace, Muhenkan
+    0x55,
+    0x56,
+    0x77,
+    0x78,
+    0x79,
+    0x7a,
+    0x0e,
+    0x7b,
+    // 0x68 -, keypad 1, Yen, keypad 4, keypad 7, -, -, -
+    0x7c,
+    0x4f,
+    0x7d,
+    0x4b,
+    0x47,
+    0x7e,
+    0x7f,
+    0x6f,
+    // 0x70 keypad 0, keypad ., keypad 2, keypad 5, keypad 6, keypad 8, Esc, Num Lock
+    0x52,
+    0x53,
+    0x50,
+    0x4c,
+    0x4d,
+    0x48,
+    0x01,
+    0x45,
+    // 0x78 F11, keypad +, keypad 3, keypad -, keypad *, keypad 9, Scroll Lock, -
+    0x57,
+    0x4e,
+    0x51,
+    0x4a,
+    0x37,
+    0x49,
+    0x46,
+    0x54,
+};
+constexpr uint8_t kSetTwoF7 = 0x83;
+constexpr uint8_t kSetTwoSysRq = 0x84;
+
+uint8_t translateToSetOne(uint8_t code) {
+    if (code < std::size(kSetTwoToSetOne))
+        return kSetTwoToSetOne[code];
+    if (code == kSetTwoF7)
+        return 0x41;
+    if (code == kSetTwoSysRq)
+        return 0x54;
+    return code;
+}
+
+// A keyboard switched to set 1 sends set 1 itself: the same correspondence, F0 folded in.
+std::vector<uint8_t> setTwoToSetOne(std::span<const uint8_t> codes) {
+    std::vector<uint8_t> out;
+    bool breakPending = false;
+    for (uint8_t code : codes) {
+        if (code == kBreakPrefix) {
+            breakPending = true;
+            continue;
+        }
+        out.push_back(static_cast<uint8_t>(translateToSetOne(code) | (breakPending ? 0x80 : 0)));
+        breakPending = false;
+    }
+    return out;
+}
+
+void returnByte(std::span<uint8_t> data, uint8_t value) {
+    std::fill(data.begin(), data.end(), uint8_t(0));
+    if (!data.empty())
+        data[0] = value;
+}
+
+struct AttrSpec {
+    uint32_t group;
+    uint64_t attr;
+    const char* groupName;
+    const char* name;
+    AttrType type;
+    AttrAccess access;
+    const char* description;
+};
+
+constexpr AttrSpec kAttrs[] = {
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrStatus, "controller", "status",
+     AttrType::U8, AttrAccess::Read,
+     "port 0x64 read: 0 OBF, 1 IBF (never), 2 SYS, 3 A2 (last write was a command), "
+     "4 not inhibited, 5 AUXB (mouse byte)"},
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrCommandByte, "controller",
+     "command byte", AttrType::U8, AttrAccess::ReadWrite,
+     "0 keyboard IRQ, 1 mouse IRQ, 2 system flag, 4 keyboard disabled, 5 mouse disabled, "
+     "6 translate to set 1"},
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrOutputPort, "controller",
+     "output port", AttrType::U8, AttrAccess::ReadWrite,
+     "0 reset line (writing 0 resets the machine), 1 A20 gate"},
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrA20, "controller", "A20",
+     AttrType::Bool, AttrAccess::Read, "output port bit 1 (recorded; KVM does not mask A20)"},
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrLastCommand, "controller",
+     "last command", AttrType::U8, AttrAccess::Read, "the last byte written to port 0x64"},
+    {I8042Controller::kControllerGroup, I8042Controller::kAttrPortB, "controller", "port 0x61",
+     AttrType::U8, AttrAccess::Read,
+     "system control port B: 0 timer 2 gate, 1 speaker data, 2-3 NMI masks, 4 refresh toggle"},
+    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrScanningEnabled, "keyboard",
+     "scanning enabled", AttrType::Bool, AttrAccess::Read, "0xf4 enables, 0xf5 disables"},
+    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrScancodeSet, "keyboard", "scancode set",
+     AttrType::U8, AttrAccess::Read, "the set the keyboard sends (1 or 2)"},
+    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrLeds, "keyboard", "LEDs", AttrType::U8,
+     AttrAccess::Read, "0 Scroll Lock, 1 Num Lock, 2 Caps Lock"},
+    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrKeyboardQueued, "keyboard",
+     "queued bytes", AttrType::U32, AttrAccess::Read,
+     "keyboard and controller bytes waiting, the output buffer included"},
+    {I8042Controller::kMouseGroup, I8042Controller::kAttrMouseEnabled, "mouse", "enabled",
+     AttrType::Bool, AttrAccess::Read, "data reporting (0xf4 enables, 0xf5 disables)"},
+    {I8042Controller::kMouseGroup, I8042Controller::kAttrSampleRate, "mouse", "sample rate",
+     AttrType::U8, AttrAccess::Read, "reports per second, set by 0xf3"},
+    {I8042Controller::kMouseGroup, I8042Controller::kAttrResolution, "mouse", "resolution",
+     AttrType::U8, AttrAccess::Read, "0-3: 1, 2, 4, 8 counts/mm, set by 0xe8"},
+    {I8042Controller::kMouseGroup, I8042Controller::kAttrMouseQueued, "mouse", "queued bytes",
+     AttrType::U32, AttrAccess::Read, "mouse bytes waiting, the output buffer included"},
+    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesRead, "statistics", "bytes read",
+     AttrType::U64, AttrAccess::Read, "output buffer bytes the guest read"},
+    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrResetsRequested, "statistics",
+     "resets requested", AttrType::U64, AttrAccess::Read,
+     "reset line pulses (0xfe and friends, or 0xd1 with bit 0 clear)"},
+    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesDropped, "statistics",
+     "bytes dropped", AttrType::U64, AttrAccess::Read, "bytes lost because a queue was full"},
+};
+
+} // namespace
+
+I8042Controller::I8042Controller(IrqLine& keyboardIrq, IrqLine& mouseIrq,
+                                 std::function<void()> onResetRequest)
+    : keyboardIrq_(keyboardIrq), mouseIrq_(mouseIrq), onResetRequest_(std::move(onResetRequest)) {
+    ram_[0] = kDefaultCommandByte;
+}
+
+void I8042Controller::keyboardInput(std::span<const uint8_t> setTwoScancodes) {
+    std::lock_guard lock(mutex_);
+    if (!scanning_)
+        return;
+    if (scancodeSet_ == 1) {
+        for (uint8_t code : setTwoToSetOne(setTwoScancodes))
+            push(code, false, true);
+    } else {
+        for (uint8_t code : setTwoScancodes)
+            push(code, false, true);
+    }
+    fillOutputBuffer();
+}
+
+void I8042Controller::mouseInput(int dx, int dy, uint8_t buttons) {
+    std::lock_guard lock(mutex_);
+    buttons_ = buttons & kButtonBits;
+    if (!reporting_)
+        return;
+    if (queued(true) + 3 > kQueueCapacity) { // a packet goes whole or not at all
+        bytesDropped_ += 3;
+        return;
+    }
+    // 9-bit two's complement movement; beyond it the counter overflowed (OSDev "PS/2 Mouse",
+    // movement data packet).
+    uint8_t head = static_cast<uint8_t>(kPacketAlwaysOne | buttons_);
+    if (dx < -256 || dx > 255)
+        head |= kPacketXOverflow;
+    if (dy < -256 || dy > 255)
+        head |= kPacketYOverflow;
+    dx = std::clamp(dx, -256, 255);
+    dy = std::clamp(dy, -256, 255);
+    if (dx < 0)
+        head |= kPacketXSign;
+    if (dy < 0)
+        head |= kPacketYSign;
+    pushMouse({head, static_cast<uint8_t>(dx & 0xff), static_cast<uint8_t>(dy & 0xff)});
+    fillOutputBuffer();
+}
+
+void I8042Controller::read(uint64_t offset, std::span<uint8_t> data) {
+    std::lock_guard lock(mutex_);
+    switch (offset) {
+    case kDataOffset:
+        returnByte(data, readData());
+        return;
+    case kSystemControlOffset:
+        // The refresh request bit flips on every read: the DRAM refresh it once showed is long
+        // gone, but delay loops still count its changes.
+        refreshToggle_ = !refreshToggle_;
+        returnByte(data, static_cast<uint8_t>(portB_ | (refreshToggle_ ? kPortBRefresh : 0)));
+        return;
+    case kCommandOffset:
+        returnByte(data, status());
+        return;
+    default: // 0x62, 0x63 and anything beyond: nothing answers
+        std::fill(data.begin(), data.end(), uint8_t(0xff));
+        return;
+    }
+}
+
+void I8042Controller::write(uint64_t offset, std::span<const uint8_t> data) {
+    if (data.empty())
+        return;
+    const uint8_t value = data[0];
+    bool reset = false;
+    {
+        std::lock_guard lock(mutex_);
+        switch (offset) {
+        case kDataOffset:
+            lastWriteWasCommand_ = false;
+            reset = writeData(value);
+            break;
+        case kSystemControlOffset:
+            portB_ = value & kPortBStoredBits;
+            break;
+        case kCommandOffset:
+            lastWriteWasCommand_ = true;
+            reset = writeCommand(value);
+            break;
+        default:
+            return;
+        }
+        fillOutputBuffer();
+        updateIrqs();
+    }
+    if (reset && onResetRequest_)
+        onResetRequest_();
+}
+
+uint8_t I8042Controller::readData() {
+    if (!outputFull_)
+        return lastRead_; // an empty output buffer still holds its last byte
+    lastRead_ = output_;
+    outputFull_ = false;
+    ++bytesRead_;
+    updateIrqs();       // the line drops with the read...
+    fillOutputBuffer(); // ...and rises again for the next byte, a new edge
+    return lastRead_;
+}
+
+bool I8042Controller::writeData(uint8_t value) {
+    const uint8_t command = pendingCommand_;
+    pendingCommand_ = 0;
+    if (command >= kCmdWriteRamFirst && command <= kCmdWriteRamLast) {
+        if (command == kCmdWriteRamFirst)
+            writeCommandByte(value);
+        else
+            ram_[command - kCmdWriteRamFirst] = value;
+        return false;
+    }
+    switch (command) {
+    case kCmdWriteOutputPort:
+        return writeOutputPort(value);
+    case kCmdWriteKeyboardOutput: // loopback: as if the keyboard had sent it, untranslated
+        push(value, false, false);
+        return false;
+    case kCmdWriteAuxOutput: // loopback: as if the mouse had sent it
+        push(value, true, false);
+        return false;
+    case kCmdWriteAux:
+        mouseCommand(value);
+        return false;
+    default: // no command pending: the byte is for the keyboard
+        keyboardCommand(value);
+        return false;
+    }
+}
+
+bool I8042Controller::writeCommand(uint8_t command) {
+    lastCommand_ = command;
+    pendingCommand_ = 0;
+    if (command >= kCmdReadRamFirst && command <= kCmdReadRamLast) {
+        push(ram_[command - kCmdReadRamFirst], false, false);
+        return false;
+    }
+    if ((command >= kCmdWriteRamFirst && command <= kCmdWriteRamLast) ||
+        (command >= kCmdWriteOutputPort && command <= kCmdWriteAux)) {
+        pendingCommand_ = command; // the next port 0x60 write is its data byte
+        return false;
+    }
+    if (command >= kCmdPulseFirst) {
+        // Bits 0-3 clear pulse output port bits 0-3 low for 6 us. Only bit 0, the CPU reset
+        // line, is wired to anything; 0xfe is the reset every OS knows.
+        if (command & kOutputPortReset)
+            return false;
+        ++resetsRequested_;
+        return true;
+    }
+    switch (command) {
+    case kCmdDisableAux:
+        writeCommandByte(ram_[0] | kCommandAuxDisabled);
+        break;
+    case kCmdEnableAux:
+        writeCommandByte(ram_[0] & ~kCommandAuxDisabled);
+        break;
+    case kCmdAuxInterfaceTest:
+    case kCmdKeyboardInterfaceTest:
+        push(kInterfaceTestPassed, false, false);
+        break;
+    case kCmdSelfTest:
+        push(kSelfTestPassed, false, false);
+        break;
+    case kCmdDisableKeyboard:
+        writeCommandByte(ram_[0] | kCommandKeyboardDisabled);
+        break;
+    case kCmdEnableKeyboard:
+        writeCommandByte(ram_[0] & ~kCommandKeyboardDisabled);
+        break;
+    case kCmdReadOutputPort: {
+        // Bits 4 and 5 show the output buffer's owner, as the 8042's firmware reports them.
+        uint8_t port = outputPort_;
+        if (outputFull_)
+            port |= outputAux_ ? 0x20 : 0x10;
+        push(port, false, false);
+        break;
+    }
+    default:
+        log::get("devices")->debug("i8042: unsupported controller command {:#04x}", command);
+        break;
+    }
+    return false;
+}
+
+bool I8042Controller::writeOutputPort(uint8_t value) {
+    // Bit 0 low holds the CPU in reset: the machine resets, and comes back with it high.
+    const bool reset = !(value & kOutputPortReset);
+    outputPort_ = value | kOutputPortReset;
+    if (reset)
+        ++resetsRequested_;
+    return reset;
+}
+
+void I8042Controller::writeCommandByte(uint8_t value) {
+    const bool translate = (value & kCommandTranslate) != 0;
+    if (!translate)
+        breakPrefixPending_ = false;
+    ram_[0] = value & kCommandByteBits;
+    fillOutputBuffer(); // an interface enabled again lets its waiting bytes through
+    updateIrqs();
+}
+
+void I8042Controller::keyboardCommand(uint8_t value) {
+    if (keyboardPending_) {
+        const uint8_t command = keyboardPending_;
+        keyboardPending_ = 0;
+        keyboardArgument(command, value);
+        return;
+    }
+    switch (value) {
+    case kKbdSetLeds:
+    case kKbdScancodeSet:
+    case kKbdTypematic:
+        keyboardPending_ = value;
+        pushKeyboard({kAck});
+        break;
+    case kKbdEcho:
+        pushKeyboard({kEcho});
+        break;
+    case kKbdIdentify:
+        pushKeyboard({kAck, kKeyboardId[0], kKeyboardId[1]});
+        break;
+    case kKbdEnable:
+        scanning_ = true;
+        pushKeyboard({kAck});
+        break;
+    case kKbdDisable: // disables scanning and restores the defaults
+        keyboardDefaults();
+        scanning_ = false;
+        pushKeyboard({kAck});
+        break;
+    case kKbdDefaults:
+        keyboardDefaults();
+        pushKeyboard({kAck});
+        break;
+    case kKbdReset:
+        dropDeviceBytes(false); // the keyboard empties its buffer
+        keyboardDefaults();
+        leds_ = 0;
+        scanning_ = true;
+        pushKeyboard({kAck, kSelfTestOk});
+        break;
+    default:
+        pushKeyboard({kResend});
+        break;
+    }
+}
+
+void I8042Controller::keyboardArgument(uint8_t command, uint8_t value) {
+    switch (command) {
+    case kKbdSetLeds:
+        leds_ = value & 0x07;
+        pushKeyboard({kAck});
+        break;
+    case kKbdScancodeSet:
+        if (value == 0) {
+            pushKeyboard({kAck, scancodeSet_});
+        } else if (value == 1 || value == 2) {
+            scancodeSet_ = value;
+            pushKeyboard({kAck});
+        } else {
+            pushKeyboard({kResend}); // set 3 is not offered
+        }
+        break;
+    default: // kKbdTypematic
+        typematic_ = value & 0x7f;
+        pushKeyboard({kAck});
+        break;
+    }
+}
+
+void I8042Controller::keyboardDefaults() {
+    scancodeSet_ = 2;
+    typematic_ = 0x2b;
+}
+
+void I8042Controller::mouseCommand(uint8_t value) {
+    if (mousePending_) {
+        const uint8_t command = mousePending_;
+        mousePending_ = 0;
+        mouseArgument(command, value);
+        return;
+    }
+    switch (value) {
+    case kMouseSampleRate:
+    case kMouseSetResolution:
+        mousePending_ = value;
+        pushMouse({kAck});
+        break;
+    case kMouseSetScaling11:
+    case kMouseSetScaling21:
+        scaling21_ = value == kMouseSetScaling21;
+        pushMouse({kAck});
+        break;
+    case kMouseStatusRequest: {
+        // Status byte: 0 right, 1 middle, 2 left button, 4 scaling 2:1, 5 reporting enabled,
+        // 6 remote mode (never); then the resolution and the sample rate.
+        const uint8_t left = buttons_ & 0x01, right = (buttons_ >> 1) & 0x01,
+                      middle = (buttons_ >> 2) & 0x01;
+        const auto status = static_cast<uint8_t>(right | middle << 1 | left << 2 |
+                                                 (scaling21_ ? 0x10 : 0) | (reporting_ ? 0x20 : 0));
+        pushMouse({kAck, status, resolution_, sampleRate_});
+        break;
+    }
+    case kMouseStreamMode: // the only mode there is
+        pushMouse({kAck});
+        break;
+    case kMouseGetId:
+        pushMouse({kAck, kMouseId});
+        break;
+    case kMouseEnable:
+        reporting_ = true;
+        pushMouse({kAck});
+        break;
+    case kMouseDisable:
+        reporting_ = false;
+        pushMouse({kAck});
+        break;
+    case kMouseDefaults:
+        mouseDefaults();
+        pushMouse({kAck});
+        break;
+    case kMouseReset:
+        dropDeviceBytes(true);
+        mouseDefaults();
+        pushMouse({kAck, kSelfTestOk, kMouseId});
+        break;
+    default:
+        pushMouse({kResend});
+        break;
+    }
+}
+
+void I8042Controller::mouseArgument(uint8_t command, uint8_t value) {
+    if (command == kMouseSampleRate)
+        sampleRate_ = value;
+    else // kMouseSetResolution
+        resolution_ = value & 0x03;
+    pushMouse({kAck});
+}
+
+void I8042Controller::mouseDefaults() {
+    reporting_ = false;
+    sampleRate_ = 100;
+    resolution_ = 2;
+    scaling21_ = false;
+}
+
+void I8042Controller::push(uint8_t value, bool aux, bool fromDevice) {
+    if (queued(aux) >= kQueueCapacity) {
+        ++bytesDropped_;
+        return;
+    }
+    queue_.push_back({value, aux, fromDevice});
+}
+
+void I8042Controller::pushKeyboard(std::initializer_list<uint8_t> bytes) {
+    for (uint8_t byte : bytes)
+        push(byte, false, true);
+}
+
+void I8042Controller::pushMouse(std::initializer_list<uint8_t> bytes) {
+    for (uint8_t byte : bytes)
+        push(byte, true, true);
+}
+
+void I8042Controller::dropDeviceBytes(bool aux) {
+    std::erase_if(queue_, [aux](const QueuedByte& q) { return q.fromDevice && q.aux == aux; });
+    if (!aux)
+        breakPrefixPending_ = false;
+}
+
+size_t I8042Controller::queued(bool aux) const {
+    const auto inQueue = std::count_if(queue_.begin(), queue_.end(),
+                                       [aux](const QueuedByte& q) { return q.aux == aux; });
+    return static_cast<size_t>(inQueue) + (outputFull_ && outputAux_ == aux ? 1 : 0);
+}
+
+void I8042Controller::fillOutputBuffer() {
+    if (outputFull_)
+        return;
+    const uint8_t command = ram_[0];
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        const QueuedByte byte = *it;
+        if (byte.fromDevice) {
+            const uint8_t disabledBit = byte.aux ? kCommandAuxDisabled : kCommandKeyboardDisabled;
+            if (command & disabledBit) { // waits in the device while its clock is held
+                ++it;
+                continue;
+            }
+        }
+        it = queue_.erase(it);
+        uint8_t value = byte.value;
+        if (byte.fromDevice && !byte.aux && (command & kCommandTranslate)) {
+            // The translation folds a break prefix into the next code's bit 7.
+            if (value == kBreakPrefix) {
+                breakPrefixPending_ = true;
+                continue;
+            }
+            value =
+                static_cast<uint8_t>(translateToSetOne(value) | (breakPrefixPending_ ? 0x80 : 0));
+            breakPrefixPending_ = false;
+        }
+        output_ = value;
+        outputAux_ = byte.aux;
+        outputFull_ = true;
+        break;
+    }
+    updateIrqs();
+}
+
+uint8_t I8042Controller::status() const {
+    uint8_t value = kStatusNotInhibited;
+    if (outputFull_)
+        value |= kStatusOutputFull | (outputAux_ ? kStatusAuxData : 0);
+    if (ram_[0] & kCommandSystemFlag)
+        value |= kStatusSystemFlag;
+    if (lastWriteWasCommand_)
+        value |= kStatusCommand;
+    return value;
+}
+
+void I8042Controller::updateIrqs() {
+    const bool keyboard = outputFull_ && !outputAux_ && (ram_[0] & kCommandKeyboardInterrupt);
+    const bool mouse = outputFull_ && outputAux_ && (ram_[0] & kCommandAuxInterrupt);
+    if (keyboard != keyboardIrqLevel_) {
+        keyboardIrqLevel_ = keyboard;
+        keyboardIrq_.setLevel(keyboard);
+    }
+    if (mouse != mouseIrqLevel_) {
+        mouseIrqLevel_ = mouse;
+        mouseIrq_.setLevel(mouse);
+    }
+}
+
+std::vector<AttributeInfo> I8042Controller::attributes() const {
+    std::vector<AttributeInfo> list;
+    for (const AttrSpec& spec : kAttrs)
+        list.push_back({spec.group, spec.attr, spec.groupName, spec.name, spec.type, spec.access,
+                        spec.description});
+    return list;
+}
+
+AttrValue I8042Controller::getAttr(uint32_t group, uint64_t attr) const {
+    requireAttr(group, attr);
+    std::lock_guard lock(mutex_);
+    switch (group) {
+    case kControllerGroup:
+        switch (attr) {
+        case kAttrStatus:
+            return AttrValue::of(status());
+        case kAttrCommandByte:
+            return AttrValue::of(ram_[0]);
+        case kAttrOutputPort:
+            return AttrValue::of(outputPort_);
+        case kAttrA20:
+            return AttrValue::of((outputPort_ & kOutputPortA20) ? 1 : 0);
+        case kAttrLastCommand:
+            return AttrValue::of(lastCommand_);
+        default: // kAttrPortB, without the read's toggle
+            return AttrValue::of(portB_ | (refreshToggle_ ? kPortBRefresh : 0));
+        }
+    case kKeyboardGroup:
+        switch (attr) {
+        case kAttrScanningEnabled:
+            return AttrValue::of(scanning_ ? 1 : 0);
+        case kAttrScancodeSet:
+            return AttrValue::of(scancodeSet_);
+        case kAttrLeds:
+            return AttrValue::of(leds_);
+        default: // kAttrKeyboardQueued
+            return AttrValue::of(queued(false));
+        }
+    case kMouseGroup:
+        switch (attr) {
+        case kAttrMouseEnabled:
+            return AttrValue::of(reporting_ ? 1 : 0);
+        case kAttrSampleRate:
+            return AttrValue::of(sampleRate_);
+        case kAttrResolution:
+            return AttrValue::of(resolution_);
+        default: // kAttrMouseQueued
+            return AttrValue::of(queued(true));
+        }
+    default: // kStatisticsGroup
+        switch (attr) {
+        case kAttrBytesRead:
+            return AttrValue::of(bytesRead_);
+        case kAttrResetsRequested:
+            return AttrValue::of(resetsRequested_);
+        default: // kAttrBytesDropped
+            return AttrValue::of(bytesDropped_);
+        }
+    }
+}
+
+void I8042Controller::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
+    requireWritable(requireAttr(group, attr), value);
+    const auto byte = static_cast<uint8_t>(value.scalar);
+    bool reset = false;
+    {
+        std::lock_guard lock(mutex_);
+        // The writable attributes are the command byte and the output port, with the effects
+        // of the guest's 0x60 and 0xd1 commands.
+        if (attr == kAttrCommandByte) {
+            if (byte & ~kCommandByteBits)
+                throw AttributeError(
+                    fmt::format("{}: command byte {:#04x} sets reserved bit 7", name(), byte));
+            writeCommandByte(byte);
+        } else {
+            reset = writeOutputPort(byte);
+            fillOutputBuffer();
+        }
+    }
+    if (reset && onResetRequest_)
+        onResetRequest_();
+}
+
+} // namespace kvmscope

@@ -1,6 +1,7 @@
 #include "machine/Machine.h"
 
 #include "boot/ImageLoader.h"
+#include "boot/acpi/AcpiTables.h"
 #include "boot/MpTable.h"
 #include "boot/X86Setup.h"
 #include "devices/AcpiPmControl.h"
@@ -173,7 +174,12 @@ void Machine::createVcpus(kvm::System& system) {
 const boot::BootPlan& Machine::boot() {
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
     boot::writeCpuTables(*plan, *memory_);
+    // Both firmware descriptions of the platform: the MP table for simple guests, ACPI for Linux
+    // (power-off through PM1a, reset through 0xCF9, every vcpu in the MADT).
     boot::writeMpTable(*memory_, config_.cpus);
+    boot::AcpiConfig acpi;
+    acpi.cpus = config_.cpus;
+    boot::writeAcpiTables(*memory_, acpi);
     runners_.front()->call(
         [&](kvm::Vcpu& vcpu) {
             kvm_regs regs{};

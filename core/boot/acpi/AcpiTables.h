@@ -1,0 +1,32 @@
+#pragma once
+// The ACPI tables a PC firmware would leave for the OS (ACPI 6.4 chapter 5): how many processors
+// there are, where the I/O APIC is, how to power off (PM1a blocks and \_S5) and how to reset
+// (the FADT's reset register). See docs/acpi.md.
+#include "machine/GuestMemory.h"
+
+#include <cstdint>
+
+namespace kvmscope::boot {
+
+// Where the tables go: the RSDP on the 16-byte boundary that starts the area an OS scans on a
+// legacy (non-UEFI) boot, 0xe0000-0xfffff (ACPI 6.4, 5.2.5.1), everything else after it in the
+// same 64 KiB. The MP table (0xf0000) and the EBDA lie outside this range.
+constexpr uint64_t kAcpiAreaStart = 0xe0000;
+constexpr uint64_t kAcpiAreaEnd = 0xf0000; // exclusive
+constexpr unsigned kMaxAcpiCpus = 255;
+
+struct AcpiConfig {
+    unsigned cpus = 1;                // 1 to kMaxAcpiCpus; local APIC id = ACPI uid = index
+    uint16_t pm1aEventPort = 0x600;   // PM1a_EVT_BLK, 4 bytes (devices/AcpiPmControl.h)
+    uint16_t pm1aControlPort = 0x604; // PM1a_CNT_BLK, 2 bytes
+    uint8_t sciIrq = 9;               // ISA IRQ of the SCI; level, active high
+    uint16_t resetPort = 0xcf9;       // RESET_REG (devices/ResetControlPort.h)
+    uint8_t resetValue = 0x06;        // RESET_VALUE: SYS_RST | RST_CPU, a hard reset
+};
+
+// Writes RSDP, XSDT, RSDT, FADT, FACS, MADT and DSDT into [kAcpiAreaStart, kAcpiAreaEnd) and
+// returns the RSDP's guest-physical address (kAcpiAreaStart). Throws InputError when cpus is 0
+// or above kMaxAcpiCpus, or when sciIrq is not an ISA IRQ (0-15), or if the tables would not fit.
+uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config);
+
+} // namespace kvmscope::boot

@@ -1,0 +1,86 @@
+#include "boot/acpi/Dsdt.h"
+
+#include "devices/AcpiPmControl.h"
+
+namespace kvmscope::boot::acpi {
+namespace {
+
+using aml::Bytes;
+
+// ACPI 6.4, 6.4.2 small resource data: a tag byte 0 TTTT LLL (type, length of the body).
+constexpr uint8_t smallResourceTag(uint8_t type, uint8_t length) {
+    return static_cast<uint8_t>((type << 3) | length);
+}
+constexpr uint8_t kIrqDescriptor = 0x04;    // 6.4.2.1
+constexpr uint8_t kIoPortDescriptor = 0x08; // 6.4.2.5
+constexpr uint8_t kEndTagDescriptor = 0x0f; // 6.4.2.9
+constexpr uint8_t kIoDecode16 = 0x01;       // 6.4.2.5 byte 1 bit 0: full 16-bit decode
+
+// 6.4.2.5 I/O Port Descriptor, table 6.41: 47 info min(2) max(2) align len.
+Bytes ioPortDescriptor(uint16_t base, uint8_t alignment, uint8_t length) {
+    const auto low = static_cast<uint8_t>(base);
+    const auto high = static_cast<uint8_t>(base >> 8);
+    return {smallResourceTag(kIoPortDescriptor, 7),
+            kIoDecode16,
+            low,
+            high,
+            low,
+            high,
+            alignment,
+            length};
+}
+
+// 6.4.2.1 IRQ Descriptor, the 2-byte form (no flags byte: edge-triggered, active high,
+// exclusive, which is what IRQNoFlags means): 22 mask(2), bit n = IRQ n.
+Bytes irqNoFlagsDescriptor(uint8_t irq) {
+    const auto mask = static_cast<uint16_t>(1u << irq);
+    return {smallResourceTag(kIrqDescriptor, 2), static_cast<uint8_t>(mask),
+            static_cast<uint8_t>(mask >> 8)};
+}
+
+// 6.4.2.9 End Tag: 79 checksum; a checksum of 0 tells OSPM to treat the template as valid.
+Bytes endTagDescriptor() {
+    return {smallResourceTag(kEndTagDescriptor, 1), 0x00};
+}
+
+void append(Bytes& to, const Bytes& bytes) {
+    to.insert(to.end(), bytes.begin(), bytes.end());
+}
+
+} // namespace
+
+// The resulting bytes, as the unit test spells them out (tests/unit/acpi/DsdtTest.cpp):
+//
+//   08 5f 53 35 5f                NameOp "_S5_"
+//   12 06 04 00 00 00 00          PackageOp PkgLength(6) NumElements(4) ZeroOp x4
+//   10 33 5c 5f 53 42 5f          ScopeOp PkgLength(0x33) "\_SB_"
+//   5b 82 2b 43 4f 4d 31          DeviceOp PkgLength(0x2b) "COM1"
+//   08 5f 48 49 44 0c 41 d0 05 01 NameOp "_HID" DWordConst 0x0105d041 (EISAID "PNP0501")
+//   08 5f 55 49 44 01             NameOp "_UID" OneOp
+//   08 5f 43 52 53                NameOp "_CRS"
+//   11 10 0a 0d                   BufferOp PkgLength(0x10) BufferSize ByteConst(13)
+//   47 01 f8 03 f8 03 01 08       I/O port: decode16, min=max 0x3f8, align 1, length 8
+//   22 10 00                      IRQ mask 0x0010: IRQ 4
+//   79 00                         End tag
+aml::Bytes buildDsdtAml() {
+    // ACPI 6.4, 7.4.2 "\_Sx (System States)": Package { SLP_TYPa, SLP_TYPb, reserved, reserved }.
+    // Both SLP_TYP values are the one AcpiPmControl treats as soft-off; PM1b does not exist.
+    const uint64_t softOff = AcpiPmControl::kSleepTypeSoftOff;
+    Bytes termList = aml::name("_S5", aml::package({aml::integer(softOff), aml::integer(softOff),
+                                                    aml::integer(0), aml::integer(0)}));
+
+    Bytes resources = ioPortDescriptor(kCom1Port, 1, kCom1PortCount);
+    append(resources, irqNoFlagsDescriptor(kCom1Irq));
+    append(resources, endTagDescriptor());
+
+    // 6.1.5 _HID, 6.1.12 _UID, 6.2 _CRS.
+    Bytes com1 = aml::name("_HID", aml::eisaId("PNP0501"));
+    append(com1, aml::name("_UID", aml::integer(1)));
+    append(com1, aml::name("_CRS", aml::buffer(resources)));
+
+    // \_SB is predefined (5.3.1 "Predefined Root Namespaces"), so Scope can open it.
+    append(termList, aml::scope("\\_SB", aml::device("COM1", com1)));
+    return termList;
+}
+
+} // namespace kvmscope::boot::acpi

@@ -21,6 +21,9 @@ private Q_SLOTS:
         QTest::newRow("longmode") << QStringList{"--demo", "longmode"} << QStringList{"9592"};
         QTest::newRow("smp-4") << QStringList{"--demo", "smp", "--cpus", "4"}
                                << QStringList{"all 4 cpus online"};
+        // More vcpus than host cores: each is a thread, parked in KVM_RUN's halt, never spinning.
+        QTest::newRow("smp-64") << QStringList{"--demo", "smp", "--cpus", "64"}
+                                << QStringList{"all 64 cpus online"};
         QTest::newRow("smp-1") << QStringList{"--demo", "smp", "--cpus", "1"}
                                << QStringList{"all 1 cpus online"};
     }

@@ -12,13 +12,15 @@ const char* toString(ImageFormat format) {
         return "multiboot";
     case ImageFormat::Elf:
         return "elf";
+    case ImageFormat::Linux:
+        return "linux";
     }
     return "unknown";
 }
 
 bool parseImageFormat(const std::string& text, ImageFormat& format) {
-    for (ImageFormat candidate :
-         {ImageFormat::Auto, ImageFormat::Flat, ImageFormat::Multiboot, ImageFormat::Elf}) {
+    for (ImageFormat candidate : {ImageFormat::Auto, ImageFormat::Flat, ImageFormat::Multiboot,
+                                  ImageFormat::Elf, ImageFormat::Linux}) {
         if (text == toString(candidate)) {
             format = candidate;
             return true;

@@ -7,16 +7,16 @@
 
 namespace kvmscope::boot {
 
-enum class ImageFormat { Auto, Flat, Multiboot, Elf };
+enum class ImageFormat { Auto, Flat, Multiboot, Elf, Linux };
 
 const char* toString(ImageFormat format);
-// Parses "auto", "flat", "multiboot", "elf"; returns false for anything else.
+// Parses "auto", "flat", "multiboot", "elf", "linux"; returns false for anything else.
 bool parseImageFormat(const std::string& text, ImageFormat& format);
 
 enum class CpuMode {
     Real,        // 16-bit real mode, paging off (flat binaries)
     Protected32, // 32-bit protected mode, flat segments, paging off (multiboot, ELF32)
-    Long64,      // 64-bit long mode, identity paging below 4 GiB (ELF64)
+    Long64,      // 64-bit long mode, identity paging below 4 GiB (ELF64, Linux)
 };
 
 const char* toString(CpuMode mode);
@@ -25,8 +25,8 @@ struct BootOptions {
     std::string imagePath;
     ImageFormat format = ImageFormat::Auto;
     uint64_t loadAddress = 0x7c00; // flat binaries only
-    std::string commandLine;       // --append
-    std::string initrdPath;        // --initrd (multiboot: first module)
+    std::string commandLine;       // --append (multiboot and Linux kernels)
+    std::string initrdPath;        // --initrd (multiboot: first module; Linux: the initrd)
     unsigned cpus = 1;
 };
 

@@ -11,10 +11,13 @@
 //   0x07000    0x07c00      boot stack; ESP/RSP = 0x7c00 on entry        -
 //   0x07c00    ...          flat images (default load address)           FlatLoader
 //   0x09000    0x10000      multiboot information, memory map, strings   MultibootLoader
+//   0x09000    0x0a000      or: Linux zero page (struct boot_params)     LinuxLoader
+//   0x0a000    0x10000      or: Linux kernel command line                LinuxLoader
 //   0x9fc00    0xa0000      EBDA: MP floating pointer structure          MpTable
 //   0xa0000    0xf0000      VGA window and option ROM area               -
 //   0xf0000    0x100000     BIOS area: MP configuration table            MpTable
-//   0x100000   ...          kernels (multiboot, ELF), then modules       loaders
+//   0x100000   ...          kernels (multiboot, ELF, Linux), then modules loaders
+//   below low RAM's end      Linux initrd, as high as the kernel allows   LinuxLoader
 //
 // 0x8000 stays free: the smp guest copies its AP trampoline there (resources/guests/smp/smp.h).
 #include <cstdint>
@@ -45,6 +48,15 @@ constexpr uint64_t kDefaultFlatLoadAddress = 0x7c00;
 
 constexpr uint64_t kMultibootInfoStart = 0x9000;
 constexpr uint64_t kMultibootInfoEnd = 0x10000;
+
+// Linux boot protocol (Documentation/arch/x86/boot.rst): the zero page and the command line take
+// the multiboot information area's place, which a Linux boot does not use. Both lie in the
+// identity map the 64-bit protocol requires.
+constexpr uint64_t kLinuxZeroPageAddress = 0x9000; // struct boot_params, 4 KiB
+constexpr uint64_t kLinuxCommandLineAddress = 0xa000;
+constexpr uint64_t kLinuxCommandLineEnd = 0x10000; // room for 0x5fff bytes and the NUL
+// The protected-mode kernel goes to 1 MiB, where boot.rst puts a LOADED_HIGH kernel.
+constexpr uint64_t kLinuxKernelAddress = 0x100000;
 
 // Conventional memory ends where the EBDA begins; mem_lower is therefore 639 KiB.
 constexpr uint64_t kEbdaAddress = 0x9fc00;
@@ -83,5 +95,9 @@ inline constexpr ReservedRange kBootStackRange = {kBootStackBottom, kBootStackTo
 // Also reserved for multiboot kernels and their modules.
 inline constexpr ReservedRange kMultibootInfoRange = {kMultibootInfoStart, kMultibootInfoEnd,
                                                       "the multiboot information area"};
+
+// Also reserved for Linux kernels and their initrd.
+inline constexpr ReservedRange kLinuxBootDataRange = {kLinuxZeroPageAddress, kLinuxCommandLineEnd,
+                                                      "the Linux zero page and command line"};
 
 } // namespace kvmscope::boot::layout

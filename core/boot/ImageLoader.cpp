@@ -5,6 +5,7 @@
 #include "boot/FlatLoader.h"
 #include "boot/MultibootHeader.h"
 #include "boot/MultibootLoader.h"
+#include "boot/linux/LinuxLoader.h"
 
 #include <cerrno>
 #include <cstring>
@@ -72,6 +73,10 @@ std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
 }
 
 ImageFormat detectFormat(std::span<const uint8_t> image) {
+    // First: a bzImage's compressed payload may contain any byte pattern, a multiboot magic or
+    // "\x7fELF" included, while "HdrS" at 0x202 is the boot protocol's own signature.
+    if (hasLinuxBootMagic(image))
+        return ImageFormat::Linux;
     if (searchMultibootHeader(image).headerOffset)
         return ImageFormat::Multiboot;
     if (hasElfMagic(image))
@@ -87,15 +92,18 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
         format = detectFormat(image);
         notes.push_back(fmt::format("{}: detected format {}", options.imagePath, toString(format)));
         const MultibootHeaderSearch search = searchMultibootHeader(image);
-        if (format != ImageFormat::Multiboot && search.firstMagicOffset)
+        if (format != ImageFormat::Multiboot && format != ImageFormat::Linux &&
+            search.firstMagicOffset)
             notes.push_back(fmt::format("{}: ignored the multiboot magic at offset {:#x}: its "
                                         "checksum {:#010x} is wrong",
                                         options.imagePath, *search.firstMagicOffset,
                                         search.firstMagicChecksum));
     }
-    if (format != ImageFormat::Multiboot && !options.initrdPath.empty())
-        throw InputError(fmt::format("{}: an initrd ({}) can only be given to a multiboot kernel, "
-                                     "and this image is loaded as {}",
+    const bool takesKernelArguments =
+        format == ImageFormat::Multiboot || format == ImageFormat::Linux;
+    if (!takesKernelArguments && !options.initrdPath.empty())
+        throw InputError(fmt::format("{}: an initrd ({}) can only be given to a multiboot or Linux "
+                                     "kernel, and this image is loaded as {}",
                                      options.imagePath, options.initrdPath, toString(format)));
 
     BootPlan plan;
@@ -107,6 +115,13 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
         plan = loadMultiboot(image, options, initrd, memory);
         break;
     }
+    case ImageFormat::Linux: {
+        std::vector<uint8_t> initrd;
+        if (!options.initrdPath.empty())
+            initrd = readImageFile(options.initrdPath, "initrd");
+        plan = loadLinux(image, options, initrd, memory);
+        break;
+    }
     case ImageFormat::Elf:
         plan = loadElf(image, options.imagePath, memory);
         break;
@@ -115,9 +130,9 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
         plan = loadFlat(image, options.imagePath, options.loadAddress, memory);
         break;
     }
-    if (format != ImageFormat::Multiboot && !options.commandLine.empty())
-        notes.push_back(fmt::format("the command line \"{}\" is ignored: only multiboot kernels "
-                                    "receive one",
+    if (!takesKernelArguments && !options.commandLine.empty())
+        notes.push_back(fmt::format("the command line \"{}\" is ignored: only multiboot and "
+                                    "Linux kernels receive one",
                                     options.commandLine));
     plan.notes.insert(plan.notes.begin(), notes.begin(), notes.end());
     return plan;

@@ -69,7 +69,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             const std::string text = value();
             if (!boot::parseImageFormat(text, result.machine.boot.format))
                 throw InputError(fmt::format(
-                    "--format '{}': expected one of auto, flat, multiboot, elf", text));
+                    "--format '{}': expected one of auto, flat, multiboot, elf, linux", text));
         } else if (name == "--memory" || name == "-m") {
             result.machine.memorySize = parseSize(value(), "--memory");
         } else if (name == "--cpus") {
@@ -133,7 +133,7 @@ kvmscope boots a guest on KVM and shows what happens inside it.
 
 Options:
   --headless            run without a window; the serial console is the terminal
-  --format F            image format: auto (default), flat, multiboot, elf
+  --format F            image format: auto (default), flat, multiboot, elf, linux
   --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G
   --cpus N              number of vcpus (default 1, up to 255)
   --append TEXT         kernel command line

@@ -19,11 +19,12 @@ constexpr uint64_t kMaxImageFileSize = 2ull << 30;
 // a file that is missing, unreadable, not a regular file, empty or larger than kMaxImageFileSize.
 std::vector<uint8_t> readImageFile(const std::string& path, const char* what);
 
-// Detection order: a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the first
-// 8192 bytes, checksum correct) -> ELF (\x7fELF) -> flat. Never returns Auto.
+// Detection order: a Linux bzImage ("HdrS" at 0x202; first, since a bzImage may also contain
+// the other magics) -> a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the
+// first 8192 bytes, checksum correct) -> ELF (\x7fELF) -> flat. Never returns Auto.
 ImageFormat detectFormat(std::span<const uint8_t> image);
 
-// Reads options.imagePath (and options.initrdPath for multiboot), detects the format when
+// Reads options.imagePath (and options.initrdPath for multiboot and Linux), detects the format when
 // options.format is Auto, loads the image into `memory` and returns where and how to start it.
 // A forced format the file does not match is a LoadError naming the file and the mismatch.
 BootPlan loadImage(const BootOptions& options, GuestMemory& memory);

@@ -155,6 +155,8 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 void Machine::createVcpus(kvm::System& system) {
     const auto supported = system.supportedCpuid();
     const auto msrIndices = system.msrIndexList();
+    CpuidAdjustments adjustments;
+    adjustments.hideCmpxchg16b = !kvm::System::hardwareVirtualization();
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
         auto runner =
@@ -164,7 +166,9 @@ void Machine::createVcpus(kvm::System& system) {
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
         runner->call(
-            [&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
+            [&](kvm::Vcpu& vcpu) {
+                vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus, adjustments));
+            },
             kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
         runners_.push_back(std::move(runner));

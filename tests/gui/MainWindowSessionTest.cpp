@@ -4,18 +4,24 @@
 #include "GuiTestSupport.h"
 #include "machine/Machine.h"
 #include "models/DeviceTreeModel.h"
+#include "models/ExitRateHistory.h"
+#include "models/HostInfoModel.h"
 #include "models/MachineListModel.h"
 #include "models/RegistersModel.h"
 #include "session/MachineSession.h"
 #include "views/DevicesView.h"
+#include "views/ExitsView.h"
+#include "views/HostView.h"
 #include "views/RegistersView.h"
 #include "views/SerialConsoleView.h"
 #include "window/MainWindow.h"
 #include "window/NewMachineDialog.h"
 
 #include <QAction>
+#include <QDockWidget>
 #include <QFile>
 #include <QLineEdit>
+#include <QMenu>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -167,6 +173,60 @@ private Q_SLOTS:
         QVERIFY2(dialog.errorText().contains(path), qPrintable(dialog.errorText()));
         QVERIFY(dialog.isVisible());
         QCOMPARE(window.machines()->rowCount(), 0);
+    }
+
+    void openedImagesBecomeRecentMachines() {
+        QSettings().remove(QStringLiteral("recentImages"));
+        MainWindow window({demo("hello"), demo("spin")});
+        QVERIFY(window.openDemo(window.demos().at(0)));
+        QVERIFY(window.openDemo(window.demos().at(1)));
+        QVERIFY(window.openDemo(window.demos().at(0))); // moves to the front, no duplicate
+        const QStringList expected{QString::fromStdString(guestImage("hello")),
+                                   QString::fromStdString(guestImage("spin"))};
+        QCOMPARE(window.recentImages(), expected);
+        QCOMPARE(window.recentMenu()->actions().size(), 2);
+        // Reopening from the menu adds a machine.
+        const int before = window.machines()->rowCount();
+        window.recentMenu()->actions().at(1)->trigger();
+        QCOMPARE(window.machines()->rowCount(), before + 1);
+        QCOMPARE(window.currentSession()->imagePath(), expected.at(1));
+    }
+
+    void hostDockLoadsWhenShown() {
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* host = window.findChild<QDockWidget*>(QStringLiteral("hostDock"));
+        QVERIFY(host);
+        QVERIFY(!window.hostView()->model()->loaded()); // behind the Devices tab: not probed yet
+        host->raise();
+        QTRY_VERIFY(window.hostView()->model()->loaded());
+        QCOMPARE(window.hostView()->model()->valueText(HostInfoModel::SummarySection,
+                                                       QStringLiteral("API version")),
+                 QStringLiteral("12"));
+    }
+
+    void screenshotWithTheNewDocks() {
+        QSettings().remove(QStringLiteral("MainWindow"));
+        MainWindow window({demo("spin")});
+        window.resize(1600, 1000);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        MachineSession* spin = window.openDemo(window.demos().front());
+        QVERIFY(spin);
+        spin->run();
+        QTRY_VERIFY_WITH_TIMEOUT(spin->serialTranscript().contains("spin"), kGuestTimeoutMs);
+        QTest::qWait(MachineSession::kStatisticsIntervalMs * 3); // a few rate samples
+        spin->pause();
+        QTRY_COMPARE_WITH_TIMEOUT(spin->state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        window.findChild<QDockWidget*>(QStringLiteral("hostDock"))->raise();
+        window.findChild<QDockWidget*>(QStringLiteral("exitsDock"))->raise();
+        QTRY_VERIFY(window.hostView()->model()->loaded());
+        QVERIFY(!window.exitsView()->rateHistory()->points().empty());
+        QTest::qWait(100);
+        const QString path = QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/main-window-docks.png");
+        QVERIFY(window.grab().save(path));
+        qInfo("screenshot: %s", qPrintable(path));
     }
 
     void screenshotOfARunningMachine() {

@@ -8,15 +8,21 @@
 #include "window/NewMachineDialog.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QDockWidget>
+#include <QDropEvent>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMimeData>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
+#include <QUrl>
 
 using namespace kvmscope;
 using namespace kvmscope::ui;
@@ -35,8 +41,8 @@ private Q_SLOTS:
         MainWindow window;
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
-        for (const char* name :
-             {"machinesDock", "registersDock", "devicesDock", "serialDock", "exitsDock"}) {
+        for (const char* name : {"machinesDock", "registersDock", "devicesDock", "serialDock",
+                                 "exitsDock", "hostDock"}) {
             auto* dock = window.findChild<QDockWidget*>(QString::fromLatin1(name));
             QVERIFY2(dock, name);
         }
@@ -134,6 +140,71 @@ private Q_SLOTS:
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QCOMPARE(dialog.config().cpus, 2u);
         QCOMPARE(dialog.config().memorySize, 64ull << 20);
+    }
+
+    void droppingAFileOpensTheNewMachineDialogWithItsPath() {
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("kernel.elf"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("not booted by this test");
+        file.close();
+
+        // Text without a file is refused at drag-enter and ignored at drop.
+        QMimeData text;
+        text.setText(QStringLiteral("hello"));
+        QDragEnterEvent refused(QPoint(10, 10), Qt::CopyAction, &text, Qt::LeftButton,
+                                Qt::NoModifier);
+        QApplication::sendEvent(&window, &refused);
+        QVERIFY(!refused.isAccepted());
+        QDropEvent textDrop(QPointF(10, 10), Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &textDrop);
+        QVERIFY(!window.newMachineDialog());
+
+        QMimeData files;
+        files.setUrls({QUrl::fromLocalFile(path)});
+        QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &files, Qt::LeftButton,
+                              Qt::NoModifier);
+        QApplication::sendEvent(&window, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &drop);
+        QVERIFY(drop.isAccepted());
+        NewMachineDialog* dialog = window.newMachineDialog();
+        QVERIFY(dialog);
+        QVERIFY(dialog->isVisible());
+        QCOMPARE(dialog->imageEdit()->text(), path);
+        QCOMPARE(dialog->config().boot.imagePath, path.toStdString());
+        dialog->reject();
+        QTRY_VERIFY(!window.newMachineDialog()); // deleted on close
+    }
+
+    void recentMachinesMenuListsTheSavedImages() {
+        QStringList images;
+        for (int i = 0; i < MainWindow::kRecentCapacity; ++i)
+            images << QStringLiteral("/images/guest%1.elf").arg(i);
+        QSettings().setValue(QStringLiteral("recentImages"), images);
+        MainWindow window;
+        QMenu* recent = window.recentMenu();
+        QVERIFY(recent);
+        QCOMPARE(recent->objectName(), QStringLiteral("recentMenu"));
+        QCOMPARE(window.recentImages(), images);
+        QStringList listed;
+        for (QAction* action : recent->actions())
+            listed << action->data().toString();
+        QCOMPARE(listed, images);
+        QCOMPARE(recent->actions().front()->text(), QStringLiteral("guest0.elf"));
+        // A missing image fails with the loader's message and adds no machine.
+        QString error;
+        QVERIFY(!window.openImagePath(images.front(), &error));
+        QVERIFY(!error.isEmpty());
+        QSettings().remove(QStringLiteral("recentImages"));
+        MainWindow empty;
+        QCOMPARE(empty.recentMenu()->actions().size(), 1);
+        QVERIFY(!empty.recentMenu()->actions().front()->isEnabled());
     }
 
     void screenshotOfTheEmptyWindow() {

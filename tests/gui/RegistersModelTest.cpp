@@ -5,6 +5,7 @@
 
 #include "GuiTestSupport.h"
 #include "machine/Machine.h"
+#include "registers/DebugFpuDecoding.h"
 #include "session/MachineSession.h"
 
 #include <QAbstractItemModelTester>
@@ -152,6 +153,44 @@ private Q_SLOTS:
         QSignalSpy errors(model_.get(), &RegistersModel::errorOccurred);
         QVERIFY(!model_->setData(rax, QStringLiteral("0x1")));
         QCOMPARE(errors.count(), 1);
+    }
+
+    void debugFpuAndMsrGroupsMatchTheState() {
+        pauseAndWait();
+        const cpu::CpuState state = session_->machine().vcpu(0).readState(1000);
+        QStringList groups;
+        for (int row = 0; row < model_->rowCount(); ++row)
+            groups << model_->index(row, 0).data().toString();
+        for (const char* group : {"Debug", "FPU / SSE", "MSRs"})
+            QVERIFY2(groups.contains(QString::fromLatin1(group)), group);
+        QCOMPARE(rawValue(*model_, "DR7"), uint64_t(state.debugRegs.dr7));
+        QCOMPARE(rawValue(*model_, "DR6"), uint64_t(state.debugRegs.dr6));
+        QCOMPARE(rawValue(*model_, "MXCSR"), uint64_t(state.fpu.mxcsr));
+        QCOMPARE(rawValue(*model_, "FCW"), uint64_t(state.fpu.fcw));
+        QCOMPARE(model_->indexOfRegister(QStringLiteral("DR7"), RegistersModel::DecodedColumn)
+                     .data()
+                     .toString(),
+                 QStringLiteral("no breakpoint"));
+        // Decoded from the state read (SDM vol. 3B 17.2.4 for DR7, vol. 1 10.2.3 for MXCSR).
+        QCOMPARE(model_->indexOfRegister(QStringLiteral("DR7"), RegistersModel::DecodedColumn)
+                     .data()
+                     .toString(),
+                 decodeDr7(state.debugRegs.dr7));
+        QCOMPARE(model_->indexOfRegister(QStringLiteral("MXCSR"), RegistersModel::DecodedColumn)
+                     .data()
+                     .toString(),
+                 decodeMxcsr(state.fpu.mxcsr));
+        QCOMPARE(model_->indexOfRegister(QStringLiteral("XMM15")).data().toString().size(), 2 + 32);
+        // One row per MSR the vcpu read, the well-known ones by name (IA32_LSTAR is in every
+        // x86-64 host's KVM_GET_MSR_INDEX_LIST; EFER and FS/GS base come with the sregs).
+        const QModelIndex lstar = model_->indexOfRegister(QStringLiteral("IA32_LSTAR"));
+        QVERIFY(lstar.isValid());
+        QCOMPARE(model_->data(lstar.parent()).toString(), QStringLiteral("MSRs"));
+        QCOMPARE(model_->rowCount(lstar.parent()), int(state.msrs.size()));
+        for (const kvm_msr_entry& msr : state.msrs)
+            if (msr.index == 0xc0000082)
+                QCOMPARE(lstar.data(RegistersModel::RawValueRole).toULongLong(),
+                         qulonglong(msr.data));
     }
 
 private:

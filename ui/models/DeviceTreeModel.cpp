@@ -59,6 +59,7 @@ void DeviceTreeModel::setSession(MachineSession* session) {
             refresh();
         });
         connect(session_, &MachineSession::vcpuParkedChanged, this, &DeviceTreeModel::refresh);
+        connect(session_, &MachineSession::devicesChanged, this, &DeviceTreeModel::rebuild);
     }
     rebuild();
     updateTimer();
@@ -75,7 +76,7 @@ void DeviceTreeModel::rebuild() {
     beginResetModel();
     root_ = std::make_unique<Node>();
     if (session_) {
-        for (kvmscope::Device* device : session_->machine().devices()) {
+        for (kvmscope::Device* device : session_->devices()) {
             auto deviceNode = std::make_unique<Node>();
             deviceNode->kind = Node::Kind::Device;
             deviceNode->device = device;

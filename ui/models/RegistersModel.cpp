@@ -3,12 +3,15 @@
 #include "common/Error.h"
 #include "cpu/VcpuRunner.h"
 #include "machine/Machine.h"
+#include "registers/DebugFpuDecoding.h"
+#include "registers/MsrNames.h"
 #include "registers/RegisterDecoding.h"
 #include "session/MachineSession.h"
 
 #include <QBrush>
 #include <QColor>
 #include <QFont>
+#include <cstring>
 
 namespace kvmscope::ui {
 namespace {
@@ -17,6 +20,16 @@ constexpr quintptr kTopLevel = 0;
 
 QString selectorText(uint16_t selector) {
     return QStringLiteral("0x%1").arg(selector, 4, 16, QLatin1Char('0'));
+}
+
+QString hexText(uint64_t value, int digits) {
+    return QStringLiteral("0x%1").arg(value, digits, 16, QLatin1Char('0'));
+}
+
+uint64_t loadQword(const uint8_t* bytes) {
+    uint64_t value = 0;
+    std::memcpy(&value, bytes, sizeof value);
+    return value;
 }
 
 } // namespace
@@ -111,7 +124,9 @@ void RegistersModel::refresh(bool newStop) {
     std::vector<Group> groups = buildGroups(state);
     if (newStop && !groups_.empty())
         baseline_ = groups_;
-    const bool sameShape = groups.size() == groups_.size();
+    bool sameShape = groups.size() == groups_.size();
+    for (size_t group = 0; sameShape && group < groups.size(); ++group)
+        sameShape = groups[group].registers.size() == groups_[group].registers.size();
     if (!sameShape) {
         beginResetModel();
         groups_ = std::move(groups);
@@ -141,7 +156,8 @@ void RegistersModel::markChanges() {
             reg.changed = false;
             if (group < baseline_.size() && row < baseline_[group].registers.size()) {
                 const Register& before = baseline_[group].registers[row];
-                reg.changed = before.value != reg.value || before.decoded != reg.decoded;
+                reg.changed = before.value != reg.value || before.valueText != reg.valueText ||
+                              before.decoded != reg.decoded;
             }
         }
     }
@@ -203,7 +219,75 @@ std::vector<RegistersModel::Group> RegistersModel::buildGroups(const cpu::CpuSta
           plain("EFER", s.efer, decodeEfer(s.efer)), plain("APIC_BASE", s.apic_base)}});
     groups.push_back(
         {QObject::tr("Descriptor tables"), {table("GDT", s.gdt), table("IDT", s.idt)}});
+    groups.push_back(debugGroup(state.debugRegs));
+    groups.push_back(fpuGroup(state.fpu));
+    groups.push_back(msrGroup(state.msrs));
     return groups;
+}
+
+RegistersModel::Group RegistersModel::debugGroup(const kvm_debugregs& debug) {
+    auto reg = [](QString name, uint64_t value, QString decoded = {}) {
+        return Register{std::move(name),    value,   formatRegister64(value),
+                        std::move(decoded), nullptr, false};
+    };
+    Group group{QObject::tr("Debug"), {}};
+    for (int n = 0; n < 4; ++n)
+        group.registers.push_back(
+            reg(QStringLiteral("DR%1").arg(n), debug.db[n], QObject::tr("breakpoint address")));
+    group.registers.push_back(reg(QStringLiteral("DR6"), debug.dr6, decodeDr6(debug.dr6)));
+    group.registers.push_back(reg(QStringLiteral("DR7"), debug.dr7, decodeDr7(debug.dr7)));
+    return group;
+}
+
+RegistersModel::Group RegistersModel::fpuGroup(const kvm_fpu& fpu) {
+    auto reg = [](QString name, uint64_t value, QString text, QString decoded = {}) {
+        return Register{std::move(name),    value,   std::move(text),
+                        std::move(decoded), nullptr, false};
+    };
+    Group group{QObject::tr("FPU / SSE"), {}};
+    group.registers.push_back(
+        reg(QStringLiteral("FCW"), fpu.fcw, hexText(fpu.fcw, 4), decodeFcw(fpu.fcw)));
+    group.registers.push_back(
+        reg(QStringLiteral("FSW"), fpu.fsw, hexText(fpu.fsw, 4), decodeFsw(fpu.fsw)));
+    group.registers.push_back(
+        reg(QStringLiteral("FTW"), fpu.ftwx, hexText(fpu.ftwx, 2), decodeAbridgedTag(fpu.ftwx)));
+    group.registers.push_back(reg(QStringLiteral("FOP"), fpu.last_opcode,
+                                  hexText(fpu.last_opcode, 4), QObject::tr("last x87 opcode")));
+    group.registers.push_back(reg(QStringLiteral("FIP"), fpu.last_ip, formatRegister64(fpu.last_ip),
+                                  QObject::tr("last x87 instruction")));
+    group.registers.push_back(reg(QStringLiteral("FDP"), fpu.last_dp, formatRegister64(fpu.last_dp),
+                                  QObject::tr("last x87 operand")));
+    group.registers.push_back(
+        reg(QStringLiteral("MXCSR"), fpu.mxcsr, hexText(fpu.mxcsr, 8), decodeMxcsr(fpu.mxcsr)));
+    // ST(i) in FXSAVE order (SDM vol. 1, 10.5.1.1): 10 significant bytes of each 16.
+    constexpr size_t kX87Bytes = 10;
+    for (int n = 0; n < 8; ++n) {
+        const uint8_t* bytes = fpu.fpr[n];
+        group.registers.push_back(
+            reg(QStringLiteral("ST%1").arg(n),
+                loadQword(bytes) ^ (uint64_t(bytes[8]) << 56) ^ (uint64_t(bytes[9]) << 48),
+                formatLittleEndianHex(bytes, kX87Bytes), decodeX87(fpu.fpr[n])));
+    }
+    for (int n = 0; n < 16; ++n) {
+        const uint8_t* bytes = fpu.xmm[n];
+        group.registers.push_back(reg(QStringLiteral("XMM%1").arg(n),
+                                      loadQword(bytes) ^ loadQword(bytes + 8),
+                                      formatLittleEndianHex(bytes, sizeof fpu.xmm[n])));
+    }
+    return group;
+}
+
+RegistersModel::Group RegistersModel::msrGroup(const std::vector<kvm_msr_entry>& msrs) {
+    Group group{QObject::tr("MSRs"), {}};
+    for (const kvm_msr_entry& msr : msrs) {
+        QString decoded = QStringLiteral("index 0x%1").arg(msr.index, 0, 16);
+        if (msr.index == 0xc0000080) // IA32_EFER (SDM vol. 3A, 2.2.1)
+            decoded += QLatin1Char(' ') + decodeEfer(msr.data);
+        group.registers.push_back(Register{msrDisplayName(msr.index), msr.data,
+                                           formatRegister64(msr.data), std::move(decoded), nullptr,
+                                           false});
+    }
+    return group;
 }
 
 QModelIndex RegistersModel::indexOfRegister(const QString& name, int column) const {

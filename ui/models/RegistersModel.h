@@ -1,10 +1,10 @@
 #pragma once
 // One vcpu's registers as a two-level tree: groups (general, instruction, segments, control,
-// descriptor tables) and their registers, with columns name / value / decoded. Values that
-// changed since the previous stop are highlighted. The state is read through the runner
-// (VcpuRunner::readState) only while the vcpu is parked; while it runs, the model keeps the
-// state of the last stop and says so (stale()). General registers, RIP and RFLAGS are editable
-// while parked and are written back with VcpuRunner::writeState(PartRegs).
+// descriptor tables, debug, FPU/SSE, the MSRs the host lists) and their registers, with columns
+// name / value / decoded. Values that changed since the previous stop are highlighted. The state is
+// read through the runner (VcpuRunner::readState) only while the vcpu is parked; while it runs, the
+// model keeps the state of the last stop and says so (stale()). General registers, RIP and RFLAGS
+// are editable while parked and are written back with VcpuRunner::writeState(PartRegs).
 #include "cpu/CpuState.h"
 
 #include <QAbstractItemModel>
@@ -20,6 +20,8 @@ class RegistersModel : public QAbstractItemModel {
     Q_OBJECT
 public:
     enum Column { NameColumn, ValueColumn, DecodedColumn, ColumnCount };
+    // RawValueRole: the register's value; for ST and XMM (wider than 64 bits) a 64-bit fold of
+    // it that is only meant for change detection — their DisplayRole text is the full value.
     enum Role { ChangedRole = Qt::UserRole + 1, RawValueRole };
     static constexpr int kCallTimeoutMs = 200; // the vcpu is parked: a read takes microseconds
 
@@ -71,6 +73,9 @@ private:
     };
 
     static std::vector<Group> buildGroups(const cpu::CpuState& state);
+    static Group debugGroup(const kvm_debugregs& debug);
+    static Group fpuGroup(const kvm_fpu& fpu);
+    static Group msrGroup(const std::vector<kvm_msr_entry>& msrs);
     void markChanges();
     void onSessionStateChanged();
     void onVcpuParked(uint32_t vcpu);

@@ -2,6 +2,7 @@
 
 #include "cpu/VcpuRunner.h"
 #include "devices/Uart16550.h"
+#include "devices/kernel/KernelDevice.h"
 #include "kvm/System.h"
 #include "machine/Machine.h"
 #include "session/SessionSerialSink.h"
@@ -41,8 +42,25 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
 }
 
 MachineSession::~MachineSession() {
-    // The machine joins its vcpu threads before the sink they write to goes away.
+    // The added devices' fds close first; the machine joins its vcpu threads before the sink they
+    // write to goes away.
+    addedDevices_.clear();
     machine_.reset();
+}
+
+std::vector<Device*> MachineSession::devices() const {
+    std::vector<Device*> all = machine_->devices();
+    for (const auto& device : addedDevices_)
+        all.push_back(device.get());
+    return all;
+}
+
+Device& MachineSession::addKernelDevice(uint32_t type) {
+    auto device = std::make_unique<KernelDevice>(machine_->vm().createDevice(type));
+    Device& added = *device;
+    addedDevices_.push_back(std::move(device));
+    Q_EMIT devicesChanged();
+    return added;
 }
 
 QString MachineSession::name() const {

@@ -15,8 +15,10 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace kvmscope {
+class Device;
 class Machine;
 namespace kvm {
 class System;
@@ -78,6 +80,13 @@ public:
     }
     const std::array<double, trace::ExitTrace::kReasonCount>& exitRates() const { return rates_; }
 
+    // The machine's devices followed by the kernel devices added in this session. Machine has no
+    // way to take a device after construction, so the session owns the ones the user adds.
+    std::vector<Device*> devices() const;
+    // KVM_CREATE_DEVICE of `type` on the machine's VM (a VM ioctl: no vcpu is touched), shown
+    // with the other devices. Throws kvm::KvmError when the kernel refuses.
+    Device& addKernelDevice(uint32_t type);
+
     // The last kTranscriptCapacity bytes the guest wrote to COM1.
     QByteArray serialTranscript() const { return transcript_; }
     // Keyboard or pasted bytes for the guest's COM1.
@@ -94,6 +103,8 @@ Q_SIGNALS:
     void serialOutput(const QByteArray& bytes);
     // A new statistics sample (exits, rates, uptime) is available.
     void statisticsUpdated();
+    // devices() changed (a kernel device was added).
+    void devicesChanged();
 
 private:
     void onRunnerParked(uint32_t vcpu);
@@ -104,6 +115,8 @@ private:
 
     std::unique_ptr<SessionSerialSink> sink_; // outlives machine_ (declared first)
     std::unique_ptr<Machine> machine_;
+    // Declared after machine_, so destroyed first: their fds close before the VM's.
+    std::vector<std::unique_ptr<Device>> addedDevices_;
     State state_ = State::Created;
     bool everRun_ = false;
 

@@ -23,10 +23,15 @@ DevicesView::DevicesView(QWidget* parent) : QWidget(parent) {
     layout->setContentsMargins(2, 2, 2, 2);
     layout->addWidget(tree_);
     connect(model_, &DeviceTreeModel::attributeError, this, &DevicesView::attributeError);
+    connect(model_, &QAbstractItemModel::modelReset, this, &DevicesView::expandDevices);
 }
 
 void DevicesView::setSession(MachineSession* session) {
     model_->setSession(session);
+    expandDevices();
+}
+
+void DevicesView::expandDevices() {
     // Devices open, groups closed: the list of devices is the overview.
     for (int row = 0; row < model_->rowCount(); ++row)
         tree_->expand(model_->index(row, 0));

@@ -23,6 +23,8 @@ Q_SIGNALS:
     void attributeError(const QString& message);
 
 private:
+    void expandDevices();
+
     DeviceTreeModel* model_ = nullptr;
     QTreeView* tree_ = nullptr;
 };

@@ -1,7 +1,9 @@
 #include "views/ExitsView.h"
 
 #include "models/ExitCountersModel.h"
+#include "models/ExitRateHistory.h"
 #include "models/RecentExitsModel.h"
+#include "views/ExitRateChart.h"
 
 #include <QCheckBox>
 #include <QFileDialog>
@@ -17,6 +19,9 @@ namespace kvmscope::ui {
 ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     counters_ = new ExitCountersModel(this);
     recent_ = new RecentExitsModel(this);
+    rateHistory_ = new ExitRateHistory(this);
+    rateChart_ = new ExitRateChart(this);
+    rateChart_->setHistory(rateHistory_);
 
     countersTable_ = new QTableView(this);
     countersTable_->setModel(counters_);
@@ -57,12 +62,14 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
     layout->addLayout(buttons);
-    layout->addWidget(splitter);
+    layout->addWidget(rateChart_);
+    layout->addWidget(splitter, 1);
 }
 
 void ExitsView::setSession(MachineSession* session) {
     counters_->setSession(session);
     recent_->setSession(session);
+    rateHistory_->setSession(session);
 }
 
 void ExitsView::exportCsv() {

@@ -1,5 +1,6 @@
 #pragma once
-// The Exits dock: per-reason counters and the recent exits, with a freeze toggle and CSV export.
+// The Exits dock: exits/s over the last minute, per-reason counters and the recent exits, with a
+// freeze toggle and CSV export.
 #include <QWidget>
 
 class QCheckBox;
@@ -8,6 +9,8 @@ class QTableView;
 namespace kvmscope::ui {
 
 class ExitCountersModel;
+class ExitRateChart;
+class ExitRateHistory;
 class MachineSession;
 class RecentExitsModel;
 
@@ -20,6 +23,8 @@ public:
     ExitCountersModel* countersModel() const { return counters_; }
     RecentExitsModel* recentModel() const { return recent_; }
     QCheckBox* freezeToggle() const { return freeze_; }
+    ExitRateHistory* rateHistory() const { return rateHistory_; }
+    ExitRateChart* rateChart() const { return rateChart_; }
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
@@ -33,6 +38,8 @@ private:
     QTableView* countersTable_ = nullptr;
     QTableView* recentTable_ = nullptr;
     QCheckBox* freeze_ = nullptr;
+    ExitRateHistory* rateHistory_ = nullptr;
+    ExitRateChart* rateChart_ = nullptr;
 };
 
 } // namespace kvmscope::ui

@@ -11,6 +11,12 @@
 #include <QVBoxLayout>
 
 namespace kvmscope::ui {
+namespace {
+
+// Groups longer than this (the FPU/SSE registers, the MSRs) start collapsed.
+constexpr int kExpandedRowLimit = 20;
+
+} // namespace
 
 RegistersView::RegistersView(QWidget* parent) : QWidget(parent) {
     model_ = new RegistersModel(this);
@@ -40,7 +46,7 @@ RegistersView::RegistersView(QWidget* parent) : QWidget(parent) {
     });
     connect(model_, &RegistersModel::statusChanged, status_, &QLabel::setText);
     connect(model_, &RegistersModel::errorOccurred, this, &RegistersView::errorOccurred);
-    connect(model_, &QAbstractItemModel::modelReset, tree_, &QTreeView::expandAll);
+    connect(model_, &QAbstractItemModel::modelReset, this, &RegistersView::expandGroups);
     status_->setText(model_->statusText());
 }
 
@@ -53,7 +59,16 @@ void RegistersView::setSession(MachineSession* session) {
                 vcpuSelector_->addItem(QString::number(vcpu));
     }
     model_->setSession(session);
+    expandGroups();
+}
+
+void RegistersView::expandGroups() {
     tree_->expandAll();
+    for (int row = 0; row < model_->rowCount(); ++row) {
+        const QModelIndex group = model_->index(row, RegistersModel::NameColumn);
+        if (model_->rowCount(group) > kExpandedRowLimit)
+            tree_->collapse(group);
+    }
 }
 
 size_t RegistersView::currentVcpu() const {

@@ -26,6 +26,8 @@ Q_SIGNALS:
     void errorOccurred(const QString& message);
 
 private:
+    // Every group open except the long ones (FPU/SSE, MSRs), which open on demand.
+    void expandGroups();
     RegistersModel* model_ = nullptr;
     QComboBox* vcpuSelector_ = nullptr;
     QLabel* status_ = nullptr;

@@ -1,20 +1,26 @@
 #include "window/MainWindow.h"
 
 #include "common/Error.h"
+#include "devices/Device.h"
 #include "kvm/System.h"
 #include "log/Log.h"
+#include "models/HostInfoModel.h"
 #include "models/MachineListModel.h"
 #include "session/MachineSession.h"
 #include "views/DevicesView.h"
 #include "views/ExitsView.h"
+#include "views/HostView.h"
 #include "views/RegistersView.h"
 #include "views/SerialConsoleView.h"
+#include "window/AddKernelDeviceDialog.h"
 #include "window/NewMachineDialog.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -22,6 +28,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyle>
@@ -31,6 +38,7 @@ namespace kvmscope::ui {
 namespace {
 
 constexpr int kMessageTimeoutMs = 10000;
+const QString kRecentKey = QStringLiteral("recentImages");
 
 QString formatUptime(qint64 ms) {
     const qint64 seconds = ms / 1000;
@@ -56,6 +64,7 @@ MainWindow::MainWindow(std::vector<DemoImage> demos, QWidget* parent)
     overview_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     overview_->setMargin(8);
     setCentralWidget(overview_);
+    setAcceptDrops(true);
 
     createActions();
     createMenus();
@@ -96,6 +105,9 @@ void MainWindow::createActions() {
                        QKeySequence(Qt::Key_F10), QStringLiteral("actionStep"));
     powerOffAction_ = make(tr("Power &off"), QStyle::SP_MediaStop, QKeySequence(),
                            QStringLiteral("actionPowerOff"));
+    addDeviceAction_ = make(tr("Add &kernel device…"), QStyle::SP_DriveNetIcon, QKeySequence(),
+                            QStringLiteral("actionAddKernelDevice"));
+    addDeviceAction_->setToolTip(tr("Create a KVM_CREATE_DEVICE device on this machine's VM"));
     removeAction_ = make(tr("&Close machine"), QStyle::SP_DialogCloseButton, QKeySequence(),
                          QStringLiteral("actionRemove"));
     quitAction_ = make(tr("&Quit"), QStyle::SP_DialogCloseButton, QKeySequence::Quit,
@@ -122,6 +134,7 @@ void MainWindow::createActions() {
         if (current_)
             current_->stop();
     });
+    connect(addDeviceAction_, &QAction::triggered, this, &MainWindow::addKernelDevice);
     connect(removeAction_, &QAction::triggered, this, &MainWindow::removeCurrent);
     connect(quitAction_, &QAction::triggered, this, &QWidget::close);
     connect(aboutAction_, &QAction::triggered, this, &MainWindow::about);
@@ -146,11 +159,16 @@ void MainWindow::createMenus() {
         });
     }
     demoMenu->setEnabled(!demos_.empty());
+    recentMenu_ = machine->addMenu(tr("&Recent machines"));
+    recentMenu_->setObjectName(QStringLiteral("recentMenu"));
+    updateRecentMenu();
     machine->addSeparator();
     machine->addAction(runAction_);
     machine->addAction(pauseAction_);
     machine->addAction(stepAction_);
     machine->addAction(powerOffAction_);
+    machine->addSeparator();
+    machine->addAction(addDeviceAction_);
     machine->addSeparator();
     machine->addAction(removeAction_);
     machine->addAction(quitAction_);
@@ -215,7 +233,26 @@ void MainWindow::createDocks() {
         dock(tr("Exits"), QStringLiteral("exitsDock"), exitsView_, Qt::BottomDockWidgetArea);
     tabifyDockWidget(serial, exits);
     serial->raise();
-    (void)devices;
+
+    // Behind the Devices tab: probing the host opens /dev/kvm and creates a VM, so it waits
+    // until the user looks.
+    hostView_ = new HostView(this);
+    QDockWidget* host =
+        dock(tr("Host"), QStringLiteral("hostDock"), hostView_, Qt::RightDockWidgetArea);
+    tabifyDockWidget(devices, host);
+    devices->raise();
+    connect(host, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+        if (visible)
+            loadHostInfo();
+    });
+}
+
+void MainWindow::loadHostInfo() {
+    if (hostView_->model()->loaded())
+        return;
+    QString error;
+    kvm::System* kvmSystem = system(&error);
+    hostView_->load(kvmSystem, error);
 }
 
 void MainWindow::createStatusBar() {
@@ -299,6 +336,7 @@ MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* er
         if (raw->state() == MachineSession::State::Stopped)
             showMessage(tr("%1: %2").arg(raw->name(), raw->statusText()));
     });
+    rememberImage(QString::fromStdString(config.boot.imagePath));
     const int row = machines_->addSession(std::move(session));
     machineList_->setCurrentIndex(machines_->index(row));
     setCurrentSession(raw);
@@ -312,6 +350,75 @@ MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
     config.boot.format = demo.format;
     config.cpus = config.boot.cpus = std::max(1u, demo.cpus);
     return openMachine(config, error);
+}
+
+MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
+    MachineConfig config;
+    config.name = QFileInfo(path).fileName().toStdString();
+    config.boot.imagePath = path.toStdString();
+    return openMachine(config, error);
+}
+
+QStringList MainWindow::recentImages() const {
+    return QSettings().value(kRecentKey).toStringList();
+}
+
+void MainWindow::rememberImage(const QString& path) {
+    if (path.isEmpty())
+        return;
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    QStringList recent = recentImages();
+    recent.removeAll(absolute);
+    recent.prepend(absolute);
+    while (recent.size() > kRecentCapacity)
+        recent.removeLast();
+    QSettings().setValue(kRecentKey, recent);
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu() {
+    recentMenu_->clear();
+    const QStringList recent = recentImages();
+    for (const QString& path : recent) {
+        QAction* action = recentMenu_->addAction(QFileInfo(path).fileName());
+        action->setToolTip(path);
+        action->setStatusTip(path);
+        action->setData(path);
+        connect(action, &QAction::triggered, this, [this, path] {
+            QString error;
+            if (!openImagePath(path, &error))
+                QMessageBox::warning(this, tr("Recent machine"), error);
+        });
+    }
+    if (recent.isEmpty())
+        recentMenu_->addAction(tr("(none yet)"))->setEnabled(false);
+}
+
+QString MainWindow::droppedImagePath(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls())
+        return {};
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
+            return url.toLocalFile();
+    return {};
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (!droppedImagePath(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent* event) {
+    if (!droppedImagePath(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QString path = droppedImagePath(event->mimeData());
+    if (path.isEmpty())
+        return;
+    event->acceptProposedAction();
+    showNewMachineDialog(path);
 }
 
 void MainWindow::setCurrentSession(MachineSession* session) {
@@ -363,6 +470,8 @@ QAction* MainWindow::action(Action which) const {
         return stepAction_;
     case Action::PowerOff:
         return powerOffAction_;
+    case Action::AddKernelDevice:
+        return addDeviceAction_;
     case Action::Remove:
         return removeAction_;
     case Action::Quit:
@@ -379,6 +488,7 @@ void MainWindow::updateActions() {
     pauseAction_->setEnabled(session && session->canPause());
     stepAction_->setEnabled(session && session->canStep());
     powerOffAction_->setEnabled(session && session->canStop());
+    addDeviceAction_->setEnabled(session != nullptr);
     removeAction_->setEnabled(session != nullptr);
 }
 
@@ -414,24 +524,37 @@ void MainWindow::showMessage(const QString& text) {
 }
 
 void MainWindow::newMachine() {
-    NewMachineDialog dialog(
-        [this](const MachineConfig& config) {
-            QString error;
-            return openMachine(config, &error) ? QString() : error;
-        },
-        this);
-    dialog.exec();
+    showNewMachineDialog();
+}
+
+NewMachineDialog* MainWindow::showNewMachineDialog(const QString& imagePath) {
+    if (!newMachineDialog_) {
+        // Window-modal and not exec()'d: the event loop (and running guests) carry on.
+        newMachineDialog_ = new NewMachineDialog(
+            [this](const MachineConfig& config) {
+                QString error;
+                return openMachine(config, &error) ? QString() : error;
+            },
+            this);
+        newMachineDialog_->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    if (!imagePath.isEmpty())
+        newMachineDialog_->setImagePath(imagePath);
+    newMachineDialog_->open();
+    newMachineDialog_->raise();
+    return newMachineDialog_;
+}
+
+NewMachineDialog* MainWindow::newMachineDialog() const {
+    return newMachineDialog_;
 }
 
 void MainWindow::openImage() {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open guest image"));
     if (path.isEmpty())
         return;
-    MachineConfig config;
-    config.name = QFileInfo(path).fileName().toStdString();
-    config.boot.imagePath = path.toStdString();
     QString error;
-    if (!openMachine(config, &error))
+    if (!openImagePath(path, &error))
         QMessageBox::warning(this, tr("Open image"), error);
 }
 
@@ -448,6 +571,16 @@ void MainWindow::removeCurrent() {
     machines_->removeSession(row);
     if (machines_->count() > 0)
         setCurrentSession(machines_->session(std::min(row, machines_->count() - 1)));
+}
+
+void MainWindow::addKernelDevice() {
+    if (!current_)
+        return;
+    AddKernelDeviceDialog dialog(*current_, this);
+    if (dialog.exec() == QDialog::Accepted && dialog.addedDevice())
+        showMessage(
+            tr("%1: added %2")
+                .arg(current_->name(), QString::fromStdString(dialog.addedDevice()->name())));
 }
 
 void MainWindow::about() {

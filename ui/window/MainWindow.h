@@ -1,9 +1,11 @@
 #pragma once
 // kvmscope's main window: the machine list (left), one dock per concern (registers, devices,
-// serial console, exits), a toolbar and menus to create/run/pause/step/power off machines, and a
-// status bar with the current machine's state, exits per second and uptime. The window looks at
-// one machine at a time (the list's current row); every view follows that choice. Geometry and
-// dock layout are kept with QSettings.
+// serial console, exits, host), a toolbar and menus to create/run/pause/step/power off machines
+// and add kernel devices, and a status bar with the current machine's state, exits per second and
+// uptime. The window looks at one machine at a time (the list's current row); every view follows
+// that choice. Dropping an image file opens the New machine dialog with it; the images opened last
+// are under Machine ▸ Recent machines. Geometry, dock layout and recent images are kept with
+// QSettings.
 #include "machine/MachineConfig.h"
 #include "window/DemoImage.h"
 
@@ -17,6 +19,8 @@ class QAction;
 class QDockWidget;
 class QLabel;
 class QListView;
+class QMenu;
+class QMimeData;
 
 namespace kvmscope {
 namespace kvm {
@@ -28,16 +32,30 @@ namespace kvmscope::ui {
 
 class DevicesView;
 class ExitsView;
+class HostView;
 class MachineListModel;
 class MachineSession;
+class NewMachineDialog;
 class RegistersView;
 class SerialConsoleView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum class Action { NewMachine, OpenImage, Run, Pause, Step, PowerOff, Remove, Quit, About };
+    enum class Action {
+        NewMachine,
+        OpenImage,
+        Run,
+        Pause,
+        Step,
+        PowerOff,
+        AddKernelDevice,
+        Remove,
+        Quit,
+        About
+    };
     static constexpr int kStatusIntervalMs = 500;
+    static constexpr int kRecentCapacity = 8; // images under Machine ▸ Recent machines
 
     explicit MainWindow(std::vector<DemoImage> demos = {}, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -46,6 +64,19 @@ public:
     // sets `error` (the core's message: LoadError, InputError, KvmError) when that fails.
     MachineSession* openMachine(const MachineConfig& config, QString* error = nullptr);
     MachineSession* openDemo(const DemoImage& demo, QString* error = nullptr);
+    // A machine for the image at `path` with the default configuration (format detected).
+    MachineSession* openImagePath(const QString& path, QString* error = nullptr);
+
+    // Shows Machine ▸ New… (not blocking) with the image field set to `imagePath`; the dialog
+    // stays reachable through newMachineDialog() until it closes.
+    NewMachineDialog* showNewMachineDialog(const QString& imagePath = {});
+    NewMachineDialog* newMachineDialog() const;
+
+    // Images of machines opened successfully, newest first (QSettings, at most kRecentCapacity).
+    QStringList recentImages() const;
+    QMenu* recentMenu() const { return recentMenu_; }
+    // The first local file a drag carries, or an empty string.
+    static QString droppedImagePath(const QMimeData* mime);
 
     MachineSession* currentSession() const;
     void setCurrentSession(MachineSession* session);
@@ -57,6 +88,10 @@ public:
     DevicesView* devicesView() const { return devicesView_; }
     ExitsView* exitsView() const { return exitsView_; }
     SerialConsoleView* serialConsole() const { return serialConsole_; }
+    HostView* hostView() const { return hostView_; }
+    // Fills the Host dock (opens /dev/kvm and probes a throwaway VM) unless already done; called
+    // when the dock is first shown.
+    void loadHostInfo();
     // The status bar's texts: state, exits/s, uptime.
     QString statusStateText() const;
     QString statusExitsText() const;
@@ -67,6 +102,10 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // Dropping an image file opens Machine ▸ New… with the path filled in.
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dragMoveEvent(QDragMoveEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void createActions();
@@ -82,6 +121,9 @@ private:
     void openImage();
     void stepCurrentVcpu();
     void removeCurrent();
+    void addKernelDevice();
+    void rememberImage(const QString& path);
+    void updateRecentMenu();
     void about();
     kvm::System* system(QString* error);
 
@@ -95,7 +137,10 @@ private:
     DevicesView* devicesView_ = nullptr;
     ExitsView* exitsView_ = nullptr;
     SerialConsoleView* serialConsole_ = nullptr;
+    HostView* hostView_ = nullptr;
     QLabel* overview_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QPointer<NewMachineDialog> newMachineDialog_;
 
     QLabel* stateLabel_ = nullptr;
     QLabel* exitsLabel_ = nullptr;
@@ -108,6 +153,7 @@ private:
     QAction* pauseAction_ = nullptr;
     QAction* stepAction_ = nullptr;
     QAction* powerOffAction_ = nullptr;
+    QAction* addDeviceAction_ = nullptr;
     QAction* removeAction_ = nullptr;
     QAction* quitAction_ = nullptr;
     QAction* aboutAction_ = nullptr;

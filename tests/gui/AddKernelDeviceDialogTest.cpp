@@ -1,0 +1,84 @@
+// Machine ▸ Add kernel device…: the dialog lists the types the machine's VM accepts, and adding
+// one (VFIO, the type x86 hosts offer) shows a new device with its attributes in the device tree.
+#include "window/AddKernelDeviceDialog.h"
+
+#include "GuiTestSupport.h"
+#include "devices/Device.h"
+#include "kvm/Vm.h"
+#include "machine/Machine.h"
+#include "models/DeviceTreeModel.h"
+#include "session/MachineSession.h"
+
+#include <QAbstractItemModelTester>
+
+using namespace kvmscope;
+using namespace kvmscope::ui;
+using namespace kvmscope::testing;
+
+class AddKernelDeviceDialogTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<kvm::System> system_;
+
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_GUI_REQUIRE_KVM();
+        system_ = std::make_unique<kvm::System>();
+    }
+
+    void listsWhatTheVmOffers() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        MachineSession session(config, *system_);
+        AddKernelDeviceDialog dialog(session);
+        QList<uint32_t> expected;
+        for (uint32_t type : kvm::System::probeDeviceTypes(session.machine().vm()))
+            if (type != 0)
+                expected << type;
+        QCOMPARE(dialog.offeredTypes(), expected);
+        QVERIFY(!dialog.selectType(KVM_DEV_TYPE_MAX)); // never a valid type
+    }
+
+    void addingVfioShowsANewDeviceWithItsAttributes() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        config.inspectKernelDevices = false; // the machine creates none of its own
+        MachineSession session(config, *system_);
+        DeviceTreeModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(&session);
+        const int devicesBefore = model.rowCount();
+        const size_t sessionDevicesBefore = session.devices().size();
+
+        AddKernelDeviceDialog dialog(session);
+        if (!dialog.selectType(KVM_DEV_TYPE_VFIO))
+            QSKIP("this host's KVM does not offer KVM_DEV_TYPE_VFIO");
+        dialog.accept();
+        QVERIFY2(dialog.addedDevice(), qPrintable(dialog.errorText()));
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+
+        QCOMPARE(session.devices().size(), sessionDevicesBefore + 1);
+        QCOMPARE(session.devices().back(), dialog.addedDevice());
+        QCOMPARE(model.rowCount(), devicesBefore + 1);
+        const QModelIndex added = model.index(devicesBefore, DeviceTreeModel::NameColumn);
+        QCOMPARE(added.data().toString(), QStringLiteral("KVM_DEV_TYPE_VFIO"));
+        QCOMPARE(added.siblingAtColumn(DeviceTreeModel::TypeColumn).data().toString().isEmpty(),
+                 false);
+        // Its attributes (the VFIO file group, Documentation/virt/kvm/devices/vfio.rst).
+        QVERIFY(!dialog.addedDevice()->attributes().empty());
+        QVERIFY(model.rowCount(added) > 0);
+        const QModelIndex group = model.index(0, 0, added);
+        QVERIFY(model.rowCount(group) > 0);
+
+        // A second VFIO device: the kernel refuses (one per VM); the dialog says why and stays.
+        AddKernelDeviceDialog again(session);
+        QVERIFY(again.selectType(KVM_DEV_TYPE_VFIO));
+        again.accept();
+        QVERIFY(!again.addedDevice());
+        QCOMPARE(again.result(), int(QDialog::Rejected));
+        QVERIFY(again.errorText().contains(QStringLiteral("KVM_DEV_TYPE_VFIO")));
+        QCOMPARE(model.rowCount(), devicesBefore + 1);
+    }
+};
+
+QTEST_MAIN(AddKernelDeviceDialogTest)
+#include "AddKernelDeviceDialogTest.moc"

@@ -1,0 +1,119 @@
+#include "window/AddKernelDeviceDialog.h"
+
+#include "common/Error.h"
+#include "devices/kernel/KernelDevice.h"
+#include "kvm/DeviceFd.h"
+#include "kvm/Vm.h"
+#include "machine/Machine.h"
+#include "session/MachineSession.h"
+
+#include <QDialogButtonBox>
+#include <QLabel>
+#include <QListView>
+#include <QPushButton>
+#include <QStandardItemModel>
+#include <QVBoxLayout>
+
+namespace kvmscope::ui {
+namespace {
+
+constexpr int kTypeRole = Qt::UserRole + 1;
+
+} // namespace
+
+AddKernelDeviceDialog::AddKernelDeviceDialog(MachineSession& session, QWidget* parent)
+    : QDialog(parent), session_(session) {
+    setWindowTitle(tr("Add kernel device — %1").arg(session.name()));
+    types_ = new QStandardItemModel(this);
+    // Type 0 is not a device; the others are enum kvm_device_type. The test ioctl creates
+    // nothing, so probing every type is cheap and leaves the VM unchanged.
+    const kvm::Vm& vm = session.machine().vm();
+    QList<uint32_t> present;
+    for (const Device* device : session.devices())
+        if (const auto* kernelDevice = dynamic_cast<const KernelDevice*>(device))
+            present << kernelDevice->type();
+    for (uint32_t type = 1; type < KVM_DEV_TYPE_MAX; ++type) {
+        if (!vm.canCreateDevice(type))
+            continue;
+        QString text = QString::fromStdString(kvm::DeviceFd::typeName(type));
+        // Some types allow one instance per VM (VFIO answers EBUSY to a second one).
+        if (present.contains(type))
+            text += tr(" (already on this machine)");
+        auto* item = new QStandardItem(text);
+        item->setData(type, kTypeRole);
+        item->setEditable(false);
+        types_->appendRow(item);
+    }
+
+    list_ = new QListView(this);
+    list_->setObjectName(QStringLiteral("deviceTypes"));
+    list_->setModel(types_);
+    list_->setSelectionMode(QAbstractItemView::SingleSelection);
+    if (types_->rowCount() > 0)
+        list_->setCurrentIndex(types_->index(0, 0));
+
+    auto* intro = new QLabel(
+        types_->rowCount() > 0
+            ? tr("Device types this host's KVM offers for %1:").arg(session.name())
+            : tr("This host's KVM offers no kernel device type (KVM_CREATE_DEVICE_TEST refused "
+                 "every one)."),
+        this);
+    intro->setWordWrap(true);
+    error_ = new QLabel(this);
+    error_->setObjectName(QStringLiteral("errorLabel"));
+    error_->setWordWrap(true);
+    error_->setStyleSheet(QStringLiteral("color: #b00000"));
+    error_->hide();
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
+    buttons->button(QDialogButtonBox::Ok)->setEnabled(types_->rowCount() > 0);
+    connect(buttons, &QDialogButtonBox::accepted, this, &AddKernelDeviceDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(list_, &QListView::doubleClicked, this, &AddKernelDeviceDialog::accept);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(intro);
+    layout->addWidget(list_);
+    layout->addWidget(error_);
+    layout->addWidget(buttons);
+}
+
+QList<uint32_t> AddKernelDeviceDialog::offeredTypes() const {
+    QList<uint32_t> types;
+    for (int row = 0; row < types_->rowCount(); ++row)
+        types << types_->item(row)->data(kTypeRole).toUInt();
+    return types;
+}
+
+bool AddKernelDeviceDialog::selectType(uint32_t type) {
+    for (int row = 0; row < types_->rowCount(); ++row) {
+        if (types_->item(row)->data(kTypeRole).toUInt() == type) {
+            list_->setCurrentIndex(types_->index(row, 0));
+            return true;
+        }
+    }
+    return false;
+}
+
+QString AddKernelDeviceDialog::errorText() const {
+    return error_->text();
+}
+
+void AddKernelDeviceDialog::accept() {
+    const QModelIndex current = list_->currentIndex();
+    if (!current.isValid())
+        return;
+    const auto type = current.data(kTypeRole).toUInt();
+    try {
+        added_ = &session_.addKernelDevice(type);
+    } catch (const Error& failure) {
+        error_->setText(tr("%1: %2").arg(QString::fromStdString(kvm::DeviceFd::typeName(type)),
+                                         QString::fromUtf8(failure.what())));
+        error_->show();
+        return;
+    }
+    QDialog::accept();
+}
+
+} // namespace kvmscope::ui

@@ -105,7 +105,10 @@ void VcpuRunner::start() {
     installKickHandler();
     // Ask KVM to copy the general registers into kvm_run on every exit (KVM_CAP_SYNC_REGS,
     // api.rst 5 "kvm_valid_regs") so the trace can show RIP without a KVM_GET_REGS per exit.
-    // The capability is probed by the machine; here we only check the run page supports it.
+    // The machine probes the capability. kvm_dirty_regs stays 0: kvmscope writes registers with
+    // KVM_SET_REGS, never through the run page. Set before the thread exists, so no race.
+    if (syncRegs_)
+        vcpu_.runState()->kvm_valid_regs = KVM_SYNC_X86_REGS;
     thread_ = std::thread([this] { threadMain(); });
 }
 
@@ -210,7 +213,6 @@ void VcpuRunner::enqueue(std::function<void()> work, int timeoutMs, std::future<
 void VcpuRunner::threadMain() {
     threadHandle_.store(pthread_self());
     auto logger = log::get("cpu");
-    syncRegs_ = false;
     std::unique_lock lock(mutex_);
     for (;;) {
         // Park: serve queued work until asked to run, step or quit.

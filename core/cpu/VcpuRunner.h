@@ -105,6 +105,9 @@ public:
 
     // The MSRs readState() reads (normally the host's KVM_GET_MSR_INDEX_LIST).
     void setMsrIndices(std::vector<uint32_t> indices) { msrIndices_ = std::move(indices); }
+    // Before start(): have KVM copy the general registers into kvm_run on every exit
+    // (KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS), so exit records carry RIP at no ioctl cost.
+    void setSyncRegs(bool enabled) { syncRegs_ = enabled; }
 
 Q_SIGNALS:
     void stateChanged(uint32_t vcpu, kvmscope::cpu::RunState state);

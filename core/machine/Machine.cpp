@@ -1,9 +1,9 @@
 #include "machine/Machine.h"
 
 #include "boot/ImageLoader.h"
-#include "boot/acpi/AcpiTables.h"
 #include "boot/MpTable.h"
 #include "boot/X86Setup.h"
+#include "boot/acpi/AcpiTables.h"
 #include "devices/AcpiPmControl.h"
 #include "devices/CmosRtc.h"
 #include "devices/DebugExitPort.h"
@@ -122,8 +122,8 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 
     // The keyboard controller: ports 0x60-0x64 as one range (I8042Controller.h; 0x61 inside it is
     // answered by the in-kernel PIT's speaker port first), keyboard on IRQ 1, mouse on IRQ 12.
-    auto keyboard = std::make_unique<I8042Controller>(
-        makeLine(kKeyboardIrq), makeLine(kMouseIrq), [this] {
+    auto keyboard =
+        std::make_unique<I8042Controller>(makeLine(kKeyboardIrq), makeLine(kMouseIrq), [this] {
             requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (i8042 pulse)"});
         });
     addPortDevice(I8042Controller::kBasePort, I8042Controller::kPortCount, *keyboard, *keyboard);
@@ -157,11 +157,13 @@ void Machine::createVcpus(kvm::System& system) {
     const auto msrIndices = system.msrIndexList();
     CpuidAdjustments adjustments;
     adjustments.hideCmpxchg16b = !kvm::System::hardwareVirtualization();
+    const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
         auto runner =
             std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_, host);
         runner->setMsrIndices(msrIndices);
+        runner->setSyncRegs(syncRegs);
         runner->start();
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.

@@ -114,9 +114,20 @@ private Q_SLOTS:
         const auto records = machine_->vcpu(0).trace().drain(0);
         QVERIFY(!records.empty());
         bool sawUartWrite = false;
-        for (const auto& record : records)
-            sawUartWrite |= record.reason == KVM_EXIT_IO && record.address == 0x3f8 &&
-                            record.access == trace::AccessKind::PortOut;
+        const bool syncRegs = (system_->checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
+        for (const auto& record : records) {
+            if (record.reason != KVM_EXIT_IO || record.address != 0x3f8 ||
+                record.access != trace::AccessKind::PortOut)
+                continue;
+            sawUartWrite = true;
+            // With KVM_CAP_SYNC_REGS the record carries the RIP of the `out`, inside the
+            // guest's image (flat, loaded at 0x7c00, a few hundred bytes).
+            if (syncRegs) {
+                QVERIFY(record.ripValid);
+                QVERIFY2(record.rip >= 0x7c00 && record.rip < 0x7e00,
+                         qPrintable(QString::number(record.rip, 16)));
+            }
+        }
         QVERIFY(sawUartWrite);
         machine_->run();
         QTRY_COMPARE_WITH_TIMEOUT(machine_->vcpu(0).state(), cpu::RunState::Running, kTimeoutMs);

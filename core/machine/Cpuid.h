@@ -15,6 +15,9 @@ struct CpuidAdjustments {
     // the vcpu dies with KVM_EXIT_INTERNAL_ERROR the first time Linux uses it. An x86-64 kernel
     // checks the bit and does without.
     bool hideCmpxchg16b = false;
+    // XSAVE (leaf 1 ECX.XSAVE, and leaf 0xD with it): the same emulator cannot run XRSTOR, which
+    // Linux executes while it sets up the FPU. Without the bit Linux uses FXSAVE/FXRSTOR.
+    bool hideXsave = false;
 };
 
 std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,

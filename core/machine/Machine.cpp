@@ -157,6 +157,7 @@ void Machine::createVcpus(kvm::System& system) {
     const auto msrIndices = system.msrIndexList();
     CpuidAdjustments adjustments;
     adjustments.hideCmpxchg16b = !kvm::System::hardwareVirtualization();
+    adjustments.hideXsave = adjustments.hideCmpxchg16b;
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique

@@ -15,6 +15,8 @@ export KVMSCOPE_TEST_KERNEL_DIR="${KVMSCOPE_CACHE:-${HOME:-/tmp}/.cache/kvmscope
 if ! { "$KVMSCOPE_ROOT/tests/guests/fetch-debian-kernel.sh" --quiet "$KVMSCOPE_TEST_KERNEL_DIR" &&
        "$KVMSCOPE_ROOT/tests/guests/build-initramfs.sh" --quiet "$KVMSCOPE_TEST_KERNEL_DIR"; }; then
     echo "kvmscope: no test kernel: the Linux boot tests will be skipped" >&2
+else
+    export KVMSCOPE_TEST_BZIMAGE="$KVMSCOPE_TEST_KERNEL_DIR/vmlinuz"
 fi
 
 log_step "running the tests"

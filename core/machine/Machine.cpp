@@ -155,9 +155,6 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 void Machine::createVcpus(kvm::System& system) {
     const auto supported = system.supportedCpuid();
     const auto msrIndices = system.msrIndexList();
-    CpuidAdjustments adjustments;
-    adjustments.hideCmpxchg16b = !kvm::System::hardwareVirtualization();
-    adjustments.hideXsave = adjustments.hideCmpxchg16b;
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
@@ -169,9 +166,7 @@ void Machine::createVcpus(kvm::System& system) {
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
         runner->call(
-            [&](kvm::Vcpu& vcpu) {
-                vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus, adjustments));
-            },
+            [&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
             kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
         runners_.push_back(std::move(runner));

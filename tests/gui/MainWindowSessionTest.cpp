@@ -22,6 +22,7 @@
 #include <QFile>
 #include <QLineEdit>
 #include <QMenu>
+#include <QMessageBox>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -127,6 +128,39 @@ private Q_SLOTS:
         window.action(MainWindow::Action::Remove)->trigger();
         QCOMPARE(window.machines()->rowCount(), 0);
         QVERIFY(!window.currentSession());
+    }
+
+    // A crashed guest (triple fault) stops only its machine; the window reports the reason in a
+    // non-modal box and shows the registers, and another machine keeps running.
+    void crashIsReportedWithItsReason() {
+        MainWindow window({demo("hello")});
+        window.show();
+        MachineConfig spinConfig;
+        spinConfig.name = "spin";
+        spinConfig.boot.imagePath = guestImage("spin");
+        QString error;
+        MachineSession* spin = window.openMachine(spinConfig, &error);
+        QVERIFY2(spin, qPrintable(error));
+        spin->run();
+        MachineConfig crashConfig;
+        crashConfig.name = "triple-fault";
+        crashConfig.boot.imagePath = guestImage("triple-fault");
+        MachineSession* crashing = window.openMachine(crashConfig, &error);
+        QVERIFY2(crashing, qPrintable(error));
+        crashing->run();
+        QTRY_COMPARE_WITH_TIMEOUT(crashing->state(), MachineSession::State::Stopped,
+                                  kGuestTimeoutMs);
+        QMessageBox* report = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (report = window.findChild<QMessageBox*>(QStringLiteral("crashReport"))) != nullptr,
+            kGuestTimeoutMs);
+        QVERIFY2(report->text().contains(QStringLiteral("triple fault")),
+                 qPrintable(report->text()));
+        QCOMPARE(report->windowModality(), Qt::NonModal); // the window stays usable
+        QCOMPARE(window.currentSession(), crashing);
+        QCOMPARE(spin->state(), MachineSession::State::Running);
+        report->close();
+        spin->stop();
     }
 
     void severalMachinesAtOnce() {

@@ -4,6 +4,7 @@
 #include "devices/Device.h"
 #include "kvm/System.h"
 #include "log/Log.h"
+#include "machine/Machine.h"
 #include "models/HostInfoModel.h"
 #include "models/MachineListModel.h"
 #include "session/MachineSession.h"
@@ -333,8 +334,10 @@ MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* er
             updateActions();
             updateStatus();
         }
-        if (raw->state() == MachineSession::State::Stopped)
+        if (raw->state() == MachineSession::State::Stopped) {
             showMessage(tr("%1: %2").arg(raw->name(), raw->statusText()));
+            reportCrash(*raw);
+        }
     });
     rememberImage(QString::fromStdString(config.boot.imagePath));
     const int row = machines_->addSession(std::move(session));
@@ -516,6 +519,33 @@ void MainWindow::updateStatus() {
                              .arg(QString::number(current_->exitsPerSecond(), 'f', 0))
                              .arg(current_->totalExits()));
     uptimeLabel_->setText(tr("uptime %1").arg(formatUptime(current_->uptimeMs())));
+}
+
+void MainWindow::reportCrash(MachineSession& session) {
+    const std::optional<MachineStop> stop = session.machine().stopState();
+    if (!stop || stop->kind != StopKind::Crash)
+        return;
+    // A crash is worth more than a status-bar line: say what happened, show the crashed machine
+    // and its final registers (the vcpus are parked, so the registers view can read them). Not
+    // modal: the other machines and the rest of the window go on.
+    if (current_ != &session) {
+        const int row = machines_->rowOf(&session);
+        if (row >= 0)
+            machineList_->setCurrentIndex(machines_->index(row));
+    }
+    if (auto* registers = findChild<QDockWidget*>(QStringLiteral("registersDock"))) {
+        registers->show();
+        registers->raise();
+    }
+    auto* box = new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
+                                tr("The guest %1 crashed: %2\n\nThe Registers view shows the state "
+                                   "of its vcpus when it stopped.")
+                                    .arg(session.name(), QString::fromStdString(stop->reason)),
+                                QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("crashReport"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::NonModal);
+    box->show();
 }
 
 void MainWindow::showMessage(const QString& text) {

@@ -99,6 +99,9 @@ public:
 
     // Shown in the status bar (and logged); errors from models and dialogs go here.
     void showMessage(const QString& text);
+    // A machine that stopped with StopKind::Crash: a non-modal report with the reason, and the
+    // crashed machine's registers in view.
+    void reportCrash(MachineSession& session);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -17,7 +17,8 @@ uint64_t parseNumber(const std::string& option, const std::string& text) {
         base = 16;
         digits.remove_prefix(2);
     }
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+    const auto [end, error] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
     if (error != std::errc() || end != digits.data() + digits.size() || digits.empty())
         throw InputError(fmt::format("{} '{}': expected a number", option, text));
     return value;
@@ -60,6 +61,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         } else if (name == "--headless") {
             noValue();
             result.headless = true;
+        } else if (name == "--no-reboot") {
+            noValue();
+            result.noReboot = true;
         } else if (name == "--list-demos") {
             noValue();
             result.listDemos = true;
@@ -96,15 +100,15 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
                 result.serial = SerialMode::File;
                 result.serialPath = text.substr(5);
             } else
-                throw InputError(fmt::format(
-                    "--serial '{}': expected stdio, none or file:PATH", text));
+                throw InputError(
+                    fmt::format("--serial '{}': expected stdio, none or file:PATH", text));
         } else if (name == "--timeout") {
             const std::string text = value();
             char* end = nullptr;
             const double seconds = std::strtod(text.c_str(), &end);
             if (text.empty() || *end != '\0' || !(seconds > 0) || seconds > 1e7)
-                throw InputError(fmt::format("--timeout '{}': expected a positive number of seconds",
-                                             text));
+                throw InputError(
+                    fmt::format("--timeout '{}': expected a positive number of seconds", text));
             result.timeoutSeconds = seconds;
         } else if (name == "--log-level") {
             result.logLevel = value();
@@ -115,8 +119,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         }
     }
     if (positional.size() > 1)
-        throw InputError(fmt::format("more than one image given: '{}' and '{}'", positional[0],
-                                     positional[1]));
+        throw InputError(
+            fmt::format("more than one image given: '{}' and '{}'", positional[0], positional[1]));
     if (!positional.empty())
         result.machine.boot.imagePath = positional.front();
     if (!positional.empty() && !result.demo.empty())
@@ -141,6 +145,7 @@ Options:
   --load-address ADDR   where a flat binary is loaded (default 0x7c00)
   --serial MODE         COM1: stdio (default), none, or file:PATH
   --timeout SECONDS     stop the guest after this long (exit status 6)
+  --no-reboot           when the guest resets, exit (status 0) instead of booting it again
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos

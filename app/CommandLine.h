@@ -16,10 +16,12 @@ struct CommandLine {
     bool listDemos = false;
     bool showHelp = false;
     bool showVersion = false;
-    std::string demo;                  // --demo NAME
-    bool cpusGiven = false;            // --cpus was given (a demo's suggested count yields to it)
+    std::string demo; // --demo NAME
+    bool cpusGiven = false;
+    bool noReboot = false; // --no-reboot: a guest reset ends the run (status 0)            //
+                           // --cpus was given (a demo's suggested count yields to it)
     SerialMode serial = SerialMode::Stdio;
-    std::string serialPath;            // --serial file:PATH
+    std::string serialPath; // --serial file:PATH
     std::optional<double> timeoutSeconds;
     std::string logLevel = "warn";
 };

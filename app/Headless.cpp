@@ -7,12 +7,17 @@
 #include "log/Log.h"
 #include "machine/Machine.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <pthread.h>
 #include <signal.h>
 #include <thread>
@@ -49,14 +54,14 @@ public:
         }
         pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
     }
-    void watch(Machine& machine) {
-        thread_ = std::thread([this, &machine] {
+    // `onSignal` runs on the signal thread; the machine it stops can change across reboots.
+    void watch(std::function<void(int)> onSignal) {
+        thread_ = std::thread([this, onSignal = std::move(onSignal)] {
             int signal = 0;
             if (sigwait(&set_, &signal) != 0 || done_.load())
                 return;
             received_.store(signal);
-            machine.requestStop(
-                {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))});
+            onSignal(signal);
         });
     }
     void finish() { done_.store(true); }
@@ -106,37 +111,78 @@ int runHeadless(const CommandLine& options) {
     } closer{ownedFd};
     FdSerialSink sink(serialFd);
 
+    // The machine the signal thread stops: replaced on every reboot.
+    std::mutex currentMutex;
+    Machine* current = nullptr;
+    signals.watch([&](int signal) {
+        std::lock_guard lock(currentMutex);
+        if (current)
+            current->requestStop(
+                {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))});
+    });
+
+    using Clock = std::chrono::steady_clock;
+    const bool hasDeadline = options.timeoutSeconds.has_value();
+    const Clock::time_point deadline =
+        Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
+                           std::ceil(options.timeoutSeconds.value_or(0.0) * 1000.0)));
     std::unique_ptr<Machine> machine;
-    try {
-        // Nothing on a terminal shows a kernel device's attributes, and creating one only costs
-        // time (a VFIO device's teardown takes ~10 ms on some hosts): the window makes them.
-        MachineConfig config = options.machine;
-        config.inspectKernelDevices = false;
-        machine = std::make_unique<Machine>(config, *system, sink);
-        machine->boot();
-    } catch (const InputError& error) {
-        printError(error.what());
-        return kStatusBadInput;
-    } catch (const kvm::KvmError& error) {
-        printError(error.what());
-        return kStatusKvmUnavailable;
-    }
-
-    signals.watch(*machine);
     std::unique_ptr<TerminalInput> input;
-    if (options.serial == SerialMode::Stdio)
-        input = std::make_unique<TerminalInput>(STDIN_FILENO, machine->serial(), [&machine] {
-            machine->requestStop({StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
-        });
+    std::optional<MachineStop> stop;
+    for (unsigned boot = 0;; ++boot) {
+        input.reset();
+        {
+            std::lock_guard lock(currentMutex);
+            current = nullptr;
+        }
+        machine.reset(); // a reboot is a new machine: fresh RAM, devices and vcpus
+        try {
+            // Nothing on a terminal shows a kernel device's attributes, and creating one only
+            // costs time (a VFIO device's teardown takes ~10 ms on some hosts): the window makes
+            // them.
+            MachineConfig config = options.machine;
+            config.inspectKernelDevices = false;
+            machine = std::make_unique<Machine>(config, *system, sink);
+            machine->boot();
+        } catch (const InputError& error) {
+            printError(error.what());
+            return kStatusBadInput;
+        } catch (const kvm::KvmError& error) {
+            printError(error.what());
+            return kStatusKvmUnavailable;
+        }
+        {
+            std::lock_guard lock(currentMutex);
+            current = machine.get();
+        }
+        if (const int signal = signals.received()) // it came while the previous machine went
+            machine->requestStop(
+                {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))});
+        if (boot > 0)
+            log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
+                                  options.machine.name, boot + 1);
+        if (options.serial == SerialMode::Stdio)
+            input = std::make_unique<TerminalInput>(STDIN_FILENO, machine->serial(), [&machine] {
+                machine->requestStop(
+                    {StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
+            });
 
-    machine->run();
-    const int timeoutMs =
-        options.timeoutSeconds ? static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0)) : -1;
-    std::optional<MachineStop> stop = machine->waitForStop(timeoutMs);
-    if (!stop) {
-        machine->requestStop({StopKind::Timeout, 0, 0,
-                              fmt::format("--timeout of {} s ran out", *options.timeoutSeconds)});
-        stop = machine->stopState();
+        machine->run();
+        int timeoutMs = -1;
+        if (hasDeadline)
+            timeoutMs = static_cast<int>(std::max<int64_t>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                       .count()));
+        stop = machine->waitForStop(timeoutMs);
+        if (!stop) {
+            machine->requestStop(
+                {StopKind::Timeout, 0, 0,
+                 fmt::format("--timeout of {} s ran out", *options.timeoutSeconds)});
+            stop = machine->stopState();
+        }
+        // A reset boots the guest again, as a PC does, unless --no-reboot or a quit came.
+        if (stop->kind != StopKind::Reset || options.noReboot || signals.received())
+            break;
     }
     signals.finish();
     input.reset(); // restore the terminal before printing anything

@@ -65,6 +65,21 @@ private Q_SLOTS:
         QVERIFY(!QString::fromUtf8(process.readAllStandardOutput()).contains("Hello from"));
     }
 
+    // A reset (0xCF9) boots the guest again, as a PC does: the reset guest prints its word on
+    // every boot until --timeout ends the run. With --no-reboot the first reset ends it, status 0.
+    void resetBootsAgain() {
+        const CliResult result = runKvmscope({"--headless", "--timeout", "2", guestPath("reset")});
+        QVERIFY2(result.finished && result.exitCode == 6, describe(result));
+        QVERIFY2(result.out.count(QStringLiteral("reset")) >= 3, describe(result));
+    }
+
+    void noRebootStopsAtTheFirstReset() {
+        const CliResult result =
+            runKvmscope({"--headless", "--no-reboot", "--timeout", "20", guestPath("reset")});
+        QVERIFY2(result.finished && result.exitCode == 0, describe(result));
+        QCOMPARE(result.out.count(QStringLiteral("reset")), 1);
+    }
+
     void debugExitPortSetsStatus() {
         const CliResult result = runKvmscope({"--headless", guestPath("exit-status")});
         QVERIFY2(result.finished && result.exitCode == ((0x21 << 1) | 1), describe(result));

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds kvmscope and runs the whole test suite with ctest.
+# Installs what is missing, builds kvmscope and runs the whole test suite with ctest: once in the
+# normal build, once built with ASan + UBSan.
 # Tests that need /dev/kvm are skipped, with the reason printed, where it is absent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
@@ -20,5 +21,14 @@ else
 fi
 
 log_step "running the tests"
-cd "$KVMSCOPE_BUILD"
-ctest --output-on-failure -j "$(nproc)" "$@"
+(cd "$KVMSCOPE_BUILD" && ctest --output-on-failure -j "$(nproc)" "$@")
+
+# The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer, in its own build
+# directory; the first report fails the run (docs/hardening.md).
+log_step "building with ASan + UBSan"
+KVMSCOPE_BUILD="$KVMSCOPE_ROOT/build-asan" configure_and_build \
+    -DKVMSCOPE_SANITIZE=address,undefined -DKVMSCOPE_BUILD_BENCH=OFF
+log_step "running the tests under ASan + UBSan"
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+(cd "$KVMSCOPE_ROOT/build-asan" && ctest --output-on-failure -j "$(nproc)" "$@")

@@ -1,10 +1,9 @@
 #include "ConsoleSerial.h"
 
+#include <cerrno>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <cerrno>
 #include <vector>
 
 namespace kvmscope::app {

@@ -3,10 +3,9 @@
 // the terminal's keys to COM1's input, with Ctrl-A x to quit as in other VMMs' consoles.
 #include "devices/Uart16550.h"
 
-#include <termios.h>
-
 #include <atomic>
 #include <functional>
+#include <termios.h>
 #include <thread>
 
 namespace kvmscope::app {

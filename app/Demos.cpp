@@ -1,13 +1,13 @@
 #include "Demos.h"
 
+#include "InstallLayout.h"
 #include "common/Error.h"
 #include "kvmscope/DemoCatalog.h"
-
-#include <unistd.h>
 
 #include <climits>
 #include <filesystem>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace kvmscope::app {
 
@@ -15,11 +15,10 @@ std::string guestsDirectory() {
     // KVMSCOPE_GUESTS_DIR overrides the location (a packaged layout, or tests).
     if (const char* overridden = std::getenv("KVMSCOPE_GUESTS_DIR"); overridden && *overridden)
         return overridden;
-    std::error_code error;
-    const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (error)
+    const auto prefix = installPrefix();
+    if (!prefix)
         return "share/kvmscope/guests";
-    return (executable.parent_path().parent_path() / "share" / "kvmscope" / "guests").string();
+    return (*prefix / "share" / "kvmscope" / "guests").string();
 }
 
 std::vector<Demo> bundledDemos() {

@@ -35,6 +35,10 @@ void printError(const std::string& text) {
     fmt::print(stderr, "kvmscope: {}\n", text);
 }
 
+MachineStop signalStop(int signal) {
+    return {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))};
+}
+
 // SIGINT/SIGTERM/SIGHUP end the VM through the normal stop path (terminal restored, files
 // closed); a dedicated thread waits for them with sigwait so no handler touches the machine.
 class TerminationSignals {
@@ -117,8 +121,7 @@ int runHeadless(const CommandLine& options) {
     signals.watch([&](int signal) {
         std::lock_guard lock(currentMutex);
         if (current)
-            current->requestStop(
-                {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))});
+            current->requestStop(signalStop(signal));
     });
 
     using Clock = std::chrono::steady_clock;
@@ -156,8 +159,7 @@ int runHeadless(const CommandLine& options) {
             current = machine.get();
         }
         if (const int signal = signals.received()) // it came while the previous machine went
-            machine->requestStop(
-                {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))});
+            machine->requestStop(signalStop(signal));
         if (boot > 0)
             log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
                                   options.machine.name, boot + 1);

@@ -2,12 +2,12 @@
 #include "CommandLine.h"
 #include "Demos.h"
 #include "Headless.h"
+#include "InstallLayout.h"
 #include "common/Error.h"
 #include "log/Log.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
-#include <filesystem>
 #include <fmt/format.h>
 #include <optional>
 #include <string>
@@ -32,13 +32,10 @@ bool displayAvailable() {
 // the headless path then never maps Qt Gui, Qt Widgets and libvterm, which more than halves its
 // start-up time and resident size (docs/benchmarks.md).
 std::string guiModulePath() {
-    std::error_code error;
-    const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (error)
+    const auto prefix = kvmscope::app::installPrefix();
+    if (!prefix)
         return KVMSCOPE_GUI_MODULE_NAME;
-    return (executable.parent_path() / ".." / KVMSCOPE_GUI_MODULE_DIR / KVMSCOPE_GUI_MODULE_NAME)
-        .lexically_normal()
-        .string();
+    return (*prefix / KVMSCOPE_GUI_MODULE_DIR / KVMSCOPE_GUI_MODULE_NAME).string();
 }
 
 // Returns the window's exit status, or nullopt (with the reason printed) when the module cannot

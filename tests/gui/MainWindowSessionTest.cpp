@@ -135,16 +135,12 @@ private Q_SLOTS:
     void crashIsReportedWithItsReason() {
         MainWindow window({demo("hello")});
         window.show();
-        MachineConfig spinConfig;
-        spinConfig.name = "spin";
-        spinConfig.boot.imagePath = guestImage("spin");
+        KVMSCOPE_GUI_GUEST_CONFIG(spinConfig, "spin");
         QString error;
         MachineSession* spin = window.openMachine(spinConfig, &error);
         QVERIFY2(spin, qPrintable(error));
         spin->run();
-        MachineConfig crashConfig;
-        crashConfig.name = "triple-fault";
-        crashConfig.boot.imagePath = guestImage("triple-fault");
+        KVMSCOPE_GUI_GUEST_CONFIG(crashConfig, "triple-fault");
         MachineSession* crashing = window.openMachine(crashConfig, &error);
         QVERIFY2(crashing, qPrintable(error));
         crashing->run();

@@ -2,6 +2,7 @@
  * RST_CPU) to the reset control register at 0xCF9. kvmscope boots the machine again, so the
  * word repeats until --timeout; with --no-reboot kvmscope exits 0 after the first one. */
 #include "pc.h"
+#include "flat16.h"
 
 #define RESET_CONTROL_PORT 0xCF9
 #define RESET_FULL 0x06
@@ -10,14 +11,7 @@
     .section .text.entry, "ax"
     .globl _start
 _start:
-    cli
-    cld
-    xor %ax, %ax
-    mov %ax, %ds
-    mov %ax, %ss
-    mov $0x7C00, %sp
-    mov $message, %si
-    call serial_puts16
+    FLAT16_START_AND_PRINT message
     mov $RESET_CONTROL_PORT, %dx
     mov $RESET_FULL, %al
     out %al, %dx

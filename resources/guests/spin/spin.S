@@ -8,6 +8,7 @@
  * so once running, RIP alternates 0x7C02 -> 0x7C04 -> 0x7C02 ... (CS base 0) and EAX grows by one
  * per round. */
 #include "pc.h"
+#include "flat16.h"
 
     .code16
     .section .text.entry, "ax"
@@ -19,14 +20,7 @@ spin_loop:
     inc %eax
     jmp spin_loop
 start:
-    cli
-    cld
-    xor %ax, %ax
-    mov %ax, %ds
-    mov %ax, %ss
-    mov $0x7C00, %sp
-    mov $message, %si
-    call serial_puts16
+    FLAT16_START_AND_PRINT message
     xor %eax, %eax
     jmp spin_loop
 

@@ -10,6 +10,7 @@
  * the IDT limit check is always made. ud2 rather than int3: int3 in ring 0 is not emulated on
  * some hosts (the vcpu fails with an internal error instead of faulting). */
 #include "pc.h"
+#include "flat16.h"
 
 #define CODE32_SELECTOR 0x08
 #define DATA32_SELECTOR 0x10
@@ -19,14 +20,7 @@
     .section .text.entry, "ax"
     .globl _start
 _start:
-    cli
-    cld
-    xor %ax, %ax
-    mov %ax, %ds
-    mov %ax, %ss
-    mov $0x7C00, %sp
-    mov $message, %si
-    call serial_puts16
+    FLAT16_START_AND_PRINT message
 
     lgdtl gdt_descriptor
     mov %cr0, %eax

@@ -7,6 +7,11 @@
 #include <sys/mman.h>
 
 namespace kvmscope {
+namespace {
+
+constexpr uint64_t kHugePageSize = 2ull << 20;
+
+} // namespace
 
 GuestMemoryError::GuestMemoryError(uint64_t address, uint64_t length, const std::string& what)
     : Error(fmt::format("guest-physical access [{:#x}, +{:#x}) {}", address, length, what)),
@@ -19,16 +24,32 @@ GuestMemory::GuestMemory(uint64_t ramSize) : ramSize_(ramSize) {
     if (ramSize % 4096 != 0)
         throw InputError(fmt::format("memory size {:#x} is not a multiple of 4 KiB", ramSize));
 
-    void* mapping = mmap(nullptr, ramSize, PROT_READ | PROT_WRITE,
+    // Host addresses congruent to guest-physical ones modulo 2 MiB, so that a transparent huge
+    // page of the host can back a 2 MiB page of the guest (KVM maps a guest large page only
+    // when both sides line up): reserve 2 MiB more, then trim both ends.
+    const uint64_t reserved = ramSize + kHugePageSize;
+    void* mapping = mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mapping == MAP_FAILED)
         throw Error(fmt::format("cannot reserve {} MiB of guest memory: {}", ramSize >> 20,
                                 std::strerror(errno)));
-    mapping_ = static_cast<uint8_t*>(mapping);
-    // Guest RAM is large and mostly untouched: ask for transparent huge pages and keep it out of
-    // core dumps of kvmscope itself.
+    const auto base = reinterpret_cast<uintptr_t>(mapping);
+    const uintptr_t aligned = (base + kHugePageSize - 1) & ~uintptr_t{kHugePageSize - 1};
+    if (aligned > base)
+        munmap(mapping, aligned - base);
+    if (const uint64_t tail = base + reserved - (aligned + ramSize); tail > 0)
+        munmap(reinterpret_cast<void*>(aligned + ramSize), tail);
+    mapping_ = reinterpret_cast<uint8_t*>(aligned);
+    // Guest RAM is large and mostly untouched: ask for transparent huge pages, except for the
+    // first 2 MiB, where the boot tables, the real-mode area and the BIOS data area lie a few
+    // KiB apart (one huge page there would turn them into 2 MiB of resident memory for every
+    // guest). Keep guest RAM out of core dumps of kvmscope itself, and out of any child it
+    // forks (a fork would otherwise copy the page tables of every page the guest touched;
+    // kvm/ExitTeardown.h forks at exit).
     madvise(mapping_, ramSize, MADV_HUGEPAGE);
+    madvise(mapping_, std::min<uint64_t>(ramSize, kHugePageSize), MADV_NOHUGEPAGE);
     madvise(mapping_, ramSize, MADV_DONTDUMP);
+    madvise(mapping_, ramSize, MADV_DONTFORK);
 
     const uint64_t low = std::min(ramSize, kMmioHoleStart);
     regions_.push_back({0, low, mapping_, "ram-low"});

@@ -10,6 +10,7 @@ KVMSCOPE_PACKAGES=(
     qt6-base-dev libspdlog-dev libfmt-dev libvterm-dev
     fonts-dejavu-core desktop-file-utils appstream
     binutils gcc
+    qt6-qpa-plugins xvfb xauth
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -48,6 +48,57 @@ private Q_SLOTS:
         QVERIFY(!session.canStop());
     }
 
+    void resetBootsTheImageAgainOnAFreshMachine() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        MachineSession session(config, *system_);
+        QSignalSpy before(&session, &MachineSession::machineAboutToBeReplaced);
+        QSignalSpy after(&session, &MachineSession::machineReplaced);
+        session.run();
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().count("spin") == 1, kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(session.totalExits() > 0, kGuestTimeoutMs);
+        const Machine* old = &session.machine();
+
+        session.reset(true);
+        QCOMPARE(before.count(), 1);
+        QCOMPARE(after.count(), 1);
+        QCOMPARE(session.resetCount(), 1u);
+        QVERIFY(&session.machine() != old);
+        QCOMPARE(session.state(), MachineSession::State::Running);
+        // The image ran again from its first instruction: its banner is printed a second time.
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().count("spin") == 2, kGuestTimeoutMs);
+
+        // Reset also brings a stopped machine back, without running it when asked not to.
+        session.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        session.reset(false);
+        QCOMPARE(session.state(), MachineSession::State::Created);
+        QVERIFY(!session.stopReason());
+        QVERIFY(session.canRun());
+        QCOMPARE(session.uptimeMs(), 0);
+    }
+
+    void aGuestThatResetsItselfBootsAgain() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "reset");
+        MachineSession session(config, *system_);
+        session.run();
+        // Each boot prints "reset" and resets through port 0xCF9: the session boots it again.
+        QTRY_VERIFY_WITH_TIMEOUT(session.resetCount() >= 2, kGuestTimeoutMs);
+        QVERIFY(session.serialTranscript().count("reset") >= 2);
+        QVERIFY(session.state() != MachineSession::State::Stopped);
+        session.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+    }
+
+    void withoutRebootAGuestResetStopsTheMachine() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "reset");
+        MachineSession session(config, *system_);
+        session.setRebootOnGuestReset(false);
+        session.run();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QCOMPARE(session.stopReason()->kind, StopKind::Reset);
+        QCOMPARE(session.resetCount(), 0u);
+    }
+
     void pauseStepAndStopFollowTheRunners() {
         KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
         MachineSession session(config, *system_);

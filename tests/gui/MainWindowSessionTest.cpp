@@ -130,6 +130,51 @@ private Q_SLOTS:
         QVERIFY(!window.currentSession());
     }
 
+    // Machine ▸ Reset boots the image again on a fresh machine; every view follows the new one
+    // (the device tree lists its devices, the registers come from its vcpu).
+    void resetRebindsEveryView() {
+        MainWindow window({demo("spin")});
+        window.show();
+        MachineSession* session = window.openDemo(window.demos().front());
+        QVERIFY(session);
+        QVERIFY(enabled(window, MainWindow::Action::Reset));
+        QVERIFY(!window.action(MainWindow::Action::Reset)->shortcut().isEmpty());
+        session->run();
+        QTRY_VERIFY_WITH_TIMEOUT(session->serialTranscript().count("spin") == 1, kGuestTimeoutMs);
+        const int devices = window.devicesView()->model()->rowCount();
+        QVERIFY(devices > 0);
+
+        window.action(MainWindow::Action::Reset)->trigger();
+        QCOMPARE(session->resetCount(), 1u);
+        QCOMPARE(window.currentSession(), session);
+        QTRY_VERIFY_WITH_TIMEOUT(session->serialTranscript().count("spin") == 2, kGuestTimeoutMs);
+        QCOMPARE(window.devicesView()->model()->rowCount(), devices);
+        session->pause();
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.registersView()->model()->indexOfRegister(QStringLiteral("RIP")).isValid(),
+            kGuestTimeoutMs);
+        // The status bar's uptime restarted with the new machine.
+        QVERIFY(session->uptimeMs() < 60000);
+    }
+
+    // Every action of the Machine menu and the toolbar has a keyboard shortcut.
+    void everyActionHasAShortcut() {
+        MainWindow window({demo("spin")});
+        for (auto action :
+             {MainWindow::Action::NewMachine, MainWindow::Action::OpenImage,
+              MainWindow::Action::Run, MainWindow::Action::Pause, MainWindow::Action::Step,
+              MainWindow::Action::Reset, MainWindow::Action::PowerOff,
+              MainWindow::Action::AddKernelDevice, MainWindow::Action::Remove,
+              MainWindow::Action::Quit, MainWindow::Action::About}) {
+            QAction* qaction = window.action(action);
+            QVERIFY2(!qaction->shortcut().isEmpty(), qPrintable(qaction->objectName()));
+            QVERIFY2(
+                qaction->toolTip().contains(qaction->shortcut().toString(QKeySequence::NativeText)),
+                qPrintable(qaction->toolTip()));
+        }
+    }
+
     // A crashed guest (triple fault) stops only its machine; the window reports the reason in a
     // non-modal box and shows the registers, and another machine keeps running.
     void crashIsReportedWithItsReason() {

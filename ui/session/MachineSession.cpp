@@ -12,33 +12,78 @@
 namespace kvmscope::ui {
 
 MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent)
-    : QObject(parent), sink_(std::make_unique<SessionSerialSink>()) {
+    : QObject(parent), system_(system), config_(config),
+      sink_(std::make_unique<SessionSerialSink>()) {
     qRegisterMetaType<kvmscope::cpu::RunState>();
     qRegisterMetaType<kvmscope::MachineStop>();
     connect(sink_.get(), &SessionSerialSink::output, this, &MachineSession::onSerialOutput);
 
-    machine_ = std::make_unique<Machine>(config, system, *sink_);
-    machine_->boot();
+    attach(bootMachine());
+
+    statisticsTimer_.setInterval(kStatisticsIntervalMs);
+    connect(&statisticsTimer_, &QTimer::timeout, this, &MachineSession::sampleStatistics);
+    statisticsTimer_.start();
+    sampleClock_.start();
+}
+
+std::unique_ptr<Machine> MachineSession::bootMachine() {
+    auto machine = std::make_unique<Machine>(config_, system_, *sink_);
+    machine->boot();
+    return machine;
+}
+
+void MachineSession::attach(std::unique_ptr<Machine> machine) {
+    machine_ = std::move(machine);
+    const unsigned generation = ++generation_;
 
     // Both signals come from vcpu threads (or from this thread for a GUI stop): always queued,
-    // so the session's state only changes on the GUI thread.
-    connect(machine_.get(), &Machine::stopped, this, &MachineSession::onMachineStopped,
-            Qt::QueuedConnection);
+    // so the session's state only changes on the GUI thread. A signal of a machine that a reset
+    // has since replaced is stale and dropped.
+    connect(
+        machine_.get(), &Machine::stopped, this,
+        [this, generation](const MachineStop& stop) {
+            if (generation == generation_)
+                onMachineStopped(stop);
+        },
+        Qt::QueuedConnection);
     for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
         connect(
             &machine_->vcpu(index), &cpu::VcpuRunner::stateChanged, this,
-            [this](uint32_t vcpu, cpu::RunState state) {
+            [this, generation](uint32_t vcpu, cpu::RunState state) {
+                if (generation != generation_)
+                    return;
                 if (state == cpu::RunState::Paused)
                     onRunnerParked(vcpu);
                 updateState();
             },
             Qt::QueuedConnection);
     }
+}
 
-    statisticsTimer_.setInterval(kStatisticsIntervalMs);
-    connect(&statisticsTimer_, &QTimer::timeout, this, &MachineSession::sampleStatistics);
-    statisticsTimer_.start();
-    sampleClock_.start();
+void MachineSession::reset(bool runAfter) {
+    // The new machine first: if the image cannot be loaded any more, the old one stays as it
+    // was and the caller reports the error.
+    std::unique_ptr<Machine> fresh = bootMachine();
+    rebootFailed_ = false;
+    rebootCancelled_ = false;
+    Q_EMIT machineAboutToBeReplaced();
+    addedDevices_.clear(); // their fds close before the old VM's
+    machine_.reset();      // stops and joins the old vcpu threads
+    attach(std::move(fresh));
+    ++resetCount_;
+    everRun_ = false;
+    uptimeBeforeMs_ = 0;
+    runningClock_.invalidate();
+    // The new machine's exit counters start at zero.
+    lastTotalExits_ = 0;
+    counts_ = {};
+    rates_ = {};
+    exitsPerSecond_ = 0;
+    updateState(); // Created: the new machine has not run yet
+    Q_EMIT machineReplaced();
+    Q_EMIT devicesChanged();
+    if (runAfter)
+        run();
 }
 
 MachineSession::~MachineSession() {
@@ -64,15 +109,15 @@ Device& MachineSession::addKernelDevice(uint32_t type) {
 }
 
 QString MachineSession::name() const {
-    return QString::fromStdString(machine_->config().name);
+    return QString::fromStdString(config_.name);
 }
 
 QString MachineSession::imagePath() const {
-    return QString::fromStdString(machine_->config().boot.imagePath);
+    return QString::fromStdString(config_.boot.imagePath);
 }
 
 const MachineConfig& MachineSession::config() const {
-    return machine_->config();
+    return config_;
 }
 
 size_t MachineSession::vcpuCount() const {
@@ -114,6 +159,7 @@ void MachineSession::step(size_t vcpu) {
 void MachineSession::stop() {
     if (!canStop())
         return;
+    rebootCancelled_ = true; // a guest reset waiting to boot again stays off
     machine_->requestStop({StopKind::UserStop, 0, 0, "powered off from the window"});
 }
 
@@ -160,7 +206,30 @@ void MachineSession::onRunnerParked(uint32_t vcpu) {
     Q_EMIT vcpuParkedChanged(vcpu);
 }
 
-void MachineSession::onMachineStopped() {
+void MachineSession::onMachineStopped(const MachineStop& stop) {
+    if (stop.kind == StopKind::Reset && rebootOnGuestReset_) {
+        // The guest reset itself: boot it again, as a PC does (the headless runner does the
+        // same). Deferred, so the old machine is not destroyed from inside its own signal; until
+        // then the session stays Running rather than flickering through Stopped.
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                if (rebootCancelled_) { // powered off from the window meanwhile
+                    updateState();
+                    return;
+                }
+                try {
+                    reset(true);
+                } catch (const std::exception& error) {
+                    rebootFailed_ = true;
+                    // The old machine stays, Stopped with the guest's reset as its reason.
+                    Q_EMIT rebootFailed(QString::fromUtf8(error.what()));
+                    updateState();
+                }
+            },
+            Qt::QueuedConnection);
+        return;
+    }
     updateState();
     // The runners park after the stop; their own queued stateChanged signals announce it.
 }
@@ -173,6 +242,12 @@ void MachineSession::onSerialOutput(const QByteArray& bytes) {
 }
 
 void MachineSession::updateState() {
+    // A guest reset is not a stop the user sees: onMachineStopped() boots the machine again
+    // (the vcpus' queued signals may arrive before the machine's own).
+    if (const auto stop = machine_->stopState(); stop && stop->kind == StopKind::Reset &&
+                                                 rebootOnGuestReset_ && !rebootFailed_ &&
+                                                 !rebootCancelled_)
+        return;
     State next = State::Paused;
     if (machine_->stopState()) {
         next = State::Stopped;

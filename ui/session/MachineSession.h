@@ -63,6 +63,18 @@ public:
     void pause();
     void step(size_t vcpu);
     void stop(); // power off from the GUI (StopKind::UserStop)
+    // Power-cycles the machine, as a PC's reset button does: a fresh Machine from the same
+    // configuration (new RAM, devices and vcpus, the image loaded again), running at once when
+    // `runAfter`. Possible in every state, also after a crash. Kernel devices added in this
+    // session belonged to the old VM and are gone. Views must let go of the old machine's devices
+    // and vcpus: machineAboutToBeReplaced() comes before, machineReplaced() after. Throws what
+    // the constructor throws (the image may have changed on disk); the old machine then stays.
+    void reset(bool runAfter);
+    // How many times the machine was reset, by reset() or by the guest.
+    unsigned resetCount() const { return resetCount_; }
+    // A guest that resets itself (i8042 pulse, port 0xCF9, triple fault is NOT one) boots again,
+    // as a PC does, unless this is off; then it stays Stopped with the reset as its reason.
+    void setRebootOnGuestReset(bool reboot) { rebootOnGuestReset_ = reboot; }
 
     bool canRun() const { return state_ == State::Created || state_ == State::Paused; }
     bool canPause() const { return state_ == State::Running; }
@@ -105,16 +117,34 @@ Q_SIGNALS:
     void statisticsUpdated();
     // devices() changed (a kernel device was added).
     void devicesChanged();
+    // reset(): the old machine is about to be destroyed (drop every pointer into it) ...
+    void machineAboutToBeReplaced();
+    // ... and the new one is booted (bind to machine() again).
+    void machineReplaced();
+    // The guest reset itself and booting it again failed (e.g. the image is gone); the session
+    // stays Stopped.
+    void rebootFailed(const QString& reason);
 
 private:
+    std::unique_ptr<Machine> bootMachine();
+    void attach(std::unique_ptr<Machine> machine);
     void onRunnerParked(uint32_t vcpu);
-    void onMachineStopped();
+    void onMachineStopped(const MachineStop& stop);
     void onSerialOutput(const QByteArray& bytes);
     void updateState();
     void sampleStatistics();
 
+    kvm::System& system_;
+    MachineConfig config_;
     std::unique_ptr<SessionSerialSink> sink_; // outlives machine_ (declared first)
     std::unique_ptr<Machine> machine_;
+    // Bumped for every new machine: signals the old machine's threads queued before it was
+    // destroyed carry the old value and are dropped.
+    unsigned generation_ = 0;
+    unsigned resetCount_ = 0;
+    bool rebootOnGuestReset_ = true;
+    bool rebootFailed_ = false;    // the guest reset itself and booting again failed
+    bool rebootCancelled_ = false; // stop() came between a guest reset and its reboot
     // Declared after machine_, so destroyed first: their fds close before the VM's.
     std::vector<std::unique_ptr<Device>> addedDevices_;
     State state_ = State::Created;

@@ -104,20 +104,36 @@ void MainWindow::createActions() {
                         QStringLiteral("actionPause"));
     stepAction_ = make(tr("&Step instruction"), QStyle::SP_MediaSkipForward,
                        QKeySequence(Qt::Key_F10), QStringLiteral("actionStep"));
-    powerOffAction_ = make(tr("Power &off"), QStyle::SP_MediaStop, QKeySequence(),
+    resetAction_ = make(tr("R&eset"), QStyle::SP_BrowserReload, QKeySequence(tr("Ctrl+R")),
+                        QStringLiteral("actionReset"));
+    powerOffAction_ = make(tr("Power &off"), QStyle::SP_MediaStop, QKeySequence(tr("Ctrl+Shift+P")),
                            QStringLiteral("actionPowerOff"));
-    addDeviceAction_ = make(tr("Add &kernel device…"), QStyle::SP_DriveNetIcon, QKeySequence(),
-                            QStringLiteral("actionAddKernelDevice"));
-    addDeviceAction_->setToolTip(tr("Create a KVM_CREATE_DEVICE device on this machine's VM"));
-    removeAction_ = make(tr("&Close machine"), QStyle::SP_DialogCloseButton, QKeySequence(),
-                         QStringLiteral("actionRemove"));
-    quitAction_ = make(tr("&Quit"), QStyle::SP_DialogCloseButton, QKeySequence::Quit,
+    addDeviceAction_ = make(tr("Add &kernel device…"), QStyle::SP_DriveNetIcon,
+                            QKeySequence(tr("Ctrl+K")), QStringLiteral("actionAddKernelDevice"));
+    removeAction_ = make(tr("&Close machine"), QStyle::SP_DialogCloseButton,
+                         QKeySequence(tr("Ctrl+W")), QStringLiteral("actionRemove"));
+    // QKeySequence::Quit is empty on platforms without a desktop theme (offscreen, bare X).
+    quitAction_ = make(tr("&Quit"), QStyle::SP_DialogCloseButton, QKeySequence(tr("Ctrl+Q")),
                        QStringLiteral("actionQuit"));
-    aboutAction_ = make(tr("&About kvmscope"), QStyle::SP_MessageBoxInformation, QKeySequence(),
-                        QStringLiteral("actionAbout"));
-    runAction_->setToolTip(tr("Run the machine (F5)"));
-    pauseAction_->setToolTip(tr("Pause every vcpu (F6)"));
-    stepAction_->setToolTip(tr("Execute one instruction on the selected vcpu (F10)"));
+    aboutAction_ = make(tr("&About kvmscope"), QStyle::SP_MessageBoxInformation,
+                        QKeySequence(Qt::Key_F1), QStringLiteral("actionAbout"));
+    // Every tool tip names its shortcut, so the toolbar teaches them.
+    auto explain = [](QAction* action, const QString& what) {
+        const QString keys = action->shortcut().toString(QKeySequence::NativeText);
+        action->setToolTip(keys.isEmpty() ? what : QStringLiteral("%1 (%2)").arg(what, keys));
+        action->setStatusTip(what);
+    };
+    explain(newAction_, tr("Create a machine from an image"));
+    explain(openAction_, tr("Open an image with the default configuration"));
+    explain(runAction_, tr("Run the machine"));
+    explain(pauseAction_, tr("Pause every vcpu"));
+    explain(stepAction_, tr("Execute one instruction on the selected vcpu"));
+    explain(resetAction_, tr("Reset the machine: boot its image again on fresh RAM and devices"));
+    explain(powerOffAction_, tr("Power the machine off"));
+    explain(addDeviceAction_, tr("Create a KVM_CREATE_DEVICE device on this machine's VM"));
+    explain(removeAction_, tr("Close the current machine"));
+    explain(quitAction_, tr("Quit kvmscope"));
+    explain(aboutAction_, tr("About kvmscope"));
 
     connect(newAction_, &QAction::triggered, this, &MainWindow::newMachine);
     connect(openAction_, &QAction::triggered, this, &MainWindow::openImage);
@@ -131,6 +147,17 @@ void MainWindow::createActions() {
             current_->pause();
     });
     connect(stepAction_, &QAction::triggered, this, &MainWindow::stepCurrentVcpu);
+    connect(resetAction_, &QAction::triggered, this, [this] {
+        if (!current_)
+            return;
+        try {
+            current_->reset(true);
+        } catch (const std::exception& error) {
+            QMessageBox::warning(this, tr("Reset %1").arg(current_->name()),
+                                 QString::fromUtf8(error.what()));
+        }
+        updateActions();
+    });
     connect(powerOffAction_, &QAction::triggered, this, [this] {
         if (current_)
             current_->stop();
@@ -167,6 +194,7 @@ void MainWindow::createMenus() {
     machine->addAction(runAction_);
     machine->addAction(pauseAction_);
     machine->addAction(stepAction_);
+    machine->addAction(resetAction_);
     machine->addAction(powerOffAction_);
     machine->addSeparator();
     machine->addAction(addDeviceAction_);
@@ -182,6 +210,7 @@ void MainWindow::createMenus() {
     toolbar->addAction(runAction_);
     toolbar->addAction(pauseAction_);
     toolbar->addAction(stepAction_);
+    toolbar->addAction(resetAction_);
     toolbar->addAction(powerOffAction_);
 
     // Filled after the docks exist (their toggle actions).
@@ -339,6 +368,23 @@ MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* er
             reportCrash(*raw);
         }
     });
+    // A reset replaces the session's machine: the views let go of the old one first.
+    connect(raw, &MachineSession::machineAboutToBeReplaced, this, [this, raw] {
+        if (raw == current_)
+            bindViews(nullptr);
+    });
+    connect(raw, &MachineSession::machineReplaced, this, [this, raw] {
+        if (raw == current_) {
+            bindViews(raw);
+            updateActions();
+            updateStatus();
+        }
+        showMessage(tr("%1: reset (boot %2)").arg(raw->name()).arg(raw->resetCount() + 1));
+    });
+    connect(raw, &MachineSession::rebootFailed, this, [this, raw](const QString& reason) {
+        showMessage(
+            tr("%1: the guest reset, but booting again failed: %2").arg(raw->name(), reason));
+    });
     rememberImage(QString::fromStdString(config.boot.imagePath));
     const int row = machines_->addSession(std::move(session));
     machineList_->setCurrentIndex(machines_->index(row));
@@ -424,12 +470,16 @@ void MainWindow::dropEvent(QDropEvent* event) {
     showNewMachineDialog(path);
 }
 
-void MainWindow::setCurrentSession(MachineSession* session) {
-    current_ = session;
+void MainWindow::bindViews(MachineSession* session) {
     registersView_->setSession(session);
     devicesView_->setSession(session);
     exitsView_->setSession(session);
     serialConsole_->setSession(session);
+}
+
+void MainWindow::setCurrentSession(MachineSession* session) {
+    current_ = session;
+    bindViews(session);
     if (session) {
         const int row = machines_->rowOf(session);
         if (row >= 0 && machineList_->currentIndex().row() != row)
@@ -471,6 +521,8 @@ QAction* MainWindow::action(Action which) const {
         return pauseAction_;
     case Action::Step:
         return stepAction_;
+    case Action::Reset:
+        return resetAction_;
     case Action::PowerOff:
         return powerOffAction_;
     case Action::AddKernelDevice:
@@ -490,6 +542,7 @@ void MainWindow::updateActions() {
     runAction_->setEnabled(session && session->canRun());
     pauseAction_->setEnabled(session && session->canPause());
     stepAction_->setEnabled(session && session->canStep());
+    resetAction_->setEnabled(session != nullptr);
     powerOffAction_->setEnabled(session && session->canStop());
     addDeviceAction_->setEnabled(session != nullptr);
     removeAction_->setEnabled(session != nullptr);

@@ -48,6 +48,7 @@ public:
         Run,
         Pause,
         Step,
+        Reset,
         PowerOff,
         AddKernelDevice,
         Remove,
@@ -112,6 +113,8 @@ protected:
 
 private:
     void createActions();
+    // Points every view at `session`'s machine (nullptr: at none).
+    void bindViews(MachineSession* session);
     void createMenus();
     void createDocks();
     void createStatusBar();
@@ -155,6 +158,7 @@ private:
     QAction* runAction_ = nullptr;
     QAction* pauseAction_ = nullptr;
     QAction* stepAction_ = nullptr;
+    QAction* resetAction_ = nullptr;
     QAction* powerOffAction_ = nullptr;
     QAction* addDeviceAction_ = nullptr;
     QAction* removeAction_ = nullptr;

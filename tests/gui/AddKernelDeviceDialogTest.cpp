@@ -4,6 +4,7 @@
 
 #include "GuiTestSupport.h"
 #include "devices/Device.h"
+#include "devices/kernel/KernelDevice.h"
 #include "kvm/Vm.h"
 #include "machine/Machine.h"
 #include "models/DeviceTreeModel.h"
@@ -68,6 +69,15 @@ private Q_SLOTS:
         QVERIFY(model.rowCount(added) > 0);
         const QModelIndex group = model.index(0, 0, added);
         QVERIFY(model.rowCount(group) > 0);
+
+        // The first of its type keeps the type's name; a later one of the same type (on hosts
+        // whose kernel allows several) is numbered.
+        auto* kernelDevice = dynamic_cast<KernelDevice*>(dialog.addedDevice());
+        QVERIFY(kernelDevice);
+        kernelDevice->setInstance(2);
+        QCOMPARE(QString::fromStdString(kernelDevice->name()),
+                 QStringLiteral("KVM_DEV_TYPE_VFIO #2"));
+        kernelDevice->setInstance(1);
 
         // A second VFIO device: the kernel refuses (one per VM); the dialog says why and stays.
         AddKernelDeviceDialog again(session);

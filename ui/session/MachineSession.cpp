@@ -102,6 +102,11 @@ std::vector<Device*> MachineSession::devices() const {
 
 Device& MachineSession::addKernelDevice(uint32_t type) {
     auto device = std::make_unique<KernelDevice>(machine_->vm().createDevice(type));
+    unsigned sameType = 0;
+    for (Device* existing : devices())
+        if (auto* kernel = dynamic_cast<KernelDevice*>(existing); kernel && kernel->type() == type)
+            ++sameType;
+    device->setInstance(sameType + 1);
     Device& added = *device;
     addedDevices_.push_back(std::move(device));
     Q_EMIT devicesChanged();

@@ -45,7 +45,8 @@ KernelDevice::KernelDevice(kvm::DeviceFd fd) : fd_(std::move(fd)) {
 }
 
 std::string KernelDevice::name() const {
-    return kvm::DeviceFd::typeName(fd_.type());
+    const std::string type = kvm::DeviceFd::typeName(fd_.type());
+    return instance_ > 1 ? fmt::format("{} #{}", type, instance_) : type;
 }
 
 bool KernelDevice::hasAttr(uint32_t group, uint64_t attr) const {

@@ -19,9 +19,13 @@ public:
     void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
 
     uint32_t type() const { return fd_.type(); }
+    // The n-th device of its type on the VM (1 = the first): from the second on, the name says
+    // which, so that two devices of one type can be told apart ("VFIO device #2").
+    void setInstance(unsigned instance) { instance_ = instance; }
 
 private:
     kvm::DeviceFd fd_;
+    unsigned instance_ = 1;
     std::vector<AttributeInfo> attributes_;
 };
 

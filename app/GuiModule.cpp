@@ -10,6 +10,7 @@
 #include <QApplication>
 #include <QMessageBox>
 #include <QTimer>
+#include <QWindow>
 #include <cmath>
 #include <vector>
 
@@ -23,6 +24,30 @@ std::vector<kvmscope::ui::DemoImage> demoImages() {
     return images;
 }
 
+// Logs once, at info level, when the window system first shows the window (its first expose
+// event): the moment a user sees kvmscope start (kvmscope-bench-gui times it from spawn).
+class FirstExposeLogger : public QObject {
+public:
+    explicit FirstExposeLogger(QObject* parent) : QObject(parent) {}
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Expose) {
+            if (auto* window = qobject_cast<QWindow*>(watched); window && window->isExposed()) {
+                kvmscope::log::get("ui")->info("main window exposed");
+                watched->removeEventFilter(this);
+                deleteLater();
+            }
+        }
+        return false;
+    }
+};
+
+void logFirstExpose(QWidget& widget) {
+    if (QWindow* handle = widget.windowHandle())
+        handle->installEventFilter(new FirstExposeLogger(&widget));
+}
+
 // Opens the main window on the machine the command line names (or the default demo) and runs
 // it; returns when the window closes.
 int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) {
@@ -34,6 +59,7 @@ int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) 
 
     ui::MainWindow window(demoImages());
     window.show();
+    logFirstExpose(window);
     if (options.timeoutSeconds)
         QTimer::singleShot(static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0)),
                            &application, &QApplication::closeAllWindows);

@@ -23,6 +23,7 @@
 #include <QApplication>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QTest>
 #include <QTimer>
 #include <csignal>
@@ -99,9 +100,15 @@ WindowRun windowMicrosPerExit(ui::MainWindow& window, const std::string& image, 
     sinceTick.start();
     ticker.start();
     const double start = bench::nowSeconds();
+    // A real event loop, as the application runs one (a processEvents() loop would spin).
+    QEventLoop loop;
+    QObject::connect(session, &ui::MachineSession::stateChanged, &loop, [&] {
+        if (session->state() == ui::MachineSession::State::Stopped)
+            loop.quit();
+    });
     session->run();
-    while (session->state() != ui::MachineSession::State::Stopped)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 5);
+    if (session->state() != ui::MachineSession::State::Stopped)
+        loop.exec();
     const double seconds = bench::nowSeconds() - start;
     ticker.stop();
     if (session->stopReason()->kind != StopKind::DebugExit)

@@ -8,4 +8,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/AcpiPmControl.h devices/AcpiPmControl.cpp
     devices/ResetControlPort.h devices/ResetControlPort.cpp
     devices/I8042Controller.h devices/I8042Controller.cpp
+    devices/Framebuffer.h devices/Framebuffer.cpp
+    devices/BochsDispi.h devices/BochsDispi.cpp
+    devices/VgaText.h devices/VgaText.cpp
 )

@@ -29,6 +29,17 @@ void Vm::setMemoryRegion(uint32_t slot, uint64_t guestAddress, uint64_t size, vo
             fmt::format("mapping slot {} at {:#x} size {:#x}", slot, guestAddress, size));
 }
 
+void Vm::getDirtyLog(uint32_t slot, std::span<uint64_t> bitmap) const {
+    kvm_dirty_log log{};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap.data();
+    const int result = tryIoctl(fd_.get(), KVM_GET_DIRTY_LOG, &log);
+    if (result < 0)
+        throw KvmError(
+            "KVM_GET_DIRTY_LOG", -result,
+            fmt::format("reading the dirty log of slot {} ({} bitmap words)", slot, bitmap.size()));
+}
+
 void Vm::setTssAddress(uint64_t address) {
     KVM_IOCTL(fd_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(address));
 }

@@ -3,7 +3,9 @@
 #include "kvm/FileDescriptor.h"
 #include "kvm/compat.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace kvmscope::kvm {
 
@@ -17,9 +19,24 @@ public:
     int fd() const { return fd_.get(); }
     int checkExtension(long capability) const;
 
-    // KVM_SET_USER_MEMORY_REGION (api.rst 4.35).
+    // KVM_SET_USER_MEMORY_REGION (api.rst 4.35). `flags`: KVM_MEM_LOG_DIRTY_PAGES to track the
+    // guest's writes to the slot (getDirtyLog), KVM_MEM_READONLY.
     void setMemoryRegion(uint32_t slot, uint64_t guestAddress, uint64_t size, void* host,
                          uint32_t flags = 0);
+    // KVM_GET_DIRTY_LOG (api.rst 4.8): one bit per 4 KiB page of `slot` (created with
+    // KVM_MEM_LOG_DIRTY_PAGES), set when the guest wrote the page since the previous call.
+    // `bitmap` needs dirtyLogWords(slotSize) words. Without KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
+    // enabled (kvmscope never enables it) the kernel hands the bits over and clears them in one
+    // step, write-protecting those pages again, so a write that lands after the call is reported
+    // by the next one and none is lost. A VM ioctl: safe to call while the vcpus run. The dirty
+    // ring (KVM_CAP_DIRTY_LOG_RING) is not used: once enabled it replaces this bitmap for every
+    // slot and must be harvested per vcpu, with a vcpu exit when a ring fills; for a framebuffer
+    // of a few MiB the bitmap is a few hundred bytes and costs one ioctl.
+    void getDirtyLog(uint32_t slot, std::span<uint64_t> bitmap) const;
+    static size_t dirtyLogWords(uint64_t slotSize) {
+        const uint64_t pages = (slotSize + 4095) / 4096;
+        return static_cast<size_t>((pages + 63) / 64);
+    }
     // Required on Intel before the first KVM_RUN: three pages for the real-mode TSS (api.rst 4.48)
     // and one for the EPT identity map (4.62); both must lie outside guest RAM.
     void setTssAddress(uint64_t address);

@@ -1,6 +1,8 @@
 #include "machine/MachineConfig.h"
 
 #include "common/Error.h"
+#include "devices/BochsDispi.h"
+#include "devices/Framebuffer.h"
 #include "machine/GuestMemory.h"
 
 #include <cctype>
@@ -8,6 +10,21 @@
 #include <limits>
 
 namespace kvmscope {
+
+namespace {
+
+// The dispi's limits (devices/BochsDispi.h): what a guest could set itself.
+void checkFramebufferMode(const MachineConfig::Framebuffer& mode, const std::string& what) {
+    if (mode.width < 1 || mode.width > BochsDispi::kMaxXres || mode.height < 1 ||
+        mode.height > BochsDispi::kMaxYres)
+        throw InputError(fmt::format("{}: the size must be between 1x1 and {}x{}", what,
+                                     BochsDispi::kMaxXres, BochsDispi::kMaxYres));
+    if (!isSupportedDepth(mode.bitsPerPixel))
+        throw InputError(
+            fmt::format("{}: the depth must be 15, 16, 24 or 32 bits per pixel", what));
+}
+
+} // namespace
 
 void MachineConfig::validate() const {
     if (memorySize < GuestMemory::kMinRamSize || memorySize > GuestMemory::kMaxRamSize)
@@ -17,6 +34,46 @@ void MachineConfig::validate() const {
         throw InputError(fmt::format("--memory {:#x}: must be a multiple of 4 KiB", memorySize));
     if (cpus < 1 || cpus > kMaxCpus)
         throw InputError(fmt::format("--cpus {}: must be between 1 and {}", cpus, kMaxCpus));
+    if (framebuffer.enabled)
+        checkFramebufferMode(framebuffer,
+                             fmt::format("--framebuffer {}x{}x{}", framebuffer.width,
+                                         framebuffer.height, framebuffer.bitsPerPixel));
+}
+
+void parseFramebufferMode(const std::string& text, MachineConfig::Framebuffer& framebuffer,
+                          const std::string& what) {
+    const std::string where = fmt::format("{} '{}'", what, text);
+    uint32_t fields[3] = {};
+    size_t position = 0;
+    for (int field = 0; field < 3; ++field) {
+        if (field > 0) {
+            if (position >= text.size() || (text[position] != 'x' && text[position] != 'X'))
+                throw InputError(
+                    fmt::format("{}: expected WIDTHxHEIGHTxBPP such as 1024x768x32", where));
+            ++position;
+        }
+        const size_t digitsStart = position;
+        uint64_t value = 0;
+        while (position < text.size() && std::isdigit(static_cast<unsigned char>(text[position]))) {
+            value = value * 10 + static_cast<uint64_t>(text[position] - '0');
+            if (value > 0xFFFF)
+                throw InputError(fmt::format("{}: {} is too large", where,
+                                             text.substr(digitsStart, position - digitsStart + 1)));
+            ++position;
+        }
+        if (position == digitsStart)
+            throw InputError(
+                fmt::format("{}: expected WIDTHxHEIGHTxBPP such as 1024x768x32", where));
+        fields[field] = static_cast<uint32_t>(value);
+    }
+    if (position != text.size())
+        throw InputError(fmt::format("{}: expected WIDTHxHEIGHTxBPP such as 1024x768x32", where));
+    MachineConfig::Framebuffer mode = framebuffer;
+    mode.width = fields[0];
+    mode.height = fields[1];
+    mode.bitsPerPixel = fields[2];
+    checkFramebufferMode(mode, where);
+    framebuffer = mode;
 }
 
 uint64_t parseSize(const std::string& text, const std::string& what) {

@@ -16,12 +16,26 @@ struct MachineConfig {
     // attributes can be inspected. It does nothing for the guest, and tearing a VFIO device down
     // costs ~10 ms at exit on some hosts, so the headless CLI leaves it off unless asked.
     bool inspectKernelDevices = true;
+    // The linear framebuffer (devices/Framebuffer.h) and the mode the Bochs dispi starts with,
+    // which a Linux kernel is told about through screen_info (--framebuffer WxHxBPP,
+    // --no-framebuffer). It costs nothing while nobody looks at the display.
+    struct Framebuffer {
+        bool enabled = true;
+        uint32_t width = 1024;
+        uint32_t height = 768;
+        uint32_t bitsPerPixel = 32;
+    } framebuffer;
 
     static constexpr unsigned kMaxCpus = 255; // xAPIC ids (the MP table's limit)
 
     // Throws InputError naming the field and the value when something is out of range.
     void validate() const;
 };
+
+// Parses a framebuffer mode "WxHxBPP" (e.g. 1024x768x32) into `framebuffer`'s size and depth and
+// checks it against what the dispi offers; throws InputError naming `what` and the value.
+void parseFramebufferMode(const std::string& text, MachineConfig::Framebuffer& framebuffer,
+                          const std::string& what);
 
 // Parses "256M", "2G", "1048576", "64K" (binary units); throws InputError naming `what`.
 uint64_t parseSize(const std::string& text, const std::string& what);

@@ -1,0 +1,144 @@
+#include "display/DisplaySource.h"
+
+#include "devices/VgaText.h"
+#include "kvm/Vm.h"
+#include "machine/GuestMemory.h"
+
+#include <bit>
+#include <cstring>
+
+namespace kvmscope::display {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr unsigned kBitsPerWord = 64;
+
+bool pageDirty(const std::vector<uint64_t>& bitmap, uint64_t page) {
+    const uint64_t word = page / kBitsPerWord;
+    return word < bitmap.size() && (bitmap[word] >> (page % kBitsPerWord)) & 1;
+}
+
+bool anyPageDirty(const std::vector<uint64_t>& bitmap, uint64_t firstPage, uint64_t lastPage) {
+    for (uint64_t page = firstPage; page <= lastPage; ++page)
+        if (pageDirty(bitmap, page))
+            return true;
+    return false;
+}
+
+// The VGA BIOS's mode-3 palette: the CGA colours, with brown (6) instead of dark yellow.
+constexpr uint32_t kTextColours[16] = {
+    0x000000, 0x0000AA, 0x00AA00, 0x00AAAA, 0xAA0000, 0xAA00AA, 0xAA5500, 0xAAAAAA,
+    0x555555, 0x5555FF, 0x55FF55, 0x55FFFF, 0xFF5555, 0xFF55FF, 0xFFFF55, 0xFFFFFF,
+};
+
+} // namespace
+
+const char* toString(UpdateStatus status) {
+    switch (status) {
+    case UpdateStatus::Copied:
+        return "copied";
+    case UpdateStatus::Unchanged:
+        return "unchanged";
+    case UpdateStatus::ModeMismatch:
+        return "mode mismatch";
+    case UpdateStatus::TextMode:
+        return "text mode";
+    }
+    return "?";
+}
+
+uint32_t FrameUpdate::rowsCopied() const {
+    uint32_t total = 0;
+    for (const RowRange& range : rows)
+        total += range.count;
+    return total;
+}
+
+uint32_t textColour(unsigned index) {
+    return kTextColours[index & 0x0F];
+}
+
+DisplaySource::DisplaySource(kvm::Vm& vm, uint32_t framebufferSlot, Framebuffer* framebuffer,
+                             const VgaText& vgaText, const GuestMemory& memory)
+    : vm_(vm), slot_(framebufferSlot), framebuffer_(framebuffer), vgaText_(vgaText),
+      memory_(memory) {
+    if (framebuffer_)
+        bitmap_.resize(kvm::Vm::dirtyLogWords(framebuffer_->memorySize()));
+}
+
+DisplayKind DisplaySource::kind() const {
+    return graphicsMode().enabled ? DisplayKind::Graphics : DisplayKind::Text;
+}
+
+ScanoutMode DisplaySource::graphicsMode() const {
+    return framebuffer_ ? framebuffer_->scanout() : ScanoutMode{};
+}
+
+FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
+    FrameUpdate result;
+    if (!framebuffer_)
+        return result; // TextMode
+    std::lock_guard lock(updateMutex_);
+    // The generation is read with the mode: a mode change during the copy below shows up as a
+    // new generation next time, which copies everything again.
+    const auto [mode, generation] = framebuffer_->scanoutAndGeneration();
+    result.mode = mode;
+    if (!mode.enabled)
+        return result;
+    if (!target.pixels || target.width != mode.width || target.height != mode.height ||
+        target.format != mode.format() || target.bytesPerLine < mode.rowBytes()) {
+        result.status = UpdateStatus::ModeMismatch;
+        return result;
+    }
+
+    vm_.getDirtyLog(slot_, bitmap_);
+    for (uint64_t word : bitmap_)
+        result.dirtyPages += static_cast<uint64_t>(std::popcount(word));
+
+    result.full = full || lastGeneration_ != generation || lastTarget_ != target.pixels;
+    const uint8_t* video = framebuffer_->memory().data();
+    const uint32_t rowBytes = mode.rowBytes();
+    for (uint32_t row = 0; row < mode.height; ++row) {
+        const uint64_t start = mode.offset + uint64_t(row) * mode.stride;
+        if (!result.full &&
+            !anyPageDirty(bitmap_, start / kPageSize, (start + rowBytes - 1) / kPageSize))
+            continue;
+        std::memcpy(target.pixels + row * target.bytesPerLine, video + start, rowBytes);
+        if (!result.rows.empty() && result.rows.back().first + result.rows.back().count == row)
+            ++result.rows.back().count;
+        else
+            result.rows.push_back({row, 1});
+    }
+    lastGeneration_ = generation;
+    lastTarget_ = target.pixels;
+    result.status = result.rows.empty() ? UpdateStatus::Unchanged : UpdateStatus::Copied;
+    framebuffer_->recordUpdate(result.dirtyPages, result.rowsCopied());
+    return result;
+}
+
+TextScreen DisplaySource::textScreen() const {
+    TextScreen screen;
+    const VgaTextState crtc = vgaText_.state();
+    screen.startAddress = crtc.startAddress;
+    screen.cursorStart = crtc.cursorStart;
+    screen.cursorEnd = crtc.cursorEnd;
+    screen.characterHeight = crtc.characterHeight;
+    const int cursorCell = int(crtc.cursorLocation) - int(crtc.startAddress);
+    const int cells = int(TextScreen::kColumns * TextScreen::kRows);
+    screen.cursorVisible = crtc.cursorEnabled && cursorCell >= 0 && cursorCell < cells;
+    if (cursorCell >= 0 && cursorCell < cells) {
+        screen.cursorRow = unsigned(cursorCell) / TextScreen::kColumns;
+        screen.cursorColumn = unsigned(cursorCell) % TextScreen::kColumns;
+    }
+    // The window lies in guest RAM below 1 MiB, which every machine has (GuestMemory's minimum).
+    if (!memory_.contains(kTextBase, kTextWindowSize))
+        return screen;
+    const auto window = memory_.span(kTextBase, kTextWindowSize);
+    for (size_t i = 0; i < screen.cells.size(); ++i) {
+        const uint64_t byte = (uint64_t(crtc.startAddress) + i) * 2 % kTextWindowSize;
+        screen.cells[i] = {window[byte], window[byte + 1]};
+    }
+    return screen;
+}
+
+} // namespace kvmscope::display

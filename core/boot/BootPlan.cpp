@@ -14,13 +14,15 @@ const char* toString(ImageFormat format) {
         return "elf";
     case ImageFormat::Linux:
         return "linux";
+    case ImageFormat::Pvh:
+        return "pvh";
     }
     return "unknown";
 }
 
 bool parseImageFormat(const std::string& text, ImageFormat& format) {
     for (ImageFormat candidate : {ImageFormat::Auto, ImageFormat::Flat, ImageFormat::Multiboot,
-                                  ImageFormat::Elf, ImageFormat::Linux}) {
+                                  ImageFormat::Elf, ImageFormat::Linux, ImageFormat::Pvh}) {
         if (text == toString(candidate)) {
             format = candidate;
             return true;

@@ -2,24 +2,38 @@
 // What a loader leaves behind once an image is in guest memory: the CPU mode and register state
 // the boot processor starts in. Loaders fill it; X86Setup turns it into kvm_regs/kvm_sregs.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kvmscope::boot {
 
-enum class ImageFormat { Auto, Flat, Multiboot, Elf, Linux };
+// Linux: a bzImage by the x86 boot protocol. Pvh: an ELF vmlinux (or a bzImage's payload) by the
+// PVH boot ABI.
+enum class ImageFormat { Auto, Flat, Multiboot, Elf, Linux, Pvh };
 
 const char* toString(ImageFormat format);
-// Parses "auto", "flat", "multiboot", "elf", "linux"; returns false for anything else.
+// Parses "auto", "flat", "multiboot", "elf", "linux", "pvh"; returns false for anything else.
 bool parseImageFormat(const std::string& text, ImageFormat& format);
 
 enum class CpuMode {
     Real,        // 16-bit real mode, paging off (flat binaries)
-    Protected32, // 32-bit protected mode, flat segments, paging off (multiboot, ELF32)
+    Protected32, // 32-bit protected mode, flat segments, paging off (multiboot, ELF32, PVH)
     Long64,      // 64-bit long mode, identity paging below 4 GiB (ELF64, Linux)
 };
 
 const char* toString(CpuMode mode);
+
+// The linear framebuffer a boot loader reports to the kernel (Linux: boot_params.screen_info), in
+// the mode the machine set before the boot; filled by the Machine when it has one.
+struct BootFramebuffer {
+    uint64_t address = 0;    // guest-physical
+    uint64_t memorySize = 0; // bytes of video memory
+    uint32_t width = 0;
+    uint32_t height = 0;
+    uint32_t bitsPerPixel = 0; // 15, 16, 24 or 32
+    uint32_t stride = 0;       // bytes per row
+};
 
 struct BootOptions {
     std::string imagePath;
@@ -28,6 +42,7 @@ struct BootOptions {
     std::string commandLine;       // --append (multiboot and Linux kernels)
     std::string initrdPath;        // --initrd (multiboot: first module; Linux: the initrd)
     unsigned cpus = 1;
+    std::optional<BootFramebuffer> framebuffer; // none: no framebuffer to report
 };
 
 // The boot processor's initial state. Segment state, descriptor tables and paging follow from

@@ -6,6 +6,7 @@
 #include "boot/MultibootHeader.h"
 #include "boot/MultibootLoader.h"
 #include "boot/linux/LinuxLoader.h"
+#include "boot/linux/PvhLoader.h"
 
 #include <cerrno>
 #include <cstring>
@@ -79,8 +80,9 @@ ImageFormat detectFormat(std::span<const uint8_t> image) {
         return ImageFormat::Linux;
     if (searchMultibootHeader(image).headerOffset)
         return ImageFormat::Multiboot;
+    // An ELF with the PVH entry note is a kernel that wants the PVH ABI (a Linux vmlinux).
     if (hasElfMagic(image))
-        return ImageFormat::Elf;
+        return hasPvhEntryNote(image) ? ImageFormat::Pvh : ImageFormat::Elf;
     return ImageFormat::Flat;
 }
 
@@ -99,8 +101,8 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
                                         options.imagePath, *search.firstMagicOffset,
                                         search.firstMagicChecksum));
     }
-    const bool takesKernelArguments =
-        format == ImageFormat::Multiboot || format == ImageFormat::Linux;
+    const bool takesKernelArguments = format == ImageFormat::Multiboot ||
+                                      format == ImageFormat::Linux || format == ImageFormat::Pvh;
     if (!takesKernelArguments && !options.initrdPath.empty())
         throw InputError(fmt::format("{}: an initrd ({}) can only be given to a multiboot or Linux "
                                      "kernel, and this image is loaded as {}",
@@ -120,6 +122,13 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
         if (!options.initrdPath.empty())
             initrd = readImageFile(options.initrdPath, "initrd");
         plan = loadLinux(image, options, initrd, memory);
+        break;
+    }
+    case ImageFormat::Pvh: {
+        std::vector<uint8_t> initrd;
+        if (!options.initrdPath.empty())
+            initrd = readImageFile(options.initrdPath, "initrd");
+        plan = loadPvh(image, options, initrd, memory);
         break;
     }
     case ImageFormat::Elf:

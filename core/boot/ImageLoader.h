@@ -21,7 +21,8 @@ std::vector<uint8_t> readImageFile(const std::string& path, const char* what);
 
 // Detection order: a Linux bzImage ("HdrS" at 0x202; first, since a bzImage may also contain
 // the other magics) -> a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the
-// first 8192 bytes, checksum correct) -> ELF (\x7fELF) -> flat. Never returns Auto.
+// first 8192 bytes, checksum correct) -> ELF (\x7fELF): PVH when it carries the
+// XEN_ELFNOTE_PHYS32_ENTRY note, plain ELF otherwise -> flat. Never returns Auto.
 ImageFormat detectFormat(std::span<const uint8_t> image);
 
 // Reads options.imagePath (and options.initrdPath for multiboot and Linux), detects the format when

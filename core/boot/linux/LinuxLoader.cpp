@@ -2,7 +2,9 @@
 
 #include "boot/GuestLayout.h"
 #include "boot/ImagePlacement.h"
+#include "boot/acpi/AcpiTables.h"
 #include "boot/linux/E820.h"
+#include "devices/Framebuffer.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -24,6 +26,7 @@ constexpr uint64_t kDefaultSetupSects = 4; // "If this field is 0, the real valu
 // "64-bit BOOT PROTOCOL": the 64-bit entry is 0x200 past the protected-mode kernel's start.
 constexpr uint64_t kEntry64Offset = 0x200;
 constexpr uint16_t kProtocolXloadflags = 0x020c; // 2.12 introduced xloadflags
+constexpr uint16_t kProtocolAcpiRsdp = 0x020e;   // 2.14: boot_params.acpi_rsdp_addr
 constexpr uint8_t kTypeOfLoaderUndefined = 0xff; // boot.rst: "0xFF: undefined", no assigned ID
 // heap_end_ptr is an offset from the start of the real-mode code and matters only to that code,
 // which kvmscope does not run; the conventional value for a 64 KiB setup segment keeps a kernel
@@ -104,6 +107,33 @@ boot_params buildZeroPage(std::span<const uint8_t> image, const LinuxKernelImage
 }
 
 } // namespace
+
+screen_info linuxScreenInfo(const BootFramebuffer& framebuffer) {
+    // zero-page.rst, 0x000 screen_info (<linux/screen_info.h>): VIDEO_TYPE_VLFB makes the kernel
+    // register a "vesa-framebuffer" (drivers/video/fbdev/vesafb.c) from the lfb_* fields, with
+    // the framebuffer console on it; lfb_size counts 64 KiB units for this type.
+    screen_info info{};
+    const ColourLayout colours = colourLayout(framebuffer.bitsPerPixel);
+    info.orig_video_isVGA = VIDEO_TYPE_VLFB;
+    info.lfb_width = static_cast<uint16_t>(framebuffer.width);
+    info.lfb_height = static_cast<uint16_t>(framebuffer.height);
+    info.lfb_depth = static_cast<uint16_t>(framebuffer.bitsPerPixel);
+    info.lfb_linelength = static_cast<uint16_t>(framebuffer.stride);
+    info.lfb_base = static_cast<uint32_t>(framebuffer.address); // below 4 GiB (no 64BIT_BASE)
+    info.lfb_size = static_cast<uint32_t>(framebuffer.memorySize >> 16);
+    // How many screens the video memory holds, for panning (vesafb's ypan).
+    const uint64_t screen = uint64_t(framebuffer.stride) * framebuffer.height;
+    info.pages = static_cast<uint16_t>(std::min<uint64_t>(framebuffer.memorySize / screen, 0xFFFF));
+    info.red_size = colours.red.size;
+    info.red_pos = colours.red.position;
+    info.green_size = colours.green.size;
+    info.green_pos = colours.green.position;
+    info.blue_size = colours.blue.size;
+    info.blue_pos = colours.blue.position;
+    info.rsvd_size = colours.reserved.size;
+    info.rsvd_pos = colours.reserved.position;
+    return info;
+}
 
 bool hasLinuxBootMagic(std::span<const uint8_t> image) {
     uint32_t magic = 0;
@@ -192,13 +222,13 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
                                           "{:#x} bytes, init_size {:#x} from {:#x}, pref_address "
                                           "{:#x}) but RAM below 4 GiB ends at {:#x}",
                                           kernelStart, kernel.footprintEnd, kernel.kernelSize,
-                                          header.init_size, kernel.runAddress,
+                                          uint32_t{header.init_size}, kernel.runAddress,
                                           uint64_t{header.pref_address}, lowRamEnd));
-    checkImagePlacement(
-        path,
-        fmt::format("the kernel and its init_size buffer (init_size {:#x})", header.init_size),
-        kernelStart, kernel.footprintEnd - kernelStart, memory,
-        {layout::kBootStackRange, layout::kLinuxBootDataRange});
+    checkImagePlacement(path,
+                        fmt::format("the kernel and its init_size buffer (init_size {:#x})",
+                                    uint32_t{header.init_size}),
+                        kernelStart, kernel.footprintEnd - kernelStart, memory,
+                        {layout::kBootStackRange, layout::kLinuxBootDataRange});
     memory.write(kernelStart, image.data() + kernel.setupSize, kernel.kernelSize);
 
     // The command line: cmdline_size (2.06) is its longest length without the NUL.
@@ -207,7 +237,7 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
     if (commandLine.size() > header.cmdline_size)
         throw LoadError(path, fmt::format("the command line is {} bytes, longer than the kernel's "
                                           "setup header cmdline_size {}",
-                                          commandLine.size(), header.cmdline_size));
+                                          commandLine.size(), uint32_t{header.cmdline_size}));
     if (commandLine.size() > commandLineRoom)
         throw LoadError(path, fmt::format("the command line is {} bytes, longer than the {} "
                                           "bytes kvmscope has room for at {:#x}",
@@ -217,13 +247,18 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
 
     boot_params zeroPage = buildZeroPage(image, kernel);
     zeroPage.hdr.cmd_line_ptr = static_cast<uint32_t>(layout::kLinuxCommandLineAddress);
+    // zero-page.rst, 0x070 acpi_rsdp_addr: where writeAcpiTables (Machine::boot) puts the RSDP,
+    // so the kernel need not scan for it. Kernels read it from protocol 2.14 on; older ones
+    // leave the field alone.
+    if (header.version >= kProtocolAcpiRsdp)
+        zeroPage.acpi_rsdp_addr = kAcpiAreaStart;
 
     plan.notes.push_back(
         fmt::format("Linux bzImage, boot protocol {}: setup {:#x} bytes, "
                     "protected-mode kernel {:#x} bytes at {:#x}; init_size {:#x} "
                     "from {:#x} ({}) reserves up to {:#x}",
                     linuxProtocolVersion(header.version), kernel.setupSize, kernel.kernelSize,
-                    kernelStart, header.init_size, kernel.runAddress,
+                    kernelStart, uint32_t{header.init_size}, kernel.runAddress,
                     header.relocatable_kernel ? "relocatable" : "fixed", kernel.footprintEnd));
 
     // The initrd: page-aligned, as high as initrd_addr_max (the highest byte it may occupy) and
@@ -253,6 +288,15 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
                                          "{:#x} (initrd_addr_max {:#x})",
                                          initrdPath, initrd.size(), start, start + initrd.size(),
                                          top, header.initrd_addr_max));
+    }
+
+    if (options.framebuffer) {
+        zeroPage.screen_info = linuxScreenInfo(*options.framebuffer);
+        const BootFramebuffer& fb = *options.framebuffer;
+        plan.notes.push_back(fmt::format("Linux screen_info: VESA linear framebuffer {}x{}x{} at "
+                                         "{:#x}, {} bytes per row",
+                                         fb.width, fb.height, fb.bitsPerPixel, fb.address,
+                                         fb.stride));
     }
 
     const E820Map map = buildE820Map(memory);

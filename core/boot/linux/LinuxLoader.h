@@ -32,6 +32,10 @@ struct LinuxKernelImage {
                                // the init_size buffer at runAddress, whichever ends later
 };
 
+// boot_params.screen_info describing `framebuffer` as a VESA linear framebuffer (VIDEO_TYPE_VLFB),
+// which loadLinux writes when options.framebuffer is set.
+screen_info linuxScreenInfo(const BootFramebuffer& framebuffer);
+
 // True when the image holds the "HdrS" signature at 0x202 (detection only, no other check).
 bool hasLinuxBootMagic(std::span<const uint8_t> image);
 

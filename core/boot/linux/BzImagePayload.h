@@ -1,0 +1,42 @@
+#pragma once
+// The vmlinux ELF inside a bzImage. Boot protocol 2.08 publishes where the compressed kernel
+// lies (setup_header payload_offset / payload_length, from the protected-mode kernel's start);
+// the kernel's build appends the uncompressed length as the payload's last four bytes
+// (arch/x86/boot/compressed/mkpiggy.c reads it there). kvmscope decompresses xz, gzip and zstd
+// payloads itself so that a distribution's vmlinuz can be booted by PVH (docs/boot.md, "PVH").
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kvmscope::boot {
+
+// The compressions CONFIG_KERNEL_* may choose, told apart by their magic numbers.
+enum class PayloadCompression { Unknown, None, Gzip, Bzip2, Lzma, Xz, Lzo, Lz4, Zstd };
+
+const char* toString(PayloadCompression compression);
+
+// By the payload's first bytes; None when it is an uncompressed ELF (CONFIG_KERNEL_UNCOMPRESSED).
+PayloadCompression detectPayloadCompression(std::span<const uint8_t> payload);
+
+// A decompressed kernel larger than this is refused before it is allocated (Debian's stripped
+// vmlinux is about 64 MiB).
+constexpr uint64_t kMaxVmlinuxSize = 512ull << 20;
+
+struct BzImagePayload {
+    PayloadCompression compression = PayloadCompression::Unknown;
+    uint64_t fileOffset = 0;      // of the payload in the bzImage
+    uint64_t compressedSize = 0;  // payload_length
+    std::vector<uint8_t> vmlinux; // the decompressed ELF
+    uint16_t protocol = 0;        // setup header version
+    uint32_t commandLineSize = 0; // setup header cmdline_size: the longest command line
+};
+
+// Parses the bzImage's setup header (parseLinuxKernel's checks), finds the payload (protocol
+// >= 2.08, payload inside the file) and decompresses it. Throws LoadError(path, ...) naming the
+// field or the compression and the value: a protocol without payload fields, a payload outside
+// the file, a compression kvmscope does not decompress (bzip2, lzma, lzo, lz4), a corrupt stream,
+// a length that differs from the one the build appended, a result that is not ELF.
+BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::string& path);
+
+} // namespace kvmscope::boot

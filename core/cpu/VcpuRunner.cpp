@@ -1,11 +1,14 @@
 #include "cpu/VcpuRunner.h"
 
 #include "common/Error.h"
+#include "debug/ExitBreakpoints.h"
 #include "kvm/Ioctl.h"
 #include "log/Log.h"
 #include "machine/AddressBus.h"
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -16,6 +19,9 @@ namespace {
 // ioctl returns EINTR. SA_RESTART keeps other syscalls on the vcpu thread (a serial sink's write)
 // from failing; KVM_RUN is never restarted (it returns EINTR itself).
 constexpr int kKickSignal = SIGUSR1;
+
+// DR6.BS (SDM vol. 3B 18.2.3): the #DB was a single-step trap.
+constexpr uint64_t kDr6SingleStep = 1u << 14;
 
 void onKick(int) {}
 
@@ -71,6 +77,8 @@ const char* toString(StopCause cause) {
         return "halted";
     case StopCause::Debug:
         return "debug exit";
+    case StopCause::ExitBreakpoint:
+        return "exit breakpoint";
     case StopCause::SystemEvent:
         return "system event";
     case StopCause::HostError:
@@ -131,15 +139,35 @@ void VcpuRunner::resume() {
     changed_.notify_all();
 }
 
-void VcpuRunner::step() {
+void VcpuRunner::step(bool withoutBreakpoints) {
     {
         std::lock_guard lock(mutex_);
         if (request_ == Request::Quit)
             return;
         request_ = Request::Step;
+        stepWithoutBreakpoints_ = withoutBreakpoints;
     }
     setState(RunState::Running); // see resume()
     changed_.notify_all();
+}
+
+void VcpuRunner::setGuestDebug(const kvm_guest_debug& debug) {
+    {
+        std::lock_guard lock(mutex_);
+        armedDebug_ = debug;
+    }
+    // A running vcpu leaves KVM_RUN and, its request unchanged, re-enters with the new state.
+    if (state_.load() == RunState::Running)
+        kick();
+}
+
+void VcpuRunner::setStepCheckAddresses(std::vector<uint64_t> linearAddresses) {
+    {
+        std::lock_guard lock(mutex_);
+        stepCheck_ = std::move(linearAddresses);
+    }
+    if (state_.load() == RunState::Running)
+        kick();
 }
 
 void VcpuRunner::pause() {
@@ -215,19 +243,20 @@ void VcpuRunner::threadMain() {
     auto logger = log::get("cpu");
     std::unique_lock lock(mutex_);
     for (;;) {
-        // Park: serve queued work until asked to run, step or quit.
+        // Park: serve queued work until asked to run, step or quit. The state says Paused before
+        // any work is served, so whoever's call() returned sees the vcpu parked (it is).
         while (request_ == Request::Pause || !work_.empty()) {
+            if (request_ == Request::Pause && state_.load() != RunState::Paused) {
+                lock.unlock();
+                setState(RunState::Paused);
+                lock.lock();
+                continue;
+            }
             if (!work_.empty()) {
                 auto task = std::move(work_.front());
                 work_.pop_front();
                 lock.unlock();
                 (*task)();
-                lock.lock();
-                continue;
-            }
-            if (state_.load() != RunState::Paused) {
-                lock.unlock();
-                setState(RunState::Paused);
                 lock.lock();
                 continue;
             }
@@ -238,6 +267,9 @@ void VcpuRunner::threadMain() {
         const bool singleStep = request_ == Request::Step;
         if (singleStep)
             request_ = Request::Pause; // one step, then park
+        runDebug_ = armedDebug_;
+        runStepWithoutBreakpoints_ = singleStep && stepWithoutBreakpoints_;
+        runStepCheck_ = stepCheck_;
         // Consume any kick aimed at the previous run; a kick from now on interrupts this one.
         immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
         lock.unlock();
@@ -261,11 +293,39 @@ void VcpuRunner::threadMain() {
     setState(RunState::Stopped);
 }
 
+std::optional<uint64_t> VcpuRunner::lastStepPc() const {
+    const uint64_t pc = lastStepPc_.load(std::memory_order_relaxed);
+    if (pc == kNoStepPc)
+        return std::nullopt;
+    return pc;
+}
+
+void VcpuRunner::applyGuestDebug(bool singleStep) {
+    kvm_guest_debug wanted = runStepWithoutBreakpoints_ ? kvm_guest_debug{} : runDebug_;
+    if (singleStep || !runStepCheck_.empty())
+        wanted.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+    // KVM_SET_GUEST_DEBUG costs an ioctl: issue it only when the state changes, so a run of steps
+    // or of continues with the same breakpoints pays for it once.
+    if (std::memcmp(&wanted, &appliedDebug_, sizeof wanted) == 0)
+        return;
+    vcpu_.setGuestDebug(wanted);
+    appliedDebug_ = wanted;
+}
+
 void VcpuRunner::runUntilInterrupted(bool singleStep) {
-    if (singleStep) {
-        kvm_guest_debug debug{};
-        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-        vcpu_.setGuestDebug(debug);
+    if (singleStep)
+        lastStepPc_.store(kNoStepPc, std::memory_order_relaxed);
+    applyGuestDebug(singleStep);
+    if (exitBreakPending_) {
+        // The access an exit breakpoint stopped: the device sees it now, once, and KVM_RUN below
+        // completes it (an IN's value reaches RAX, RIP moves past the instruction).
+        exitBreakPending_ = false;
+        kvm_run& run = *vcpu_.runState();
+        if (run.exit_reason == KVM_EXIT_IO)
+            dispatchIo(run);
+        else
+            dispatchMmio(run);
+        lastExitNeedsCompletion_ = true;
     }
     bool stepDone = false;
     for (;;) {
@@ -280,9 +340,6 @@ void VcpuRunner::runUntilInterrupted(bool singleStep) {
             break;
         if (host_.machineStopping())
             break;
-    }
-    if (singleStep) {
-        vcpu_.setGuestDebug(kvm_guest_debug{});
     }
     completePendingIo();
 }
@@ -303,23 +360,37 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
     kvm_run& run = *vcpu_.runState();
     recordExit(run);
     lastExitNeedsCompletion_ = false;
+    // Without exit breakpoints this is one relaxed load: the exit path stays as cheap as before.
+    if (exitBreakpoints_ && exitBreakpoints_->armed()) [[unlikely]] {
+        if (stopAtExitBreakpoint(run))
+            return false;
+    }
     StopCause cause = StopCause::None;
     switch (run.exit_reason) {
     case KVM_EXIT_IO:
         dispatchIo(run);
         lastExitNeedsCompletion_ = true;
-        return true;
+        return !stepEndsAtAccess(singleStep, stepDone);
     case KVM_EXIT_MMIO:
         dispatchMmio(run);
         lastExitNeedsCompletion_ = true;
-        return true;
-    case KVM_EXIT_DEBUG:
-        if (singleStep && (run.debug.arch.dr6 & (1u << 14))) { // DR6.BS: single-step trap
+        return !stepEndsAtAccess(singleStep, stepDone);
+    case KVM_EXIT_DEBUG: {
+        const bool stepTrap = (run.debug.arch.dr6 & kDr6SingleStep) != 0;
+        if (singleStep && stepTrap) {
             stepDone = true;
+            lastStepPc_.store(run.debug.arch.pc, std::memory_order_relaxed);
             return false;
         }
+        // Stepping to find an address no breakpoint can mark: step on until one is reached.
+        // arch.pc is the linear address of the next instruction (api.rst 5, KVM_EXIT_DEBUG).
+        if (stepTrap && !runStepCheck_.empty() &&
+            std::find(runStepCheck_.begin(), runStepCheck_.end(), run.debug.arch.pc) ==
+                runStepCheck_.end())
+            return true;
         cause = StopCause::Debug;
         break;
+    }
     case KVM_EXIT_INTR:
         return false;
     case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -353,6 +424,39 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
     host_.vcpuStopped(stop);
     Q_EMIT stopped(stop);
     return false;
+}
+
+bool VcpuRunner::stepEndsAtAccess(bool singleStep, bool& stepDone) {
+    // A step whose instruction exits for I/O or MMIO is that instruction: completing the access
+    // (completePendingIo, immediate_exit set) ends it without running the guest further. Letting
+    // KVM_RUN go on instead relies on the kernel raising the single-step trap when it completes
+    // the access, which a host whose KVM emulates the instruction may skip (it was seen to run a
+    // second instruction before the trap).
+    if (singleStep)
+        stepDone = true;
+    return singleStep;
+}
+
+bool VcpuRunner::stopAtExitBreakpoint(kvm_run& run) {
+    const auto hit = exitBreakpoints_->match(run);
+    if (!hit)
+        return false;
+    // The access stays pending in kvm_run; the next run dispatches it (runUntilInterrupted) and
+    // no KVM_RUN may complete it before: completePendingIo() must not run for it.
+    exitBreakPending_ = run.exit_reason == KVM_EXIT_IO || run.exit_reason == KVM_EXIT_MMIO;
+    VcpuStop stop = describeStop(StopCause::ExitBreakpoint, run);
+    stop.exitBreakpoint = hit->id;
+    stop.accessAddress = hit->address;
+    stop.accessValue = hit->value;
+    stop.description += ": " + hit->description;
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ != Request::Quit)
+            request_ = Request::Pause;
+    }
+    host_.vcpuStopped(stop);
+    Q_EMIT stopped(stop);
+    return true;
 }
 
 void VcpuRunner::dispatchIo(kvm_run& run) {
@@ -436,8 +540,9 @@ VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
         detail = fmt::format("type {}", run.system_event.type);
         break;
     case KVM_EXIT_DEBUG:
-        detail = fmt::format("pc {:#x} dr6 {:#x} dr7 {:#x}", run.debug.arch.pc, run.debug.arch.dr6,
-                             run.debug.arch.dr7);
+        stop.debug = run.debug.arch;
+        detail = fmt::format("exception {} pc {:#x} dr6 {:#x} dr7 {:#x}", run.debug.arch.exception,
+                             run.debug.arch.pc, run.debug.arch.dr6, run.debug.arch.dr7);
         break;
     default:
         break;

@@ -10,6 +10,12 @@
 // - Stop-worthy exits (shutdown, internal error, failed entry, debug, halt without an in-kernel
 //   irqchip, system events) park the vcpu and are reported at once through the VcpuHost and the
 //   stopped() signal; all other exits only go to the ExitTrace, which readers drain on a timer.
+// - The runner is the one owner of the vcpu's guest-debug state (KVM_SET_GUEST_DEBUG): the
+//   debugger hands it the armed breakpoints (setGuestDebug), and each run applies them with
+//   KVM_GUESTDBG_SINGLESTEP added for a step, so a step keeps breakpoints and watchpoints armed.
+// - Exit breakpoints (debug/ExitBreakpoints.h) are checked on each exit before the device sees
+//   the access; a hit parks the vcpu with the access still pending, and the next run performs it
+//   exactly once.
 #include "cpu/CpuState.h"
 #include "kvm/Vcpu.h"
 #include "trace/ExitTrace.h"
@@ -30,7 +36,10 @@
 
 namespace kvmscope {
 class AddressBus;
+namespace debug {
+class ExitBreakpoints;
 }
+} // namespace kvmscope
 
 namespace kvmscope::cpu {
 
@@ -40,13 +49,14 @@ const char* toString(RunState state);
 // Why a vcpu stopped by itself.
 enum class StopCause {
     None,
-    Shutdown,      // KVM_EXIT_SHUTDOWN: triple fault
-    InternalError, // KVM_EXIT_INTERNAL_ERROR (e.g. the emulator could not run an instruction)
-    FailEntry,     // KVM_EXIT_FAIL_ENTRY: the hardware refused the state
-    Halted,        // KVM_EXIT_HLT (only without an in-kernel irqchip)
-    Debug,         // KVM_EXIT_DEBUG not caused by a requested single step
-    SystemEvent,   // KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash requested through the kernel)
-    HostError,     // KVM_RUN itself failed, or an exit kvmscope does not handle
+    Shutdown,       // KVM_EXIT_SHUTDOWN: triple fault
+    InternalError,  // KVM_EXIT_INTERNAL_ERROR (e.g. the emulator could not run an instruction)
+    FailEntry,      // KVM_EXIT_FAIL_ENTRY: the hardware refused the state
+    Halted,         // KVM_EXIT_HLT (only without an in-kernel irqchip)
+    Debug,          // KVM_EXIT_DEBUG not caused by a requested single step
+    ExitBreakpoint, // an exit breakpoint matched (the I/O or MMIO access is still pending)
+    SystemEvent,    // KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash requested through the kernel)
+    HostError,      // KVM_RUN itself failed, or an exit kvmscope does not handle
 };
 const char* toString(StopCause cause);
 
@@ -56,7 +66,11 @@ struct VcpuStop {
     uint32_t exitReason = 0;
     uint32_t systemEventType = 0; // KVM_SYSTEM_EVENT_* for StopCause::SystemEvent
     std::string description; // complete sentence, with exit data (e.g. suberror, instruction bytes)
-    bool crash() const;      // the guest failed (status 4 on the CLI)
+    kvm_debug_exit_arch debug{}; // StopCause::Debug: exception, linear pc, DR6, DR7
+    int exitBreakpoint = 0;      // StopCause::ExitBreakpoint: its id
+    uint64_t accessAddress = 0;  // StopCause::ExitBreakpoint: port or MMIO address
+    uint64_t accessValue = 0;    // StopCause::ExitBreakpoint: the value written
+    bool crash() const;          // the guest failed (status 4 on the CLI)
 };
 
 // What the runner needs from its machine, called on the vcpu thread.
@@ -85,7 +99,14 @@ public:
     // Thread-safe, non-blocking requests.
     void resume();
     void pause();
-    void step(); // one instruction (KVM_GUESTDBG_SINGLESTEP), then park
+    // One instruction (KVM_GUESTDBG_SINGLESTEP), then park. With `withoutBreakpoints` the armed
+    // breakpoints are left out for this step: it moves a vcpu off the breakpoint it stopped at
+    // (an instruction breakpoint is a fault and would fire again at once).
+    void step(bool withoutBreakpoints = false);
+    // After a step has parked: the linear address of the next instruction as KVM reported it in
+    // the step's KVM_EXIT_DEBUG (no ioctl needed); nullopt when the step ended otherwise (at an
+    // I/O access, a stop, a pause).
+    std::optional<uint64_t> lastStepPc() const;
     void stop(); // leave the loop for good; the thread ends
 
     // Blocks until the vcpu is parked (Paused or Stopped) or `timeoutMs` passes.
@@ -108,6 +129,18 @@ public:
     // Before start(): have KVM copy the general registers into kvm_run on every exit
     // (KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS), so exit records carry RIP at no ioctl cost.
     void setSyncRegs(bool enabled) { syncRegs_ = enabled; }
+    // Before start(): the exit breakpoints to check on every exit (nullptr: none).
+    void setExitBreakpoints(const debug::ExitBreakpoints* breakpoints) {
+        exitBreakpoints_ = breakpoints;
+    }
+
+    // Thread-safe. The guest-debug state every later run applies (control 0: debugging off).
+    // A running vcpu is kicked and re-enters KVM_RUN with it at once.
+    void setGuestDebug(const kvm_guest_debug& debug);
+    // Thread-safe. Linear addresses at which the vcpu must stop although no hardware breakpoint
+    // or int3 can be used there: while the list is not empty the vcpu runs by single steps and
+    // stops (StopCause::Debug with DR6.BS) when the step lands on one of them.
+    void setStepCheckAddresses(std::vector<uint64_t> linearAddresses);
 
 Q_SIGNALS:
     void stateChanged(uint32_t vcpu, kvmscope::cpu::RunState state);
@@ -120,6 +153,9 @@ private:
     void runUntilInterrupted(bool singleStep);
     // Handles one exit; returns false when the vcpu must park (a stop, or the step finished).
     bool handleExit(bool singleStep, bool& stepDone);
+    bool stopAtExitBreakpoint(kvm_run& run);
+    bool stepEndsAtAccess(bool singleStep, bool& stepDone);
+    void applyGuestDebug(bool singleStep);
     void dispatchIo(kvm_run& run);
     void dispatchMmio(kvm_run& run);
     void recordExit(const kvm_run& run);
@@ -137,12 +173,26 @@ private:
     std::vector<uint32_t> msrIndices_;
     bool syncRegs_ = false;
     bool lastExitNeedsCompletion_ = false;
+    const debug::ExitBreakpoints* exitBreakpoints_ = nullptr;
+    // An exit breakpoint parked the vcpu before the device saw the access in kvm_run: the next
+    // run dispatches it first (vcpu thread only).
+    bool exitBreakPending_ = false;
+    static constexpr uint64_t kNoStepPc = ~0ull;
+    std::atomic<uint64_t> lastStepPc_{kNoStepPc};
+    kvm_guest_debug appliedDebug_{}; // what KVM has now (vcpu thread only)
+    // Copies of the guarded settings below, taken when a run starts (vcpu thread only).
+    kvm_guest_debug runDebug_{};
+    bool runStepWithoutBreakpoints_ = false;
+    std::vector<uint64_t> runStepCheck_;
     uint64_t exitsSincePark_ = 0;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
     Request request_ = Request::Pause;                             // guarded by mutex_
     std::deque<std::shared_ptr<std::packaged_task<void()>>> work_; // guarded by mutex_
+    kvm_guest_debug armedDebug_{};                                 // guarded by mutex_
+    bool stepWithoutBreakpoints_ = false;                          // guarded by mutex_
+    std::vector<uint64_t> stepCheck_;                              // guarded by mutex_
     std::atomic<RunState> state_{RunState::Created};
     std::atomic<bool> threadInKvm_{false};
     std::thread thread_;

@@ -1,0 +1,710 @@
+#include "debug/Debugger.h"
+
+#include "common/Error.h"
+#include "kvm/System.h"
+#include "kvm/Vcpu.h"
+#include "kvm/Vm.h"
+#include "log/Log.h"
+#include "machine/Machine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+namespace kvmscope::debug {
+namespace {
+
+// Debug registers (SDM vol. 3B 18.2): DR6 status, DR7 control.
+constexpr uint64_t kDr6SlotMask = 0xF;        // B0-B3: which breakpoint condition was met
+constexpr uint64_t kDr6SingleStep = 1u << 14; // BS
+constexpr uint64_t kDr7GlobalExact = 1u << 9; // GE (recommended with data breakpoints)
+constexpr uint64_t kDr7Reserved1 = 1u << 10;  // reads as 1
+constexpr unsigned kDr7RwShift = 16;          // R/Wn at 16 + 4n, LENn at 18 + 4n
+constexpr uint64_t kDr7RwExecute = 0b00;
+constexpr uint64_t kDr7RwWrite = 0b01;
+constexpr uint64_t kDr7RwReadWrite = 0b11;
+uint64_t dr7LengthBits(unsigned length) { // 00 = 1, 01 = 2, 11 = 4, 10 = 8 bytes
+    switch (length) {
+    case 2:
+        return 0b01;
+    case 4:
+        return 0b11;
+    case 8:
+        return 0b10;
+    default:
+        return 0b00;
+    }
+}
+
+constexpr uint8_t kInt3 = 0xCC;
+constexpr uint32_t kExceptionDebug = 1;      // #DB
+constexpr uint32_t kExceptionBreakpoint = 3; // #BP
+
+// --- the host probe: a 32-bit protected-mode ring-0 guest in a throwaway VM --------------------
+constexpr uint64_t kProbeMemory = 0x10000;
+constexpr uint64_t kProbeCode = 0x1000;
+constexpr uint64_t kProbeData = 0x2000;
+constexpr uint64_t kProbeTss = 0xfffbd000; // outside the probe's RAM (api.rst 4.48)
+
+struct ProbeResult {
+    uint32_t exitReason = 0;
+    kvm_debug_exit_arch debug{};
+    std::string error;
+};
+
+ProbeResult runProbe(const kvm::System& system, std::span<const uint8_t> code,
+                     const kvm_guest_debug& debug) {
+    ProbeResult result;
+    try {
+        kvm::Vm vm = system.createVm();
+        void* host = mmap(nullptr, kProbeMemory, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (host == MAP_FAILED)
+            throw Error("mmap failed");
+        struct Unmap {
+            void* p;
+            ~Unmap() { munmap(p, kProbeMemory); }
+        } unmap{host};
+        std::memcpy(static_cast<uint8_t*>(host) + kProbeCode, code.data(), code.size());
+        vm.setTssAddress(kProbeTss);
+        vm.setMemoryRegion(0, 0, kProbeMemory, host);
+        kvm::Vcpu vcpu = vm.createVcpu(0);
+        // Flat 32-bit ring-0 segments set directly through KVM_SET_SREGS (no GDT is needed for
+        // the hidden parts to be used): SDM vol. 3A 3.4.5.
+        kvm_sregs sregs = vcpu.sregs();
+        kvm_segment flat{};
+        flat.base = 0;
+        flat.limit = 0xFFFFFFFF;
+        flat.present = 1;
+        flat.s = 1;
+        flat.g = 1;
+        flat.db = 1;
+        flat.dpl = 0;
+        kvm_segment codeSegment = flat;
+        codeSegment.selector = 0x8;
+        codeSegment.type = 0xB; // execute/read, accessed
+        kvm_segment dataSegment = flat;
+        dataSegment.selector = 0x10;
+        dataSegment.type = 0x3; // read/write, accessed
+        sregs.cs = codeSegment;
+        sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = dataSegment;
+        sregs.cr0 = 0x11; // PE, ET
+        sregs.cr4 = 0;
+        sregs.efer = 0;
+        vcpu.setSregs(sregs);
+        kvm_regs regs{};
+        regs.rip = kProbeCode;
+        regs.rflags = 0x2;
+        regs.rsp = kProbeMemory - 0x10;
+        vcpu.setRegs(regs);
+        vcpu.setGuestDebug(debug);
+        int rc = 0;
+        do {
+            rc = vcpu.run();
+        } while (rc == -EINTR);
+        result.exitReason = vcpu.runState()->exit_reason;
+        if (result.exitReason == KVM_EXIT_DEBUG)
+            result.debug = vcpu.runState()->debug.arch;
+    } catch (const std::exception& error) {
+        result.error = error.what();
+    }
+    return result;
+}
+
+HostDebugSupport probeHost(const kvm::System& system) {
+    HostDebugSupport support;
+    {
+        const uint8_t code[] = {kInt3, 0xF4}; // int3; hlt
+        kvm_guest_debug debug{};
+        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+        const ProbeResult r = runProbe(system, code, debug);
+        support.int3InRing0 = r.error.empty() && r.exitReason == KVM_EXIT_DEBUG &&
+                              r.debug.exception == kExceptionBreakpoint;
+        support.int3Detail =
+            !r.error.empty() ? "probe failed: " + r.error
+                             : fmt::format("int3 in ring 0 gave KVM_EXIT_{}{}",
+                                           trace::exitReasonName(r.exitReason),
+                                           r.exitReason == KVM_EXIT_DEBUG
+                                               ? fmt::format(" (exception {})", r.debug.exception)
+                                               : "");
+    }
+    {
+        // mov [kProbeData], eax; hlt — with DR0 = kProbeData, R/W0 = write, LEN0 = 4 bytes.
+        const uint8_t code[] = {0xA3,
+                                static_cast<uint8_t>(kProbeData),
+                                static_cast<uint8_t>(kProbeData >> 8),
+                                static_cast<uint8_t>(kProbeData >> 16),
+                                static_cast<uint8_t>(kProbeData >> 24),
+                                0xF4};
+        kvm_guest_debug debug{};
+        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+        debug.arch.debugreg[0] = kProbeData;
+        debug.arch.debugreg[7] = kDr7GlobalExact | kDr7Reserved1 | (2u << 0) |
+                                 (kDr7RwWrite << kDr7RwShift) |
+                                 (dr7LengthBits(4) << (kDr7RwShift + 2));
+        const ProbeResult r = runProbe(system, code, debug);
+        support.dataWatchpoints =
+            r.error.empty() && r.exitReason == KVM_EXIT_DEBUG && (r.debug.dr6 & 1);
+        support.watchpointDetail = !r.error.empty()
+                                       ? "probe failed: " + r.error
+                                       : fmt::format("a watched ring-0 store gave KVM_EXIT_{}",
+                                                     trace::exitReasonName(r.exitReason));
+    }
+    return support;
+}
+
+} // namespace
+
+const char* toString(BreakpointKind kind) {
+    switch (kind) {
+    case BreakpointKind::Software:
+        return "breakpoint";
+    case BreakpointKind::Hardware:
+        return "hardware breakpoint";
+    case BreakpointKind::WriteWatch:
+        return "write watchpoint";
+    case BreakpointKind::ReadWriteWatch:
+        return "read/write watchpoint";
+    }
+    return "?";
+}
+
+const char* toString(BreakMechanism mechanism) {
+    switch (mechanism) {
+    case BreakMechanism::Int3:
+        return "int3";
+    case BreakMechanism::DebugRegister:
+        return "debug register";
+    case BreakMechanism::SteppingCheck:
+        return "single-stepping with an address check";
+    }
+    return "?";
+}
+
+const char* toString(DebugStopReason reason) {
+    switch (reason) {
+    case DebugStopReason::Breakpoint:
+        return "breakpoint";
+    case DebugStopReason::Watchpoint:
+        return "watchpoint";
+    case DebugStopReason::Step:
+        return "step";
+    case DebugStopReason::ExitBreakpoint:
+        return "exit breakpoint";
+    case DebugStopReason::DebugExit:
+        return "debug exit";
+    }
+    return "?";
+}
+
+std::string Breakpoint::describe() const {
+    std::string text = fmt::format("{} {} at {:#x}", toString(kind), id, address);
+    if (kind == BreakpointKind::WriteWatch || kind == BreakpointKind::ReadWriteWatch)
+        text += fmt::format(" ({} bytes)", length);
+    text += fmt::format(" via {}", toString(mechanism));
+    if (mechanism == BreakMechanism::DebugRegister)
+        text += fmt::format(" DR{}", slot);
+    return text;
+}
+
+const HostDebugSupport& hostDebugSupport(const kvm::System& system) {
+    // Once per process: the answer is a property of the host's KVM, not of a machine.
+    static const HostDebugSupport support = probeHost(system);
+    return support;
+}
+
+Debugger::Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints,
+                   QObject* parent)
+    : QObject(parent), machine_(machine), system_(system), exitBreakpoints_(exitBreakpoints) {
+    static const int registered = [] {
+        qRegisterMetaType<kvmscope::debug::DebugStop>();
+        return 0;
+    }();
+    (void)registered;
+}
+
+const HostDebugSupport& Debugger::support() const {
+    return hostDebugSupport(system_);
+}
+
+// --- breakpoints ------------------------------------------------------------------------------
+
+int Debugger::freeSlot() const {
+    std::array<bool, kDebugRegisterSlots> used{};
+    for (const Breakpoint& b : breakpoints_)
+        if (b.slot >= 0)
+            used[static_cast<size_t>(b.slot)] = true;
+    for (unsigned i = 0; i < kDebugRegisterSlots; ++i)
+        if (!used[i])
+            return static_cast<int>(i);
+    return -1;
+}
+
+kvm_sregs Debugger::sregsOf(uint32_t vcpu) {
+    return machine_.vcpu(vcpu).call([](kvm::Vcpu& v) { return v.sregs(); }, kDefaultTimeoutMs);
+}
+
+uint64_t Debugger::pcOf(uint32_t vcpu) {
+    const auto [regs, sregs] = machine_.vcpu(vcpu).call(
+        [](kvm::Vcpu& v) {
+            return std::pair{v.regs(), v.sregs()};
+        },
+        kDefaultTimeoutMs);
+    return sregs.cs.base + regs.rip;
+}
+
+Translation Debugger::translate(uint32_t vcpu, uint64_t linear) {
+    const kvm_sregs sregs = sregsOf(vcpu);
+    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
+    GuestMemory& memory = machine_.memory();
+    return debug::translate(paging, linear, [&memory](uint64_t address, void* out, size_t n) {
+        if (!memory.contains(address, n))
+            return false;
+        memory.read(address, out, n);
+        return true;
+    });
+}
+
+size_t Debugger::readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length) {
+    return readLinear(sregsOf(vcpu), linear, destination, length);
+}
+
+size_t Debugger::readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
+                            size_t length) {
+    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
+    GuestMemory& memory = machine_.memory();
+    const size_t done = debug::readLinear(paging, linear, destination, length,
+                                          [&memory](uint64_t address, void* out, size_t n) {
+                                              if (!memory.contains(address, n))
+                                                  return false;
+                                              memory.read(address, out, n);
+                                              return true;
+                                          });
+    // Show the guest's own bytes where kvmscope put an int3.
+    std::lock_guard lock(mutex_);
+    for (const Breakpoint& b : breakpoints_)
+        if (b.mechanism == BreakMechanism::Int3 && b.address >= linear && b.address < linear + done)
+            static_cast<uint8_t*>(destination)[b.address - linear] = b.originalByte;
+    return done;
+}
+
+void Debugger::insertInt3(Breakpoint& breakpoint) {
+    // The byte is patched in guest-physical memory, where the address maps now (vcpu 0's view).
+    const Translation where = translate(0, breakpoint.address);
+    if (!where.valid)
+        throw InputError(
+            fmt::format("cannot set a breakpoint at {:#x}: {}", breakpoint.address, where.fault));
+    breakpoint.physical = where.physical;
+    breakpoint.originalByte = machine_.memory().readValue<uint8_t>(where.physical);
+    machine_.memory().writeValue<uint8_t>(where.physical, kInt3);
+}
+
+void Debugger::removeInt3(const Breakpoint& breakpoint) {
+    machine_.memory().writeValue<uint8_t>(breakpoint.physical, breakpoint.originalByte);
+}
+
+int Debugger::addExecution(uint64_t address, BreakpointKind kind, bool temporary) {
+    Breakpoint breakpoint;
+    breakpoint.kind = kind;
+    breakpoint.address = address;
+    breakpoint.temporary = temporary;
+    // Software breakpoints: int3 when the host delivers it from ring 0 (probed once), then a free
+    // debug register, then stepping with an address check. Temporary ones never patch memory.
+    const bool int3 = kind == BreakpointKind::Software && !temporary && support().int3InRing0;
+    if (int3)
+        insertInt3(breakpoint); // reads sregs through the vcpu thread: outside mutex_
+    std::lock_guard lock(mutex_);
+    if (int3) {
+        breakpoint.mechanism = BreakMechanism::Int3;
+    } else if (const int slot = freeSlot(); slot >= 0) {
+        breakpoint.mechanism = BreakMechanism::DebugRegister;
+        breakpoint.slot = slot;
+    } else if (kind == BreakpointKind::Hardware) {
+        throw InputError(fmt::format("no free debug register for a hardware breakpoint at {:#x} "
+                                     "(DR0-DR3 are taken)",
+                                     address));
+    } else {
+        breakpoint.mechanism = BreakMechanism::SteppingCheck;
+    }
+    breakpoint.id = nextId_++;
+    if (kind == BreakpointKind::Software && !temporary && !int3)
+        log::get("debug")->info("{} ({})", breakpoint.describe(), support().int3Detail);
+    breakpoints_.push_back(breakpoint);
+    return breakpoint.id;
+}
+
+int Debugger::addBreakpoint(uint64_t address) {
+    const int id = addExecution(address, BreakpointKind::Software, false);
+    applyDebugState();
+    return id;
+}
+
+int Debugger::addHardwareBreakpoint(uint64_t address) {
+    const int id = addExecution(address, BreakpointKind::Hardware, false);
+    applyDebugState();
+    return id;
+}
+
+int Debugger::addWatchpoint(uint64_t address, unsigned length, bool readWrite) {
+    if (length != 1 && length != 2 && length != 4 && length != 8)
+        throw InputError(fmt::format("a watchpoint covers 1, 2, 4 or 8 bytes, not {}", length));
+    // SDM vol. 3B 18.2.5: a breakpoint address must be aligned to its length.
+    if (address % length != 0)
+        throw InputError(fmt::format("a {}-byte watchpoint needs an address aligned to {}, not "
+                                     "{:#x}",
+                                     length, length, address));
+    int id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        const int slot = freeSlot();
+        if (slot < 0)
+            throw InputError(
+                fmt::format("no free debug register for a watchpoint at {:#x}", address));
+        Breakpoint breakpoint;
+        breakpoint.id = id = nextId_++;
+        breakpoint.kind = readWrite ? BreakpointKind::ReadWriteWatch : BreakpointKind::WriteWatch;
+        breakpoint.mechanism = BreakMechanism::DebugRegister;
+        breakpoint.address = address;
+        breakpoint.length = length;
+        breakpoint.slot = slot;
+        breakpoints_.push_back(breakpoint);
+    }
+    applyDebugState();
+    return id;
+}
+
+bool Debugger::removeBreakpoint(int id) {
+    {
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(),
+                               [id](const Breakpoint& b) { return b.id == id; });
+        if (it == breakpoints_.end())
+            return false;
+        if (it->mechanism == BreakMechanism::Int3)
+            removeInt3(*it);
+        breakpoints_.erase(it);
+    }
+    applyDebugState();
+    return true;
+}
+
+std::vector<Breakpoint> Debugger::breakpoints() const {
+    std::lock_guard lock(mutex_);
+    return breakpoints_;
+}
+
+int Debugger::addExitBreakpoint(const ExitBreakpoint& breakpoint) {
+    return exitBreakpoints_.add(breakpoint);
+}
+
+bool Debugger::removeExitBreakpoint(int id) {
+    return exitBreakpoints_.remove(id);
+}
+
+std::vector<ExitBreakpoint> Debugger::exitBreakpoints() const {
+    return exitBreakpoints_.list();
+}
+
+void Debugger::dropTemporaries() {
+    std::erase_if(breakpoints_, [](const Breakpoint& b) { return b.temporary; });
+}
+
+void Debugger::applyDebugState() {
+    // One kvm_guest_debug for every vcpu (api.rst 4.59 KVM_SET_GUEST_DEBUG): debugreg[0-3] the
+    // slot addresses, debugreg[7] their enables (G bits), types and lengths.
+    kvm_guest_debug debug{};
+    std::vector<uint64_t> stepCheck;
+    {
+        std::lock_guard lock(mutex_);
+        uint64_t dr7 = 0;
+        bool int3 = false;
+        for (const Breakpoint& b : breakpoints_) {
+            switch (b.mechanism) {
+            case BreakMechanism::Int3:
+                int3 = true;
+                break;
+            case BreakMechanism::SteppingCheck:
+                stepCheck.push_back(b.address);
+                break;
+            case BreakMechanism::DebugRegister: {
+                const auto slot = static_cast<unsigned>(b.slot);
+                const uint64_t rw = b.kind == BreakpointKind::WriteWatch       ? kDr7RwWrite
+                                    : b.kind == BreakpointKind::ReadWriteWatch ? kDr7RwReadWrite
+                                                                               : kDr7RwExecute;
+                const uint64_t len = rw == kDr7RwExecute ? 0 : dr7LengthBits(b.length);
+                debug.arch.debugreg[slot] = b.address;
+                dr7 |= (2ull << (slot * 2)) | (rw << (kDr7RwShift + slot * 4)) |
+                       (len << (kDr7RwShift + 2 + slot * 4));
+                break;
+            }
+            }
+        }
+        if (dr7 != 0) {
+            debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+            debug.arch.debugreg[7] = dr7 | kDr7GlobalExact | kDr7Reserved1;
+        }
+        if (int3)
+            debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+    }
+    for (size_t i = 0; i < machine_.vcpuCount(); ++i) {
+        machine_.vcpu(i).setGuestDebug(debug);
+        machine_.vcpu(i).setStepCheckAddresses(stepCheck);
+    }
+}
+
+const Breakpoint* Debugger::executionBreakpointAt(uint64_t linear) const {
+    for (const Breakpoint& b : breakpoints_)
+        if (b.address == linear &&
+            (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware))
+            return &b;
+    return nullptr;
+}
+
+// --- stops ------------------------------------------------------------------------------------
+
+DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
+    DebugStop result;
+    result.vcpu = stop.vcpu;
+    if (stop.cause == cpu::StopCause::ExitBreakpoint) {
+        result.reason = DebugStopReason::ExitBreakpoint;
+        result.breakpointId = stop.exitBreakpoint;
+        result.dataAddress = stop.accessAddress;
+        result.value = stop.accessValue;
+        result.description = stop.description;
+        return result;
+    }
+    // KVM_EXIT_DEBUG (api.rst 5): exception 1 (#DB) with DR6 saying which condition, or 3 (#BP)
+    // for an int3; pc is the linear address of the instruction that trapped or comes next.
+    const kvm_debug_exit_arch& arch = stop.debug;
+    result.pc = arch.pc;
+    result.reason = DebugStopReason::DebugExit;
+    const Breakpoint* hit = nullptr;
+    if (arch.exception == kExceptionBreakpoint) {
+        for (const Breakpoint& b : breakpoints_)
+            if (b.mechanism == BreakMechanism::Int3 && b.address == arch.pc)
+                hit = &b;
+    } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SlotMask)) {
+        for (const Breakpoint& b : breakpoints_)
+            if (b.slot >= 0 && (arch.dr6 & (1u << b.slot)))
+                hit = &b;
+    } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SingleStep)) {
+        for (const Breakpoint& b : breakpoints_)
+            if (b.mechanism == BreakMechanism::SteppingCheck && b.address == arch.pc)
+                hit = &b;
+    }
+    if (hit) {
+        result.breakpointId = hit->id;
+        const bool watch =
+            hit->kind == BreakpointKind::WriteWatch || hit->kind == BreakpointKind::ReadWriteWatch;
+        result.reason = watch ? DebugStopReason::Watchpoint : DebugStopReason::Breakpoint;
+        if (watch)
+            result.dataAddress = hit->address;
+    }
+    const std::string where = symbols_.describe(arch.pc);
+    result.description =
+        fmt::format("vcpu {} stopped at {:#x}{}: {}", stop.vcpu, arch.pc,
+                    where.empty() ? "" : " <" + where + ">",
+                    hit ? hit->describe() : "debug exit (" + stop.description + ")");
+    return result;
+}
+
+void Debugger::recordStop(const DebugStop& stop) {
+    {
+        std::lock_guard lock(mutex_);
+        lastStop_ = stop;
+        ++stopSequence_;
+    }
+    stopChanged_.notify_all();
+    Q_EMIT stopped(stop);
+}
+
+void Debugger::vcpuStopped(const cpu::VcpuStop& stop) {
+    stopsBegun_.fetch_add(1);
+    // All-stop: this vcpu has parked itself; the others are kicked and park too.
+    for (size_t i = 0; i < machine_.vcpuCount(); ++i)
+        if (i != stop.vcpu)
+            machine_.vcpu(i).pause();
+    DebugStop classified;
+    bool hadTemporary = false;
+    {
+        std::lock_guard lock(mutex_);
+        classified = classify(stop);
+        hadTemporary = std::any_of(breakpoints_.begin(), breakpoints_.end(),
+                                   [](const Breakpoint& b) { return b.temporary; });
+        dropTemporaries(); // a step-over or run-to ends at the first stop, whatever it is
+    }
+    if (hadTemporary)
+        applyDebugState();
+    log::get("debug")->info("{}", classified.description);
+    recordStop(classified);
+}
+
+std::optional<DebugStop> Debugger::lastStop() const {
+    std::lock_guard lock(mutex_);
+    return lastStop_;
+}
+
+std::optional<DebugStop> Debugger::waitForStop(int timeoutMs) {
+    std::unique_lock lock(mutex_);
+    if (!stopChanged_.wait_for(lock, std::chrono::milliseconds(timeoutMs),
+                               [this] { return stopSequence_ > waitFrom_; }))
+        return std::nullopt;
+    return lastStop_;
+}
+
+// --- execution control ------------------------------------------------------------------------
+
+void Debugger::pauseAll() {
+    machine_.pause();
+    if (!machine_.waitUntilPaused(kDefaultTimeoutMs))
+        throw Error("the vcpus did not pause");
+}
+
+void Debugger::stepOffBreakpoint(uint32_t vcpu, int timeoutMs) {
+    // An instruction breakpoint is a fault: resuming at it would fire it again. Step once with
+    // execution breakpoints left out (the int3 byte put back meanwhile), then re-arm.
+    std::optional<Breakpoint> int3;
+    const uint64_t pc = pcOf(vcpu);
+    {
+        std::lock_guard lock(mutex_);
+        const Breakpoint* at = executionBreakpointAt(pc);
+        if (at && at->mechanism == BreakMechanism::Int3) {
+            int3 = *at;
+            removeInt3(*at);
+        }
+    }
+    auto& runner = machine_.vcpu(vcpu);
+    runner.step(true);
+    const bool parked = runner.waitUntilParked(timeoutMs);
+    if (int3)
+        machine_.memory().writeValue<uint8_t>(int3->physical, kInt3);
+    if (!parked)
+        throw Error(fmt::format("vcpu {} did not finish its step", vcpu));
+}
+
+void Debugger::continueAll() {
+    pauseAll();
+    uint64_t sequence = 0;
+    {
+        std::lock_guard lock(mutex_);
+        sequence = stopSequence_;
+    }
+    for (uint32_t i = 0; i < machine_.vcpuCount(); ++i) {
+        const uint64_t pc = pcOf(i);
+        bool onBreakpoint = false;
+        {
+            std::lock_guard lock(mutex_);
+            const Breakpoint* at = executionBreakpointAt(pc);
+            onBreakpoint = at && at->mechanism != BreakMechanism::SteppingCheck;
+        }
+        if (onBreakpoint)
+            stepOffBreakpoint(i, kDefaultTimeoutMs);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        // A step off a breakpoint can itself stop (a watchpoint, an exit breakpoint): then the
+        // machine stays paused at that new stop.
+        if (stopSequence_ != sequence)
+            return;
+        waitFrom_ = stopSequence_;
+    }
+    // A vcpu can stop while the others are still being resumed; its pause() of a vcpu not yet
+    // resumed would then be undone by the resume. Seen here (stopsBegun_ moved): pause them all
+    // again. A stop that begins after this check pauses vcpus that are all already resumed.
+    const uint64_t begun = stopsBegun_.load();
+    machine_.run();
+    if (stopsBegun_.load() != begun)
+        machine_.pause();
+}
+
+void Debugger::stepInstruction(uint32_t vcpu, int timeoutMs) {
+    pauseAll();
+    uint64_t sequence = 0;
+    bool anyExecution = false;
+    {
+        std::lock_guard lock(mutex_);
+        sequence = waitFrom_ = stopSequence_;
+        anyExecution = std::any_of(breakpoints_.begin(), breakpoints_.end(), [](const auto& b) {
+            return b.mechanism != BreakMechanism::SteppingCheck &&
+                   (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware);
+        });
+    }
+    // Only with execution breakpoints set can the vcpu sit on one: spare the register read (a
+    // round trip to the vcpu thread) otherwise, so a step costs little more than the bare ioctls.
+    bool onBreakpoint = false;
+    if (anyExecution) {
+        const uint64_t pc = pcOf(vcpu);
+        std::lock_guard lock(mutex_);
+        const Breakpoint* at = executionBreakpointAt(pc);
+        onBreakpoint = at && at->mechanism != BreakMechanism::SteppingCheck;
+    }
+    if (onBreakpoint) {
+        stepOffBreakpoint(vcpu, timeoutMs);
+    } else {
+        auto& runner = machine_.vcpu(vcpu);
+        runner.step();
+        if (!runner.waitUntilParked(timeoutMs))
+            throw Error(fmt::format("vcpu {} did not finish its step", vcpu));
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (stopSequence_ != sequence)
+            return; // the step hit a watchpoint or an exit breakpoint: that is the stop
+    }
+    DebugStop stop;
+    stop.vcpu = vcpu;
+    stop.reason = DebugStopReason::Step;
+    // The step ended at an I/O access when KVM reported no pc: ask the registers then.
+    const auto steppedTo = machine_.vcpu(vcpu).lastStepPc();
+    stop.pc = steppedTo ? *steppedTo : pcOf(vcpu);
+    const std::string where = symbols_.describe(stop.pc);
+    stop.description = fmt::format("vcpu {} stepped to {:#x}{}", vcpu, stop.pc,
+                                   where.empty() ? "" : " <" + where + ">");
+    recordStop(stop);
+}
+
+void Debugger::stepOver(uint32_t vcpu, int timeoutMs) {
+    pauseAll();
+    const uint64_t pc = pcOf(vcpu);
+    const auto code = disassemble(vcpu, pc, 1);
+    if (code.empty() || !code.front().isCall) {
+        stepInstruction(vcpu, timeoutMs);
+        return;
+    }
+    addExecution(pc + code.front().length, BreakpointKind::Software, true);
+    applyDebugState();
+    continueAll();
+}
+
+void Debugger::runTo(uint64_t address) {
+    pauseAll();
+    addExecution(address, BreakpointKind::Software, true);
+    applyDebugState();
+    continueAll();
+}
+
+// --- code ---------------------------------------------------------------------------------------
+
+void Debugger::setSymbols(SymbolTable symbols) {
+    symbols_ = std::move(symbols);
+}
+
+std::vector<Instruction> Debugger::disassemble(uint32_t vcpu, uint64_t address, size_t count) {
+    // One KVM_GET_SREGS for the whole listing: the vcpu is paused, its paging does not change.
+    const kvm_sregs sregs = sregsOf(vcpu);
+    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
+    return disassembler.listing(address, count, [this, &sregs](uint64_t at, void* out, size_t n) {
+        return readLinear(sregs, at, out, n);
+    });
+}
+
+std::vector<Instruction> Debugger::disassembleAroundPc(uint32_t vcpu, size_t before, size_t after) {
+    const kvm_sregs sregs = sregsOf(vcpu);
+    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
+    return disassembler.around(
+        pcOf(vcpu), before, after,
+        [this, &sregs](uint64_t at, void* out, size_t n) { return readLinear(sregs, at, out, n); });
+}
+
+} // namespace kvmscope::debug

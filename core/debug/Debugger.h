@@ -1,0 +1,183 @@
+#pragma once
+// kvmscope's debug engine for one machine: breakpoints (hardware, int3, or stepping with an
+// address check where neither can be used), watchpoints, exit breakpoints, single-step, step
+// over a call, continue and run-to, all-stop across vcpus, and the guest's memory, code and page
+// tables as the stopped vcpu sees them. A GUI view and a gdb stub are both clients of this API:
+// they observe stops through the stopped() signal or lastStop()/waitForStop().
+//
+// Threads: control calls (continueAll, step..., add/remove) come from one controlling thread (the
+// GUI's or the stub's); a vcpu thread reports a stop through vcpuStopped(), which pauses every
+// other vcpu (all-stop) and records the stop. Every vcpu ioctl stays on the vcpu's own thread.
+#include "cpu/VcpuRunner.h"
+#include "debug/Disassembler.h"
+#include "debug/ExitBreakpoints.h"
+#include "debug/PageWalker.h"
+#include "debug/SymbolTable.h"
+
+#include <QObject>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvmscope {
+class Machine;
+namespace kvm {
+class System;
+}
+} // namespace kvmscope
+
+namespace kvmscope::debug {
+
+enum class BreakpointKind {
+    Software,       // "break here": int3 where the host allows it, else the fallbacks below
+    Hardware,       // an execution breakpoint in a debug register (DR0-DR3)
+    WriteWatch,     // a data watchpoint on writes
+    ReadWriteWatch, // a data watchpoint on reads and writes
+};
+const char* toString(BreakpointKind kind);
+
+// How a breakpoint is realised: software breakpoints take the first that works on this host.
+enum class BreakMechanism {
+    Int3,          // 0xCC in guest memory, KVM_GUESTDBG_USE_SW_BP
+    DebugRegister, // a DR0-DR3 slot, KVM_GUESTDBG_USE_HW_BP
+    SteppingCheck, // the vcpus single-step and compare RIP (slow; ring-0 code only)
+};
+const char* toString(BreakMechanism mechanism);
+
+struct Breakpoint {
+    int id = 0;
+    BreakpointKind kind = BreakpointKind::Software;
+    BreakMechanism mechanism = BreakMechanism::Int3;
+    uint64_t address = 0;   // linear address
+    unsigned length = 1;    // watchpoints: 1, 2, 4 or 8 bytes
+    int slot = -1;          // DebugRegister: 0-3
+    bool temporary = false; // set by stepOver/runTo; removed at the next stop
+    uint64_t physical = 0;  // Int3: where the 0xCC is
+    uint8_t originalByte = 0;
+    std::string describe() const;
+};
+
+enum class DebugStopReason {
+    Breakpoint,     // an execution breakpoint (any mechanism)
+    Watchpoint,     // a data watchpoint
+    Step,           // a requested single step finished
+    ExitBreakpoint, // an exit breakpoint matched; the access is still pending
+    DebugExit,      // a debug exit no breakpoint of ours explains
+};
+const char* toString(DebugStopReason reason);
+
+struct DebugStop {
+    uint32_t vcpu = 0;
+    DebugStopReason reason = DebugStopReason::DebugExit;
+    int breakpointId = 0;     // Breakpoint, Watchpoint, ExitBreakpoint
+    uint64_t pc = 0;          // linear address of the next instruction (0 for exit breakpoints)
+    uint64_t dataAddress = 0; // watched address, or the port / MMIO address
+    uint64_t value = 0;       // ExitBreakpoint: the value written
+    std::string description;
+};
+
+// What this host's KVM can do for a debugger, found by running tiny guests in throwaway VMs
+// (once per process, then cached): HOST-NOTES-style facts, detected rather than assumed.
+struct HostDebugSupport {
+    bool int3InRing0 = false;     // int3 in ring-0 code reaches us as KVM_EXIT_DEBUG (#BP)
+    bool dataWatchpoints = false; // a DR0 write watchpoint fires on a ring-0 store
+    std::string int3Detail;       // what the probe saw
+    std::string watchpointDetail;
+};
+const HostDebugSupport& hostDebugSupport(const kvm::System& system);
+
+class Debugger : public QObject {
+    Q_OBJECT
+public:
+    static constexpr unsigned kDebugRegisterSlots = 4; // DR0-DR3
+    static constexpr int kDefaultTimeoutMs = 5000;
+
+    Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints,
+             QObject* parent = nullptr);
+
+    // --- breakpoints (linear addresses); each returns the new id, throws InputError when the
+    // request cannot be met (no free debug register, a misaligned watchpoint).
+    int addBreakpoint(uint64_t address); // software: int3, else a debug register, else stepping
+    int addHardwareBreakpoint(uint64_t address);
+    int addWatchpoint(uint64_t address, unsigned length, bool readWrite);
+    bool removeBreakpoint(int id);
+    std::vector<Breakpoint> breakpoints() const;
+
+    int addExitBreakpoint(const ExitBreakpoint& breakpoint);
+    bool removeExitBreakpoint(int id);
+    std::vector<ExitBreakpoint> exitBreakpoints() const;
+
+    // --- execution control (all-stop: the others stay paused while one vcpu steps).
+    // Pauses the machine if needed, moves every vcpu that sits on an execution breakpoint off it
+    // (one step with execution breakpoints left out), then resumes all vcpus.
+    void continueAll();
+    // One instruction on `vcpu`; returns when it is done (throws Error on timeout).
+    void stepInstruction(uint32_t vcpu, int timeoutMs = kDefaultTimeoutMs);
+    // Steps over a call (a temporary breakpoint after it, then continue); otherwise one step.
+    void stepOver(uint32_t vcpu, int timeoutMs = kDefaultTimeoutMs);
+    // Continue until any vcpu reaches `address` (a temporary breakpoint).
+    void runTo(uint64_t address);
+
+    // The last stop, and a wait for a stop after the last continue/step.
+    std::optional<DebugStop> lastStop() const;
+    std::optional<DebugStop> waitForStop(int timeoutMs);
+
+    // --- what the stopped vcpu sees
+    Translation translate(uint32_t vcpu, uint64_t linear);
+    // Guest-virtual memory through kvmscope's page walker; int3 bytes show as the original ones.
+    size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length);
+    std::vector<Instruction> disassemble(uint32_t vcpu, uint64_t address, size_t count);
+    std::vector<Instruction> disassembleAroundPc(uint32_t vcpu, size_t before, size_t after);
+    void setSymbols(SymbolTable symbols);
+    const SymbolTable& symbols() const { return symbols_; }
+
+    const HostDebugSupport& hostSupport() const { return support(); }
+
+    // Called by the machine on the vcpu thread for StopCause::Debug and ExitBreakpoint.
+    void vcpuStopped(const cpu::VcpuStop& stop);
+
+Q_SIGNALS:
+    void stopped(kvmscope::debug::DebugStop stop);
+
+private:
+    const HostDebugSupport& support() const;
+    int addExecution(uint64_t address, BreakpointKind kind, bool temporary);
+    int freeSlot() const; // -1 when all four are taken; callers hold mutex_
+    void insertInt3(Breakpoint& breakpoint);
+    void removeInt3(const Breakpoint& breakpoint);
+    void applyDebugState(); // pushes the breakpoints to every vcpu
+    void dropTemporaries(); // callers hold mutex_
+    DebugStop classify(const cpu::VcpuStop& stop) const;
+    void pauseAll();
+    kvm_sregs sregsOf(uint32_t vcpu);
+    uint64_t pcOf(uint32_t vcpu);                                   // linear RIP
+    const Breakpoint* executionBreakpointAt(uint64_t linear) const; // callers hold mutex_
+    void stepOffBreakpoint(uint32_t vcpu, int timeoutMs);
+    void recordStop(const DebugStop& stop);
+    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);
+
+    Machine& machine_;
+    const kvm::System& system_;
+    ExitBreakpoints& exitBreakpoints_;
+    SymbolTable symbols_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable stopChanged_;
+    std::vector<Breakpoint> breakpoints_; // guarded by mutex_
+    int nextId_ = 1;                      // guarded by mutex_
+    std::optional<DebugStop> lastStop_;   // guarded by mutex_
+    uint64_t stopSequence_ = 0;           // guarded by mutex_: stops recorded so far
+    uint64_t waitFrom_ = 0;               // guarded by mutex_: waitForStop wants a later stop
+    // Counted as a vcpu begins to report a stop, before it pauses the others: continueAll uses
+    // it to see a stop that raced with its resuming the vcpus one by one.
+    std::atomic<uint64_t> stopsBegun_{0};
+};
+
+} // namespace kvmscope::debug
+
+Q_DECLARE_METATYPE(kvmscope::debug::DebugStop)

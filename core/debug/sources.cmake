@@ -1,0 +1,5 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    debug/PageWalker.h debug/PageWalker.cpp debug/SymbolTable.h debug/SymbolTable.cpp
+    debug/Disassembler.h debug/Disassembler.cpp debug/Debugger.h debug/Debugger.cpp
+    debug/ExitBreakpoints.h debug/ExitBreakpoints.cpp
+)

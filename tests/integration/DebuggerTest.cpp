@@ -1,0 +1,368 @@
+// The debug engine against the debug-target guest (resources/guests/debug-target): breakpoints at
+// functions found through the guest's ELF symbols, all-stop across vcpus, single steps checked
+// against the disassembler, step over a call, run-to, watchpoints, exit breakpoints, and
+// kvmscope's page walker checked against KVM_TRANSLATE on 4 KiB, 2 MiB and 1 GiB pages.
+#include "debug/Debugger.h"
+
+#include "CollectingSink.h"
+#include "KvmTestSupport.h"
+#include "machine/Machine.h"
+
+#include <QSignalSpy>
+
+using namespace kvmscope;
+using namespace kvmscope::testing;
+
+namespace {
+
+constexpr int kTimeoutMs = 30000;
+constexpr uint64_t kCom1Thr = 0x3f8;
+// The guest's mappings (debug-target.c): [0, 2 MiB) in 4 KiB pages, [2 MiB, 1 GiB) in 2 MiB
+// pages, an alias GiB at 1 GiB, a read-only 4 KiB alias of watched_counter's page at 2 GiB.
+constexpr uint64_t kAliasGib = 1ull << 30;
+constexpr uint64_t kAliasPage = 2ull << 30;
+constexpr uint64_t kUnmapped = 3ull << 30;
+
+} // namespace
+
+class DebuggerTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<kvm::System> system_;
+    std::unique_ptr<CollectingSink> sink_;
+    std::unique_ptr<Machine> machine_;
+    debug::SymbolTable symbols_;
+
+    debug::Debugger& debugger() { return machine_->debugger(); }
+    uint64_t symbol(const char* name) {
+        const auto address = symbols_.addressOf(name);
+        if (!address)
+            qFatal("debug-target has no symbol %s", name);
+        return *address;
+    }
+    cpu::CpuState state(uint32_t vcpu = 0) { return machine_->vcpu(vcpu).readState(); }
+    debug::DebugStop expectStop() {
+        const auto stop = debugger().waitForStop(kTimeoutMs);
+        if (!stop)
+            qFatal("no debug stop within %d ms; serial: %s", kTimeoutMs, sink_->text().constData());
+        return *stop;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_REQUIRE_KVM();
+        system_ = std::make_unique<kvm::System>();
+        symbols_ = debug::SymbolTable::fromElfFile(guestPath("debug-target").toStdString());
+    }
+
+    void init() {
+        sink_ = std::make_unique<CollectingSink>();
+        MachineConfig config;
+        config.memorySize = 64ull << 20;
+        config.cpus = 2; // the second one waits for a SIPI that never comes: all-stop still holds
+        config.boot.imagePath = guestPath("debug-target").toStdString();
+        machine_ = std::make_unique<Machine>(config, *system_, *sink_);
+        machine_->boot();
+        debugger().setSymbols(symbols_);
+    }
+
+    void cleanup() {
+        machine_.reset();
+        sink_.reset();
+    }
+
+    void symbolsComeFromTheGuestElf() {
+        const uint64_t addStep = symbol("add_step");
+        QCOMPARE(symbols_.describe(addStep), std::string("add_step"));
+        QCOMPARE(symbols_.describe(addStep + 4), std::string("add_step+0x4"));
+        QVERIFY(symbols_.containing(addStep)->function);
+    }
+
+    void breakAtFunctionStopsAllVcpusWithItsArguments() {
+        const uint64_t addStep = symbol("add_step");
+        const int id = debugger().addBreakpoint(addStep);
+        QSignalSpy spy(&debugger(), &debug::Debugger::stopped);
+        for (uint64_t n = 1; n <= 2; ++n) {
+            debugger().continueAll();
+            const debug::DebugStop stop = expectStop();
+            QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
+            QCOMPARE(stop.breakpointId, id);
+            QCOMPARE(stop.vcpu, 0u);
+            QCOMPARE(stop.pc, addStep);
+            QVERIFY(machine_->waitUntilPaused(kTimeoutMs)); // all-stop: every vcpu parks
+            const cpu::CpuState boot = state(0);
+            QCOMPARE(boot.regs.rip, addStep);
+            QCOMPARE(boot.regs.rdi, (n - 1) * n / 2); // add_step(total so far, n)
+            QCOMPARE(boot.regs.rsi, n);
+            // The other vcpu is parked and readable too: it never left its wait for INIT-SIPI.
+            QCOMPARE(machine_->vcpu(1).state(), cpu::RunState::Paused);
+            QCOMPARE(state(1).mpState.mp_state, uint32_t{KVM_MP_STATE_UNINITIALIZED});
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(spy.count(), 2, kTimeoutMs);
+        // Continuing without the breakpoint runs the guest to its end: it saw every call once.
+        QVERIFY(debugger().removeBreakpoint(id));
+        debugger().continueAll();
+        const auto end = machine_->waitForStop(kTimeoutMs);
+        QVERIFY(end.has_value());
+        QVERIFY2(sink_->text().contains("total 36, counter 36"), sink_->text().constData());
+    }
+
+    void softwareBreakpointUsesWhatTheHostSupports() {
+        const auto& support = debugger().hostSupport();
+        const int id = debugger().addBreakpoint(symbol("paging_ready"));
+        const debug::Breakpoint breakpoint = debugger().breakpoints().front();
+        QCOMPARE(breakpoint.id, id);
+        // int3 when the probe saw #BP from ring 0, otherwise the first fallback: a debug register.
+        QCOMPARE(breakpoint.mechanism, support.int3InRing0 ? debug::BreakMechanism::Int3
+                                                           : debug::BreakMechanism::DebugRegister);
+        // The fourth fallback level: with DR0-DR3 taken, a software breakpoint steps and compares.
+        if (!support.int3InRing0) {
+            for (int i = 0; i < 3; ++i)
+                debugger().addHardwareBreakpoint(symbol("kernel_main") + 0x100 + i);
+            debugger().addBreakpoint(symbol("add_step"));
+            QCOMPARE(debugger().breakpoints().back().mechanism,
+                     debug::BreakMechanism::SteppingCheck);
+            QVERIFY_THROWS_EXCEPTION(InputError,
+                                     debugger().addHardwareBreakpoint(symbol("kernel_main")));
+            for (const auto& b : debugger().breakpoints())
+                if (b.id != id)
+                    debugger().removeBreakpoint(b.id);
+        }
+        debugger().continueAll();
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
+        QCOMPARE(stop.pc, symbol("paging_ready"));
+        // What the debugger reads at the breakpoint is the guest's own code, never the 0xCC.
+        uint8_t first = 0;
+        QCOMPARE(debugger().readLinear(0, stop.pc, &first, 1), size_t{1});
+        QVERIFY(first != 0xCC);
+        const uint8_t inMemory = machine_->memory().readValue<uint8_t>(stop.pc);
+        if (breakpoint.mechanism == debug::BreakMechanism::Int3) {
+            QCOMPARE(inMemory, uint8_t{0xCC});
+            QCOMPARE(first, breakpoint.originalByte);
+        } else {
+            QCOMPARE(first, inMemory); // nothing was patched
+        }
+    }
+
+    void steppingToAnAddressWhenNoDebugRegisterIsFree() {
+        // Fill DR0-DR3 with breakpoints the guest never reaches, so the next software
+        // breakpoint (where int3 cannot be used) falls back to stepping with an address check.
+        if (debugger().hostSupport().int3InRing0)
+            QSKIP("this host delivers int3 from ring 0: software breakpoints never need stepping");
+        for (int i = 0; i < 4; ++i)
+            debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        debugger().runTo(symbol("kernel_main"));
+        const debug::DebugStop atMain = expectStop();
+        QCOMPARE(atMain.pc, symbol("kernel_main"));
+        const int id = debugger().addBreakpoint(symbol("paging_ready"));
+        QCOMPARE(debugger().breakpoints().back().mechanism, debug::BreakMechanism::SteppingCheck);
+        debugger().continueAll();
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(stop.pc, symbol("paging_ready"));
+        QCOMPARE(state(0).regs.rip, symbol("paging_ready"));
+    }
+
+    void stepsFollowTheDisassemblersLengths() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // 40 steps through kernel_main into console_puts and console_putc (calls, a port read
+        // loop, conditional branches): each step lands where the decoded instruction says.
+        for (int i = 0; i < 40; ++i) {
+            const cpu::CpuState before = state();
+            const uint64_t pc = before.regs.rip;
+            const auto code = debugger().disassemble(0, pc, 1);
+            QVERIFY2(!code.empty(), qPrintable(QString::number(pc, 16)));
+            const debug::Instruction& instruction = code.front();
+            debugger().stepInstruction(0);
+            const debug::DebugStop stop = *debugger().lastStop();
+            QCOMPARE(stop.reason, debug::DebugStopReason::Step);
+            const uint64_t after = state().regs.rip;
+            QCOMPARE(stop.pc, after);
+            const uint64_t next = pc + instruction.length;
+            if (instruction.text.starts_with("ret")) {
+                QCOMPARE(after, machine_->memory().readValue<uint64_t>(before.regs.rsp));
+            } else if (instruction.target) {
+                QVERIFY2(after == next || after == *instruction.target,
+                         qPrintable(QString::fromStdString(instruction.text)));
+                if (instruction.isCall || instruction.text.starts_with("jmp"))
+                    QCOMPARE(after, *instruction.target);
+            } else {
+                QVERIFY2(after == next,
+                         qPrintable(QStringLiteral("%1 at %2: %3, expected %4")
+                                        .arg(QString::fromStdString(instruction.text))
+                                        .arg(pc, 0, 16)
+                                        .arg(after, 0, 16)
+                                        .arg(next, 0, 16)));
+            }
+        }
+    }
+
+    void stepOverACallRunsTheCallee() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // Step until the first call (console_puts("debug-target\n")), then over it.
+        for (int i = 0; i < 10; ++i) {
+            const auto code = debugger().disassemble(0, state().regs.rip, 1);
+            QVERIFY(!code.empty());
+            if (code.front().isCall) {
+                QCOMPARE(*code.front().target, symbol("console_puts"));
+                QVERIFY(code.front().text.find("<console_puts>") != std::string::npos);
+                const uint64_t returnAddress = code.front().address + code.front().length;
+                QVERIFY(sink_->text().isEmpty());
+                debugger().stepOver(0);
+                const debug::DebugStop stop = expectStop();
+                QCOMPARE(stop.pc, returnAddress);
+                QCOMPARE(state().regs.rip, returnAddress);
+                QCOMPARE(sink_->text(), QByteArray("debug-target\r\n"));
+                QVERIFY(debugger().breakpoints().empty()); // the temporary breakpoint is gone
+                return;
+            }
+            debugger().stepOver(0);
+        }
+        QFAIL("no call in kernel_main's first 10 instructions");
+    }
+
+    void disassemblyAroundThePc() {
+        // add_step: mov rax, [rip+...] (7 bytes); add rax, rsi (3); mov [rip+...], rax (7) ...
+        debugger().runTo(symbol("add_step") + 0xa); // its third instruction
+        QCOMPARE(expectStop().pc, symbol("add_step") + 0xa);
+        const auto code = debugger().disassembleAroundPc(0, 2, 2);
+        QCOMPARE(code.size(), size_t{5});
+        QCOMPARE(code[0].address, symbol("add_step"));
+        QCOMPARE(code[0].symbol, std::string("add_step"));
+        QCOMPARE(code[1].address, symbol("add_step") + 7);
+        QCOMPARE(code[2].address, symbol("add_step") + 0xa);
+        QCOMPARE(code[2].symbol, std::string("add_step+0xa"));
+        QCOMPARE(code[3].address, code[2].address + code[2].length);
+    }
+
+    void watchpointStopsOnAWriteToTheVariable() {
+        const auto& support = debugger().hostSupport();
+        if (!support.dataWatchpoints)
+            QSKIP(qPrintable("data watchpoints do not fire on this host's KVM (" +
+                             QString::fromStdString(support.watchpointDetail) + ")"));
+        const uint64_t counter = symbol("watched_counter");
+        const int id = debugger().addWatchpoint(counter, 8, false);
+        debugger().continueAll();
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Watchpoint);
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(stop.dataAddress, counter);
+        // A data breakpoint is a trap: the store is done, the pc is inside add_step after it.
+        QCOMPARE(symbols_.containing(stop.pc)->name, std::string("add_step"));
+        QCOMPARE(machine_->memory().readValue<uint64_t>(counter), uint64_t{1});
+    }
+
+    void exitBreakpointOnThrStopsBeforeTheFirstCharacter() {
+        debug::ExitBreakpoint breakpoint;
+        breakpoint.kind = debug::ExitBreakKind::PortWrite;
+        breakpoint.address = kCom1Thr;
+        const int id = debugger().addExitBreakpoint(breakpoint);
+        debugger().continueAll();
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::ExitBreakpoint);
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(stop.dataAddress, kCom1Thr);
+        QCOMPARE(stop.value, uint64_t{'d'});
+        QVERIFY(machine_->waitUntilPaused(kTimeoutMs));
+        QVERIFY(sink_->text().isEmpty()); // the UART has not seen the write
+        // The vcpu stopped at its `out dx, al` (EE). Until the next KVM_RUN completes the access
+        // KVM may show RIP at the instruction or already past it (an emulating host does).
+        const uint64_t rip = state().regs.rip;
+        QVERIFY(machine_->memory().readValue<uint8_t>(rip) == 0xEE ||
+                machine_->memory().readValue<uint8_t>(rip - 1) == 0xEE);
+        // Continuing performs the access once: no character lost, none doubled.
+        QVERIFY(debugger().removeExitBreakpoint(id));
+        debugger().continueAll();
+        QVERIFY(machine_->waitForStop(kTimeoutMs).has_value());
+        QVERIFY2(sink_->text().startsWith("debug-target\r\ntotal 36"), sink_->text().constData());
+    }
+
+    void exitBreakpointOnAPortWriteWithAValue() {
+        debug::ExitBreakpoint breakpoint;
+        breakpoint.kind = debug::ExitBreakKind::PortWrite;
+        breakpoint.address = kCom1Thr;
+        breakpoint.value = 'g';
+        debugger().addExitBreakpoint(breakpoint);
+        debugger().continueAll();
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.value, uint64_t{'g'});
+        QCOMPARE(sink_->text(), QByteArray("debu")); // stopped before the 'g' reached the UART
+        debugger().continueAll();
+        const debug::DebugStop second = expectStop(); // the 'g' of "target"
+        QCOMPARE(second.value, uint64_t{'g'});
+        QCOMPARE(sink_->text(), QByteArray("debug-tar"));
+    }
+
+    void pageWalkerMatchesKvmTranslate() {
+        debugger().runTo(symbol("paging_ready"));
+        QCOMPARE(expectStop().pc, symbol("paging_ready"));
+        const uint64_t counter = symbol("watched_counter");
+        struct Case {
+            uint64_t linear;
+            uint64_t pageSize; // 0: not mapped
+        };
+        const Case cases[] = {
+            {symbol("add_step") + 3, 4ull << 10},         // kernel code, 4 KiB page
+            {counter, 4ull << 10},                        // data, 4 KiB page
+            {0x00600123, 2ull << 20},                     // 2 MiB page
+            {0x3fe00010, 2ull << 20},                     // last 2 MiB page of the first GiB
+            {kAliasPage + (counter & 0xfff), 4ull << 10}, // 4 KiB alias, read-only
+            {kUnmapped + 0x1234, 0},
+        };
+        for (const Case& c : cases) {
+            const debug::Translation walk = debugger().translate(0, c.linear);
+            const kvm_translation kvm =
+                machine_->vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(c.linear); });
+            const QByteArray what = QStringLiteral("linear %1").arg(c.linear, 0, 16).toUtf8();
+            QVERIFY2(walk.valid == (kvm.valid != 0), what.constData());
+            QVERIFY2(walk.valid == (c.pageSize != 0), what.constData());
+            if (!walk.valid) {
+                QVERIFY(!walk.fault.empty());
+                continue;
+            }
+            QVERIFY2(walk.physical == kvm.physical_address, what.constData());
+            // KVM_TRANSLATE's writeable/usermode are constants on x86 (1 and 0 whatever the
+            // tables say: arch/x86/kvm/x86.c), so the permissions are checked against the
+            // guest's tables instead: everything is writable except the alias page, nothing
+            // is user-accessible.
+            QVERIFY2(walk.writable == (c.linear < kAliasPage), what.constData());
+            QVERIFY2(!walk.user, what.constData());
+            QCOMPARE(walk.pageSize, c.pageSize);
+            QCOMPARE(walk.mode, debug::PagingMode::Level4);
+            QCOMPARE(walk.steps.size(), c.pageSize == (4ull << 10) ? size_t{4} : size_t{3});
+        }
+        // The alias page maps watched_counter's page read-only; reading through it is reading
+        // the variable.
+        const debug::Translation alias = debugger().translate(0, kAliasPage);
+        QVERIFY(!alias.writable);
+        QCOMPARE(alias.physical, counter & ~0xfffull);
+        machine_->memory().writeValue<uint64_t>(counter, 0x1122334455667788ull);
+        uint64_t viaAlias = 0;
+        QCOMPARE(debugger().readLinear(0, kAliasPage + (counter & 0xfff), &viaAlias, 8), size_t{8});
+        QCOMPARE(viaAlias, 0x1122334455667788ull);
+    }
+
+    void pageWalkerMatchesKvmTranslateOnAGibPage() {
+        debugger().runTo(symbol("paging_ready"));
+        QCOMPARE(expectStop().pc, symbol("paging_ready"));
+        if (machine_->memory().readValue<uint32_t>(symbol("guest_has_1gib_pages")) == 0)
+            QSKIP("the guest's CPUID.80000001H:EDX.Page1GB is 0: this host offers no 1 GiB pages, "
+                  "so the guest mapped its alias GiB with 2 MiB pages");
+        const uint64_t linear = kAliasGib + 0x1234567;
+        const debug::Translation walk = debugger().translate(0, linear);
+        const kvm_translation kvm =
+            machine_->vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(linear); });
+        QVERIFY(walk.valid && kvm.valid);
+        QCOMPARE(walk.pageSize, 1ull << 30);
+        QCOMPARE(walk.physical, kvm.physical_address);
+        QCOMPARE(walk.physical, uint64_t{0x1234567});
+        QVERIFY(!walk.executable);
+    }
+};
+
+QTEST_GUILESS_MAIN(DebuggerTest)
+#include "DebuggerTest.moc"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds kvmscope and runs the whole test suite with ctest: once in the
-# normal build, once built with ASan + UBSan.
+# Installs what is missing, builds kvmscope and runs the whole test suite with ctest: in the normal
+# build, built with ASan + UBSan, and the unit and integration tests built with TSan; then a short
+# run of every libFuzzer target.
 # Tests that need /dev/kvm are skipped, with the reason printed, where it is absent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
@@ -32,3 +33,13 @@ log_step "running the tests under ASan + UBSan"
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 (cd "$KVMSCOPE_ROOT/build-asan" && ctest --output-on-failure -j "$(nproc)" "$@")
+
+# The same unit and integration tests built with ThreadSanitizer, among them the threading stress
+# test and the hostile guests (docs/hardening.md, "ThreadSanitizer").
+log_step "building and running the tests under ThreadSanitizer"
+"$KVMSCOPE_ROOT/scripts/run-tsan.sh" "$@"
+
+# libFuzzer targets (clang, ASan + UBSan): a short, fixed run of each on a copy of its seed
+# corpus; a finding fails the run (docs/hardening.md, "Fuzzers").
+log_step "running the fuzzers (short run)"
+"$KVMSCOPE_ROOT/scripts/run-fuzzers.sh" "$KVMSCOPE_ROOT/build-fuzz"

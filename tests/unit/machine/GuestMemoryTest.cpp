@@ -87,6 +87,96 @@ private Q_SLOTS:
         }
     }
 
+    // Edges of the one audited accessor (design: "one audited accessor"): every host-side access
+    // goes through contains()/span(), so these are the checks a guest-controlled address meets.
+    void addressPlusLengthWrappingBackIntoRamIsRejected() {
+        GuestMemory memory(8ull << 30);
+        // address + length wraps past 2^64 to a small address inside RAM: a naive
+        // `address + length <= end` would accept all of these.
+        QVERIFY(!memory.contains(0x10, ~0ull - 7));      // ends at 0x8 after the wrap
+        QVERIFY(!memory.contains(0x1000, 0ull - 0x800)); // ends at 0x800
+        const uint64_t high = memory.regions()[1].guestAddress;
+        QVERIFY(!memory.contains(high + 0x1000, 0ull - 0x1000)); // ends at `high` after the wrap
+        QVERIFY(!memory.contains(~0ull, 1));
+        QVERIFY(!memory.contains(~0ull, ~0ull));
+        QVERIFY(!memory.contains(0, ~0ull));
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.span(0x10, ~0ull - 7));
+        uint8_t byte = 0;
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.read(~0ull, &byte, 1));
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.write(~0ull - 1, &byte, 2));
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.fill(0x1000, 0, 0ull - 0x800));
+    }
+
+    void zeroLengthSpanThrowsAndZeroLengthCopiesTouchNothing() {
+        GuestMemory memory(1ull << 20);
+        QVERIFY(!memory.contains(0x1000, 0)); // inside RAM, but empty
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.span(0x1000, 0));
+        memory.writeValue<uint8_t>(0x1000, 0x5a);
+        const uint8_t source = 0xa5;
+        memory.write(0x1000, &source, 0);
+        memory.write(~0ull, &source, 0); // outside RAM, but nothing to copy
+        memory.fill(0x1000, 0xff, 0);
+        memory.fill(~0ull, 0xff, 0);
+        QCOMPARE(memory.readValue<uint8_t>(0x1000), uint8_t(0x5a));
+    }
+
+    void lastByteOfEachRegionIsInsideAndTheNextIsNot() {
+        GuestMemory memory(5ull << 30);
+        QCOMPARE(memory.regions().size(), size_t(2));
+        const auto& low = memory.regions()[0];
+        const auto& high = memory.regions()[1];
+        QCOMPARE(low.end(), GuestMemory::kMmioHoleStart);
+        QCOMPARE(high.end(),
+                 GuestMemory::kMmioHoleEnd + (5ull << 30) - GuestMemory::kMmioHoleStart);
+        for (const auto& region : memory.regions()) {
+            QVERIFY(memory.contains(region.end() - 1, 1));
+            QVERIFY(memory.contains(region.guestAddress, region.size)); // the whole region
+            QVERIFY(!memory.contains(region.guestAddress, region.size + 1));
+            QVERIFY(!memory.contains(region.end(), 1));
+            QVERIFY(!memory.contains(region.end() - 1, 2));
+            memory.writeValue<uint8_t>(region.end() - 1, 0x77);
+            QCOMPARE(memory.readValue<uint8_t>(region.end() - 1), uint8_t(0x77));
+            QVERIFY_THROWS_EXCEPTION(GuestMemoryError,
+                                     memory.readValue<uint16_t>(region.end() - 1));
+        }
+    }
+
+    void holeIsOutsideRamFromItsFirstToItsLastByte() {
+        GuestMemory memory(4ull << 30);
+        QVERIFY(!memory.contains(GuestMemory::kMmioHoleStart, 1));
+        QVERIFY(!memory.contains(GuestMemory::kMmioHoleEnd - 1, 1));
+        QVERIFY(!memory.contains(0xfee00000, 4)); // the LAPIC, inside the hole
+        // Starting in the hole and ending in RAM above 4 GiB, and the other way round.
+        QVERIFY(!memory.contains(GuestMemory::kMmioHoleEnd - 4, 8));
+        QVERIFY(!memory.contains(GuestMemory::kMmioHoleStart - 1,
+                                 GuestMemory::kMmioHoleEnd - GuestMemory::kMmioHoleStart + 2));
+        QVERIFY_THROWS_EXCEPTION(GuestMemoryError, memory.span(GuestMemory::kMmioHoleEnd - 4, 8));
+        // The whole of RAM as one access spans two memslots: rejected, though every byte is RAM
+        // except those of the hole in between.
+        QVERIFY(!memory.contains(0, GuestMemory::kMmioHoleEnd + (1ull << 30)));
+    }
+
+    void regionsAreBackToBackInHostMemory() {
+        // Both memslots come from one mapping: the first byte above 4 GiB follows the last byte
+        // below the hole on the host side, so the accessor must never hand out a span that
+        // crosses them (the guest sees a hole there).
+        GuestMemory memory(4ull << 30);
+        const auto& low = memory.regions()[0];
+        const auto& high = memory.regions()[1];
+        QCOMPARE(high.host, low.host + low.size);
+        memory.writeValue<uint8_t>(GuestMemory::kMmioHoleEnd, 0x42);
+        QCOMPARE(memory.span(GuestMemory::kMmioHoleEnd, 1).data(), high.host);
+        QCOMPARE(memory.span(low.end() - 1, 1).data(), low.host + low.size - 1);
+    }
+
+    void ramEndingExactlyAtTheHoleIsOneRegion() {
+        GuestMemory memory(GuestMemory::kMmioHoleStart);
+        QCOMPARE(memory.regions().size(), size_t(1));
+        QVERIFY(memory.contains(GuestMemory::kMmioHoleStart - 1, 1));
+        QVERIFY(!memory.contains(GuestMemory::kMmioHoleEnd, 1));
+        QCOMPARE(memory.lowRamEnd(), GuestMemory::kMmioHoleStart);
+    }
+
     void badSizesAreInputErrors() {
         QVERIFY_THROWS_EXCEPTION(kvmscope::InputError, GuestMemory(4096));
         QVERIFY_THROWS_EXCEPTION(kvmscope::InputError, GuestMemory((1ull << 20) + 1));

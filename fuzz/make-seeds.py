@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every kvmscope fuzz target into fuzz/corpus/<target>/.
+
+Each seed is a small valid (or nearly valid) input in the target's own input format, so that the
+fuzzer starts from the paths a real image or a real guest takes. The formats are documented in
+the harness headers (fuzz/LoaderFuzzing.h, fuzz/DeviceFuzzing.h) and at the top of each target.
+Run it again after changing an input format; libFuzzer adds what it finds on top in long runs.
+
+    fuzz/make-seeds.py            # rewrites fuzz/corpus/
+"""
+import gzip
+import lzma
+import os
+import shutil
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    directory = os.path.join(ROOT, target)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "wb") as seed:
+        seed.write(data)
+
+
+# --- Image loaders -------------------------------------------------------------------------
+
+# LoaderFuzzing.h: flags, initrd size (24 bits), command line length, flat load address.
+INITRD, COMMAND_LINE, COMMAND_LINE_NUL, LARGE_MEMORY = 1, 2, 4, 8
+
+
+def trailer(flags=0, initrd=0, command_line=0, load_address=0x7C00):
+    return struct.pack("<BHBHI", flags, initrd & 0xFFFF, initrd >> 16, command_line,
+                       load_address)
+
+
+def elf(bits, entry, segments, extra_header=b""):
+    """An ELF executable (System V gABI): header, program headers, then each segment's bytes.
+    segments: (paddr, bytes, memsz[, p_type])."""
+    header_size, phdr_size = (52, 32) if bits == 32 else (64, 56)
+    machine = 3 if bits == 32 else 62  # EM_386, EM_X86_64
+    data_offset = header_size + phdr_size * len(segments) + len(extra_header)
+    phdrs = b""
+    body = b""
+    for paddr, contents, memsz, *kind in segments:
+        offset = data_offset + len(body)
+        kind = kind[0] if kind else 1  # PT_LOAD, or PT_NOTE (4)
+        if bits == 32:
+            phdrs += struct.pack("<IIIIIIII", kind, offset, paddr, paddr, len(contents), memsz, 5,
+                                 0x1000)
+        else:
+            phdrs += struct.pack("<IIQQQQQQ", kind, 5, offset, paddr, paddr, len(contents), memsz,
+                                 0x1000)
+        body += contents + b"\0" * (-len(contents) % 16)
+    ident = b"\x7fELF" + bytes([1 if bits == 32 else 2, 1, 1]) + b"\0" * 9
+    if bits == 32:
+        header = ident + struct.pack("<HHIIIIIHHHHHH", 2, machine, 1, entry, header_size, 0, 0,
+                                     header_size, phdr_size, len(segments), 0, 0, 0)
+    else:
+        header = ident + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, entry, header_size, 0, 0,
+                                     header_size, phdr_size, len(segments), 0, 0, 0)
+    return header + phdrs + extra_header + body
+
+
+CODE = b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp back to hlt
+
+
+def multiboot_header(flags, fields=()):
+    """Multiboot Specification 0.6.96, 3.1.1: magic, flags, checksum, then the address fields
+    (flags bit 16) header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr."""
+    magic = 0x1BADB002
+    checksum = (-(magic + flags)) & 0xFFFFFFFF
+    return struct.pack("<III", magic, flags, checksum) + struct.pack("<%dI" % len(fields), *fields)
+
+
+def multiboot_aout(load=0x100000, size=0x200, bss=0x1000):
+    # The header at the start of the file, loaded at `load`; the kernel is the whole file.
+    header = multiboot_header(0x00010003, (load, load, load + size, load + size + bss,
+                                           load + 48))
+    return (header + b"\0" * (48 - len(header)) + CODE).ljust(size, b"\0")
+
+
+def bzimage(version=0x020F, setup_sects=4, loadflags=1, relocatable=1, xloadflags=3,
+            pref_address=0x1000000, init_size=0x400000, alignment=0x200000, payload=1024):
+    """A Linux bzImage as Documentation/arch/x86/boot.rst describes it: setup_sects + 1 sectors
+    of real-mode setup with the setup header at 0x1f1, then the protected-mode kernel."""
+    setup_size = ((setup_sects or 4) + 1) * 512  # 0 means 4 (boot.rst, "setup_sects")
+    image = bytearray(setup_size + payload)
+    image[0x1F1] = setup_sects
+    struct.pack_into("<H", image, 0x1FE, 0xAA55)
+    image[0x200:0x202] = b"\xeb\x66"  # jmp over the header: it ends at 0x202 + 0x66
+    image[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", image, 0x206, version)
+    image[0x211] = loadflags
+    struct.pack_into("<I", image, 0x214, 0x100000)  # code32_start
+    struct.pack_into("<I", image, 0x22C, 0x7FFFFFFF)  # initrd_addr_max
+    struct.pack_into("<I", image, 0x230, alignment)  # kernel_alignment
+    image[0x234] = relocatable
+    struct.pack_into("<H", image, 0x236, xloadflags)  # XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    struct.pack_into("<I", image, 0x238, 2047)  # cmdline_size
+    struct.pack_into("<Q", image, 0x258, pref_address)
+    struct.pack_into("<I", image, 0x260, init_size)
+    image[setup_size:setup_size + len(CODE)] = CODE
+    return bytes(image)
+
+
+def pvh_note(entry, size=4):
+    """The ELF note Linux's PVH entry publishes (XEN_ELFNOTE_PHYS32_ENTRY = 18, name "Xen")."""
+    return struct.pack("<III", 4, size, 18) + b"Xen\0" + entry.to_bytes(size, "little")
+
+
+def vmlinux(bits=64, entry=0x1000000, note_size=4):
+    return elf(bits, 0xFFFFFFFF81000000 if bits == 64 else entry,
+               [(entry, CODE * 16, 0x10000), (0, pvh_note(entry, note_size), 0, 4)])
+
+
+def bzimage_with_payload(payload, appended_length):
+    """A bzImage (protocol 2.15) whose protected-mode part is `payload`, published by
+    payload_offset/payload_length, followed by the uncompressed length as mkpiggy appends it."""
+    packed = payload + struct.pack("<I", appended_length)
+    image = bytearray(bzimage(payload=len(packed)))
+    start = 5 * 512
+    image[start:] = packed
+    struct.pack_into("<II", image, 0x248, 0, len(packed))
+    return bytes(image)
+
+
+def loader_seeds():
+    flat = {
+        "boot-sector": (CODE.ljust(510, b"\0") + b"\x55\xaa") + trailer(),
+        "low-address": CODE * 64 + trailer(load_address=0x1000),
+        "below-1mib": CODE + trailer(load_address=0xFFFFC),
+        "command-line-ignored": CODE + trailer(COMMAND_LINE, command_line=20),
+    }
+    elf_images = {
+        "elf32": elf(32, 0x100000, [(0x100000, CODE, 4)]) + trailer(),
+        "elf64": elf(64, 0x100000, [(0x100000, CODE, 4)]) + trailer(),
+        "elf64-bss": elf(64, 0x200000, [(0x200000, CODE * 8, 0x10000)]) + trailer(),
+        "elf32-two-segments": elf(32, 0x100000, [(0x100000, CODE, 4), (0x300000, CODE, 0x2000)])
+        + trailer(),
+        "elf64-above-4g": elf(64, 0x100000, [(0x100000, CODE, 4), (0x100001000, CODE, 4)])
+        + trailer(LARGE_MEMORY),
+    }
+    multiboot = {
+        "aout-kludge": multiboot_aout() + trailer(),
+        "aout-module": multiboot_aout() + trailer(INITRD | COMMAND_LINE, initrd=0x2000,
+                                                  command_line=40),
+        "aout-large-memory": multiboot_aout() + trailer(LARGE_MEMORY | COMMAND_LINE,
+                                                        command_line=8),
+        "elf32": elf(32, 0x100000, [(0x100000, CODE, 4)], multiboot_header(0x3)) + trailer(),
+        "elf32-nul-command-line": elf(32, 0x100000, [(0x100000, CODE, 4)],
+                                      multiboot_header(0x3))
+        + trailer(COMMAND_LINE | COMMAND_LINE_NUL, command_line=16),
+    }
+    linux = {
+        "bzimage": bzimage() + trailer(COMMAND_LINE, command_line=30),
+        "bzimage-initrd": bzimage() + trailer(INITRD | COMMAND_LINE, initrd=0x10000,
+                                              command_line=14),
+        "bzimage-large-memory": bzimage() + trailer(LARGE_MEMORY | INITRD, initrd=0x100000),
+        "bzimage-fixed-address": bzimage(relocatable=0, pref_address=0x100000) + trailer(),
+        "bzimage-protocol-2.06": bzimage(version=0x0206) + trailer(),
+        "bzimage-long-command-line": bzimage() + trailer(COMMAND_LINE, command_line=4000),
+        "bzimage-setup-sects-0": bzimage(setup_sects=0, payload=64) + trailer(),
+    }
+    kernel = vmlinux()
+    pvh = {
+        "vmlinux64": kernel + trailer(COMMAND_LINE, command_line=24),
+        "vmlinux32-initrd": vmlinux(32) + trailer(INITRD | COMMAND_LINE, initrd=0x1000,
+                                                  command_line=10),
+        "vmlinux64-note8-large-memory": vmlinux(note_size=8) + trailer(LARGE_MEMORY),
+        "bzimage-gzip": bzimage_with_payload(gzip.compress(kernel, mtime=0)[:-4], len(kernel))
+        + trailer(),
+        "bzimage-xz": bzimage_with_payload(
+            lzma.compress(kernel, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32), len(kernel))
+        + trailer(COMMAND_LINE, command_line=8),
+        "bzimage-uncompressed": bzimage_with_payload(kernel, len(kernel)) + trailer(),
+    }
+    for name, data in pvh.items():
+        write("fuzz_loader_pvh", name, data)
+    for name, data in flat.items():
+        write("fuzz_loader_flat", name, data)
+    for name, data in elf_images.items():
+        write("fuzz_loader_elf", name, data)
+    for name, data in multiboot.items():
+        write("fuzz_loader_multiboot", name, data)
+    for name, data in linux.items():
+        write("fuzz_loader_linux", name, data)
+    # Detection sees every format: the first two seeds of each.
+    for prefix, group in (("flat", flat), ("elf", elf_images), ("multiboot", multiboot),
+                          ("linux", linux), ("pvh", pvh)):
+        for name, data in list(group.items())[:2]:
+            write("fuzz_loader_auto", prefix + "-" + name, data)
+
+
+# --- Firmware tables -----------------------------------------------------------------------
+
+def table_seeds():
+    # fuzz_acpi_tables: cpus, PM1a event port, PM1a control port, SCI, reset port, reset value,
+    # RAM in MiB - 1.
+    for cpus in (1, 2, 64, 255, 256, 0):
+        write("fuzz_acpi_tables", "cpus-%d" % cpus,
+              struct.pack("<HHHBHBB", cpus, 0x600, 0x604, 9, 0xCF9, 0x06, 63))
+    write("fuzz_acpi_tables", "sci-16", struct.pack("<HHHBHBB", 4, 0x600, 0x604, 16, 0xCF9, 6, 0))
+    # fuzz_mp_table: cpus, RAM in MiB - 1.
+    for cpus in (1, 2, 16, 255, 256, 0):
+        write("fuzz_mp_table", "cpus-%d" % cpus, struct.pack("<HB", cpus, 31))
+    # fuzz_e820: scale (RAM = pages << (12 + scale % 9)), 4 KiB pages.
+    for name, scale, pages in (("1mib", 0, 256), ("64mib", 0, 16384), ("3gib", 8, 3 * 4096),
+                               ("3gib-plus-4k", 0, 3 * 262144 + 1), ("8gib", 8, 8 * 4096),
+                               ("1tib", 8, 1024 * 1024)):
+        write("fuzz_e820", name, struct.pack("<BI", scale, pages))
+
+
+# --- Devices -------------------------------------------------------------------------------
+
+# DeviceFuzzing.h: operation (kind | size << 3 | wide << 5), selector, 32-bit value.
+READ, WRITE, GET, SET, RAW, HOST = 0, 2, 4, 5, 6, 7
+SIZE = {1: 0, 2: 1, 4: 2}
+
+
+def op(kind, selector=0, value=0, size=1):
+    return struct.pack("<BBI", kind | SIZE[size] << 3, selector, value)
+
+
+def inb(port):
+    return op(READ, port)
+
+
+def outb(port, value, size=1):
+    return op(WRITE, port, value, size)
+
+
+def attributes(count):
+    # Read each listed attribute, then write it back with a few values.
+    return b"".join(op(GET, i) + op(SET, i, 0x5A) + op(SET, i, 0xFFFF) for i in range(count))
+
+
+def device_seeds():
+    uart = {
+        # 115200 8N1: DLAB, divisor 1, LCR 3; FIFO on; THR empty and RX interrupts; OUT2.
+        "init-and-send": outb(3, 0x80) + outb(0, 1) + outb(1, 0) + outb(3, 3) + outb(2, 0xC7)
+        + outb(1, 0x03) + outb(4, 0x0B) + b"".join(outb(0, c) for c in b"hello\n")
+        + inb(5) + inb(2),
+        "receive-and-read": outb(1, 0x01) + outb(4, 0x08) + op(HOST, 3, 0x64636261)
+        + op(HOST, 3, 0x68676665) + inb(2) + inb(5) + inb(0) + inb(0) + inb(5),
+        "overrun": outb(2, 0x01) + b"".join(op(HOST, 3, 0x41424344) for _ in range(6)) + inb(5),
+        "loopback-echo": outb(4, 0x10) + op(HOST, 0x80) + outb(0, 0x55) + inb(0) + inb(6)
+        + outb(4, 0x0B) + outb(0, 0x41) + inb(0),
+        "wide-accesses": outb(0, 0x12345678, 4) + outb(6, 0xAABB, 2) + op(READ, 7, 0, 4)
+        + op(READ, 5, 0, 2),
+        "attributes": attributes(16) + op(RAW, 9, 0x1234),
+    }
+    cmos_header = struct.pack("<Bq", 63, 1764028800)  # 64 MiB, 2025-11-25 00:00:00 UTC
+    cmos = {
+        "read-time": cmos_header + b"".join(outb(0, r) + inb(1) for r in (0, 2, 4, 6, 7, 8, 9,
+                                                                          0x32)),
+        "binary-12-hour": cmos_header + outb(0, 0x0B) + outb(1, 0x04) + outb(0, 4) + inb(1)
+        + op(HOST, 0, 43200) + outb(0, 4) + inb(1),
+        "set-time": cmos_header + outb(0, 0x0B) + outb(1, 0x82) + outb(0, 0) + outb(1, 0x59)
+        + outb(0, 9) + outb(1, 0x99) + outb(0, 0x0B) + outb(1, 0x02) + outb(0, 9) + inb(1),
+        "flags-and-nmi": cmos_header + outb(0, 0x8C) + inb(1) + op(HOST, 0, 5) + outb(0, 0x0C)
+        + inb(1) + outb(0, 0x0D) + inb(1),
+        "ram-and-attributes": struct.pack("<Bq", 255, -86400) + outb(0, 0x40) + outb(1, 0xAB)
+        + outb(0, 0x40) + inb(1) + attributes(20),
+    }
+    i8042 = {
+        "command-byte": outb(4, 0x20) + inb(0) + outb(4, 0x60) + outb(0, 0x47) + inb(4),
+        "keyboard-reset": outb(0, 0xFF) + inb(4) + inb(0) + inb(0) + outb(0, 0xF4) + inb(0),
+        "scan-codes": outb(4, 0x60) + outb(0, 0x47) + op(HOST, 1, 0xF01C) + inb(0) + inb(0)
+        + outb(0, 0xF0) + outb(0, 0x01) + op(HOST, 3, 0x1CF0E075) + inb(0),
+        "mouse": outb(4, 0xA8) + outb(4, 0xD4) + outb(0, 0xF4) + inb(0)
+        + op(HOST, 0x80, 0x0101405) + inb(0) + inb(0) + inb(0) + outb(4, 0xD4) + outb(0, 0xF3)
+        + outb(4, 0xD4) + outb(0, 200),
+        "self-test-and-reset": outb(4, 0xAA) + inb(0) + outb(4, 0xAB) + inb(0) + outb(4, 0xD1)
+        + outb(0, 0xDF) + outb(4, 0xFE) + inb(1) + outb(1, 0x03),
+        "attributes": attributes(20),
+    }
+    write_all = {
+        "fuzz_device_post_code": {
+            "codes": outb(0, 0x55) + outb(0, 0xAA) + inb(0) + op(WRITE, 0, 0x1234, 4) + inb(0),
+            "attributes": attributes(2),
+        },
+        "fuzz_device_debug_exit": {
+            "exit-codes": outb(0, 0x31) + op(WRITE, 0, 0x1234, 2) + op(WRITE, 0, 0xDEADBEEF, 4)
+            + inb(0),
+            "attributes": attributes(2),
+        },
+        "fuzz_device_reset_control": {
+            "reset": outb(0, 0x02) + outb(0, 0x06) + inb(0) + outb(0, 0x0E) + inb(0),
+            "attributes": attributes(2),
+        },
+        "fuzz_device_acpi_pm": {
+            "power-off": op(WRITE, 4, 0x2000, 2) + op(READ, 4, 0, 2),
+            "status-and-enable": op(WRITE, 2, 0x0121, 2) + op(READ, 0, 0, 4)
+            + op(WRITE, 0, 0xFFFF, 2) + outb(5, 0x20) + op(READ, 6, 0, 4) + outb(7, 1),
+            "sleep-types": op(WRITE, 4, 0x2400, 2) + op(WRITE, 4, 0x3C01, 2) + op(READ, 3, 0, 4),
+            "attributes": attributes(4),
+        },
+        "fuzz_device_bochs_dispi": {
+            # Disable, 800 x 600 x 32, enable with LFB_ENABLED (0x41), pan, read back.
+            "set-mode": outb(0, 4, 2) + outb(1, 0, 2) + outb(0, 1, 2) + outb(1, 800, 2)
+            + outb(0, 2, 2) + outb(1, 600, 2) + outb(0, 3, 2) + outb(1, 32, 2) + outb(0, 4, 2)
+            + outb(1, 0x41, 2) + outb(0, 9, 2) + outb(1, 100, 2) + outb(0, 7, 2)
+            + op(READ, 1, 0, 2) + outb(0, 0, 2) + op(READ, 1, 0, 2),
+            "too-large-and-getcaps": outb(0, 1, 2) + outb(1, 2560, 2) + outb(0, 2, 2)
+            + outb(1, 1600, 2) + outb(0, 4, 2) + outb(1, 0x41, 2) + outb(1, 0x02, 2)
+            + outb(0, 1, 2) + op(READ, 1, 0, 2) + outb(0, 0xA, 2) + op(READ, 1, 0, 2),
+            "firmware-mode": op(HOST, 0x84, 1024 | 768 << 12) + op(HOST, 0x82, 320 | 200 << 12)
+            + op(HOST, 0x04, 1) + attributes(12),
+        },
+        "fuzz_device_vga_text": {
+            "cursor": outb(0, 0x0E) + outb(1, 0x07) + outb(0, 0x0F) + outb(1, 0xD0)
+            + outb(0, 0x0A) + outb(1, 0x0D) + outb(0, 0x0B) + outb(1, 0x0E) + op(HOST),
+            "start-address-and-status": outb(0, 0x0C) + outb(1, 0x01) + outb(0, 0x0D)
+            + outb(1, 0x40) + inb(6) + inb(6) + outb(4, 0x29) + outb(5, 0x30) + inb(1),
+            "protected-registers": outb(0, 0x11) + outb(1, 0x80) + outb(0, 0x01) + outb(1, 0x4F)
+            + outb(0, 0x09) + outb(1, 0xFF) + outb(0, 0x30) + outb(1, 1) + attributes(12),
+        },
+        "fuzz_device_uart16550": uart,
+        "fuzz_device_cmos_rtc": cmos,
+        "fuzz_device_i8042": i8042,
+    }
+    for target, seeds in write_all.items():
+        for name, data in seeds.items():
+            write(target, name, data)
+
+
+if __name__ == "__main__":
+    if os.path.isdir(ROOT):
+        shutil.rmtree(ROOT)
+    loader_seeds()
+    table_seeds()
+    device_seeds()

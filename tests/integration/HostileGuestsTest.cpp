@@ -1,0 +1,368 @@
+// Hostile guests (docs/guests.md, "Hostile guests"; docs/hardening.md): each bundled guest tries
+// one bad thing. kvmscope must stop only that VM, with the documented status and reason, and
+// never crash, hang or grow without bound. Each guest that survives its bad thing reports that it
+// ran to its end through the debug-exit port, so a status of (V << 1) | 1 proves it got there.
+#include "CollectingSink.h"
+#include "KvmTestSupport.h"
+#include "devices/Device.h"
+#include "machine/Machine.h"
+
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace kvmscope;
+using namespace kvmscope::testing;
+
+namespace {
+
+constexpr int kTimeoutMs = 120000;
+
+// The values the guests write to the debug-exit port when they got to their end
+// (resources/guests/hostile-common/hostile.h).
+constexpr uint32_t kExitFloodDone = 0x41;
+constexpr uint32_t kPortSweepDone = 0x42;
+constexpr uint32_t kMmioSweepDone = 0x43;
+constexpr uint32_t kDeviceGarbageDone = 0x44;
+constexpr uint32_t kUartFloodDone = 0x45;
+constexpr int statusFor(uint32_t value) {
+    return static_cast<int>((value << 1) | 1);
+}
+
+// hostile-exit-flood's default: 100,000 rounds of one `out` and one `in`, then the debug exit.
+constexpr uint64_t kExitFloodRounds = 100000;
+// hostile-uart-flood: this many bytes, byte i = i ^ (i >> 8) ^ (i >> 16).
+constexpr qint64 kUartFloodBytes = 256 * 1024;
+uint8_t uartFloodByte(uint32_t i) {
+    return static_cast<uint8_t>(i ^ (i >> 8) ^ (i >> 16));
+}
+
+// What a sanitizer or the C++ runtime prints when something went wrong inside kvmscope.
+void verifyNoRuntimeReport(const CliResult& result) {
+    for (const char* marker : {"Sanitizer", "runtime error", "terminate called", "Aborted"})
+        QVERIFY2(!result.err.contains(QLatin1String(marker)), describe(result));
+}
+
+double childCpuSeconds() {
+    rusage usage{};
+    getrusage(RUSAGE_CHILDREN, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// VmHWM (peak resident set) of a running process, in KiB; -1 if it cannot be read.
+qint64 peakRssKib(qint64 pid) {
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray& line : status.readAll().split('\n'))
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+    return -1;
+}
+
+} // namespace
+
+class HostileGuestsTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<kvm::System> system_;
+
+    std::unique_ptr<Machine> makeMachine(const char* guest, CollectingSink& sink,
+                                         uint64_t memorySize = 64ull << 20) {
+        MachineConfig config;
+        config.memorySize = memorySize;
+        config.boot.imagePath = guestPath(guest).toStdString();
+        auto machine = std::make_unique<Machine>(config, *system_, sink);
+        machine->boot();
+        return machine;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        KVMSCOPE_REQUIRE_KVM();
+        system_ = std::make_unique<kvm::System>();
+    }
+
+    // A triple fault stops its own machine only: a second machine in the same process, flooding
+    // exits at the same time, runs to its end.
+    void tripleFaultStopsOnlyItsOwnMachine() {
+        CollectingSink faultSink;
+        CollectingSink floodSink;
+        auto faulting = makeMachine("triple-fault", faultSink);
+        auto flooding = makeMachine("hostile-exit-flood", floodSink);
+        flooding->run();
+        faulting->run();
+        const auto fault = faulting->waitForStop(kTimeoutMs);
+        QVERIFY(fault);
+        QCOMPARE(fault->kind, StopKind::Crash);
+        QCOMPARE(fault->exitStatus(), 4);
+        QVERIFY2(QString::fromStdString(fault->reason).contains("triple fault"),
+                 fault->reason.c_str());
+        QVERIFY(faulting->waitUntilPaused(kTimeoutMs));
+        const auto flood = flooding->waitForStop(kTimeoutMs);
+        QVERIFY(flood);
+        QCOMPARE(flood->kind, StopKind::DebugExit);
+        QCOMPARE(flood->debugExitValue, kExitFloodDone);
+    }
+
+    void tripleFaultThroughTheCliExitsFour() {
+        const CliResult result = runKvmscope({"--headless", guestPath("triple-fault")});
+        QVERIFY2(result.finished && result.exitCode == 4, describe(result));
+        QVERIFY2(result.err.contains("triple fault") && result.err.contains("RIP="),
+                 describe(result));
+        verifyNoRuntimeReport(result);
+    }
+
+    // `cli; hlt`: with the in-kernel irqchip the vcpu sleeps in KVM_RUN and nothing short of an
+    // NMI, INIT or SMI wakes it. kvmscope does not declare such a guest dead (another vcpu or the
+    // user could still send one of those); --timeout ends it with status 6, and while it waits
+    // the process sleeps instead of spinning a core.
+    void haltWithInterruptsOffSleepsUntilTimeout() {
+        const double cpuBefore = childCpuSeconds();
+        QElapsedTimer wall;
+        wall.start();
+        const CliResult result = runKvmscope({"--headless", "--timeout", "3", guestPath("hang")});
+        const double wallSeconds = static_cast<double>(wall.elapsed()) / 1000.0;
+        const double cpuSeconds = childCpuSeconds() - cpuBefore;
+        QVERIFY2(result.finished && result.exitCode == 6, describe(result));
+        QVERIFY2(result.err.contains("--timeout"), describe(result));
+        verifyNoRuntimeReport(result);
+        qInfo("hang: %.2f s of CPU time over %.2f s of wall time", cpuSeconds, wallSeconds);
+        // Start-up and teardown cost some CPU time (much more under a sanitizer); a spinning
+        // vcpu or waiting thread would cost about the 3 s of the timeout on top of it.
+        QVERIFY2(cpuSeconds < 1.5, qPrintable(QString::number(cpuSeconds)));
+    }
+
+    // The halted state is visible to whoever looks: paused, the vcpu reports KVM_MP_STATE_HALTED
+    // with RFLAGS.IF clear.
+    void haltWithInterruptsOffIsVisibleInTheVcpuState() {
+        CollectingSink sink;
+        auto machine = makeMachine("hang", sink);
+        machine->run();
+        QVERIFY(sink.waitFor("hang\r\n", kTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(machine->vcpu(0).trace().count(KVM_EXIT_IO) >= 5, kTimeoutMs);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        machine->pause();
+        QVERIFY(machine->waitUntilPaused(kTimeoutMs));
+        const cpu::CpuState state = machine->vcpu(0).readState();
+        QCOMPARE(state.mpState.mp_state, uint32_t(KVM_MP_STATE_HALTED));
+        QCOMPARE(state.regs.rflags & (1u << 9), uint64_t(0)); // IF
+        QVERIFY(!machine->stopState());
+    }
+
+    void portSweepRunsToTheEnd() {
+        QElapsedTimer wall;
+        wall.start();
+        const CliResult result = runKvmscope(
+            {"--headless", "--timeout", "300", guestPath("hostile-port-sweep")}, {}, 320000);
+        qInfo("port sweep: %.1f s", static_cast<double>(wall.elapsed()) / 1000.0);
+        QVERIFY2(result.finished && result.exitCode == statusFor(kPortSweepDone), describe(result));
+        QVERIFY2(result.out.contains("swept 65536 ports"), describe(result));
+        verifyNoRuntimeReport(result);
+    }
+
+    void mmioSweepFindsOnlyKnownDevices_data() {
+        QTest::addColumn<QString>("memory");
+        QTest::addColumn<quint64>("ramEnd");
+        QTest::newRow("256M") << QStringLiteral("256M") << quint64(0x10000000);
+        // RAM up to the hole, the rest above 4 GiB (out of a 32-bit guest's reach).
+        QTest::newRow("3584M") << QStringLiteral("3584M") << quint64(0xC0000000);
+    }
+    void mmioSweepFindsOnlyKnownDevices() {
+        QFETCH(QString, memory);
+        QFETCH(quint64, ramEnd);
+        const CliResult result = runKvmscope(
+            {"--headless", "--memory", memory, "--timeout", "300", guestPath("hostile-mmio-sweep")},
+            {}, 320000);
+        QVERIFY2(result.finished && result.exitCode == statusFor(kMmioSweepDone), describe(result));
+        verifyNoRuntimeReport(result);
+        const QString ramEndLine =
+            "RAM ends at 0x" + QString::number(ramEnd, 16).toUpper().rightJustified(8, '0');
+        QVERIFY2(result.out.contains(ramEndLine), describe(result));
+        const QRegularExpression touchedLine(QStringLiteral("touched (\\d+) addresses"));
+        const auto touched = touchedLine.match(result.out);
+        QVERIFY2(touched.hasMatch() && touched.captured(1).toUInt() > 1000, describe(result));
+        // Where something answers, it must be a device kvmscope put there.
+        struct Window {
+            quint64 base;
+            quint64 size;
+        };
+        const Window known[] = {
+            {0xfec00000, 0x1000},      // in-kernel IOAPIC
+            {0xfee00000, 0x1000},      // in-kernel LAPIC
+            {0xe0000000, 16ull << 20}, // linear framebuffer, where the machine has one
+        };
+        const QRegularExpression backedLine(QStringLiteral("backed 0x([0-9A-F]{8})"));
+        for (auto it = backedLine.globalMatch(result.out); it.hasNext();) {
+            const quint64 address = it.next().captured(1).toULongLong(nullptr, 16);
+            bool isKnown = false;
+            for (const Window& window : known)
+                isKnown =
+                    isKnown || (address >= window.base && address - window.base < window.size);
+            QVERIFY2(isKnown, qPrintable(QString::number(address, 16) + "\n" + describe(result)));
+        }
+    }
+
+    // Garbage to every register of every device: the guest gets to its end, and every device's
+    // attributes can still be read (what the GUI's device tree does).
+    void deviceGarbageLeavesEveryDeviceReadable() {
+        CollectingSink sink;
+        auto machine = makeMachine("hostile-device-garbage", sink);
+        machine->run();
+        const auto stop = machine->waitForStop(kTimeoutMs);
+        QVERIFY(stop);
+        QVERIFY2(stop->kind == StopKind::DebugExit && stop->debugExitValue == kDeviceGarbageDone,
+                 stop->reason.c_str());
+        QVERIFY(machine->waitUntilPaused(kTimeoutMs));
+        int read = 0;
+        for (Device* device : machine->devices()) {
+            for (const AttributeInfo& info : device->attributes()) {
+                if (!canRead(info.access))
+                    continue;
+                try {
+                    (void)device->getAttr(info.group, info.attr);
+                    ++read;
+                } catch (const Error& error) {
+                    QFAIL(qPrintable(QString::fromStdString(device->name() + ": " + info.name +
+                                                            ": " + error.what())));
+                }
+            }
+        }
+        QVERIFY(read > 50);
+        QVERIFY(machine->vcpu(0).trace().count(KVM_EXIT_IO) > 1000);
+    }
+
+    // 200,000 exits as fast as the guest can make them. Every one is counted, and the flood
+    // reaches the thread that owns the machine as a handful of queued signals, not one per exit.
+    void exitFloodIsCountedAndDoesNotFloodTheEventLoop() {
+        CollectingSink sink;
+        auto machine = makeMachine("hostile-exit-flood", sink);
+        int stateSignals = 0;
+        int stopSignals = 0;
+        connect(&machine->vcpu(0), &cpu::VcpuRunner::stateChanged, this,
+                [&stateSignals] { ++stateSignals; });
+        connect(machine.get(), &Machine::stopped, this, [&stopSignals] { ++stopSignals; });
+        QElapsedTimer wall;
+        wall.start();
+        machine->run();
+        // This thread keeps serving its event loop while the flood runs; the longest gap between
+        // two turns is what a window would feel.
+        qint64 longestGapMs = 0;
+        qint64 lastTurn = wall.elapsed();
+        while (!machine->stopState() && wall.elapsed() < kTimeoutMs) {
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            longestGapMs = std::max(longestGapMs, wall.elapsed() - lastTurn);
+            lastTurn = wall.elapsed();
+        }
+        const auto stop = machine->waitForStop(kTimeoutMs);
+        const double seconds = static_cast<double>(wall.elapsed()) / 1000.0;
+        QVERIFY(stop);
+        QCOMPARE(stop->kind, StopKind::DebugExit);
+        QCOMPARE(stop->debugExitValue, kExitFloodDone);
+        const uint64_t portExits = machine->vcpu(0).trace().count(KVM_EXIT_IO);
+        qInfo(
+            "exit flood: %llu port exits in %.2f s (%.0f per second), longest event loop gap %lld "
+            "ms",
+            static_cast<unsigned long long>(portExits), seconds,
+            static_cast<double>(portExits) / seconds, static_cast<long long>(longestGapMs));
+        // Two per round, one for the debug-exit write.
+        QCOMPARE(portExits, 2 * kExitFloodRounds + 1);
+        QTRY_COMPARE_WITH_TIMEOUT(stopSignals, 1, kTimeoutMs);
+        QVERIFY2(stateSignals < 10, qPrintable(QString::number(stateSignals)));
+        QVERIFY2(longestGapMs < 1000, qPrintable(QString::number(longestGapMs)));
+    }
+
+    // COM1 written faster than the host reads it (a FIFO nobody reads until it is full): the vcpu
+    // waits for the reader, so no byte is lost or reordered, and nothing piles up in memory.
+    void uartFloodLosesNothingAndDoesNotGrow() {
+        QTemporaryDir directory;
+        QVERIFY(directory.isValid());
+        const QByteArray fifoPath = directory.filePath(QStringLiteral("com1")).toLocal8Bit();
+        QVERIFY(mkfifo(fifoPath.constData(), 0600) == 0);
+        // Opened before kvmscope so its open for writing does not wait; O_NONBLOCK only for the
+        // open and the polls, reads wait with poll().
+        const int fd = ::open(fifoPath.constData(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        QVERIFY(fd >= 0);
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+
+        QProcess process;
+        process.setProgram(QStringLiteral(KVMSCOPE_BINARY));
+        process.setArguments({"--headless", "--serial", "file:" + QString::fromLocal8Bit(fifoPath),
+                              "--timeout", "300", guestPath("hostile-uart-flood")});
+        process.start();
+        QVERIFY(process.waitForStarted(10000));
+        const qint64 pid = process.processId();
+
+        // First the host does not read at all, until the pipe is full: from then on every byte
+        // the guest writes waits for the reader (the vcpu blocks in write(2)), which is what a
+        // slow terminal or a stalled pipe does to a guest that writes faster than it reads.
+        const int capacity = ::fcntl(fd, F_GETPIPE_SZ);
+        QVERIFY(capacity > 0);
+        QElapsedTimer wall;
+        wall.start();
+        int queued = 0;
+        while (wall.elapsed() < kTimeoutMs && process.state() == QProcess::Running) {
+            QVERIFY(::ioctl(fd, FIONREAD, &queued) == 0);
+            if (queued >= capacity)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        QCOMPARE(queued, capacity);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        QCOMPARE(process.state(), QProcess::Running);
+        const qint64 rssStalled = peakRssKib(pid);
+
+        QByteArray received;
+        received.reserve(kUartFloodBytes);
+        qint64 rssLate = -1;
+        while (wall.elapsed() < kTimeoutMs) {
+            pollfd poller{fd, POLLIN, 0};
+            if (::poll(&poller, 1, 100) < 0 && errno != EINTR)
+                break;
+            char buffer[4096];
+            const ssize_t n = ::read(fd, buffer, sizeof buffer);
+            if (n > 0)
+                received.append(buffer, n);
+            else if (n == 0)
+                break; // kvmscope closed its end (it had opened it: the pipe was full)
+            if (rssLate < 0 && received.size() >= kUartFloodBytes * 7 / 8)
+                rssLate = peakRssKib(pid);
+        }
+        QVERIFY(process.waitForFinished(kTimeoutMs));
+        const QString err = QString::fromUtf8(process.readAllStandardError());
+        QVERIFY2(process.exitStatus() == QProcess::NormalExit &&
+                     process.exitCode() == statusFor(kUartFloodDone),
+                 qPrintable(QString::number(process.exitCode()) + "\n" + err));
+        qInfo("uart flood: %lld bytes in %.1f s; peak RSS %lld KiB with the pipe full, %lld KiB "
+              "after 7/8",
+              static_cast<long long>(received.size()), static_cast<double>(wall.elapsed()) / 1000.0,
+              static_cast<long long>(rssStalled), static_cast<long long>(rssLate));
+        QCOMPARE(received.size(), kUartFloodBytes);
+        for (qint64 i = 0; i < received.size(); ++i)
+            if (static_cast<uint8_t>(received[i]) != uartFloodByte(static_cast<uint32_t>(i)))
+                QFAIL(qPrintable(QStringLiteral("byte %1 is wrong").arg(i)));
+        // Between the two samples the guest wrote more than half of the flood (over 128 KiB),
+        // all of it behind a full pipe: the peak resident set may not grow by anything like that.
+        QVERIFY(rssStalled > 0 && rssLate > 0);
+        QVERIFY2(rssLate - rssStalled < 64,
+                 qPrintable(QStringLiteral("%1 -> %2 KiB").arg(rssStalled).arg(rssLate)));
+    }
+};
+
+QTEST_GUILESS_MAIN(HostileGuestsTest)
+#include "HostileGuestsTest.moc"

@@ -73,7 +73,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             const std::string text = value();
             if (!boot::parseImageFormat(text, result.machine.boot.format))
                 throw InputError(fmt::format(
-                    "--format '{}': expected one of auto, flat, multiboot, elf, linux", text));
+                    "--format '{}': expected one of auto, flat, multiboot, elf, linux, pvh", text));
         } else if (name == "--memory" || name == "-m") {
             result.machine.memorySize = parseSize(value(), "--memory");
         } else if (name == "--cpus") {
@@ -88,6 +88,12 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             result.machine.boot.commandLine = value();
         } else if (name == "--initrd") {
             result.machine.boot.initrdPath = value();
+        } else if (name == "--framebuffer") {
+            result.machine.framebuffer.enabled = true;
+            parseFramebufferMode(value(), result.machine.framebuffer, "--framebuffer");
+        } else if (name == "--no-framebuffer") {
+            noValue();
+            result.machine.framebuffer.enabled = false;
         } else if (name == "--load-address") {
             result.machine.boot.loadAddress = parseNumber("--load-address", value());
         } else if (name == "--serial") {
@@ -137,11 +143,15 @@ kvmscope boots a guest on KVM and shows what happens inside it.
 
 Options:
   --headless            run without a window; the serial console is the terminal
-  --format F            image format: auto (default), flat, multiboot, elf, linux
+  --format F            image format: auto (default), flat, multiboot, elf, linux, pvh
+                        (pvh: an ELF vmlinux, or a bzImage's xz/gzip/zstd payload)
   --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G
   --cpus N              number of vcpus (default 1, up to 255)
   --append TEXT         kernel command line
   --initrd FILE         initial ramdisk (multiboot: the first module)
+  --framebuffer WxHxBPP linear framebuffer mode (default 1024x768x32; BPP 15, 16, 24 or 32, at
+                        most 2560x1600): the Bochs dispi starts with it, Linux is told of it
+  --no-framebuffer      no linear framebuffer and no Bochs dispi (VGA text only)
   --load-address ADDR   where a flat binary is loaded (default 0x7c00)
   --serial MODE         COM1: stdio (default), none, or file:PATH
   --timeout SECONDS     stop the guest after this long (exit status 6)

@@ -1,8 +1,12 @@
 #include "ConsoleSerial.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <vector>
 
@@ -14,10 +18,51 @@ constexpr uint8_t kQuit = 'x';
 
 } // namespace
 
+FdSerialSink::FdSerialSink(int fd) : fd_(fd) {
+    struct stat status {};
+    if (::fstat(fd_, &status) == 0)
+        mayBlock_ = !S_ISREG(status.st_mode) && !(S_ISCHR(status.st_mode) && ::isatty(fd_) == 0 &&
+                                                  status.st_rdev == makedev(1, 3)); // /dev/null
+    wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+FdSerialSink::~FdSerialSink() {
+    if (wakeFd_ >= 0)
+        ::close(wakeFd_);
+}
+
+void FdSerialSink::abandon() {
+    const uint64_t one = 1;
+    if (wakeFd_ >= 0)
+        (void)!::write(wakeFd_, &one, sizeof one);
+}
+
+void FdSerialSink::resume() {
+    uint64_t count = 0;
+    if (wakeFd_ >= 0)
+        (void)!::read(wakeFd_, &count, sizeof count);
+}
+
 void FdSerialSink::serialOutput(std::span<const uint8_t> bytes) {
     size_t done = 0;
     while (done < bytes.size()) {
-        const ssize_t written = ::write(fd_, bytes.data() + done, bytes.size() - done);
+        size_t chunk = bytes.size() - done;
+        if (mayBlock_ && wakeFd_ >= 0) {
+            // Wait until the reader has room, or until kvmscope gives up on it. Once poll says
+            // POLLOUT, a pipe takes up to PIPE_BUF bytes without blocking (pipe(7)).
+            pollfd fds[2] = {{fd_, POLLOUT, 0}, {wakeFd_, POLLIN, 0}};
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                return;
+            }
+            if (fds[1].revents & POLLIN)
+                return; // abandoned: the rest of the guest's output is dropped
+            if (fds[0].revents & (POLLERR | POLLNVAL))
+                return;
+            chunk = std::min<size_t>(chunk, PIPE_BUF);
+        }
+        const ssize_t written = ::write(fd_, bytes.data() + done, chunk);
         if (written < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;

@@ -10,14 +10,25 @@
 
 namespace kvmscope::app {
 
-// Writes every byte the guest transmits, unbuffered, retrying short writes.
+// Writes every byte the guest transmits, unbuffered, retrying short writes. A slow reader of a
+// pipe, FIFO or terminal slows the guest down (its vcpu waits, as a UART waits for its line); a
+// reader that stops reading altogether must not keep kvmscope from stopping: abandon() makes a
+// waiting write give up, and drops every later byte, until resume().
 class FdSerialSink : public SerialSink {
 public:
-    explicit FdSerialSink(int fd) : fd_(fd) {}
+    explicit FdSerialSink(int fd);
+    ~FdSerialSink() override;
+    FdSerialSink(const FdSerialSink&) = delete;
+    FdSerialSink& operator=(const FdSerialSink&) = delete;
+
     void serialOutput(std::span<const uint8_t> bytes) override;
+    void abandon(); // thread-safe
+    void resume();  // before the next machine starts writing
 
 private:
     int fd_;
+    bool mayBlock_ = true; // a pipe, FIFO, socket or terminal (not a regular file or /dev/null)
+    int wakeFd_ = -1;      // eventfd, readable once abandoned
 };
 
 class TerminalInput {

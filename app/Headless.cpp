@@ -140,6 +140,7 @@ int runHeadless(const CommandLine& options) {
             current = nullptr;
         }
         machine.reset(); // a reboot is a new machine: fresh RAM, devices and vcpus
+        sink.resume();
         try {
             // Nothing on a terminal shows a kernel device's attributes, and creating one only
             // costs time (a VFIO device's teardown takes ~10 ms on some hosts): the window makes
@@ -177,6 +178,9 @@ int runHeadless(const CommandLine& options) {
                 0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
                        .count()));
         stop = machine->waitForStop(timeoutMs);
+        // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
+        // it give up, or the machine could never be paused or torn down.
+        sink.abandon();
         if (!stop) {
             machine->requestStop(
                 {StopKind::Timeout, 0, 0,

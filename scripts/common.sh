@@ -7,10 +7,12 @@ KVMSCOPE_BUILD=${KVMSCOPE_BUILD:-$KVMSCOPE_ROOT/build}
 # Debian 12 packages kvmscope needs to build, run and test.
 KVMSCOPE_PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config
-    qt6-base-dev libspdlog-dev libfmt-dev libvterm-dev
+    qt6-base-dev libspdlog-dev libfmt-dev libvterm-dev libzydis-dev
+    liblzma-dev zlib1g-dev libzstd-dev
     fonts-dejavu-core desktop-file-utils appstream
     binutils gcc
     qt6-qpa-plugins xvfb xauth
+    clang libclang-rt-14-dev
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

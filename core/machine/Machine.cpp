@@ -4,18 +4,23 @@
 #include "boot/MpTable.h"
 #include "boot/X86Setup.h"
 #include "boot/acpi/AcpiTables.h"
+#include "debug/Debugger.h"
 #include "devices/AcpiPmControl.h"
+#include "devices/BochsDispi.h"
 #include "devices/CmosRtc.h"
 #include "devices/DebugExitPort.h"
+#include "devices/Framebuffer.h"
 #include "devices/I8042Controller.h"
 #include "devices/PostCodePort.h"
 #include "devices/ResetControlPort.h"
 #include "devices/Uart16550.h"
+#include "devices/VgaText.h"
 #include "devices/kernel/KernelDevice.h"
 #include "devices/kernel/KernelIrqchip.h"
 #include "devices/kernel/KernelPit.h"
 #include "devices/kernel/SystemAttributes.h"
 #include "devices/kernel/VcpuAttributes.h"
+#include "display/DisplaySource.h"
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
 #include "log/Log.h"
@@ -68,6 +73,7 @@ Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& s
     vm_.createPit2(KVM_PIT_SPEAKER_DUMMY);
     createDevices(system, serialSink);
     createVcpus(system);
+    debugger_ = std::make_unique<debug::Debugger>(*this, system, exitBreakpoints_);
 }
 
 Machine::~Machine() {
@@ -135,6 +141,8 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     addPortDevice(kResetControlPort, 1, *reset, *reset);
     devices_.push_back(std::move(reset));
 
+    createDisplayDevices();
+
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));
     devices_.push_back(std::make_unique<KernelPit>(vm_));
     // One kernel device of every type the host offers (on x86 usually only VFIO), so its
@@ -152,6 +160,37 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     devices_.push_back(std::make_unique<SystemAttributes>(system));
 }
 
+// The display: VGA text (CRTC ports; the text is RAM at 0xB8000) always, and unless switched off
+// the linear framebuffer in its own dirty-logged memslot after the RAM slots, with the Bochs dispi
+// to set its mode (docs/devices.md, "Display").
+void Machine::createDisplayDevices() {
+    auto vgaText = std::make_unique<VgaText>();
+    vgaText_ = vgaText.get();
+    addPortDevice(VgaText::kBasePort, VgaText::kPortCount, *vgaText, *vgaText);
+    devices_.push_back(std::move(vgaText));
+
+    const auto& mode = config_.framebuffer;
+    if (mode.enabled) {
+        // 16 MiB holds the largest mode the dispi (and so MachineConfig::validate) accepts.
+        auto framebuffer = std::make_unique<Framebuffer>(Framebuffer::kDefaultAddress,
+                                                         Framebuffer::kDefaultMemorySize);
+        framebufferSlot_ = static_cast<uint32_t>(memory_->regions().size());
+        vm_.setMemoryRegion(framebufferSlot_, framebuffer->guestAddress(),
+                            framebuffer->memorySize(), framebuffer->memory().data(),
+                            KVM_MEM_LOG_DIRTY_PAGES);
+        auto dispi = std::make_unique<BochsDispi>(*framebuffer, static_cast<uint16_t>(mode.width),
+                                                  static_cast<uint16_t>(mode.height),
+                                                  static_cast<uint16_t>(mode.bitsPerPixel));
+        framebuffer_ = framebuffer.get();
+        dispi_ = dispi.get();
+        addPortDevice(BochsDispi::kBasePort, BochsDispi::kPortCount, *dispi, *dispi);
+        devices_.push_back(std::move(framebuffer));
+        devices_.push_back(std::move(dispi));
+    }
+    display_ = std::make_unique<display::DisplaySource>(vm_, framebufferSlot_, framebuffer_,
+                                                        *vgaText_, *memory_);
+}
+
 void Machine::createVcpus(kvm::System& system) {
     const auto supported = system.supportedCpuid();
     const auto msrIndices = system.msrIndexList();
@@ -162,6 +201,7 @@ void Machine::createVcpus(kvm::System& system) {
             std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_, host);
         runner->setMsrIndices(msrIndices);
         runner->setSyncRegs(syncRegs);
+        runner->setExitBreakpoints(&exitBreakpoints_);
         runner->start();
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
@@ -174,7 +214,25 @@ void Machine::createVcpus(kvm::System& system) {
 }
 
 const boot::BootPlan& Machine::boot() {
+    if (framebuffer_) {
+        // What a boot loader would report after asking the VBE BIOS for the configured mode.
+        const auto& mode = config_.framebuffer;
+        config_.boot.framebuffer =
+            boot::BootFramebuffer{framebuffer_->guestAddress(),
+                                  framebuffer_->memorySize(),
+                                  mode.width,
+                                  mode.height,
+                                  mode.bitsPerPixel,
+                                  mode.width * bytesPerPixel(mode.bitsPerPixel)};
+    }
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
+    // Linux is told through screen_info that the framebuffer is on in that mode, so it is, as if
+    // firmware had set it; other guests start in VGA text and set a mode through the dispi.
+    if (dispi_ && plan->format == boot::ImageFormat::Linux) {
+        const auto& mode = config_.framebuffer;
+        dispi_->setMode(static_cast<uint16_t>(mode.width), static_cast<uint16_t>(mode.height),
+                        static_cast<uint16_t>(mode.bitsPerPixel));
+    }
     boot::writeCpuTables(*plan, *memory_);
     // Both firmware descriptions of the platform: the MP table for simple guests, ACPI for Linux
     // (power-off through PM1a, reset through 0xCF9, every vcpu in the MADT).
@@ -258,7 +316,11 @@ std::vector<Device*> Machine::devices() const {
 void Machine::vcpuStopped(const cpu::VcpuStop& stop) {
     switch (stop.cause) {
     case cpu::StopCause::Debug:
-        // A breakpoint or watchpoint: only this vcpu parks; the debugger decides what follows.
+    case cpu::StopCause::ExitBreakpoint:
+        // A breakpoint, watchpoint or exit breakpoint: not the end of the VM but a pause. The
+        // debugger parks the other vcpus (all-stop) and records the stop; continuing resumes.
+        if (debugger_)
+            debugger_->vcpuStopped(stop);
         return;
     case cpu::StopCause::SystemEvent:
         // api.rst, KVM_EXIT_SYSTEM_EVENT: the kernel saw the guest ask for one of these (e.g.

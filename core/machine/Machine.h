@@ -3,6 +3,7 @@
 // This is the one place where the machine is put together (STYLE.md: adding a device touches
 // the device's file and this one).
 #include "cpu/VcpuRunner.h"
+#include "debug/ExitBreakpoints.h"
 #include "kvm/Vm.h"
 #include "machine/AddressBus.h"
 #include "machine/GuestMemory.h"
@@ -26,8 +27,17 @@ class BusDevice;
 class IrqLine;
 class SerialSink;
 class Uart16550;
+class Framebuffer;
+class BochsDispi;
+class VgaText;
+namespace display {
+class DisplaySource;
+}
 namespace boot {
 struct BootPlan;
+}
+namespace debug {
+class Debugger;
 }
 
 class Machine : public QObject, private cpu::VcpuHost {
@@ -63,7 +73,15 @@ public:
     // Every device, user-space and kernel, in display order.
     std::vector<Device*> devices() const;
     Uart16550& serial() { return *uart_; }
+    // The screen (graphics on the framebuffer, or VGA text); its one consumer is the display view
+    // (display/DisplaySource.h).
+    display::DisplaySource& display() { return *display_; }
+    // Null when the machine has no framebuffer (MachineConfig::framebuffer.enabled false).
+    Framebuffer* framebuffer() { return framebuffer_; }
+    BochsDispi* dispi() { return dispi_; }
     const boot::BootPlan* bootPlan() const { return bootPlan_.get(); }
+    // The debug engine (docs/debugger.md): breakpoints, stepping, all-stop.
+    debug::Debugger& debugger() { return *debugger_; }
 
 Q_SIGNALS:
     // Emitted once, from the thread that stopped the VM.
@@ -75,6 +93,7 @@ private:
 
     void createMemory();
     void createDevices(kvm::System& system, SerialSink& serialSink);
+    void createDisplayDevices();
     void createVcpus(kvm::System& system);
     void addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device);
 
@@ -86,6 +105,13 @@ private:
     std::vector<std::unique_ptr<IrqLine>> irqLines_;
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;
+    // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.
+    debug::ExitBreakpoints exitBreakpoints_;
+    Framebuffer* framebuffer_ = nullptr; // in devices_; its memory is memslot framebufferSlot_
+    uint32_t framebufferSlot_ = 0;
+    BochsDispi* dispi_ = nullptr;
+    VgaText* vgaText_ = nullptr;
+    std::unique_ptr<display::DisplaySource> display_;
     std::vector<std::unique_ptr<cpu::VcpuRunner>> runners_;
     std::unique_ptr<boot::BootPlan> bootPlan_;
 
@@ -93,6 +119,7 @@ private:
     std::condition_variable stopChanged_;
     std::optional<MachineStop> stop_; // guarded by stopMutex_
     std::atomic<bool> stopping_{false};
+    std::unique_ptr<debug::Debugger> debugger_;
 };
 
 } // namespace kvmscope

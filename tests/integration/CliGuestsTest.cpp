@@ -2,7 +2,12 @@
 // the exit status (README "Exit status").
 #include "KvmTestSupport.h"
 
+#include <QElapsedTimer>
 #include <QProcessEnvironment>
+#include <QTemporaryDir>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace kvmscope::testing;
 
@@ -121,6 +126,29 @@ private Q_SLOTS:
         QVERIFY(file.readAll().contains("Hello from the kvmscope hello demo"));
         QVERIFY2(!result.out.contains("Hello from"), describe(result));
         file.remove();
+    }
+
+    // A serial reader that stops reading (a FIFO nobody drains) fills its pipe, and the vcpu
+    // waits for it; --timeout must still end the run with status 6, not hang on that vcpu.
+    void stalledSerialReaderDoesNotHangTheTimeout() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QByteArray fifo = dir.filePath(QStringLiteral("serial")).toUtf8();
+        QCOMPARE(::mkfifo(fifo.constData(), 0600), 0);
+        // Opened for reading (so kvmscope's open for writing succeeds) and never read.
+        const int reader = ::open(fifo.constData(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        QVERIFY(reader >= 0);
+        QElapsedTimer clock;
+        clock.start();
+        const CliResult result = runKvmscope({"--headless", "--serial",
+                                              QStringLiteral("file:") + QString::fromUtf8(fifo),
+                                              "--timeout", "2", guestPath("hostile-uart-flood")},
+                                             {}, 30000);
+        ::close(reader);
+        QVERIFY2(result.finished, describe(result));
+        QCOMPARE(result.exitCode, 6);
+        QVERIFY2(result.err.contains("--timeout"), describe(result));
+        QVERIFY2(clock.elapsed() < 15000, qPrintable(QString::number(clock.elapsed())));
     }
 
     void malformedImageExitsTwoNamingTheFile() {

@@ -37,6 +37,13 @@ install_packages() {
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# One compiler cache for every checkout of kvmscope: paths below the checkout are hashed as
+# relative paths, and the build directory is left out of the hash, so a fresh clone elsewhere
+# (CI's) reuses what an earlier build compiled. Debug info of cached objects then names the
+# directory of the build that compiled them first.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$KVMSCOPE_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 configure_and_build() {
     local jobs
     jobs=$(nproc)

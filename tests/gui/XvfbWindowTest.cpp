@@ -9,6 +9,7 @@
 #include "window/MainWindow.h"
 
 #include <QAction>
+#include <QDockWidget>
 #include <QGuiApplication>
 #include <QImage>
 #include <QMenu>
@@ -102,6 +103,18 @@ private Q_SLOTS:
                  qPrintable(QString("console: %1 colours, largest share %2")
                                 .arg(text.distinct)
                                 .arg(text.largestShare)));
+
+        // The exits of the same run, in the dock that shares the console's place.
+        auto* exitsDock = window.findChild<QDockWidget*>(QStringLiteral("exitsDock"));
+        QVERIFY(exitsDock);
+        exitsDock->raise();
+        QTest::qWait(300);
+        const QImage exits = screen->grabWindow(window.winId()).toImage();
+        const QString exitsPath =
+            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window-exits.png");
+        QVERIFY(exits.save(exitsPath));
+        qInfo("screenshot from the X server: %s", qPrintable(exitsPath));
+        QVERIFY(exits != shot); // the raised dock is on screen
     }
 };
 

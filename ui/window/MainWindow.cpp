@@ -485,10 +485,17 @@ void MainWindow::setCurrentSession(MachineSession* session) {
         if (row >= 0 && machineList_->currentIndex().row() != row)
             machineList_->setCurrentIndex(machines_->index(row));
         const MachineConfig& config = session->config();
+        // A bundled demo is named as one; its path says nothing a person needs (it is in the
+        // tool tip).
+        QString image = session->imagePath().toHtmlEscaped();
+        for (const DemoImage& demo : demos_)
+            if (demo.path == session->imagePath())
+                image = tr("the bundled demo <i>%1</i>").arg(demo.name.toHtmlEscaped());
+        overview_->setToolTip(session->imagePath());
         overview_->setText(
             tr("<h3>%1</h3><p>Image: %2<br>Format: %3<br>Memory: %4 MiB, "
                "vcpus: %5<br>Command line: %6</p>")
-                .arg(session->name().toHtmlEscaped(), session->imagePath().toHtmlEscaped(),
+                .arg(session->name().toHtmlEscaped(), image,
                      QString::fromLatin1(boot::toString(config.boot.format)))
                 .arg(config.memorySize >> 20)
                 .arg(config.cpus)

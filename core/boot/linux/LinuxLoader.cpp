@@ -275,7 +275,7 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
                                         "between the kernel's end {:#x} and {:#x} (setup header "
                                         "initrd_addr_max {:#x}, end of RAM below 4 GiB {:#x})",
                                         initrd.size(), top < bottom ? 0 : top - bottom, bottom, top,
-                                        header.initrd_addr_max, lowRamEnd));
+                                        uint32_t{header.initrd_addr_max}, lowRamEnd));
         const uint64_t start = alignDown(top - initrd.size(), kPageSize);
         checkImagePlacement(initrdPath, fmt::format("the initrd ({:#x} bytes)", initrd.size()),
                             start, initrd.size(), memory,
@@ -287,7 +287,7 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
         plan.notes.push_back(fmt::format("Linux initrd {} ({:#x} bytes) at [{:#x}, {:#x}), below "
                                          "{:#x} (initrd_addr_max {:#x})",
                                          initrdPath, initrd.size(), start, start + initrd.size(),
-                                         top, header.initrd_addr_max));
+                                         top, uint32_t{header.initrd_addr_max}));
     }
 
     if (options.framebuffer) {

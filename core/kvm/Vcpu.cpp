@@ -3,6 +3,7 @@
 #include "kvm/Ioctl.h"
 
 #include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 #include <memory>
 #include <sys/mman.h>
@@ -57,7 +58,23 @@ void Vcpu::setSregs(const kvm_sregs& sregs) {
     KVMSCOPE_SET(kvm_sregs, KVM_SET_SREGS, sregs);
 }
 kvm_fpu Vcpu::fpu() const {
-    KVMSCOPE_GET(kvm_fpu, KVM_GET_FPU);
+    kvm_fpu value{};
+    KVM_IOCTL(fd_.get(), KVM_GET_FPU, &value);
+    // KVM_GET_FPU copies the legacy FXSAVE area as KVM stores it, and a vcpu whose SSE state is
+    // still in its XSAVE init state has never had MXCSR written there: it reads 0, not the reset
+    // value 0x1F80 (SDM Vol. 1, 13.6 "Processor tracking of XSAVE-managed state"). KVM_GET_XSAVE
+    // returns the state with the init values filled in (api.rst 4.42), MXCSR at byte 24 of the
+    // legacy area; it is read from there where the host has XSAVE.
+    try {
+        kvm_xsave xsave{};
+        KVM_IOCTL(fd_.get(), KVM_GET_XSAVE, &xsave);
+        static_assert(sizeof xsave.region >= 28);
+        std::memcpy(&value.mxcsr, reinterpret_cast<const uint8_t*>(xsave.region) + 24,
+                    sizeof value.mxcsr);
+    } catch (const KvmError&) {
+        // No XSAVE on this host: KVM_GET_FPU's MXCSR is all there is.
+    }
+    return value;
 }
 void Vcpu::setFpu(const kvm_fpu& fpu) {
     KVMSCOPE_SET(kvm_fpu, KVM_SET_FPU, fpu);

@@ -57,6 +57,20 @@ private Q_SLOTS:
 
     void cleanup() { machine_.reset(); }
 
+    // A vcpu that has not touched its x87/SSE state shows the reset values (SDM Vol. 3A 9.1.1,
+    // Table 9-1: FCW 0x037F, MXCSR 0x1F80), not the zeros of an unwritten save area.
+    void freshVcpuShowsTheFpuResetValues() {
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 16ull << 20;
+        config.boot.imagePath = guestPath("spin").toStdString();
+        Machine fresh(config, *system_, sink);
+        fresh.boot();
+        const cpu::CpuState state = fresh.vcpu(0).readState(kTimeoutMs);
+        QCOMPARE(state.fpu.fcw, uint16_t(0x037f));
+        QCOMPARE(state.fpu.mxcsr, uint32_t(0x1f80));
+    }
+
     void pauseParksAndRegistersAreReadable() {
         machine_->pause();
         QVERIFY(machine_->waitUntilPaused(kTimeoutMs));

@@ -7,7 +7,7 @@ KVMSCOPE_BUILD=${KVMSCOPE_BUILD:-$KVMSCOPE_ROOT/build}
 # Debian 12 packages kvmscope needs to build, run and test.
 KVMSCOPE_PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config
-    qt6-base-dev libspdlog-dev libfmt-dev libvterm-dev libzydis-dev
+    qt6-base-dev qt6-charts-dev libqt6opengl6-dev libspdlog-dev libfmt-dev libvterm-dev libzydis-dev
     liblzma-dev zlib1g-dev libzstd-dev
     fonts-dejavu-core desktop-file-utils appstream
     binutils gcc

@@ -2,8 +2,9 @@
 
 #include "models/ExitRateHistory.h"
 
-#include <QPainter>
-#include <QPainterPath>
+#include <QChart>
+#include <QLineSeries>
+#include <QValueAxis>
 #include <cmath>
 
 namespace kvmscope::ui {
@@ -22,9 +23,38 @@ double niceCeiling(double value) {
 
 } // namespace
 
-ExitRateChart::ExitRateChart(QWidget* parent) : QWidget(parent) {
+ExitRateChart::ExitRateChart(QWidget* parent) : QChartView(parent) {
     setObjectName(QStringLiteral("exitRateChart"));
     setToolTip(tr("VM exits per second over the last %1 s").arg(ExitRateHistory::kWindowSeconds));
+    setRenderHint(QPainter::Antialiasing);
+
+    auto* chart = new QChart;
+    chart->legend()->hide();
+    chart->setMargins(QMargins(2, 2, 2, 2));
+    chart->setBackgroundRoundness(0);
+    chart->setBackgroundBrush(palette().base());
+    chart->setTitleBrush(palette().text());
+    series_ = new QLineSeries(chart);
+    series_->setPen(QPen(palette().highlight().color(), 2));
+    chart->addSeries(series_);
+    timeAxis_ = new QValueAxis(chart);
+    timeAxis_->setRange(-ExitRateHistory::kWindowSeconds, 0);
+    timeAxis_->setLabelFormat(QStringLiteral("%d s"));
+    timeAxis_->setTickCount(7);
+    rateAxis_ = new QValueAxis(chart);
+    rateAxis_->setRange(0, 1);
+    rateAxis_->setLabelFormat(QStringLiteral("%.0f"));
+    rateAxis_->setTickCount(3);
+    for (QValueAxis* axis : {timeAxis_, rateAxis_}) {
+        axis->setLabelsBrush(palette().text());
+        axis->setGridLineColor(palette().mid().color());
+    }
+    chart->addAxis(timeAxis_, Qt::AlignBottom);
+    chart->addAxis(rateAxis_, Qt::AlignLeft);
+    series_->attachAxis(timeAxis_);
+    series_->attachAxis(rateAxis_);
+    setChart(chart); // the view owns it
+    refresh();
 }
 
 void ExitRateChart::setHistory(ExitRateHistory* history) {
@@ -32,8 +62,8 @@ void ExitRateChart::setHistory(ExitRateHistory* history) {
         disconnect(history_, nullptr, this, nullptr);
     history_ = history;
     if (history_)
-        connect(history_, &ExitRateHistory::changed, this, qOverload<>(&QWidget::update));
-    update();
+        connect(history_, &ExitRateHistory::changed, this, &ExitRateChart::refresh);
+    refresh();
 }
 
 QString ExitRateChart::caption() const {
@@ -45,51 +75,26 @@ QString ExitRateChart::caption() const {
         .arg(ExitRateHistory::kWindowSeconds);
 }
 
+void ExitRateChart::refresh() {
+    QList<QPointF> points;
+    if (history_ && !history_->points().empty()) {
+        // Seconds before the newest sample, so the x axis stays put while time runs.
+        const double newest = history_->points().back().x();
+        points.reserve(static_cast<qsizetype>(history_->points().size()));
+        for (const QPointF& point : history_->points())
+            points.append({point.x() - newest, point.y()});
+    }
+    series_->replace(points); // one repaint for the whole series
+    rateAxis_->setRange(0, niceCeiling(history_ ? history_->maxRate() : 0.0));
+    chart()->setTitle(caption());
+}
+
 QSize ExitRateChart::sizeHint() const {
-    return {400, 90};
+    return {400, 140};
 }
 
 QSize ExitRateChart::minimumSizeHint() const {
-    return {120, 50};
-}
-
-void ExitRateChart::paintEvent(QPaintEvent*) {
-    QPainter painter(this);
-    painter.setRenderHint(QPainter::Antialiasing);
-    const QRectF area = QRectF(rect()).adjusted(4, 4, -4, -4);
-    painter.fillRect(rect(), palette().base());
-    painter.setPen(palette().mid().color());
-    painter.drawRect(area);
-
-    const double top = history_ ? niceCeiling(history_->maxRate()) : 1.0;
-    painter.setPen(palette().text().color());
-    painter.drawText(area.adjusted(4, 2, -4, -2), Qt::AlignTop | Qt::AlignLeft, caption());
-    painter.drawText(area.adjusted(4, 2, -4, -2), Qt::AlignTop | Qt::AlignRight,
-                     QString::number(top, 'f', 0));
-    if (!history_ || history_->points().size() < 2)
-        return;
-
-    // Newest point at the right edge; the window's start at the left edge.
-    const double newest = history_->points().back().x();
-    const double oldest = newest - ExitRateHistory::kWindowSeconds;
-    auto toWidget = [&](const QPointF& point) {
-        const double x =
-            area.left() + (point.x() - oldest) / ExitRateHistory::kWindowSeconds * area.width();
-        const double y = area.bottom() - point.y() / top * area.height();
-        return QPointF(x, y);
-    };
-    QPainterPath line;
-    line.moveTo(toWidget(history_->points().front()));
-    for (const QPointF& point : history_->points())
-        line.lineTo(toWidget(point));
-    QPainterPath fill = line;
-    fill.lineTo(toWidget({newest, 0}));
-    fill.lineTo(toWidget({history_->points().front().x(), 0}));
-    fill.closeSubpath();
-    QColor accent = palette().highlight().color();
-    painter.fillPath(fill, QColor(accent.red(), accent.green(), accent.blue(), 50));
-    painter.setPen(QPen(accent, 1.5));
-    painter.drawPath(line);
+    return {160, 90};
 }
 
 } // namespace kvmscope::ui

@@ -31,6 +31,7 @@ KVMSCOPE_BUILD="$KVMSCOPE_ROOT/build-asan" configure_and_build \
     -DKVMSCOPE_SANITIZE=address,undefined -DKVMSCOPE_BUILD_BENCH=OFF
 log_step "running the tests under ASan + UBSan"
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS="suppressions=$KVMSCOPE_ROOT/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 (cd "$KVMSCOPE_ROOT/build-asan" && ctest --output-on-failure -j "$(nproc)" "$@")
 

@@ -23,12 +23,14 @@ double niceCeiling(double value) {
 
 } // namespace
 
-ExitRateChart::ExitRateChart(QWidget* parent) : QChartView(parent) {
+// The chart is handed to QChartView's constructor: the plain constructor makes a chart of its
+// own, which setChart() would then release without deleting (QChartView::setChart).
+ExitRateChart::ExitRateChart(QWidget* parent) : QChartView(new QChart, parent) {
     setObjectName(QStringLiteral("exitRateChart"));
     setToolTip(tr("VM exits per second over the last %1 s").arg(ExitRateHistory::kWindowSeconds));
     setRenderHint(QPainter::Antialiasing);
 
-    auto* chart = new QChart;
+    QChart* chart = this->chart(); // owned by the view
     chart->legend()->hide();
     chart->setMargins(QMargins(2, 2, 2, 2));
     chart->setBackgroundRoundness(0);
@@ -53,7 +55,6 @@ ExitRateChart::ExitRateChart(QWidget* parent) : QChartView(parent) {
     chart->addAxis(rateAxis_, Qt::AlignLeft);
     series_->attachAxis(timeAxis_);
     series_->attachAxis(rateAxis_);
-    setChart(chart); // the view owns it
     refresh();
 }
 

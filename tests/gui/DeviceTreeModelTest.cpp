@@ -135,6 +135,22 @@ private Q_SLOTS:
         QCOMPARE(scr.data().toString(), QStringLiteral("0x11 (17)"));
     }
 
+    // Not live (the view is off screen): a change the running guest could make is not read on
+    // the timer; live again, it is read at once.
+    void offScreenTheTreeStopsReading() {
+        QVERIFY(model_->live());
+        model_->setLive(false);
+        QSignalSpy changed(model_.get(), &QAbstractItemModel::dataChanged);
+        session_->machine().serial().setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr,
+                                             AttrValue::of(0x5a));
+        QTest::qWait(DeviceTreeModel::kRefreshIntervalMs * 3);
+        const QModelIndex scr = model_->findAttribute(uart(), {}, QStringLiteral("SCR"));
+        QVERIFY(scr.data().toString() != QStringLiteral("0x5a (90)"));
+        model_->setLive(true);
+        QCOMPARE(scr.data().toString(), QStringLiteral("0x5a (90)"));
+        QVERIFY(changed.count() >= 1);
+    }
+
     void vcpuAttributesAreReadWhilePaused() {
         const QModelIndex vcpu = model_->findDevice(QStringLiteral("vcpu 0"));
         QVERIFY(vcpu.isValid());

@@ -54,6 +54,7 @@ private Q_SLOTS:
         config.boot.imagePath = image.toStdString();
         MachineSession session(config, *system_);
         ExitsView view;
+        view.show(); // the chart draws only while it is on screen
         view.setSession(&session);
         ExitRateHistory* history = view.rateHistory();
         QVERIFY(history->points().empty());

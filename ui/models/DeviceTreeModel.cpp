@@ -65,8 +65,17 @@ void DeviceTreeModel::setSession(MachineSession* session) {
     updateTimer();
 }
 
+void DeviceTreeModel::setLive(bool live) {
+    if (live == live_)
+        return;
+    live_ = live;
+    updateTimer();
+    if (live_)
+        refresh(); // what changed while nobody looked
+}
+
 void DeviceTreeModel::updateTimer() {
-    if (session_ && session_->state() == MachineSession::State::Running)
+    if (live_ && session_ && session_->state() == MachineSession::State::Running)
         refreshTimer_.start();
     else
         refreshTimer_.stop();

@@ -38,6 +38,10 @@ public:
 
     // Re-reads every readable attribute (those of vcpu devices only while the vcpus are parked).
     void refresh();
+    // Whether the values follow a running guest (on the refresh timer). The view turns it off
+    // while it is not on screen (a hidden dock tab): nobody sees those reads. On by default.
+    void setLive(bool live);
+    bool live() const { return live_; }
 
     // Index of a device row by (a part of) its name, and of an attribute under it.
     QModelIndex findDevice(const QString& namePart) const;
@@ -73,6 +77,7 @@ private:
     QPointer<MachineSession> session_;
     std::unique_ptr<Node> root_;
     QTimer refreshTimer_;
+    bool live_ = true;
 };
 
 } // namespace kvmscope::ui

@@ -26,6 +26,16 @@ DevicesView::DevicesView(QWidget* parent) : QWidget(parent) {
     connect(model_, &QAbstractItemModel::modelReset, this, &DevicesView::expandDevices);
 }
 
+void DevicesView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    model_->setLive(true);
+}
+
+void DevicesView::hideEvent(QHideEvent* event) {
+    QWidget::hideEvent(event);
+    model_->setLive(false);
+}
+
 void DevicesView::setSession(MachineSession* session) {
     model_->setSession(session);
     expandDevices();

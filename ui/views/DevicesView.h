@@ -22,6 +22,11 @@ public:
 Q_SIGNALS:
     void attributeError(const QString& message);
 
+protected:
+    // The values follow the guest only while the tree is on screen.
+    void showEvent(QShowEvent* event) override;
+    void hideEvent(QHideEvent* event) override;
+
 private:
     void expandDevices();
 

@@ -63,7 +63,15 @@ void ExitRateChart::setHistory(ExitRateHistory* history) {
         disconnect(history_, nullptr, this, nullptr);
     history_ = history;
     if (history_)
-        connect(history_, &ExitRateHistory::changed, this, &ExitRateChart::refresh);
+        connect(history_, &ExitRateHistory::changed, this, [this] {
+            if (isVisible())
+                refresh();
+        });
+    refresh();
+}
+
+void ExitRateChart::showEvent(QShowEvent* event) {
+    QChartView::showEvent(event);
     refresh();
 }
 

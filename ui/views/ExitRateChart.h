@@ -26,6 +26,10 @@ public:
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
+protected:
+    // Redrawn only while on screen (a hidden dock tab costs nothing); caught up when shown.
+    void showEvent(QShowEvent* event) override;
+
 private:
     void refresh();
 

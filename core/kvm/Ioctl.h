@@ -24,4 +24,4 @@ void setDeviceAttr(int fd, uint32_t group, uint64_t attr, const void* value, con
 
 // Calls checkedIoctl with the request's own name in the error message.
 #define KVM_IOCTL(fd, request, ...)                                                                \
-    ::kvmscope::kvm::checkedIoctl((fd), (request), #request, ##__VA_ARGS__)
+    ::kvmscope::kvm::checkedIoctl((fd), (request), #request __VA_OPT__(, ) __VA_ARGS__)

@@ -2,7 +2,8 @@
  * interrupts off), it
  *   1. prints a greeting, CR0, CR3, CR4 and EFER as the VMM set them, and checks that it runs in
  *      64-bit mode (EFER.LMA = 1 and the L bit of the CS descriptor);
- *   2. builds its own GDT (ring-0 and ring-3 segments, a TSS), IDT (exceptions 0-31) and page tables (the first 2 MiB page supervisor-only, the second — where
+ *   2. builds its own GDT (ring-0 and ring-3 segments, a TSS) and IDT (exceptions 0-31) with
+ *      ring0.c, and page tables (the first 2 MiB page supervisor-only, the second — where
  *      user.c lives — user-accessible);
  *   3. drops to ring 3 with iretq, where user.c counts the primes below 100000;
  *   4. comes back to ring 0 through a deliberate `ud2` at `ring3_exit`, prints the count and
@@ -25,22 +26,8 @@
 #define MSR_EFER 0xC0000080
 #define EFER_LMA (1ull << 10)
 
-/* Segment descriptors (Intel SDM vol. 3A, 3.4.5): access byte and flags nibble. */
-#define DESC_PRESENT 0x80
-#define DESC_DPL_SHIFT 5
-#define DESC_CODE_OR_DATA 0x10
-#define DESC_TYPE_CODE_READ 0x0A
-#define DESC_TYPE_DATA_WRITE 0x02
-#define DESC_TYPE_TSS_AVAILABLE 0x09
-#define DESC_FLAG_GRANULARITY 0x8
-#define DESC_FLAG_32BIT 0x4
-#define DESC_FLAG_LONG_MODE 0x2
+/* The L bit of a code-segment descriptor (Intel SDM vol. 3A, 3.4.5). */
 #define DESC_LONG_MODE_BIT (1ull << 53)
-#define DESC_LIMIT_MAX 0xFFFFF
-
-/* IDT gates (Intel SDM vol. 3A, 6.14.1): present, DPL, type 0xE = 64-bit interrupt gate. */
-#define GATE_INTERRUPT 0x0E
-#define IDT_ENTRIES 256
 
 /* 4-level paging entries (Intel SDM vol. 3A, 4.5). */
 #define PAGE_PRESENT 0x001
@@ -53,32 +40,6 @@
 /* From longmode.ld: the user-accessible range. */
 extern char user_start[], user_end[];
 
-/* The 64-bit TSS (Intel SDM vol. 3A, 8.7, figure 8-11). Only RSP0 matters here: the stack the
- * CPU switches to when an exception comes from ring 3. No I/O bitmap: its offset is the limit. */
-struct __attribute__((packed)) tss64 {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t io_map_base;
-};
-
-struct idt_gate {
-    uint16_t offset_low;
-    uint16_t selector;
-    uint8_t ist;
-    uint8_t type_attributes;
-    uint16_t offset_middle;
-    uint32_t offset_high;
-    uint32_t reserved;
-};
-
-static uint64_t gdt[GDT_ENTRIES];
-static struct tss64 tss;
-static struct idt_gate idt[IDT_ENTRIES];
-static uint8_t interrupt_stack[8192] __attribute__((aligned(16)));
 static uint64_t pml4[PAGE_TABLE_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t pdpt[PAGE_TABLE_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t page_directory[PAGE_TABLE_ENTRIES] __attribute__((aligned(4096)));
@@ -130,62 +91,6 @@ static int in_64bit_mode(uint64_t efer) {
     return (efer & EFER_LMA) && (descriptor & DESC_LONG_MODE_BIT);
 }
 
-static uint64_t segment_descriptor(unsigned dpl, unsigned type, unsigned flags) {
-    const uint64_t access = DESC_PRESENT | (dpl << DESC_DPL_SHIFT) | DESC_CODE_OR_DATA | type;
-    /* Base 0 and limit 0xFFFFF pages: flat (ignored for code and data in 64-bit mode anyway). */
-    return (DESC_LIMIT_MAX & 0xFFFF) | ((uint64_t)(DESC_LIMIT_MAX >> 16) << 48) | (access << 40) |
-           ((uint64_t)flags << 52);
-}
-
-static void set_up_gdt_and_tss(void) {
-    tss.rsp[0] = (uint64_t)(interrupt_stack + sizeof interrupt_stack);
-    tss.io_map_base = sizeof tss;
-
-    gdt[0] = 0;
-    gdt[KERNEL_CODE_SELECTOR >> 3] = segment_descriptor(
-        0, DESC_TYPE_CODE_READ, DESC_FLAG_GRANULARITY | DESC_FLAG_LONG_MODE);
-    gdt[KERNEL_DATA_SELECTOR >> 3] =
-        segment_descriptor(0, DESC_TYPE_DATA_WRITE, DESC_FLAG_GRANULARITY | DESC_FLAG_32BIT);
-    gdt[USER_DATA_SELECTOR >> 3] =
-        segment_descriptor(3, DESC_TYPE_DATA_WRITE, DESC_FLAG_GRANULARITY | DESC_FLAG_32BIT);
-    gdt[USER_CODE_SELECTOR >> 3] = segment_descriptor(
-        3, DESC_TYPE_CODE_READ, DESC_FLAG_GRANULARITY | DESC_FLAG_LONG_MODE);
-    /* A 16-byte system descriptor (Intel SDM vol. 3A, 8.2.3, figure 8-4). */
-    const uint64_t base = (uint64_t)&tss;
-    const uint64_t limit = sizeof tss - 1;
-    gdt[TSS_SELECTOR >> 3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
-                             ((uint64_t)(DESC_PRESENT | DESC_TYPE_TSS_AVAILABLE) << 40) |
-                             (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
-    gdt[(TSS_SELECTOR >> 3) + 1] = base >> 32;
-
-    const struct descriptor_pointer gdtr = {sizeof gdt - 1, (uint64_t)gdt};
-    load_segments(&gdtr);
-    __asm__ volatile("ltr %w0" : : "r"(TSS_SELECTOR));
-}
-
-static void set_gate(unsigned vector, uint64_t handler, unsigned dpl) {
-    idt[vector] = (struct idt_gate){
-        .offset_low = (uint16_t)handler,
-        .selector = KERNEL_CODE_SELECTOR,
-        .ist = 0,
-        .type_attributes = (uint8_t)(DESC_PRESENT | (dpl << DESC_DPL_SHIFT) | GATE_INTERRUPT),
-        .offset_middle = (uint16_t)(handler >> 16),
-        .offset_high = (uint32_t)(handler >> 32),
-        .reserved = 0,
-    };
-}
-
-static void set_up_idt(void) {
-    for (unsigned vector = 0; vector < IDT_ENTRIES; ++vector)
-        idt[vector] = (struct idt_gate){0}; /* not present: using one raises #GP */
-    for (unsigned vector = 0; vector < EXCEPTION_VECTORS; ++vector)
-        set_gate(vector, exception_stubs[vector], 0);
-    /* #UD doubles as ring 3's way back (see the top of this file). */
-    set_gate(6, (uint64_t)ring3_return_entry, 0);
-    const struct descriptor_pointer idtr = {sizeof idt - 1, (uint64_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(idtr));
-}
-
 /* Identity-maps the first 1 GiB with 2 MiB pages, user-accessible only where user.c lives. The
  * upper levels allow user access; the page-directory entries decide (Intel SDM vol. 3A, 4.6.1:
  * access rights combine across levels). */
@@ -221,6 +126,8 @@ void kernel_main(void) {
 
     set_up_gdt_and_tss();
     set_up_idt();
+    /* #UD doubles as ring 3's way back (see the top of this file). */
+    set_idt_gate(6, ring3_return_entry);
     set_up_paging();
 
     console_puts("entering ring 3 to count the primes below ");

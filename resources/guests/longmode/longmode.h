@@ -47,6 +47,12 @@ void kernel_main(void);
 __attribute__((noreturn)) void exception_handler(const struct exception_frame* frame);
 extern const uint64_t exception_stubs[EXCEPTION_VECTORS];
 
+/* ring0.c: loads a GDT (ring-0 and ring-3 segments) and the TSS, and an IDT with start.S's
+ * exception stubs; set_idt_gate replaces one vector's handler (a DPL-0 interrupt gate). */
+void set_up_gdt_and_tss(void);
+void set_up_idt(void);
+void set_idt_gate(unsigned vector, void (*handler)(void));
+
 /* user.c: the ring-3 program and its stack. The kernel only takes their addresses: it never reads
  * or writes user pages (that would fault with SMAP on). */
 #define USER_STACK_SIZE 16384

@@ -3,7 +3,6 @@
 // parked (KVM_GET_REGS, _SREGS, _FPU, _DEBUGREGS, _LAPIC, _VCPU_EVENTS, _MP_STATE, _MSRS).
 #include "kvm/compat.h"
 
-#include <QMetaType>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,5 +38,3 @@ enum CpuStatePart : unsigned {
 std::string formatRegisters(const CpuState& state);
 
 } // namespace kvmscope::cpu
-
-Q_DECLARE_METATYPE(kvmscope::cpu::CpuState)

@@ -93,15 +93,8 @@ bool VcpuStop::crash() const {
 }
 
 VcpuRunner::VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus,
-                       VcpuHost& host, QObject* parent)
-    : QObject(parent), vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {
-    static const int registered = [] {
-        qRegisterMetaType<kvmscope::cpu::VcpuStop>();
-        qRegisterMetaType<kvmscope::cpu::RunState>();
-        qRegisterMetaType<kvmscope::cpu::CpuState>();
-        return 0;
-    }();
-    (void)registered;
+                       VcpuHost& host)
+    : vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {
 }
 
 VcpuRunner::~VcpuRunner() {
@@ -211,7 +204,7 @@ void VcpuRunner::setState(RunState state) {
             return;
     }
     changed_.notify_all();
-    Q_EMIT stateChanged(vcpu_.id(), state);
+    stateChanged.emit(vcpu_.id(), state);
 }
 
 void VcpuRunner::enqueue(std::function<void()> work, int timeoutMs, std::future<void>& done) {
@@ -283,8 +276,7 @@ void VcpuRunner::threadMain() {
             request_ = Request::Pause;
             lock.unlock();
             host_.vcpuStopped(stop);
-            Q_EMIT stopped(stop);
-        }
+                }
         lock.lock();
         if (host_.machineStopping() && request_ != Request::Quit)
             request_ = Request::Pause;
@@ -422,7 +414,6 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
             request_ = Request::Pause;
     }
     host_.vcpuStopped(stop);
-    Q_EMIT stopped(stop);
     return false;
 }
 
@@ -455,7 +446,6 @@ bool VcpuRunner::stopAtExitBreakpoint(kvm_run& run) {
             request_ = Request::Pause;
     }
     host_.vcpuStopped(stop);
-    Q_EMIT stopped(stop);
     return true;
 }
 

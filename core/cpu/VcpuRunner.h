@@ -16,11 +16,11 @@
 // - Exit breakpoints (debug/ExitBreakpoints.h) are checked on each exit before the device sees
 //   the access; a hit parks the vcpu with the access still pending, and the next run performs it
 //   exactly once.
+#include "common/Signal.h"
 #include "cpu/CpuState.h"
 #include "kvm/Vcpu.h"
 #include "trace/ExitTrace.h"
 
-#include <QObject>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -83,12 +83,10 @@ public:
     virtual bool machineStopping() const = 0;
 };
 
-class VcpuRunner : public QObject {
-    Q_OBJECT
+class VcpuRunner {
 public:
-    VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus, VcpuHost& host,
-               QObject* parent = nullptr);
-    ~VcpuRunner() override; // stops and joins the thread
+    VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus, VcpuHost& host);
+    ~VcpuRunner(); // stops and joins the thread
 
     uint32_t index() const { return vcpu_.id(); }
     RunState state() const { return state_.load(); }
@@ -142,9 +140,9 @@ public:
     // stops (StopCause::Debug with DR6.BS) when the step lands on one of them.
     void setStepCheckAddresses(std::vector<uint64_t> linearAddresses);
 
-Q_SIGNALS:
-    void stateChanged(uint32_t vcpu, kvmscope::cpu::RunState state);
-    void stopped(kvmscope::cpu::VcpuStop stop);
+    // Emitted on the thread that changed the state (mostly the vcpu thread) as the runner parks,
+    // runs or finishes. Stops go to the VcpuHost (the machine), which tells its own clients.
+    Signal<uint32_t, RunState> stateChanged;
 
 private:
     enum class Request { Pause, Run, Step, Quit };
@@ -217,6 +215,3 @@ std::invoke_result_t<Work&, kvm::Vcpu&> VcpuRunner::call(Work work, int timeoutM
 }
 
 } // namespace kvmscope::cpu
-
-Q_DECLARE_METATYPE(kvmscope::cpu::VcpuStop)
-Q_DECLARE_METATYPE(kvmscope::cpu::RunState)

@@ -214,15 +214,8 @@ const HostDebugSupport& hostDebugSupport(const kvm::System& system) {
     return support;
 }
 
-Debugger::Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints,
-                   QObject* parent)
-    : QObject(parent), machine_(machine), system_(system), exitBreakpoints_(exitBreakpoints) {
-    static const int registered = [] {
-        qRegisterMetaType<kvmscope::debug::DebugStop>();
-        return 0;
-    }();
-    (void)registered;
-}
+Debugger::Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints)
+    : machine_(machine), system_(system), exitBreakpoints_(exitBreakpoints) {}
 
 const HostDebugSupport& Debugger::support() const {
     return hostDebugSupport(system_);
@@ -516,7 +509,7 @@ void Debugger::recordStop(const DebugStop& stop) {
         ++stopSequence_;
     }
     stopChanged_.notify_all();
-    Q_EMIT stopped(stop);
+    stopped.emit(stop);
 }
 
 void Debugger::vcpuStopped(const cpu::VcpuStop& stop) {

@@ -8,13 +8,13 @@
 // Threads: control calls (continueAll, step..., add/remove) come from one controlling thread (the
 // GUI's or the stub's); a vcpu thread reports a stop through vcpuStopped(), which pauses every
 // other vcpu (all-stop) and records the stop. Every vcpu ioctl stays on the vcpu's own thread.
+#include "common/Signal.h"
 #include "cpu/VcpuRunner.h"
 #include "debug/Disassembler.h"
 #include "debug/ExitBreakpoints.h"
 #include "debug/PageWalker.h"
 #include "debug/SymbolTable.h"
 
-#include <QObject>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -91,14 +91,12 @@ struct HostDebugSupport {
 };
 const HostDebugSupport& hostDebugSupport(const kvm::System& system);
 
-class Debugger : public QObject {
-    Q_OBJECT
+class Debugger {
 public:
     static constexpr unsigned kDebugRegisterSlots = 4; // DR0-DR3
     static constexpr int kDefaultTimeoutMs = 5000;
 
-    Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints,
-             QObject* parent = nullptr);
+    Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints);
 
     // --- breakpoints (linear addresses); each returns the new id, throws InputError when the
     // request cannot be met (no free debug register, a misaligned watchpoint).
@@ -141,8 +139,9 @@ public:
     // Called by the machine on the vcpu thread for StopCause::Debug and ExitBreakpoint.
     void vcpuStopped(const cpu::VcpuStop& stop);
 
-Q_SIGNALS:
-    void stopped(kvmscope::debug::DebugStop stop);
+    // Emitted on the vcpu thread that stopped, after lastStop() shows the stop; every client
+    // (the GUI, the gdb stub) sees every stop.
+    Signal<DebugStop> stopped;
 
 private:
     const HostDebugSupport& support() const;
@@ -179,5 +178,3 @@ private:
 };
 
 } // namespace kvmscope::debug
-
-Q_DECLARE_METATYPE(kvmscope::debug::DebugStop)

@@ -56,14 +56,8 @@ constexpr int kVcpuCallTimeoutMs = 5000;
 
 } // namespace
 
-Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
-                 QObject* parent)
-    : QObject(parent), config_(config), vm_(system.createVm()) {
-    static const int registered = [] {
-        qRegisterMetaType<kvmscope::MachineStop>();
-        return 0;
-    }();
-    (void)registered;
+Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink)
+    : config_(config), vm_(system.createVm()) {
     config_.validate();
     createMemory();
     // Intel VMX needs both before the first KVM_RUN; harmless elsewhere.
@@ -287,7 +281,7 @@ void Machine::requestStop(const MachineStop& stop) {
         runner->pause();
     stopChanged_.notify_all();
     log::get("kvm")->info("{}: {}", config_.name, stop.reason);
-    Q_EMIT stopped(stop);
+    stopped.emit(stop);
 }
 
 std::optional<MachineStop> Machine::waitForStop(int timeoutMs) {

@@ -2,6 +2,7 @@
 // One VM: its memory, buses, devices and vcpu runners, assembled from a MachineConfig.
 // This is the one place where the machine is put together (STYLE.md: adding a device touches
 // the device's file and this one).
+#include "common/Signal.h"
 #include "cpu/VcpuRunner.h"
 #include "debug/ExitBreakpoints.h"
 #include "kvm/Vm.h"
@@ -10,7 +11,6 @@
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 
-#include <QObject>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -40,14 +40,12 @@ namespace debug {
 class Debugger;
 }
 
-class Machine : public QObject, private cpu::VcpuHost {
-    Q_OBJECT
+class Machine : private cpu::VcpuHost {
 public:
     // Creates the VM, its memory slots, the in-kernel irqchip and PIT, the devices and the vcpus
     // (their threads start parked). `serialSink` receives COM1's output; it must outlive the
     // machine. Throws InputError for a bad config, kvm::KvmError when KVM refuses.
-    Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
-            QObject* parent = nullptr);
+    Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink);
     ~Machine() override;
 
     // Loads the image into guest memory and sets the boot processor's registers.
@@ -83,9 +81,9 @@ public:
     // The debug engine (docs/debugger.md): breakpoints, stepping, all-stop.
     debug::Debugger& debugger() { return *debugger_; }
 
-Q_SIGNALS:
-    // Emitted once, from the thread that stopped the VM.
-    void stopped(kvmscope::MachineStop stop);
+    // Emitted once, on the thread that stopped the VM (a vcpu thread, or the caller of
+    // requestStop), after waitForStop() can see the stop.
+    Signal<MachineStop> stopped;
 
 private:
     void vcpuStopped(const cpu::VcpuStop& stop) override;

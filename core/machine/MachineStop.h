@@ -1,6 +1,5 @@
 #pragma once
 // Why a VM stopped, and the status the headless CLI exits with for it (README "Exit status").
-#include <QMetaType>
 #include <cstdint>
 #include <string>
 
@@ -29,5 +28,3 @@ struct MachineStop {
 };
 
 } // namespace kvmscope
-
-Q_DECLARE_METATYPE(kvmscope::MachineStop)

@@ -14,8 +14,6 @@ namespace kvmscope::ui {
 MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent)
     : QObject(parent), system_(system), config_(config),
       sink_(std::make_unique<SessionSerialSink>()) {
-    qRegisterMetaType<kvmscope::cpu::RunState>();
-    qRegisterMetaType<kvmscope::MachineStop>();
     connect(sink_.get(), &SessionSerialSink::output, this, &MachineSession::onSerialOutput);
 
     attach(bootMachine());
@@ -33,30 +31,37 @@ std::unique_ptr<Machine> MachineSession::bootMachine() {
 }
 
 void MachineSession::attach(std::unique_ptr<Machine> machine) {
+    machineConnections_.clear();
     machine_ = std::move(machine);
     const unsigned generation = ++generation_;
 
-    // Both signals come from vcpu threads (or from this thread for a GUI stop): always queued,
-    // so the session's state only changes on the GUI thread. A signal of a machine that a reset
-    // has since replaced is stale and dropped.
-    connect(
-        machine_.get(), &Machine::stopped, this,
-        [this, generation](const MachineStop& stop) {
-            if (generation == generation_)
-                onMachineStopped(stop);
-        },
-        Qt::QueuedConnection);
+    // Both notifications come from vcpu threads (or from this thread for a GUI stop): they are
+    // always queued to this object's thread, so the session's state only changes on the GUI
+    // thread. One of a machine that a reset has since replaced is stale and dropped.
+    machineConnections_.push_back(
+        machine_->stopped.connect([this, generation](const MachineStop& stop) {
+            QMetaObject::invokeMethod(
+                this,
+                [this, generation, stop] {
+                    if (generation == generation_)
+                        onMachineStopped(stop);
+                },
+                Qt::QueuedConnection);
+        }));
     for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
-        connect(
-            &machine_->vcpu(index), &cpu::VcpuRunner::stateChanged, this,
+        machineConnections_.push_back(machine_->vcpu(index).stateChanged.connect(
             [this, generation](uint32_t vcpu, cpu::RunState state) {
-                if (generation != generation_)
-                    return;
-                if (state == cpu::RunState::Paused)
-                    onRunnerParked(vcpu);
-                updateState();
-            },
-            Qt::QueuedConnection);
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, generation, vcpu, state] {
+                        if (generation != generation_)
+                            return;
+                        if (state == cpu::RunState::Paused)
+                            onRunnerParked(vcpu);
+                        updateState();
+                    },
+                    Qt::QueuedConnection);
+            }));
     }
 }
 
@@ -68,7 +73,8 @@ void MachineSession::reset(bool runAfter) {
     rebootCancelled_ = false;
     Q_EMIT machineAboutToBeReplaced();
     addedDevices_.clear(); // their fds close before the old VM's
-    machine_.reset();      // stops and joins the old vcpu threads
+    machineConnections_.clear();
+    machine_.reset(); // stops and joins the old vcpu threads
     attach(std::move(fresh));
     ++resetCount_;
     everRun_ = false;
@@ -90,6 +96,7 @@ MachineSession::~MachineSession() {
     // The added devices' fds close first; the machine joins its vcpu threads before the sink they
     // write to goes away.
     addedDevices_.clear();
+    machineConnections_.clear();
     machine_.reset();
 }
 

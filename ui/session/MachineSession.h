@@ -2,7 +2,8 @@
 // One VM as the GUI sees it: the core Machine, its serial sink, its run state and the statistics
 // the status bar shows. Everything here runs on the GUI thread and never blocks on a vcpu:
 // run/pause/step/stop are the runners' non-blocking requests, and the state follows the runners'
-// queued stateChanged signals.
+// stateChanged notifications, queued to the GUI thread.
+#include "common/Signal.h"
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
@@ -141,6 +142,8 @@ private:
     // Bumped for every new machine: signals the old machine's threads queued before it was
     // destroyed carry the old value and are dropped.
     unsigned generation_ = 0;
+    // To machine_'s notifications; cleared before machine_ goes, so that no slot still runs.
+    std::vector<Connection> machineConnections_;
     unsigned resetCount_ = 0;
     bool rebootOnGuestReset_ = true;
     bool rebootFailed_ = false;    // the guest reset itself and booting again failed

@@ -135,8 +135,11 @@ Bytes buildFadt(const AcpiConfig& config, uint64_t facs, uint64_t dsdt) {
     Fadt fadt{};
     fadt.header = headerFor("FACP", kFadtRevision);
     fadt.minorVersion = kFadtMinorVersion;
+    // One FACS pointer, not both: the tables sit below 1 MiB, and an OS that reads both fields
+    // treats them as two FACS (Linux installs and lists the same table twice). 5.2.9 lets the
+    // OS ignore X_FIRMWARE_CTRL when FIRMWARE_CTRL holds a usable address.
     fadt.firmwareControl = static_cast<uint32_t>(facs);
-    fadt.xFirmwareControl = facs;
+    fadt.xFirmwareControl = 0;
     fadt.dsdt = static_cast<uint32_t>(dsdt);
     fadt.xDsdt = dsdt;
     fadt.sciInterrupt = config.sciIrq;

@@ -22,6 +22,8 @@ constexpr int kKickSignal = SIGUSR1;
 
 // DR6.BS (SDM vol. 3B 18.2.3): the #DB was a single-step trap.
 constexpr uint64_t kDr6SingleStep = 1u << 14;
+constexpr uint8_t kInt3Opcode = 0xCC;    // INT3 (Intel SDM vol. 2A, "INT n/INTO/INT3/INT1")
+constexpr uint8_t kBreakpointVector = 3; // #BP
 
 void onKick(int) {}
 
@@ -94,8 +96,7 @@ bool VcpuStop::crash() const {
 
 VcpuRunner::VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus,
                        VcpuHost& host)
-    : vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {
-}
+    : vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {}
 
 VcpuRunner::~VcpuRunner() {
     stop();
@@ -276,7 +277,7 @@ void VcpuRunner::threadMain() {
             request_ = Request::Pause;
             lock.unlock();
             host_.vcpuStopped(stop);
-                }
+        }
         lock.lock();
         if (host_.machineStopping() && request_ != Request::Quit)
             request_ = Request::Pause;
@@ -392,6 +393,8 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
         cause = StopCause::Shutdown;
         break;
     case KVM_EXIT_INTERNAL_ERROR:
+        if (deliverUnemulatedInt3(run))
+            return true;
         cause = StopCause::InternalError;
         break;
     case KVM_EXIT_FAIL_ENTRY:
@@ -415,6 +418,44 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
     }
     host_.vcpuStopped(stop);
     return false;
+}
+
+// On a host whose KVM emulates guest ring-0 code, an `int3` in protected or long mode stops the
+// vcpu: KVM's instruction emulator delivers INT n in real mode only (emulate_int in
+// arch/x86/kvm/emulate.c) and reports anything else as KVM_EXIT_INTERNAL_ERROR with suberror
+// KVM_INTERNAL_ERROR_EMULATION and the instruction's bytes (api.rst 5, "emulation_failure").
+// Linux executes int3 in ring 0 at every boot (alternative_instructions' self-test) and whenever
+// text_poke_bp patches live code, so kvmscope delivers the exception the guest asked for: #BP is
+// a trap, so RIP moves past the one-byte instruction, and the exception is injected through
+// KVM_SET_VCPU_EVENTS (Intel SDM vol. 3A, 6.15 "Interrupt 3"). The int3-ring0 guest checks the
+// pushed RIP and the count. Not done when the debugger has its own int3 breakpoints armed (they
+// arrive as KVM_EXIT_DEBUG where the host supports them) or when another event is mid-delivery.
+bool VcpuRunner::deliverUnemulatedInt3(const kvm_run& run) {
+    const auto& failure = run.emulation_failure;
+    if (failure.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+        !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) ||
+        failure.insn_size == 0 || failure.insn_bytes[0] != kInt3Opcode)
+        return false;
+    if (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP)
+        return false;
+    kvm_vcpu_events events = vcpu_.events();
+    if (events.exception.injected || events.exception.pending || events.interrupt.injected ||
+        events.nmi.injected)
+        return false;
+    kvm_regs regs = vcpu_.regs();
+    regs.rip += 1;
+    vcpu_.setRegs(regs);
+    events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
+    events.exception.injected = 1;
+    events.exception.nr = kBreakpointVector;
+    events.exception.has_error_code = 0;
+    events.exception.error_code = 0;
+    vcpu_.setEvents(events);
+    if (int3sDelivered_.fetch_add(1, std::memory_order_relaxed) == 0)
+        log::get("kvm")->info("vcpu {}: delivering ring-0 int3 (#BP) that KVM's emulator cannot "
+                              "deliver, first at RIP {:#x}",
+                              vcpu_.id(), regs.rip - 1);
+    return true;
 }
 
 bool VcpuRunner::stepEndsAtAccess(bool singleStep, bool& stepDone) {

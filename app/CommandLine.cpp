@@ -61,6 +61,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         } else if (name == "--headless") {
             noValue();
             result.headless = true;
+        } else if (name == "--no-host-workarounds") {
+            noValue();
+            result.machine.hostWorkarounds = false;
         } else if (name == "--no-reboot") {
             noValue();
             result.noReboot = true;
@@ -156,6 +159,8 @@ Options:
   --serial MODE         COM1: stdio (default), none, or file:PATH
   --timeout SECONDS     stop the guest after this long (exit status 6)
   --no-reboot           when the guest resets, exit (status 0) instead of booting it again
+  --no-host-workarounds on a host without VMX/SVM, do not add the kernel parameters that avoid
+                        instructions KVM's emulator cannot run (docs/boot.md)
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos

@@ -43,6 +43,9 @@ struct BootOptions {
     std::string initrdPath;        // --initrd (multiboot: first module; Linux: the initrd)
     unsigned cpus = 1;
     std::optional<BootFramebuffer> framebuffer; // none: no framebuffer to report
+    // The host's KVM emulates guest ring-0 code (no VMX/SVM): Linux kernels get the parameters
+    // of boot/linux/EmulatedHostParameters.h appended to their command line.
+    bool hostEmulatesRing0 = false;
 };
 
 // The boot processor's initial state. Segment state, descriptor tables and paging follow from
@@ -57,6 +60,9 @@ struct BootPlan {
     uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0, rsi = 0, rdi = 0;
     uint64_t imageStart = 0, imageEnd = 0; // guest-physical range the image occupies
     std::vector<std::string> notes;        // what the loader did, for the log and the GUI
+    // What kvmscope appended to a Linux kernel's command line for this host (hostEmulatesRing0);
+    // empty when nothing was. Shown as a warning: the user should know their command line changed.
+    std::string addedKernelParameters;
 };
 
 } // namespace kvmscope::boot

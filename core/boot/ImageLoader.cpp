@@ -5,6 +5,7 @@
 #include "boot/FlatLoader.h"
 #include "boot/MultibootHeader.h"
 #include "boot/MultibootLoader.h"
+#include "boot/linux/EmulatedHostParameters.h"
 #include "boot/linux/LinuxLoader.h"
 #include "boot/linux/PvhLoader.h"
 
@@ -108,6 +109,22 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
                                      "kernel, and this image is loaded as {}",
                                      options.imagePath, options.initrdPath, toString(format)));
 
+    // Linux on a host that emulates ring 0: turn off what KVM's emulator cannot run, and say so.
+    BootOptions linuxOptions = options;
+    std::string addedParameters;
+    if ((format == ImageFormat::Linux || format == ImageFormat::Pvh) && options.hostEmulatesRing0) {
+        std::vector<KernelParameter> added;
+        linuxOptions.commandLine =
+            withKernelParameters(options.commandLine, emulatedRing0Parameters(), &added);
+        for (const KernelParameter& parameter : added) {
+            addedParameters += (addedParameters.empty() ? "" : " ") + std::string(parameter.text);
+            notes.push_back(fmt::format("added \"{}\" to the kernel command line: this host's KVM "
+                                        "emulates guest ring-0 code, and {} (--no-host-workarounds "
+                                        "leaves the command line alone)",
+                                        parameter.text, parameter.reason));
+        }
+    }
+
     BootPlan plan;
     switch (format) {
     case ImageFormat::Multiboot: {
@@ -121,14 +138,14 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
         std::vector<uint8_t> initrd;
         if (!options.initrdPath.empty())
             initrd = readImageFile(options.initrdPath, "initrd");
-        plan = loadLinux(image, options, initrd, memory);
+        plan = loadLinux(image, linuxOptions, initrd, memory);
         break;
     }
     case ImageFormat::Pvh: {
         std::vector<uint8_t> initrd;
         if (!options.initrdPath.empty())
             initrd = readImageFile(options.initrdPath, "initrd");
-        plan = loadPvh(image, options, initrd, memory);
+        plan = loadPvh(image, linuxOptions, initrd, memory);
         break;
     }
     case ImageFormat::Elf:
@@ -144,6 +161,7 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
                                     "Linux kernels receive one",
                                     options.commandLine));
     plan.notes.insert(plan.notes.begin(), notes.begin(), notes.end());
+    plan.addedKernelParameters = addedParameters;
     return plan;
 }
 

@@ -219,6 +219,8 @@ const boot::BootPlan& Machine::boot() {
                                   mode.bitsPerPixel,
                                   mode.width * bytesPerPixel(mode.bitsPerPixel)};
     }
+    config_.boot.hostEmulatesRing0 =
+        config_.hostWorkarounds && !kvm::System::hardwareVirtualization();
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
     // Linux is told through screen_info that the framebuffer is on in that mode, so it is, as if
     // firmware had set it; other guests start in VGA text and set a mode through the dispi.
@@ -246,6 +248,11 @@ const boot::BootPlan& Machine::boot() {
     auto logger = log::get("boot");
     for (const auto& note : plan->notes)
         logger->info("{}", note);
+    if (!plan->addedKernelParameters.empty())
+        logger->warn("this host's KVM emulates guest ring-0 code (no VMX/SVM): added \"{}\" to the "
+                     "kernel command line for instructions its emulator cannot run (docs/boot.md; "
+                     "--no-host-workarounds leaves the command line alone)",
+                     plan->addedKernelParameters);
     bootPlan_ = std::move(plan);
     return *bootPlan_;
 }

@@ -16,6 +16,10 @@ struct MachineConfig {
     // attributes can be inspected. It does nothing for the guest, and tearing a VFIO device down
     // costs ~10 ms at exit on some hosts, so the headless CLI leaves it off unless asked.
     bool inspectKernelDevices = true;
+    // On a host whose KVM emulates guest ring-0 code, append to a Linux kernel's command line the
+    // parameters that avoid instructions KVM's emulator cannot run
+    // (boot/linux/EmulatedHostParameters.h); --no-host-workarounds turns it off.
+    bool hostWorkarounds = true;
     // The linear framebuffer (devices/Framebuffer.h) and the mode the Bochs dispi starts with,
     // which a Linux kernel is told about through screen_info (--framebuffer WxHxBPP,
     // --no-framebuffer). It costs nothing while nobody looks at the display.

@@ -4,10 +4,12 @@
 #include "boot/ImageLoader.h"
 #include "boot/MultibootHeader.h"
 #include "boot/linux/E820.h"
+#include "boot/linux/EmulatedHostParameters.h"
 #include "unit/boot/BootTestImages.h"
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <algorithm>
 #include <asm/bootparam.h>
 #include <asm/e820.h>
 #include <cstddef>
@@ -397,6 +399,53 @@ private Q_SLOTS:
         QCOMPARE(zeroPage.hdr.ramdisk_size, 0x2000u);
         QCOMPARE(guestString(memory, zeroPage.hdr.cmd_line_ptr), std::string("quiet"));
         QVERIFY(contains(plan.notes.front(), "detected format linux"));
+    }
+
+    // On a host that emulates ring 0 the kernel gets the parameters that keep it off the
+    // instructions KVM's emulator cannot run; the plan says what was added, and a parameter the
+    // user already set is left as the user wrote it.
+    void hostEmulatingRingZeroAddsKernelParameters() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string path = dir.filePath("bzImage").toStdString();
+        const std::vector<uint8_t> image = bzImage();
+        std::ofstream(path, std::ios::binary)
+            .write(reinterpret_cast<const char*>(image.data()), std::streamsize(image.size()));
+        BootOptions options;
+        options.imagePath = path;
+        options.commandLine = "console=ttyS0 noxsave";
+        options.hostEmulatesRing0 = true;
+        GuestMemory memory(kRam);
+        const BootPlan plan = loadImage(options, memory);
+        const auto zeroPage = memory.readValue<boot_params>(layout::kLinuxZeroPageAddress);
+        QCOMPARE(guestString(memory, zeroPage.hdr.cmd_line_ptr),
+                 std::string("console=ttyS0 noxsave clearcpuid=141"));
+        QCOMPARE(plan.addedKernelParameters, std::string("clearcpuid=141"));
+        QVERIFY(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& note) {
+            return contains(note, "added \"clearcpuid=141\"") && contains(note, "CMPXCHG16B");
+        }));
+
+        options.hostEmulatesRing0 = false; // hardware VMX/SVM, or --no-host-workarounds
+        GuestMemory untouched(kRam);
+        const BootPlan native = loadImage(options, untouched);
+        const auto nativePage = untouched.readValue<boot_params>(layout::kLinuxZeroPageAddress);
+        QCOMPARE(guestString(untouched, nativePage.hdr.cmd_line_ptr),
+                 std::string("console=ttyS0 noxsave"));
+        QVERIFY(native.addedKernelParameters.empty());
+    }
+
+    void kernelParametersAreAddedOnceByKey() {
+        const auto& parameters = emulatedRing0Parameters();
+        std::vector<KernelParameter> added;
+        QCOMPARE(withKernelParameters("", parameters, &added),
+                 std::string("clearcpuid=141 noxsave"));
+        QCOMPARE(added.size(), size_t{2});
+        added.clear();
+        // clearcpuid= with the user's own list counts as set: the kernel takes one such option.
+        QCOMPARE(withKernelParameters("clearcpuid=pku quiet ", parameters, &added),
+                 std::string("clearcpuid=pku quiet noxsave"));
+        QCOMPARE(added.size(), size_t{1});
+        QCOMPARE(std::string(added.front().text), std::string("noxsave"));
     }
 
     // Optional: a real bzImage named by KVMSCOPE_TEST_BZIMAGE (e.g. a distribution's

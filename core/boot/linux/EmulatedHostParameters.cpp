@@ -1,0 +1,46 @@
+#include "boot/linux/EmulatedHostParameters.h"
+
+#include <sstream>
+
+namespace kvmscope::boot {
+
+const std::vector<KernelParameter>& emulatedRing0Parameters() {
+    static const std::vector<KernelParameter> parameters = {
+        {"clearcpuid=141", "clearcpuid=",
+         "KVM's instruction emulator cannot run CMPXCHG16B (CPUID CX16), which the slab allocator "
+         "uses"},
+        {"noxsave", "noxsave",
+         "KVM's instruction emulator cannot run XRSTOR, which the FPU set-up uses with XSAVE"},
+    };
+    return parameters;
+}
+
+std::string withKernelParameters(const std::string& commandLine,
+                                 const std::vector<KernelParameter>& parameters,
+                                 std::vector<KernelParameter>* added) {
+    std::vector<std::string> words;
+    {
+        std::istringstream stream(commandLine);
+        for (std::string word; stream >> word;)
+            words.push_back(word);
+    }
+    auto alreadySet = [&words](std::string_view key) {
+        for (const std::string& word : words)
+            if (std::string_view(word).starts_with(key))
+                return true;
+        return false;
+    };
+    std::string result = commandLine;
+    for (const KernelParameter& parameter : parameters) {
+        if (alreadySet(parameter.key))
+            continue;
+        if (!result.empty() && result.back() != ' ')
+            result += ' ';
+        result += parameter.text;
+        if (added)
+            added->push_back(parameter);
+    }
+    return result;
+}
+
+} // namespace kvmscope::boot

@@ -1,0 +1,42 @@
+#pragma once
+// Kernel parameters that let a Linux guest boot on a host whose KVM emulates guest ring-0 code
+// (no VMX/SVM: a software nested layer; docs/boot.md, "What a Linux guest reaches on a host
+// without VMX/SVM"). On such a host every ring-0 instruction goes through KVM's instruction
+// emulator (arch/x86/kvm/emulate.c), and an instruction it cannot emulate stops the vcpu with
+// KVM_EXIT_INTERNAL_ERROR (suberror KVM_INTERNAL_ERROR_EMULATION). Linux uses two such
+// instructions early in its boot only because CPUID says the CPU has them, and the host answers
+// the guest's CPUID itself whatever KVM_SET_CPUID2 said, so they are turned off on the command
+// line:
+//
+//   clearcpuid=141  X86_FEATURE_CX16 (word 4, bit 13): SLUB's cmpxchg_double on struct page uses
+//                   CMPXCHG16B, which the emulator refuses (em_cmpxchg8b handles 8 bytes only);
+//                   first hit right after "Memory: ..." as the slab allocator starts.
+//   noxsave         XSAVE and the features that need it: fpu__init_system's XRSTOR of the
+//                   initial FPU state is not emulated; FXSAVE/FXRSTOR, which the kernel uses
+//                   instead, are. First hit after "x86/fpu: Supporting XSAVE feature ...".
+//
+// On VMX/SVM hosts the guest runs natively and none of this applies; the parameters are added
+// only where the host emulates ring 0, only to Linux kernels (bzImage and PVH), only when the
+// command line does not already set them, and always with a boot note that says so.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvmscope::boot {
+
+struct KernelParameter {
+    std::string_view text;   // as appended to the command line
+    std::string_view key;    // a command-line word starting with this sets it already
+    std::string_view reason; // for the boot note
+};
+
+// The parameters above, in the order they are appended.
+const std::vector<KernelParameter>& emulatedRing0Parameters();
+
+// `commandLine` with each parameter whose key no word of it already starts with appended (one
+// space apart). `added` receives the parameters that were appended.
+std::string withKernelParameters(const std::string& commandLine,
+                                 const std::vector<KernelParameter>& parameters,
+                                 std::vector<KernelParameter>* added = nullptr);
+
+} // namespace kvmscope::boot

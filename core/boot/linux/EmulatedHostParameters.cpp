@@ -6,9 +6,9 @@ namespace kvmscope::boot {
 
 const std::vector<KernelParameter>& emulatedRing0Parameters() {
     static const std::vector<KernelParameter> parameters = {
-        {"clearcpuid=141", "clearcpuid=",
+        {"clearcpuid=141,151", "clearcpuid=",
          "KVM's instruction emulator cannot run CMPXCHG16B (CPUID CX16), which the slab allocator "
-         "uses"},
+         "uses, or POPCNT, which the bit-counting helpers are patched to use"},
         {"noxsave", "noxsave",
          "KVM's instruction emulator cannot run XRSTOR, which the FPU set-up uses with XSAVE"},
     };

@@ -8,9 +8,14 @@
 // the guest's CPUID itself whatever KVM_SET_CPUID2 said, so they are turned off on the command
 // line:
 //
-//   clearcpuid=141  X86_FEATURE_CX16 (word 4, bit 13): SLUB's cmpxchg_double on struct page uses
-//                   CMPXCHG16B, which the emulator refuses (em_cmpxchg8b handles 8 bytes only);
-//                   first hit right after "Memory: ..." as the slab allocator starts.
+//   clearcpuid=141,151
+//                   141 = X86_FEATURE_CX16 (word 4, bit 13): SLUB's cmpxchg_double on struct page
+//                   uses CMPXCHG16B, which the emulator refuses (em_cmpxchg8b handles 8 bytes
+//                   only); first hit right after "Memory: ..." as the slab allocator starts.
+//                   151 = X86_FEATURE_POPCNT (word 4, bit 23): the alternatives patch hweight64
+//                   to POPCNT, which the emulator has no entry for; first hit after
+//                   "x86/fpu: x87 FPU will use FXSAVE" (the kernel is built without -mpopcnt,
+//                   so the patched sites are the only ones).
 //   noxsave         XSAVE and the features that need it: fpu__init_system's XRSTOR of the
 //                   initial FPU state is not emulated; FXSAVE/FXRSTOR, which the kernel uses
 //                   instead, are. First hit after "x86/fpu: Supporting XSAVE feature ...".

@@ -11,6 +11,9 @@ const std::vector<KernelParameter>& emulatedRing0Parameters() {
          "uses, or POPCNT, which the bit-counting helpers are patched to use"},
         {"noxsave", "noxsave",
          "KVM's instruction emulator cannot run XRSTOR, which the FPU set-up uses with XSAVE"},
+        {"nosmap", "nosmap",
+         "KVM's instruction emulator cannot run CLAC/STAC, which bracket every user-memory access "
+         "with SMAP"},
     };
     return parameters;
 }

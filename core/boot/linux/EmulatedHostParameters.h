@@ -19,6 +19,9 @@
 //   noxsave         XSAVE and the features that need it: fpu__init_system's XRSTOR of the
 //                   initial FPU state is not emulated; FXSAVE/FXRSTOR, which the kernel uses
 //                   instead, are. First hit after "x86/fpu: Supporting XSAVE feature ...".
+//   nosmap          SMAP: the kernel brackets user-memory accesses with CLAC/STAC (0f 01 ca/cb),
+//                   which have no entry in the emulator's group 7 table; first hit after
+//                   "Mountpoint-cache hash table entries" (the first copy from user memory).
 //
 // On VMX/SVM hosts the guest runs natively and none of this applies; the parameters are added
 // only where the host emulates ring 0, only to Linux kernels (bzImage and PVH), only when the

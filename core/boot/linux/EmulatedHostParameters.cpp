@@ -6,14 +6,12 @@ namespace kvmscope::boot {
 
 const std::vector<KernelParameter>& emulatedRing0Parameters() {
     static const std::vector<KernelParameter> parameters = {
-        {"clearcpuid=141,151", "clearcpuid=",
+        {"clearcpuid=141,151,308", "clearcpuid=",
          "KVM's instruction emulator cannot run CMPXCHG16B (CPUID CX16), which the slab allocator "
-         "uses, or POPCNT, which the bit-counting helpers are patched to use"},
+         "uses, POPCNT, which the bit-counting helpers are patched to use, or CLAC/STAC, which "
+         "SMAP puts around every user-memory access"},
         {"noxsave", "noxsave",
          "KVM's instruction emulator cannot run XRSTOR, which the FPU set-up uses with XSAVE"},
-        {"nosmap", "nosmap",
-         "KVM's instruction emulator cannot run CLAC/STAC, which bracket every user-memory access "
-         "with SMAP"},
     };
     return parameters;
 }

@@ -8,7 +8,7 @@
 // the guest's CPUID itself whatever KVM_SET_CPUID2 said, so they are turned off on the command
 // line:
 //
-//   clearcpuid=141,151
+//   clearcpuid=141,151,308
 //                   141 = X86_FEATURE_CX16 (word 4, bit 13): SLUB's cmpxchg_double on struct page
 //                   uses CMPXCHG16B, which the emulator refuses (em_cmpxchg8b handles 8 bytes
 //                   only); first hit right after "Memory: ..." as the slab allocator starts.
@@ -16,12 +16,14 @@
 //                   to POPCNT, which the emulator has no entry for; first hit after
 //                   "x86/fpu: x87 FPU will use FXSAVE" (the kernel is built without -mpopcnt,
 //                   so the patched sites are the only ones).
+//                   308 = X86_FEATURE_SMAP (word 9, bit 20): the kernel brackets user-memory
+//                   accesses and its exception entries with CLAC/STAC (0f 01 ca/cb), which have
+//                   no entry in the emulator's group 7 table; first hit after
+//                   "Mountpoint-cache hash table entries". (With "nosmap" instead, Debian's 6.1
+//                   kernel still ran CLAC at the same place.)
 //   noxsave         XSAVE and the features that need it: fpu__init_system's XRSTOR of the
 //                   initial FPU state is not emulated; FXSAVE/FXRSTOR, which the kernel uses
 //                   instead, are. First hit after "x86/fpu: Supporting XSAVE feature ...".
-//   nosmap          SMAP: the kernel brackets user-memory accesses with CLAC/STAC (0f 01 ca/cb),
-//                   which have no entry in the emulator's group 7 table; first hit after
-//                   "Mountpoint-cache hash table entries" (the first copy from user memory).
 //
 // On VMX/SVM hosts the guest runs natively and none of this applies; the parameters are added
 // only where the host emulates ring 0, only to Linux kernels (bzImage and PVH), only when the

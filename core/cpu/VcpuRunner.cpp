@@ -1,6 +1,7 @@
 #include "cpu/VcpuRunner.h"
 
 #include "common/Error.h"
+#include "cpu/EmulationFallback.h"
 #include "debug/ExitBreakpoints.h"
 #include "kvm/Ioctl.h"
 #include "log/Log.h"
@@ -393,7 +394,7 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
         cause = StopCause::Shutdown;
         break;
     case KVM_EXIT_INTERNAL_ERROR:
-        if (deliverUnemulatedInt3(run))
+        if (completeUnemulatedInstruction(run))
             return true;
         cause = StopCause::InternalError;
         break;
@@ -420,41 +421,47 @@ bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
     return false;
 }
 
-// On a host whose KVM emulates guest ring-0 code, an `int3` in protected or long mode stops the
-// vcpu: KVM's instruction emulator delivers INT n in real mode only (emulate_int in
-// arch/x86/kvm/emulate.c) and reports anything else as KVM_EXIT_INTERNAL_ERROR with suberror
-// KVM_INTERNAL_ERROR_EMULATION and the instruction's bytes (api.rst 5, "emulation_failure").
-// Linux executes int3 in ring 0 at every boot (alternative_instructions' self-test) and whenever
-// text_poke_bp patches live code, so kvmscope delivers the exception the guest asked for: #BP is
-// a trap, so RIP moves past the one-byte instruction, and the exception is injected through
-// KVM_SET_VCPU_EVENTS (Intel SDM vol. 3A, 6.15 "Interrupt 3"). The int3-ring0 guest checks the
-// pushed RIP and the count. Not done when the debugger has its own int3 breakpoints armed (they
-// arrive as KVM_EXIT_DEBUG where the host supports them) or when another event is mid-delivery.
-bool VcpuRunner::deliverUnemulatedInt3(const kvm_run& run) {
+// KVM_EXIT_INTERNAL_ERROR for an instruction the host's emulator could not run: complete the few
+// that kvmscope can (cpu/EmulationFallback.h says which and why) and run on. Not done when the
+// debugger has its own int3 breakpoints armed (they arrive as KVM_EXIT_DEBUG where the host
+// supports them) or when another event is mid-delivery.
+bool VcpuRunner::completeUnemulatedInstruction(const kvm_run& run) {
     const auto& failure = run.emulation_failure;
     if (failure.suberror != KVM_INTERNAL_ERROR_EMULATION ||
         !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) ||
-        failure.insn_size == 0 || failure.insn_bytes[0] != kInt3Opcode)
+        failure.insn_size == 0)
         return false;
-    if (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP)
+    const std::span<const uint8_t> bytes(
+        failure.insn_bytes, std::min<size_t>(failure.insn_size, sizeof failure.insn_bytes));
+    if (bytes.front() == kInt3Opcode && (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP))
+        return false;
+    const kvm_sregs sregs = vcpu_.sregs();
+    const FallbackAction action = decideFallback(bytes, sregs.cr0, vcpu_.fpu().fsw);
+    if (action.kind == FallbackAction::Kind::NotHandled)
         return false;
     kvm_vcpu_events events = vcpu_.events();
-    if (events.exception.injected || events.exception.pending || events.interrupt.injected ||
-        events.nmi.injected)
+    const bool raises = action.kind != FallbackAction::Kind::Skip;
+    if (raises && (events.exception.injected || events.exception.pending ||
+                   events.interrupt.injected || events.nmi.injected))
         return false;
     kvm_regs regs = vcpu_.regs();
-    regs.rip += 1;
-    vcpu_.setRegs(regs);
-    events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
-    events.exception.injected = 1;
-    events.exception.nr = kBreakpointVector;
-    events.exception.has_error_code = 0;
-    events.exception.error_code = 0;
-    vcpu_.setEvents(events);
-    if (int3sDelivered_.fetch_add(1, std::memory_order_relaxed) == 0)
-        log::get("kvm")->info("vcpu {}: delivering ring-0 int3 (#BP) that KVM's emulator cannot "
-                              "deliver, first at RIP {:#x}",
-                              vcpu_.id(), regs.rip - 1);
+    const uint64_t at = regs.rip;
+    if (action.kind != FallbackAction::Kind::Raise) {
+        regs.rip += action.length;
+        vcpu_.setRegs(regs);
+    }
+    if (raises) {
+        events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
+        events.exception.injected = 1;
+        events.exception.nr = action.vector;
+        events.exception.has_error_code = 0;
+        events.exception.error_code = 0;
+        vcpu_.setEvents(events);
+    }
+    if (instructionsCompleted_.fetch_add(1, std::memory_order_relaxed) == 0)
+        log::get("kvm")->info("vcpu {}: completing instructions KVM's emulator cannot run, first "
+                              "{} at RIP {:#x}",
+                              vcpu_.id(), action.mnemonic, at);
     return true;
 }
 

@@ -91,9 +91,11 @@ public:
     uint32_t index() const { return vcpu_.id(); }
     RunState state() const { return state_.load(); }
     const trace::ExitTrace& trace() const { return trace_; }
-    // Breakpoint exceptions kvmscope delivered itself because KVM's instruction emulator could
-    // not (deliverUnemulatedInt3 in VcpuRunner.cpp); 0 on hosts that run ring 0 natively.
-    uint64_t int3sDelivered() const { return int3sDelivered_.load(std::memory_order_relaxed); }
+    // Instructions kvmscope completed itself because the host's instruction emulator could not
+    // (cpu/EmulationFallback.h); 0 on hosts that run ring 0 natively.
+    uint64_t instructionsCompleted() const {
+        return instructionsCompleted_.load(std::memory_order_relaxed);
+    }
 
     // Starts the thread parked; nothing runs until resume() or step().
     void start();
@@ -156,7 +158,7 @@ private:
     bool handleExit(bool singleStep, bool& stepDone);
     bool stopAtExitBreakpoint(kvm_run& run);
     bool stepEndsAtAccess(bool singleStep, bool& stepDone);
-    bool deliverUnemulatedInt3(const kvm_run& run);
+    bool completeUnemulatedInstruction(const kvm_run& run);
     void applyGuestDebug(bool singleStep);
     void dispatchIo(kvm_run& run);
     void dispatchMmio(kvm_run& run);
@@ -182,7 +184,7 @@ private:
     static constexpr uint64_t kNoStepPc = ~0ull;
     std::atomic<uint64_t> lastStepPc_{kNoStepPc};
     kvm_guest_debug appliedDebug_{}; // what KVM has now (vcpu thread only)
-    std::atomic<uint64_t> int3sDelivered_{0};
+    std::atomic<uint64_t> instructionsCompleted_{0};
     // Copies of the guarded settings below, taken when a run starts (vcpu thread only).
     kvm_guest_debug runDebug_{};
     bool runStepWithoutBreakpoints_ = false;

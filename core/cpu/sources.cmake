@@ -1,3 +1,4 @@
 list(APPEND KVMSCOPE_CORE_SOURCES
     cpu/CpuState.h cpu/CpuState.cpp cpu/VcpuRunner.h cpu/VcpuRunner.cpp
+    cpu/EmulationFallback.h cpu/EmulationFallback.cpp
 )

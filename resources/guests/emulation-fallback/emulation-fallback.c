@@ -1,14 +1,16 @@
-/* int3-ring0: executes `int3` in ring 0 with its own #BP handler, as Linux does at boot
+/* emulation-fallback: executes `int3` in ring 0 with its own #BP handler, as Linux does at boot
  * (alternative_instructions' int3 self-test, and text_poke_bp whenever it patches live code).
  * The handler counts the hits and records the RIP the CPU pushed: #BP is a trap, so that is the
  * address right after the int3 (Intel SDM vol. 3A, 6.5 "Exception Classifications" and 6.15,
  * "Interrupt 3 - Breakpoint Exception"). Each of ROUNDS int3s must be reported once with that RIP;
- * then the guest prints "int3 ok" and powers off. Any other exception, a wrong RIP or a missing
- * hit ends it through the debug-exit port with GUEST_EXIT_EXCEPTION.
+ * then the guest prints "int3 ok". Then `fninit; fwait` (as Linux's FPU code runs it on each
+ * vcpu): with no x87 exception pending and CR0.TS clear, fwait does nothing, and the guest prints
+ * "fwait ok" and powers off. Any other exception, a wrong RIP or a missing hit ends it through the
+ * debug-exit port with GUEST_EXIT_EXCEPTION.
  *
  * On a host whose KVM emulates ring 0, KVM's instruction emulator cannot deliver a software
- * exception in protected or long mode and stops the vcpu (KVM_EXIT_INTERNAL_ERROR); kvmscope
- * delivers it instead (docs/boot.md, "int3 in ring 0"). */
+ * exception in protected or long mode, nor run fwait, and stops the vcpu
+ * (KVM_EXIT_INTERNAL_ERROR); kvmscope completes them instead (core/cpu/EmulationFallback.h). */
 #include "../longmode/longmode.h"
 #include "console.h"
 #include "io.h"
@@ -40,7 +42,7 @@ __asm__(".text\n"
 __asm__(".text\n.globl ring3_exit\nring3_exit:\n    ud2\n");
 
 void kernel_main(void) {
-    console_puts("int3-ring0: #BP handler installed, executing int3 in ring 0\n");
+    console_puts("emulation-fallback: #BP handler installed, executing int3 in ring 0\n");
     set_up_gdt_and_tss();
     set_up_idt();
     set_idt_gate(BREAKPOINT_VECTOR, breakpoint_entry);
@@ -68,6 +70,13 @@ void kernel_main(void) {
     console_puts("int3 ok: ");
     console_dec(ROUNDS);
     console_puts(" breakpoints, each reported once with the RIP after it\n");
+    /* CR0.EM off and CR0.MP on, as an OS with an FPU sets them (SDM vol. 3A, 9.2.1). */
+    uint64_t cr0;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    cr0 = (cr0 & ~(uint64_t)0x4) | 0x2;
+    __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+    __asm__ volatile("fninit\n\tfwait" : : : "memory");
+    console_puts("fwait ok\n");
     power_off();
 }
 

@@ -1,0 +1,235 @@
+// Boots the same Linux kernel and initramfs with kvmscope and with QEMU from Debian, one after
+// the other in one run, and prints for each the wall time from process start to the kernel's
+// first log line, to chosen milestones, and to /init (where reached), and its peak RSS.
+//
+//   kvmscope-bench-linux [--kernel BZIMAGE] [--initrd FILE] [--seconds N] [--cpus N]
+//                        [--peers kvmscope,qemu-microvm,qemu-pc]
+//
+// The kernel defaults to $KVMSCOPE_TEST_BZIMAGE and the initramfs to initramfs.cpio.gz beside it
+// (./test.sh fetches both: tests/guests/). kvmscope and QEMU's microvm machine boot the same
+// vmlinux by PVH (the benchmark unpacks it from the bzImage once, with kvmscope's own code, so
+// neither pays for that); QEMU's pc machine boots the bzImage through its decompressor. Every
+// peer gets the same command line: on a host whose KVM emulates ring 0, that includes the
+// parameters kvmscope would add for it (boot/linux/EmulatedHostParameters.h), given explicitly to
+// all of them, so the kernels run the same code. A run ends at /init, when the VMM exits, or
+// after --seconds.
+#include "BenchSupport.h"
+#include "boot/ImageLoader.h"
+#include "boot/linux/BzImagePayload.h"
+#include "boot/linux/EmulatedHostParameters.h"
+#include "kvm/System.h"
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <optional>
+#include <poll.h>
+#include <spawn.h>
+#include <sstream>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+using namespace kvmscope;
+
+namespace {
+
+struct Milestone {
+    const char* name;
+    const char* text; // a substring of the serial output
+};
+
+// In the order the kernel prints them.
+constexpr std::array kMilestones = {
+    Milestone{"first line", "Linux version"},     Milestone{"ACPI tables", "ACPI: RSDP"},
+    Milestone{"Memory:", "] Memory: "},           Milestone{"SMP up", "smp: Brought up"},
+    Milestone{"/init", "kvmscope-initramfs: up"},
+};
+
+struct Result {
+    std::array<std::optional<double>, kMilestones.size()> seconds;
+    long peakRssKiB = 0;
+    std::string ending; // how the run ended
+};
+
+Result runPeer(const std::vector<std::string>& arguments, double limitSeconds) {
+    int output[2];
+    if (::pipe2(output, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe2 failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, output[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, output[1], 2);
+    std::vector<char*> argv;
+    for (const auto& argument : arguments)
+        argv.push_back(const_cast<char*>(argument.c_str()));
+    argv.push_back(nullptr);
+    const double start = bench::nowSeconds();
+    pid_t pid = 0;
+    const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(output[1]);
+    if (spawned != 0) {
+        ::close(output[0]);
+        throw std::runtime_error(
+            fmt::format("cannot start {}: {}", arguments[0], std::strerror(spawned)));
+    }
+    Result result;
+    std::string seen;
+    bool open = true;
+    while (open && bench::nowSeconds() - start < limitSeconds && !result.seconds.back()) {
+        pollfd descriptor{output[0], POLLIN, 0};
+        if (::poll(&descriptor, 1, 200) <= 0)
+            continue;
+        char buffer[4096];
+        const ssize_t n = ::read(output[0], buffer, sizeof buffer);
+        if (n <= 0) {
+            open = false;
+            break;
+        }
+        // Keep a tail long enough to hold a milestone split across two reads.
+        seen.append(buffer, static_cast<size_t>(n));
+        const double now = bench::nowSeconds() - start;
+        for (size_t i = 0; i < kMilestones.size(); ++i)
+            if (!result.seconds[i] && seen.find(kMilestones[i].text) != std::string::npos)
+                result.seconds[i] = now;
+        if (seen.size() > 8192)
+            seen.erase(0, seen.size() - 256);
+    }
+    result.ending = result.seconds.back() ? "reached /init"
+                    : open                ? fmt::format("stopped after {:.0f} s", limitSeconds)
+                                          : "the VMM exited";
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 50; ++i) {
+        int status = 0;
+        rusage usage{};
+        if (::wait4(pid, &status, WNOHANG, &usage) == pid) {
+            result.peakRssKiB = usage.ru_maxrss;
+            pid = 0;
+            break;
+        }
+        ::usleep(100000);
+    }
+    if (pid != 0) {
+        ::kill(pid, SIGKILL);
+        rusage usage{};
+        int status = 0;
+        ::wait4(pid, &status, 0, &usage);
+        result.peakRssKiB = usage.ru_maxrss;
+    }
+    ::close(output[0]);
+    return result;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    std::istringstream stream(text);
+    for (std::string part; std::getline(stream, part, separator);)
+        if (!part.empty())
+            parts.push_back(part);
+    return parts;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string kernel =
+        std::getenv("KVMSCOPE_TEST_BZIMAGE") ? std::getenv("KVMSCOPE_TEST_BZIMAGE") : "";
+    std::string initrd;
+    double seconds = 300;
+    std::string cpus = "2";
+    std::string peers = "kvmscope,qemu-microvm,qemu-pc";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string option = argv[i];
+        if (option == "--kernel")
+            kernel = argv[i + 1];
+        else if (option == "--initrd")
+            initrd = argv[i + 1];
+        else if (option == "--seconds")
+            seconds = std::atof(argv[i + 1]);
+        else if (option == "--cpus")
+            cpus = argv[i + 1];
+        else if (option == "--peers")
+            peers = argv[i + 1];
+    }
+    std::string why;
+    if (!kvm::System::available(&why)) {
+        fmt::print("skipped: needs /dev/kvm: {}\n", why);
+        return 0;
+    }
+    if (kernel.empty()) {
+        fmt::print("skipped: no kernel: give --kernel BZIMAGE or set KVMSCOPE_TEST_BZIMAGE "
+                   "(./test.sh fetches Debian's)\n");
+        return 0;
+    }
+    if (initrd.empty())
+        initrd = (std::filesystem::path(kernel).parent_path() / "initramfs.cpio.gz").string();
+    try {
+        const std::vector<uint8_t> image = boot::readImageFile(kernel, "kernel");
+        const boot::BzImagePayload payload = boot::extractBzImagePayload(image, kernel);
+        const std::string vmlinux =
+            bench::writeTemporary(payload.vmlinux, "kvmscope-bench-vmlinux");
+
+        std::string commandLine = "console=ttyS0 earlyprintk=ttyS0 panic=-1";
+        const bool emulated = !kvm::System::hardwareVirtualization();
+        if (emulated)
+            commandLine = boot::withKernelParameters(commandLine, boot::emulatedRing0Parameters());
+        fmt::print("kernel {} ({} bytes of vmlinux by PVH), initrd {}, {} vcpus, 512 MiB\n"
+                   "command line for every peer: {}\n"
+                   "host: {}\n\n",
+                   kernel, payload.vmlinux.size(), initrd, cpus, commandLine,
+                   emulated ? "KVM emulates guest ring 0 (no VMX/SVM)" : "hardware VMX/SVM");
+
+        const std::vector<std::string> qemuCommon = {
+            "-enable-kvm", "-cpu",       "host,-arch-capabilities",
+            "-m",          "512M",       "-smp",
+            cpus,          "-display",   "none",
+            "-monitor",    "none",       "-serial",
+            "stdio",       "-no-reboot", "-initrd",
+            initrd,        "-append",    commandLine};
+        auto withCommon = [&](std::vector<std::string> arguments) {
+            arguments.insert(arguments.end(), qemuCommon.begin(), qemuCommon.end());
+            return arguments;
+        };
+        struct Peer {
+            std::string name;
+            std::vector<std::string> arguments;
+        };
+        const std::vector<Peer> all = {
+            {"kvmscope",
+             {KVMSCOPE_BINARY, "--headless", "--no-host-workarounds", "--memory", "512M", "--cpus",
+              cpus, "--initrd", initrd, "--append", commandLine, "--no-reboot", vmlinux}},
+            {"qemu-microvm",
+             withCommon({"qemu-system-x86_64", "-M", "microvm", "-kernel", vmlinux})},
+            {"qemu-pc", withCommon({"qemu-system-x86_64", "-M", "pc", "-kernel", kernel})},
+        };
+        fmt::print("{:<14}", "peer");
+        for (const auto& milestone : kMilestones)
+            fmt::print("{:>14}", milestone.name);
+        fmt::print("{:>12}  {}\n", "peak RSS", "ending");
+        for (const std::string& wanted : split(peers, ',')) {
+            const auto peer = std::find_if(all.begin(), all.end(),
+                                           [&](const Peer& p) { return p.name == wanted; });
+            if (peer == all.end())
+                throw std::runtime_error("unknown peer " + wanted);
+            const Result result = runPeer(peer->arguments, seconds);
+            fmt::print("{:<14}", peer->name);
+            for (const auto& value : result.seconds)
+                fmt::print("{:>14}", value ? fmt::format("{:.1f} s", *value) : std::string("-"));
+            fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
+            std::fflush(stdout);
+        }
+        std::filesystem::remove(vmlinux);
+    } catch (const std::exception& error) {
+        fmt::print(stderr, "kvmscope-bench-linux: {}\n", error.what());
+        return 1;
+    }
+    return 0;
+}

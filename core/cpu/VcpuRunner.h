@@ -18,6 +18,7 @@
 //   exactly once.
 #include "cpu/CpuState.h"
 #include "kvm/Vcpu.h"
+#include "trace/AddressCounters.h"
 #include "trace/ExitTrace.h"
 
 #include <QObject>
@@ -93,6 +94,8 @@ public:
     uint32_t index() const { return vcpu_.id(); }
     RunState state() const { return state_.load(); }
     const trace::ExitTrace& trace() const { return trace_; }
+    // Exits per port / MMIO address (and direction) on this vcpu; snapshot from any thread.
+    const trace::AddressCounters& addressCounters() const { return addressCounters_; }
 
     // Starts the thread parked; nothing runs until resume() or step().
     void start();
@@ -170,6 +173,7 @@ private:
     const AddressBus& mmioBus_;
     VcpuHost& host_;
     trace::ExitTrace trace_;
+    trace::AddressCounters addressCounters_;
     std::vector<uint32_t> msrIndices_;
     bool syncRegs_ = false;
     bool lastExitNeedsCompletion_ = false;

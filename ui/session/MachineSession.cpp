@@ -4,6 +4,7 @@
 #include "devices/Uart16550.h"
 #include "devices/kernel/KernelDevice.h"
 #include "kvm/System.h"
+#include "log/Log.h"
 #include "machine/Machine.h"
 #include "session/SessionSerialSink.h"
 
@@ -29,6 +30,7 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
 std::unique_ptr<Machine> MachineSession::bootMachine() {
     auto machine = std::make_unique<Machine>(config_, system_, *sink_);
     machine->boot();
+    machine->debugger().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
     return machine;
 }
 
@@ -44,6 +46,13 @@ void MachineSession::attach(std::unique_ptr<Machine> machine) {
         [this, generation](const MachineStop& stop) {
             if (generation == generation_)
                 onMachineStopped(stop);
+        },
+        Qt::QueuedConnection);
+    connect(
+        &machine_->debugger(), &debug::Debugger::stopped, this,
+        [this, generation](const debug::DebugStop& stop) {
+            if (generation == generation_)
+                Q_EMIT debugStopped(stop);
         },
         Qt::QueuedConnection);
     for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
@@ -142,8 +151,20 @@ bool MachineSession::vcpuParked(size_t vcpu) const {
 void MachineSession::run() {
     if (!canRun())
         return;
+    // From a pause the debugger continues (docs/debugger.md): a vcpu sitting on an execution
+    // breakpoint steps off it first, which a plain resume would re-hit at once.
+    const bool fromPause = state_ == State::Paused;
     everRun_ = true;
-    machine_->run();
+    if (fromPause) {
+        try {
+            machine_->debugger().continueAll();
+        } catch (const std::exception& error) {
+            log::get("ui")->warn("continue: {}", error.what());
+            machine_->run();
+        }
+    } else {
+        machine_->run();
+    }
     updateState();
 }
 

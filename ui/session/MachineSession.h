@@ -3,6 +3,7 @@
 // the status bar shows. Everything here runs on the GUI thread and never blocks on a vcpu:
 // run/pause/step/stop are the runners' non-blocking requests, and the state follows the runners'
 // queued stateChanged signals.
+#include "debug/Debugger.h"
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
@@ -124,6 +125,9 @@ Q_SIGNALS:
     // The guest reset itself and booting it again failed (e.g. the image is gone); the session
     // stays Stopped.
     void rebootFailed(const QString& reason);
+    // The debugger stopped the machine (breakpoint, step, exit breakpoint), from
+    // Debugger::stopped, queued to this thread; a replaced machine's stops are dropped.
+    void debugStopped(const kvmscope::debug::DebugStop& stop);
 
 private:
     std::unique_ptr<Machine> bootMachine();

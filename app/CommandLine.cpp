@@ -91,6 +91,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             result.machine.boot.commandLine = value();
         } else if (name == "--initrd") {
             result.machine.boot.initrdPath = value();
+        } else if (name == "--symbols") {
+            result.machine.symbolsPath = value();
         } else if (name == "--framebuffer") {
             result.machine.framebuffer.enabled = true;
             parseFramebufferMode(value(), result.machine.framebuffer, "--framebuffer");
@@ -119,6 +121,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
                 throw InputError(
                     fmt::format("--timeout '{}': expected a positive number of seconds", text));
             result.timeoutSeconds = seconds;
+        } else if (name == "--gdb") {
+            result.gdb = debug::gdb::parseEndpoint(value(), "--gdb");
         } else if (name == "--log-level") {
             result.logLevel = value();
         } else if (argument.size() > 1 && argument[0] == '-') {
@@ -152,6 +156,8 @@ Options:
   --cpus N              number of vcpus (default 1, up to 255)
   --append TEXT         kernel command line
   --initrd FILE         initial ramdisk (multiboot: the first module)
+  --symbols FILE        guest symbols for the debugger: an ELF (.symtab) or a System.map
+                        (default: the image's own .symtab when it is an ELF that has one)
   --framebuffer WxHxBPP linear framebuffer mode (default 1024x768x32; BPP 15, 16, 24 or 32, at
                         most 2560x1600): the Bochs dispi starts with it, Linux is told of it
   --no-framebuffer      no linear framebuffer and no Bochs dispi (VGA text only)
@@ -161,6 +167,10 @@ Options:
   --no-reboot           when the guest resets, exit (status 0) instead of booting it again
   --no-host-workarounds on a host without VMX/SVM, do not add the kernel parameters that avoid
                         instructions KVM's emulator cannot run (docs/boot.md)
+  --gdb [HOST:]PORT     headless: serve gdb's remote protocol on HOST (default 127.0.0.1) and
+                        PORT (gdb's usual one is 1234; 0 picks a free port); the guest waits
+                        before its first instruction until the client continues it, and the
+                        client's `kill` ends the run (the window: Machine > gdb server)
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos

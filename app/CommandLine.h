@@ -1,5 +1,6 @@
 #pragma once
 // kvmscope's command line: options, their validation, and --help text.
+#include "debug/gdb/GdbServer.h"
 #include "machine/MachineConfig.h"
 
 #include <optional>
@@ -24,6 +25,8 @@ struct CommandLine {
     std::string serialPath; // --serial file:PATH
     std::optional<double> timeoutSeconds;
     std::string logLevel = "warn";
+    // --gdb [HOST:]PORT: serve gdb's remote protocol; the guest waits for the client to continue.
+    std::optional<debug::gdb::GdbEndpoint> gdb;
 };
 
 // Parses argv; throws InputError with a message naming the option and the value.

@@ -65,7 +65,12 @@ int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) 
                            &application, &QApplication::closeAllWindows);
     QString error;
     if (ui::MachineSession* session = window.openMachine(options.machine, &error)) {
-        session->run();
+        // With --gdb the guest waits for the client, as headless (docs/debugger.md).
+        if (!options.gdb)
+            session->run();
+        else if (QString gdbError;
+                 !window.startGdbServer(options.gdb->host, options.gdb->port, &gdbError))
+            window.showMessage(gdbError);
     } else {
         // Not exec(): the window stays usable (Machine > New… or a demo) behind the message.
         auto* box = new QMessageBox(QMessageBox::Warning, QObject::tr("kvmscope"), error,

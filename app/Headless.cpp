@@ -2,6 +2,8 @@
 
 #include "ConsoleSerial.h"
 #include "cpu/CpuState.h"
+#include "debug/Debugger.h"
+#include "debug/gdb/MachineGdbTarget.h"
 #include "kvm/ExitTeardown.h"
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
@@ -132,6 +134,10 @@ int runHeadless(const CommandLine& options) {
                            std::ceil(options.timeoutSeconds.value_or(0.0) * 1000.0)));
     std::unique_ptr<Machine> machine;
     std::unique_ptr<TerminalInput> input;
+    // --gdb: one stub per machine (a reboot makes a new machine); declared after `machine` so it
+    // goes first.
+    std::unique_ptr<debug::gdb::MachineGdbTarget> gdbTarget;
+    std::unique_ptr<debug::gdb::GdbServer> gdbServer;
     std::optional<MachineStop> stop;
     for (unsigned boot = 0;; ++boot) {
         input.reset();
@@ -139,6 +145,8 @@ int runHeadless(const CommandLine& options) {
             std::lock_guard lock(currentMutex);
             current = nullptr;
         }
+        gdbServer.reset();
+        gdbTarget.reset();
         machine.reset(); // a reboot is a new machine: fresh RAM, devices and vcpus
         sink.resume();
         try {
@@ -149,12 +157,26 @@ int runHeadless(const CommandLine& options) {
             config.inspectKernelDevices = false;
             machine = std::make_unique<Machine>(config, *system, sink);
             machine->boot();
+            // Only a file given with --symbols is read here (a bad one is bad input): nothing
+            // on a terminal shows symbols otherwise, and a vmlinux's .symtab costs start-up time.
+            if (!config.symbolsPath.empty())
+                machine->debugger().loadSymbols(config.symbolsPath, config.boot.imagePath);
         } catch (const InputError& error) {
             printError(error.what());
             return kStatusBadInput;
         } catch (const kvm::KvmError& error) {
             printError(error.what());
             return kStatusKvmUnavailable;
+        }
+        if (options.gdb) {
+            // Before the signal thread can see this machine: an early return must leave it none.
+            try {
+                gdbTarget = std::make_unique<debug::gdb::MachineGdbTarget>(*machine);
+                gdbServer = std::make_unique<debug::gdb::GdbServer>(*gdbTarget, *options.gdb);
+            } catch (const Error& error) {
+                printError(error.what());
+                return kStatusBadInput;
+            }
         }
         {
             std::lock_guard lock(currentMutex);
@@ -171,7 +193,14 @@ int runHeadless(const CommandLine& options) {
                     {StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
             });
 
-        machine->run();
+        if (gdbServer) {
+            // As a debugger expects (and QEMU's -s -S does): the guest waits before its first
+            // instruction until the client continues it.
+            fmt::print(stderr, "kvmscope: gdb: waiting for a client on {}\n",
+                       gdbServer->address());
+        } else {
+            machine->run();
+        }
         int timeoutMs = -1;
         if (hasDeadline)
             timeoutMs = static_cast<int>(std::max<int64_t>(
@@ -191,6 +220,8 @@ int runHeadless(const CommandLine& options) {
         if (stop->kind != StopKind::Reset || options.noReboot || signals.received())
             break;
     }
+    gdbServer.reset(); // the client has had the exit reply; no stop reaches it any more
+    gdbTarget.reset();
     signals.finish();
     input.reset(); // restore the terminal before printing anything
     // This VM never runs again and the process is about to exit: let the kernel destroy it

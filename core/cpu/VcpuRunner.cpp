@@ -550,6 +550,9 @@ void VcpuRunner::recordExit(const kvm_run& run) {
                         std::min<size_t>(run.mmio.len, sizeof record.data));
     }
     trace_.record(record);
+    // Per-address counters: only port and MMIO exits carry an access (None is ignored).
+    addressCounters_.record(record.access, record.address,
+                            uint64_t{record.size} * std::max<uint32_t>(record.count, 1));
 }
 
 VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {

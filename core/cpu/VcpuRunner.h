@@ -19,6 +19,7 @@
 #include "common/Signal.h"
 #include "cpu/CpuState.h"
 #include "kvm/Vcpu.h"
+#include "trace/AddressCounters.h"
 #include "trace/ExitTrace.h"
 
 #include <atomic>
@@ -96,6 +97,8 @@ public:
     uint64_t instructionsCompleted() const {
         return instructionsCompleted_.load(std::memory_order_relaxed);
     }
+    // Exits per port / MMIO address (and direction) on this vcpu; snapshot from any thread.
+    const trace::AddressCounters& addressCounters() const { return addressCounters_; }
 
     // Starts the thread parked; nothing runs until resume() or step().
     void start();
@@ -174,6 +177,7 @@ private:
     const AddressBus& mmioBus_;
     VcpuHost& host_;
     trace::ExitTrace trace_;
+    trace::AddressCounters addressCounters_;
     std::vector<uint32_t> msrIndices_;
     bool syncRegs_ = false;
     bool lastExitNeedsCompletion_ = false;

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <elf.h>
 #include <fmt/format.h>
+#include <fstream>
 #include <sys/mman.h>
 
 namespace kvmscope::debug {
@@ -279,6 +281,52 @@ size_t Debugger::readLinear(const kvm_sregs& sregs, uint64_t linear, void* desti
     for (const Breakpoint& b : breakpoints_)
         if (b.mechanism == BreakMechanism::Int3 && b.address >= linear && b.address < linear + done)
             static_cast<uint8_t*>(destination)[b.address - linear] = b.originalByte;
+    return done;
+}
+
+size_t Debugger::writePhysical(uint64_t physical, const void* source, size_t length) {
+    GuestMemory& memory = machine_.memory();
+    if (!memory.contains(physical, length))
+        throw InputError(fmt::format("cannot write {} bytes at guest-physical {:#x}: not RAM",
+                                     length, physical));
+    memory.write(physical, source, length);
+    // An int3 of ours inside the range keeps its 0xCC: the edit goes to the byte it saved, which
+    // is what readLinear shows and what removing the breakpoint puts back.
+    std::lock_guard lock(mutex_);
+    for (Breakpoint& b : breakpoints_)
+        if (b.mechanism == BreakMechanism::Int3 && b.physical >= physical &&
+            b.physical < physical + length) {
+            b.originalByte = static_cast<const uint8_t*>(source)[b.physical - physical];
+            memory.writeValue<uint8_t>(b.physical, kInt3);
+        }
+    return length;
+}
+
+size_t Debugger::writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length) {
+    const kvm_sregs sregs = sregsOf(vcpu);
+    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
+    GuestMemory& memory = machine_.memory();
+    const PhysicalReader reader = [&memory](uint64_t address, void* out, size_t n) {
+        if (!memory.contains(address, n))
+            return false;
+        memory.read(address, out, n);
+        return true;
+    };
+    // Page by page, as readLinear: consecutive linear pages need not be consecutive in RAM.
+    size_t done = 0;
+    while (done < length) {
+        const uint64_t at = linear + done;
+        const Translation where = debug::translate(paging, at, reader);
+        if (!where.valid)
+            break;
+        const uint64_t pageSize = where.pageSize ? where.pageSize : 0x1000;
+        const size_t chunk =
+            static_cast<size_t>(std::min<uint64_t>(length - done, pageSize - (at % pageSize)));
+        if (!memory.contains(where.physical, chunk))
+            break;
+        writePhysical(where.physical, static_cast<const uint8_t*>(source) + done, chunk);
+        done += chunk;
+    }
     return done;
 }
 
@@ -681,6 +729,26 @@ void Debugger::runTo(uint64_t address) {
 
 void Debugger::setSymbols(SymbolTable symbols) {
     symbols_ = std::move(symbols);
+}
+
+void Debugger::loadSymbols(const std::string& symbolsPath, const std::string& imagePath) {
+    if (!symbolsPath.empty()) {
+        setSymbols(SymbolTable::load(symbolsPath));
+        log::get("debug")->info("{}: {} symbols", symbolsPath, symbols_.symbols().size());
+        return;
+    }
+    // Only an ELF image can carry a .symtab; a bzImage or a flat binary is not looked into.
+    char magic[SELFMAG] = {};
+    std::ifstream image(imagePath, std::ios::binary);
+    if (!image.read(magic, SELFMAG) || std::memcmp(magic, ELFMAG, SELFMAG) != 0)
+        return;
+    try {
+        setSymbols(SymbolTable::fromElfFile(imagePath));
+        log::get("debug")->info("{}: {} symbols from its .symtab", imagePath,
+                                symbols_.symbols().size());
+    } catch (const LoadError& error) {
+        log::get("debug")->info("no symbols: {}", error.what()); // stripped: addresses only
+    }
 }
 
 std::vector<Instruction> Debugger::disassemble(uint32_t vcpu, uint64_t address, size_t count) {

@@ -129,9 +129,19 @@ public:
     Translation translate(uint32_t vcpu, uint64_t linear);
     // Guest-virtual memory through kvmscope's page walker; int3 bytes show as the original ones.
     size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length);
+    // Edits guest memory while the vcpus are paused: guest-virtual through the page walker (page
+    // by page; returns the bytes written before the first unmapped page) or guest-physical.
+    // Where an int3 sits, the saved original byte takes the edit and the 0xCC stays in place.
+    size_t writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length);
+    size_t writePhysical(uint64_t physical, const void* source, size_t length);
     std::vector<Instruction> disassemble(uint32_t vcpu, uint64_t address, size_t count);
     std::vector<Instruction> disassembleAroundPc(uint32_t vcpu, size_t before, size_t after);
     void setSymbols(SymbolTable symbols);
+    // The symbols of a booted machine: `symbolsPath` (an ELF or a System.map, --symbols) when
+    // given, else the image's own ELF .symtab when the image is an ELF file that has one.
+    // Throws LoadError naming `symbolsPath` when that file is unusable; an image without
+    // symbols is no error (most are flat binaries or stripped).
+    void loadSymbols(const std::string& symbolsPath, const std::string& imagePath);
     const SymbolTable& symbols() const { return symbols_; }
 
     const HostDebugSupport& hostSupport() const { return support(); }

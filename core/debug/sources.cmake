@@ -3,3 +3,4 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     debug/Disassembler.h debug/Disassembler.cpp debug/Debugger.h debug/Debugger.cpp
     debug/ExitBreakpoints.h debug/ExitBreakpoints.cpp
 )
+include(${CMAKE_CURRENT_LIST_DIR}/gdb/sources.cmake)

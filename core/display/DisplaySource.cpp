@@ -91,23 +91,61 @@ FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
         return result;
     }
 
-    vm_.getDirtyLog(slot_, bitmap_);
-    for (uint64_t word : bitmap_)
-        result.dirtyPages += static_cast<uint64_t>(std::popcount(word));
-
     result.full = full || lastGeneration_ != generation || lastTarget_ != target.pixels;
-    const uint8_t* video = framebuffer_->memory().data();
     const uint32_t rowBytes = mode.rowBytes();
-    for (uint32_t row = 0; row < mode.height; ++row) {
-        const uint64_t start = mode.offset + uint64_t(row) * mode.stride;
-        if (!result.full &&
-            !anyPageDirty(bitmap_, start / kPageSize, (start + rowBytes - 1) / kPageSize))
+    const bool streaming = busyUpdates_ >= kStreamAfterUpdates;
+    if (streaming && streamedUpdates_ < kStreamProbeInterval) {
+        // A busy screen: copy it whole and leave the log alone, so that the guest's writes do not
+        // fault (see the top of DisplaySource.h).
+        ++streamedUpdates_;
+        result.streamed = true;
+        result.full = true;
+    } else {
+        vm_.getDirtyLog(slot_, bitmap_);
+        for (uint64_t word : bitmap_)
+            result.dirtyPages += static_cast<uint64_t>(std::popcount(word));
+        if (streaming) {
+            // The probe: these bits cover the whole streamed stretch and say nothing about the
+            // guest now. Copy everything once more; the next update, tracking again, sees one
+            // refresh interval's writes and streams again at once if the screen is still busy.
+            streamedUpdates_ = 0;
+            busyUpdates_ = kStreamAfterUpdates - 1;
+            result.full = true;
+        } else {
+            uint32_t dirtyRows = 0;
+            for (uint32_t row = 0; row < mode.height; ++row) {
+                const uint64_t start = mode.offset + uint64_t(row) * mode.stride;
+                if (!anyPageDirty(bitmap_, start / kPageSize, (start + rowBytes - 1) / kPageSize))
+                    continue;
+                ++dirtyRows;
+                if (!result.rows.empty() &&
+                    result.rows.back().first + result.rows.back().count == row)
+                    ++result.rows.back().count;
+                else
+                    result.rows.push_back({row, 1});
+            }
+            // A full copy (the first update, a new mode or image) starts the count again: its log
+            // may cover more than one refresh interval, so it says nothing of the guest's pace.
+            const bool busy = !result.full && uint64_t(dirtyRows) * 2 > mode.height;
+            busyUpdates_ = busy ? busyUpdates_ + 1 : 0;
+        }
+    }
+    if (result.full)
+        result.rows.assign(1, RowRange{0, mode.height});
+
+    // A range of rows that is one block in video memory and in the target (stride = row bytes =
+    // line length) is one memcpy: a whole busy frame is a single copy, at the memcpy floor.
+    const uint8_t* video = framebuffer_->memory().data() + mode.offset;
+    const bool contiguous = mode.stride == rowBytes && target.bytesPerLine == rowBytes;
+    for (const RowRange& range : result.rows) {
+        if (contiguous) {
+            std::memcpy(target.pixels + size_t(range.first) * rowBytes,
+                        video + uint64_t(range.first) * rowBytes, size_t(range.count) * rowBytes);
             continue;
-        std::memcpy(target.pixels + row * target.bytesPerLine, video + start, rowBytes);
-        if (!result.rows.empty() && result.rows.back().first + result.rows.back().count == row)
-            ++result.rows.back().count;
-        else
-            result.rows.push_back({row, 1});
+        }
+        for (uint32_t row = range.first; row < range.first + range.count; ++row)
+            std::memcpy(target.pixels + row * target.bytesPerLine,
+                        video + uint64_t(row) * mode.stride, rowBytes);
     }
     lastGeneration_ = generation;
     lastTarget_ = target.pixels;

@@ -14,6 +14,16 @@
 // with it; at 1024 x 32 bpp a row is exactly one page, and the rows copied are exactly the rows
 // written.
 //
+// A screen the guest rewrites all the time (an animation, a video) is cheaper to copy whole than
+// to track: each KVM_GET_DIRTY_LOG write-protects every page it reports again, so the guest's
+// next write to each one faults into the kernel (api.rst 4.8), and on a shadow-paging host that
+// costs more than the copy. So when more than half the rows were dirty kStreamAfterUpdates
+// updates in a row (counted from the last full copy), update() streams: it copies the whole frame
+// without fetching the log, and the guest writes at full speed. Every kStreamProbeInterval streamed
+// updates it fetches the log once, to learn whether the guest calmed down, and tracks pages again
+// until the screen is busy again. Adjacent dirty rows that are one block in both video memory and
+// the target go in one memcpy, so a fully dirty frame is copied as one block.
+//
 // Text: textScreen() reads the 4000 bytes of the screen from guest RAM and the cursor from the
 // CRTC; rendering the cells to pixels is the view's (the core carries no font). textColour()
 // gives the 16 colours.
@@ -77,9 +87,10 @@ const char* toString(UpdateStatus status);
 struct FrameUpdate {
     UpdateStatus status = UpdateStatus::TextMode;
     ScanoutMode mode;           // the mode the update used (or found, for ModeMismatch)
-    bool full = false;          // every row was copied
+    bool full = false;          // every row was copied, whatever the dirty log said
     std::vector<RowRange> rows; // rows copied, ascending, adjacent rows merged
     uint64_t dirtyPages = 0;    // pages of video memory the dirty log reported
+    bool streamed = false;      // copied whole without fetching the dirty log (busy screen)
 
     uint32_t rowsCopied() const;
 };
@@ -124,6 +135,10 @@ public:
     static constexpr uint64_t kTextBase = 0xB8000;
     // The colour text window (0xB8000-0xBFFFF); the CRTC's cell addresses wrap inside it.
     static constexpr uint64_t kTextWindowSize = 0x8000;
+    // Updates with more than half the rows dirty, in a row, before update() streams.
+    static constexpr unsigned kStreamAfterUpdates = 3;
+    // Streamed updates between two dirty-log probes (half a second at 60 Hz).
+    static constexpr unsigned kStreamProbeInterval = 30;
 
     // `framebuffer` is null for a machine without one (text only); otherwise its memory is
     // `framebufferSlot` of `vm`, created with KVM_MEM_LOG_DIRTY_PAGES. Everything must outlive
@@ -154,6 +169,8 @@ private:
     std::vector<uint64_t> bitmap_;           // guarded by updateMutex_
     std::optional<uint64_t> lastGeneration_; // scanout generation of the last update
     const uint8_t* lastTarget_ = nullptr;
+    unsigned busyUpdates_ = 0;     // updates in a row with more than half the rows dirty
+    unsigned streamedUpdates_ = 0; // streamed updates since the last probe (0: not streaming)
 };
 
 } // namespace display

@@ -29,6 +29,9 @@ struct MachineConfig {
         uint32_t height = 768;
         uint32_t bitsPerPixel = 32;
     } framebuffer;
+    // --symbols: an ELF or System.map whose symbols the debugger shows as function+offset; when
+    // empty, the image's own ELF .symtab is used if it has one (Debugger::loadSymbols).
+    std::string symbolsPath;
 
     static constexpr unsigned kMaxCpus = 255; // xAPIC ids (the MP table's limit)
 

@@ -4,6 +4,7 @@
 #include "devices/Uart16550.h"
 #include "devices/kernel/KernelDevice.h"
 #include "kvm/System.h"
+#include "log/Log.h"
 #include "machine/Machine.h"
 #include "session/SessionSerialSink.h"
 
@@ -27,6 +28,7 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
 std::unique_ptr<Machine> MachineSession::bootMachine() {
     auto machine = std::make_unique<Machine>(config_, system_, *sink_);
     machine->boot();
+    machine->debugger().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
     return machine;
 }
 
@@ -35,7 +37,7 @@ void MachineSession::attach(std::unique_ptr<Machine> machine) {
     machine_ = std::move(machine);
     const unsigned generation = ++generation_;
 
-    // Both notifications come from vcpu threads (or from this thread for a GUI stop): they are
+    // The notifications come from vcpu threads (or from this thread for a GUI stop): they are
     // always queued to this object's thread, so the session's state only changes on the GUI
     // thread. One of a machine that a reset has since replaced is stale and dropped.
     machineConnections_.push_back(
@@ -45,6 +47,16 @@ void MachineSession::attach(std::unique_ptr<Machine> machine) {
                 [this, generation, stop] {
                     if (generation == generation_)
                         onMachineStopped(stop);
+                },
+                Qt::QueuedConnection);
+        }));
+    machineConnections_.push_back(
+        machine_->debugger().stopped.connect([this, generation](const debug::DebugStop& stop) {
+            QMetaObject::invokeMethod(
+                this,
+                [this, generation, stop] {
+                    if (generation == generation_)
+                        Q_EMIT debugStopped(stop);
                 },
                 Qt::QueuedConnection);
         }));
@@ -149,8 +161,20 @@ bool MachineSession::vcpuParked(size_t vcpu) const {
 void MachineSession::run() {
     if (!canRun())
         return;
+    // From a pause the debugger continues (docs/debugger.md): a vcpu sitting on an execution
+    // breakpoint steps off it first, which a plain resume would re-hit at once.
+    const bool fromPause = state_ == State::Paused;
     everRun_ = true;
-    machine_->run();
+    if (fromPause) {
+        try {
+            machine_->debugger().continueAll();
+        } catch (const std::exception& error) {
+            log::get("ui")->warn("continue: {}", error.what());
+            machine_->run();
+        }
+    } else {
+        machine_->run();
+    }
     updateState();
 }
 

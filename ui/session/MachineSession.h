@@ -4,6 +4,7 @@
 // run/pause/step/stop are the runners' non-blocking requests, and the state follows the runners'
 // stateChanged notifications, queued to the GUI thread.
 #include "common/Signal.h"
+#include "debug/Debugger.h"
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
@@ -125,6 +126,9 @@ Q_SIGNALS:
     // The guest reset itself and booting it again failed (e.g. the image is gone); the session
     // stays Stopped.
     void rebootFailed(const QString& reason);
+    // The debugger stopped the machine (breakpoint, step, exit breakpoint), from
+    // Debugger::stopped, queued to this thread; a replaced machine's stops are dropped.
+    void debugStopped(const kvmscope::debug::DebugStop& stop);
 
 private:
     std::unique_ptr<Machine> bootMachine();

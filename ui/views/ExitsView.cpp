@@ -1,5 +1,6 @@
 #include "views/ExitsView.h"
 
+#include "models/ExitAddressCountersModel.h"
 #include "models/ExitCountersModel.h"
 #include "models/ExitRateHistory.h"
 #include "models/RecentExitsModel.h"
@@ -7,9 +8,11 @@
 
 #include <QCheckBox>
 #include <QFileDialog>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QPushButton>
+#include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -27,6 +30,32 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     countersTable_->setModel(counters_);
     countersTable_->verticalHeader()->hide();
     countersTable_->horizontalHeader()->setStretchLastSection(true);
+
+    // Exits per port / MMIO address, sorted on numbers (SortRole), busiest first.
+    addresses_ = new ExitAddressCountersModel(this);
+    addresses_->setLive(false); // until shown
+    addressesSorted_ = new QSortFilterProxyModel(this);
+    addressesSorted_->setSourceModel(addresses_);
+    addressesSorted_->setSortRole(ExitAddressCountersModel::SortRole);
+    addressesSorted_->setDynamicSortFilter(true);
+    addressTable_ = new QTableView(this);
+    addressTable_->setObjectName(QStringLiteral("exitsByAddress"));
+    addressTable_->setModel(addressesSorted_);
+    addressTable_->setSortingEnabled(true);
+    addressTable_->sortByColumn(ExitAddressCountersModel::ExitsColumn, Qt::DescendingOrder);
+    addressTable_->verticalHeader()->hide();
+    addressTable_->horizontalHeader()->setStretchLastSection(true);
+    addressTable_->setToolTip(
+        tr("Exits by port and MMIO address. Each vcpu counts up to %1 addresses on their own; "
+           "exits at further addresses go to the row \"other addresses\".")
+            .arg(ExitAddressCountersModel::kMaxAddressesPerVcpu));
+    auto* byAddress = new QGroupBox(tr("By address"), this);
+    auto* byAddressLayout = new QVBoxLayout(byAddress);
+    byAddressLayout->setContentsMargins(2, 2, 2, 2);
+    byAddressLayout->addWidget(addressTable_);
+    auto* countersSplitter = new QSplitter(Qt::Vertical, this);
+    countersSplitter->addWidget(countersTable_);
+    countersSplitter->addWidget(byAddress);
 
     recentTable_ = new QTableView(this);
     recentTable_->setModel(recent_);
@@ -55,7 +84,7 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(exportButton);
 
     auto* splitter = new QSplitter(Qt::Horizontal, this);
-    splitter->addWidget(countersTable_);
+    splitter->addWidget(countersSplitter);
     splitter->addWidget(recentTable_);
     splitter->setStretchFactor(1, 3);
 
@@ -68,8 +97,19 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
 
 void ExitsView::setSession(MachineSession* session) {
     counters_->setSession(session);
+    addresses_->setSession(session);
     recent_->setSession(session);
     rateHistory_->setSession(session);
+}
+
+void ExitsView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    addresses_->setLive(true);
+}
+
+void ExitsView::hideEvent(QHideEvent* event) {
+    QWidget::hideEvent(event);
+    addresses_->setLive(false); // nobody sees it: skip the snapshots
 }
 
 void ExitsView::exportCsv() {

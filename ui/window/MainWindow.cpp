@@ -1,7 +1,11 @@
 #include "window/MainWindow.h"
 
 #include "common/Error.h"
+#include "debug/gdb/GdbServer.h"
+#include "debug/gdb/MachineGdbTarget.h"
+#include "debugger/DebuggerView.h"
 #include "devices/Device.h"
+#include "display/DisplayView.h"
 #include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
@@ -80,6 +84,7 @@ MainWindow::MainWindow(std::vector<DemoImage> demos, QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
+    setGdbServerEnabled(false); // it serves a machine that is about to go
     // Views first (they watch sessions), then the sessions, then the KVM system fd.
     setCurrentSession(nullptr);
     delete machines_;
@@ -198,6 +203,15 @@ void MainWindow::createMenus() {
     machine->addAction(powerOffAction_);
     machine->addSeparator();
     machine->addAction(addDeviceAction_);
+    gdbAction_ = machine->addAction(tr("&gdb server"));
+    gdbAction_->setObjectName(QStringLiteral("gdbServerAction"));
+    gdbAction_->setCheckable(true);
+    gdbAction_->setToolTip(tr("Serve the current machine to gdb (target remote :1234)"));
+    connect(gdbAction_, &QAction::toggled, this, [this](bool on) {
+        QString error;
+        if (!setGdbServerEnabled(on, &error) && on)
+            showMessage(error);
+    });
     machine->addSeparator();
     machine->addAction(removeAction_);
     machine->addAction(quitAction_);
@@ -262,7 +276,27 @@ void MainWindow::createDocks() {
     QDockWidget* exits =
         dock(tr("Exits"), QStringLiteral("exitsDock"), exitsView_, Qt::BottomDockWidgetArea);
     tabifyDockWidget(serial, exits);
+    // The Debugger: code, breakpoints, stack and memory, beside the console and the exits.
+    debuggerView_ = new DebuggerView(this);
+    connect(debuggerView_, &DebuggerView::errorOccurred, this, &MainWindow::showMessage);
+    QDockWidget* debuggerDock = dock(tr("Debugger"), QStringLiteral("debuggerDock"),
+                                     debuggerView_, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(exits, debuggerDock);
     serial->raise();
+
+    // The guest's screen, keyboard and mouse, in front of the Registers (a tab away).
+    displayView_ = new DisplayView(this);
+    connect(displayView_, &DisplayView::errorOccurred, this, &MainWindow::showMessage);
+    connect(displayView_, &DisplayView::screenshotSaved, this,
+            [this](const QString& path) { showMessage(tr("Screenshot saved to %1").arg(path)); });
+    QDockWidget* display = dock(tr("Display"), QStringLiteral("displayDock"), displayView_,
+                                Qt::RightDockWidgetArea);
+    tabifyDockWidget(findChild<QDockWidget*>(QStringLiteral("registersDock")), display);
+    display->raise();
+    for (QObject* object : addDeviceAction_->associatedObjects())
+        if (auto* menu = qobject_cast<QMenu*>(object))
+            menu->insertActions(addDeviceAction_, {displayView_->ctrlAltDeleteAction(),
+                                                   displayView_->screenshotAction()});
 
     // Behind the Devices tab: probing the host opens /dev/kvm and creates a VM, so it waits
     // until the user looks.
@@ -295,6 +329,7 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(stateLabel_, 1);
     statusBar()->addPermanentWidget(exitsLabel_);
     statusBar()->addPermanentWidget(uptimeLabel_);
+    statusBar()->addPermanentWidget(displayView_->statusLabel()); // fps and the grab hint
 }
 
 void MainWindow::restoreLayout() {
@@ -313,6 +348,8 @@ void MainWindow::restoreLayout() {
     resizeDocks({find("machinesDock"), find("registersDock")}, {220, 620}, Qt::Horizontal);
     resizeDocks({find("registersDock"), find("devicesDock")}, {420, 380}, Qt::Vertical);
     resizeDocks({find("serialDock")}, {300}, Qt::Vertical);
+    // The guest's screen gets most of its column (the Registers share its tab area).
+    resizeDocks({find("displayDock"), find("devicesDock")}, {480, 160}, Qt::Vertical);
 }
 
 void MainWindow::saveLayout() const {
@@ -475,6 +512,8 @@ void MainWindow::bindViews(MachineSession* session) {
     devicesView_->setSession(session);
     exitsView_->setSession(session);
     serialConsole_->setSession(session);
+    displayView_->setSession(session);
+    debuggerView_->setSession(session);
 }
 
 void MainWindow::setCurrentSession(MachineSession* session) {
@@ -657,10 +696,80 @@ void MainWindow::removeCurrent() {
     if (!current_)
         return;
     const int row = machines_->rowOf(current_);
+    if (gdbSession_ == current_)
+        setGdbServerEnabled(false);
     setCurrentSession(nullptr);
     machines_->removeSession(row);
     if (machines_->count() > 0)
         setCurrentSession(machines_->session(std::min(row, machines_->count() - 1)));
+}
+
+bool MainWindow::setGdbServerEnabled(bool enabled, QString* error) {
+    if (enabled) {
+        // gdb's customary port, or the next free one when another stub holds it.
+        constexpr uint16_t kFirstPort = 1234;
+        constexpr uint16_t kPortsTried = 16;
+        return serveGdb("127.0.0.1", kFirstPort, kPortsTried, error);
+    }
+    const bool wasOn = gdbServer_ != nullptr;
+    if (gdbSession_)
+        disconnect(gdbSession_, &MachineSession::machineAboutToBeReplaced, this, nullptr);
+    gdbServer_.reset(); // joins its thread: no call reaches the target after this
+    gdbTarget_.reset();
+    gdbSession_ = nullptr;
+    if (gdbAction_) {
+        const QSignalBlocker blocker(gdbAction_);
+        gdbAction_->setChecked(false);
+    }
+    if (wasOn)
+        showMessage(tr("gdb: stopped"));
+    return true;
+}
+
+bool MainWindow::startGdbServer(const std::string& host, uint16_t port, QString* error) {
+    return serveGdb(host, port, 1, error);
+}
+
+bool MainWindow::serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports,
+                          QString* error) {
+    auto fail = [&](const QString& text) {
+        if (error)
+            *error = text;
+        const QSignalBlocker blocker(gdbAction_);
+        gdbAction_->setChecked(false);
+        return false;
+    };
+    if (gdbServer_)
+        return true;
+    if (!current_)
+        return fail(tr("gdb: no machine to serve"));
+    auto target = std::make_unique<debug::gdb::MachineGdbTarget>(current_->machine());
+    QString lastError;
+    for (uint32_t port = firstPort; port < uint32_t{firstPort} + ports && !gdbServer_; ++port) {
+        try {
+            gdbServer_ = std::make_unique<debug::gdb::GdbServer>(
+                *target, debug::gdb::GdbEndpoint{host, static_cast<uint16_t>(port)});
+        } catch (const Error& e) {
+            lastError = QString::fromStdString(e.what());
+        }
+    }
+    if (!gdbServer_)
+        return fail(lastError);
+    gdbTarget_ = std::move(target);
+    gdbSession_ = current_;
+    // A reset replaces the machine: the server goes with the old one.
+    connect(gdbSession_, &MachineSession::machineAboutToBeReplaced, this,
+            [this] { setGdbServerEnabled(false); });
+    {
+        const QSignalBlocker blocker(gdbAction_);
+        gdbAction_->setChecked(true);
+    }
+    showMessage(tr("gdb: listening on %1").arg(QString::fromStdString(gdbServer_->address())));
+    return true;
+}
+
+uint16_t MainWindow::gdbServerPort() const {
+    return gdbServer_ ? gdbServer_->port() : 0;
 }
 
 void MainWindow::addKernelDevice() {

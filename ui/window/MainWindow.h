@@ -26,11 +26,17 @@ namespace kvmscope {
 namespace kvm {
 class System;
 }
+namespace debug::gdb {
+class GdbServer;
+class MachineGdbTarget;
+} // namespace debug::gdb
 } // namespace kvmscope
 
 namespace kvmscope::ui {
 
+class DebuggerView;
 class DevicesView;
+class DisplayView;
 class ExitsView;
 class HostView;
 class MachineListModel;
@@ -90,6 +96,8 @@ public:
     ExitsView* exitsView() const { return exitsView_; }
     SerialConsoleView* serialConsole() const { return serialConsole_; }
     HostView* hostView() const { return hostView_; }
+    DisplayView* displayView() const { return displayView_; }
+    DebuggerView* debuggerView() const { return debuggerView_; }
     // Fills the Host dock (opens /dev/kvm and probes a throwaway VM) unless already done; called
     // when the dock is first shown.
     void loadHostInfo();
@@ -97,6 +105,17 @@ public:
     QString statusStateText() const;
     QString statusExitsText() const;
     QString statusUptimeText() const;
+
+    // Machine ▸ gdb server: serves the current machine to gdb on 127.0.0.1, port 1234 or the
+    // next free one (docs/debugger.md, "gdb remote stub"). Returns false with `error` set when no
+    // port could be opened or no machine is current. The server stops when the machine is reset
+    // or removed.
+    bool setGdbServerEnabled(bool enabled, QString* error = nullptr);
+    // The same at one given address (the command line's --gdb [HOST:]PORT).
+    bool startGdbServer(const std::string& host, uint16_t port, QString* error = nullptr);
+    // 0 while the server is off.
+    uint16_t gdbServerPort() const;
+    QAction* gdbServerAction() const { return gdbAction_; }
 
     // Shown in the status bar (and logged); errors from models and dialogs go here.
     void showMessage(const QString& text);
@@ -144,6 +163,8 @@ private:
     ExitsView* exitsView_ = nullptr;
     SerialConsoleView* serialConsole_ = nullptr;
     HostView* hostView_ = nullptr;
+    DisplayView* displayView_ = nullptr;
+    DebuggerView* debuggerView_ = nullptr;
     QLabel* overview_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QPointer<NewMachineDialog> newMachineDialog_;
@@ -164,6 +185,12 @@ private:
     QAction* removeAction_ = nullptr;
     QAction* quitAction_ = nullptr;
     QAction* aboutAction_ = nullptr;
+    QAction* gdbAction_ = nullptr;
+    // The gdb server of gdbSession_'s machine; stopped before that machine goes away.
+    QPointer<MachineSession> gdbSession_;
+    std::unique_ptr<debug::gdb::MachineGdbTarget> gdbTarget_;
+    std::unique_ptr<debug::gdb::GdbServer> gdbServer_;
+    bool serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports, QString* error);
 };
 
 } // namespace kvmscope::ui

@@ -8,7 +8,9 @@
  *      alias page at 2 GiB onto `watched_counter`'s page; then calls paging_ready();
  *   3. calls add_step(total, n) for n = 1..8 (a function to break at, with its arguments in RDI
  *      and RSI), each call adding n to `watched_counter` (a variable to watch);
- *   4. prints the total and powers off.
+ *   4. calls frame_outer -> frame_middle -> frame_leaf (built with frame pointers, for the
+ *      call-stack view);
+ *   5. prints the total and powers off.
  * Paging follows Intel SDM vol. 3A, 4.5. */
 #include "console.h"
 #include "io.h"
@@ -97,6 +99,31 @@ __attribute__((noinline)) uint64_t add_step(uint64_t value, uint64_t step) {
     return value + step;
 }
 
+/* The call-stack target: three nested calls that keep a frame pointer (rbp chain: [rbp] the
+ * caller's rbp, [rbp+8] the return address), whatever -fomit-frame-pointer -O2 does elsewhere.
+ * kernel_main calls frame_outer once after the add_step loop; its result goes to frame_result
+ * and changes nothing the guest prints. */
+volatile uint64_t frame_result;
+
+/* A leaf keeps no frame even so (GCC omits it in leaf functions): frame_leaf calls this one so
+ * that it sets up its own. */
+__attribute__((noinline)) uint64_t frame_work(uint64_t x) {
+    __asm__ volatile("" : : : "memory");
+    return x * 3;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) uint64_t frame_leaf(uint64_t x) {
+    return frame_work(x) + 3;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) uint64_t frame_middle(uint64_t x) {
+    return frame_leaf(x + 1) + 1;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) uint64_t frame_outer(uint64_t x) {
+    return frame_middle(x + 2) + 2;
+}
+
 void kernel_main(void) {
     console_puts("debug-target\n");
     set_up_paging();
@@ -104,6 +131,7 @@ void kernel_main(void) {
     uint64_t total = 0;
     for (uint64_t n = 1; n <= STEP_COUNT; ++n)
         total = add_step(total, n);
+    frame_result = frame_outer(total);
     console_puts("total ");
     console_dec((uint32_t)total);
     console_puts(", counter ");

@@ -1,0 +1,328 @@
+#include "debugger/BreakpointsModel.h"
+
+#include "common/Error.h"
+#include "debugger/DebugTarget.h"
+#include "session/MachineSession.h"
+#include "trace/ExitRecord.h"
+
+#include <QColor>
+#include <algorithm>
+
+namespace kvmscope::ui {
+namespace {
+
+bool isExecution(const debug::Breakpoint& b) {
+    return b.kind == debug::BreakpointKind::Software || b.kind == debug::BreakpointKind::Hardware;
+}
+
+QString hex(uint64_t value) {
+    return QStringLiteral("0x%1").arg(value, 0, 16);
+}
+
+QString exitWhere(const debug::ExitBreakpoint& b) {
+    switch (b.kind) {
+    case debug::ExitBreakKind::ExitReason:
+        return QStringLiteral("KVM_EXIT_%1")
+            .arg(QString::fromLatin1(trace::exitReasonName(b.exitReason)));
+    case debug::ExitBreakKind::PortWrite:
+    case debug::ExitBreakKind::PortRead:
+    case debug::ExitBreakKind::PortAccess:
+    case debug::ExitBreakKind::MmioWrite:
+    case debug::ExitBreakKind::MmioRead:
+    case debug::ExitBreakKind::MmioAccess:
+        break;
+    }
+    QString text = b.length > 1
+                       ? QStringLiteral("%1-%2").arg(hex(b.address), hex(b.address + b.length - 1))
+                       : hex(b.address);
+    if (b.value)
+        text += QStringLiteral(" = %1").arg(hex(*b.value));
+    return text;
+}
+
+} // namespace
+
+BreakpointsModel::BreakpointsModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void BreakpointsModel::setSession(MachineSession* session) {
+    beginResetModel();
+    session_ = session;
+    entries_.clear();
+    endResetModel();
+    refresh();
+    Q_EMIT breakpointsChanged();
+}
+
+void BreakpointsModel::refresh() {
+    std::vector<Entry> next;
+    if (session_) {
+        debug::Debugger& debugger = debuggerOf(*session_);
+        const auto breakpoints = debugger.breakpoints();
+        const auto exits = debugger.exitBreakpoints();
+        // Known entries keep their place and hit counts; the disabled ones stay as they are.
+        for (const Entry& entry : entries_) {
+            if (!entry.enabled) {
+                next.push_back(entry);
+                continue;
+            }
+            if (entry.exit) {
+                auto it = std::find_if(exits.begin(), exits.end(), [&](const auto& b) {
+                    return b.id == entry.exitBreakpoint.id;
+                });
+                if (it != exits.end()) {
+                    Entry updated = entry;
+                    updated.exitBreakpoint = *it;
+                    next.push_back(updated);
+                }
+            } else {
+                auto it = std::find_if(breakpoints.begin(), breakpoints.end(),
+                                       [&](const auto& b) { return b.id == entry.breakpoint.id; });
+                if (it != breakpoints.end()) {
+                    Entry updated = entry;
+                    updated.breakpoint = *it; // the mechanism may change (none left to patch)
+                    next.push_back(updated);
+                }
+            }
+        }
+        auto known = [&next](bool exit, int id) {
+            return std::any_of(next.begin(), next.end(), [&](const Entry& e) {
+                return e.enabled && e.exit == exit && e.engineId() == id;
+            });
+        };
+        for (const debug::Breakpoint& b : breakpoints)
+            if (!b.temporary && !known(false, b.id)) {
+                Entry entry;
+                entry.breakpoint = b;
+                next.push_back(entry);
+            }
+        for (const debug::ExitBreakpoint& b : exits)
+            if (!known(true, b.id)) {
+                Entry entry;
+                entry.exit = true;
+                entry.exitBreakpoint = b;
+                next.push_back(entry);
+            }
+    }
+    beginResetModel();
+    entries_ = std::move(next);
+    endResetModel();
+}
+
+void BreakpointsModel::noteStop(const debug::DebugStop& stop) {
+    if (stop.breakpointId == 0)
+        return;
+    const bool exit = stop.reason == debug::DebugStopReason::ExitBreakpoint;
+    for (size_t row = 0; row < entries_.size(); ++row) {
+        Entry& entry = entries_[row];
+        if (entry.enabled && entry.exit == exit && entry.engineId() == stop.breakpointId) {
+            ++entry.hits;
+            const QModelIndex cell = index(static_cast<int>(row), HitsColumn);
+            Q_EMIT dataChanged(cell, cell);
+        }
+    }
+}
+
+int BreakpointsModel::addBreakpoint(uint64_t address, bool hardware) {
+    if (!session_)
+        throw InputError("no machine");
+    debug::Debugger& debugger = debuggerOf(*session_);
+    const int id =
+        hardware ? debugger.addHardwareBreakpoint(address) : debugger.addBreakpoint(address);
+    refresh();
+    Q_EMIT breakpointsChanged();
+    return id;
+}
+
+int BreakpointsModel::addExitBreakpoint(const debug::ExitBreakpoint& breakpoint) {
+    if (!session_)
+        throw InputError("no machine");
+    const int id = debuggerOf(*session_).addExitBreakpoint(breakpoint);
+    refresh();
+    Q_EMIT breakpointsChanged();
+    return id;
+}
+
+void BreakpointsModel::removeEntry(int row) {
+    if (row < 0 || row >= static_cast<int>(entries_.size()))
+        return;
+    const Entry entry = entries_[static_cast<size_t>(row)];
+    if (entry.enabled && session_) {
+        debug::Debugger& debugger = debuggerOf(*session_);
+        if (entry.exit)
+            debugger.removeExitBreakpoint(entry.exitBreakpoint.id);
+        else
+            debugger.removeBreakpoint(entry.breakpoint.id);
+    }
+    beginRemoveRows({}, row, row);
+    entries_.erase(entries_.begin() + row);
+    endRemoveRows();
+    Q_EMIT breakpointsChanged();
+}
+
+void BreakpointsModel::arm(Entry& entry) {
+    debug::Debugger& debugger = debuggerOf(*session_);
+    if (entry.exit) {
+        entry.exitBreakpoint.id = debugger.addExitBreakpoint(entry.exitBreakpoint);
+        return;
+    }
+    const debug::Breakpoint& b = entry.breakpoint;
+    int id = 0;
+    switch (b.kind) {
+    case debug::BreakpointKind::Software:
+        id = debugger.addBreakpoint(b.address);
+        break;
+    case debug::BreakpointKind::Hardware:
+        id = debugger.addHardwareBreakpoint(b.address);
+        break;
+    case debug::BreakpointKind::WriteWatch:
+    case debug::BreakpointKind::ReadWriteWatch:
+        id = debugger.addWatchpoint(b.address, b.length,
+                                    b.kind == debug::BreakpointKind::ReadWriteWatch);
+        break;
+    }
+    for (const debug::Breakpoint& armed : debugger.breakpoints())
+        if (armed.id == id)
+            entry.breakpoint = armed;
+}
+
+void BreakpointsModel::setEnabled(int row, bool enabled) {
+    if (row < 0 || row >= static_cast<int>(entries_.size()) || !session_)
+        return;
+    Entry& entry = entries_[static_cast<size_t>(row)];
+    if (entry.enabled == enabled)
+        return;
+    debug::Debugger& debugger = debuggerOf(*session_);
+    if (enabled) {
+        try {
+            arm(entry);
+        } catch (const std::exception& error) { // e.g. every debug register taken meanwhile
+            Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
+            return;
+        }
+    } else if (entry.exit) {
+        debugger.removeExitBreakpoint(entry.exitBreakpoint.id);
+    } else {
+        debugger.removeBreakpoint(entry.breakpoint.id);
+    }
+    entry.enabled = enabled;
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+    Q_EMIT breakpointsChanged();
+}
+
+int BreakpointsModel::findExecution(uint64_t address) const {
+    for (size_t row = 0; row < entries_.size(); ++row)
+        if (!entries_[row].exit && isExecution(entries_[row].breakpoint) &&
+            entries_[row].breakpoint.address == address)
+            return static_cast<int>(row);
+    return -1;
+}
+
+bool BreakpointsModel::toggleAt(uint64_t address) {
+    refresh();
+    if (const int row = findExecution(address); row >= 0) {
+        removeEntry(row);
+        return false;
+    }
+    addBreakpoint(address);
+    return true;
+}
+
+BreakpointsModel::Marker BreakpointsModel::markerAt(uint64_t address) const {
+    const int row = findExecution(address);
+    if (row < 0)
+        return Marker::None;
+    return entries_[static_cast<size_t>(row)].enabled ? Marker::Enabled : Marker::Disabled;
+}
+
+int BreakpointsModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(entries_.size());
+}
+
+int BreakpointsModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant BreakpointsModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(entries_.size()))
+        return {};
+    const Entry& entry = entries_[static_cast<size_t>(index.row())];
+    if (role == Qt::CheckStateRole && index.column() == EnabledColumn)
+        return entry.enabled ? Qt::Checked : Qt::Unchecked;
+    if (role == Qt::ForegroundRole && !entry.enabled)
+        return QColor(Qt::gray);
+    if (role == Qt::ToolTipRole)
+        return QString::fromStdString(entry.exit ? entry.exitBreakpoint.describe()
+                                                 : entry.breakpoint.describe()) +
+               (entry.enabled ? QString() : tr(" (disabled: not armed in the engine)"));
+    if (role != Qt::DisplayRole)
+        return {};
+    const debug::Breakpoint& b = entry.breakpoint;
+    switch (index.column()) {
+    case IdColumn:
+        return entry.enabled ? QVariant(entry.engineId()) : QVariant(QStringLiteral("–"));
+    case KindColumn:
+        return entry.exit
+                   ? tr("exit: %1")
+                         .arg(QString::fromLatin1(debug::toString(entry.exitBreakpoint.kind)))
+                   : QString::fromLatin1(debug::toString(b.kind));
+    case MechanismColumn:
+        if (entry.exit)
+            return tr("exit check");
+        if (b.mechanism == debug::BreakMechanism::DebugRegister)
+            return tr("debug register DR%1").arg(b.slot);
+        return QString::fromLatin1(debug::toString(b.mechanism));
+    case WhereColumn:
+        if (entry.exit)
+            return exitWhere(entry.exitBreakpoint);
+        return b.length > 1 ? tr("%1 (%2 bytes)").arg(hex(b.address)).arg(b.length)
+                            : hex(b.address);
+    case SymbolColumn:
+        if (entry.exit || !session_)
+            return {};
+        return QString::fromStdString(debuggerOf(*session_).symbols().describe(b.address));
+    case HitsColumn:
+        return entry.hits;
+    default:
+        return {};
+    }
+}
+
+QVariant BreakpointsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case EnabledColumn:
+        return tr("On");
+    case IdColumn:
+        return tr("Id");
+    case KindColumn:
+        return tr("Kind");
+    case MechanismColumn:
+        return tr("Mechanism");
+    case WhereColumn:
+        return tr("Address / port");
+    case SymbolColumn:
+        return tr("Symbol");
+    case HitsColumn:
+        return tr("Hits");
+    default:
+        return {};
+    }
+}
+
+Qt::ItemFlags BreakpointsModel::flags(const QModelIndex& index) const {
+    Qt::ItemFlags flags = QAbstractTableModel::flags(index);
+    if (index.isValid() && index.column() == EnabledColumn)
+        flags |= Qt::ItemIsUserCheckable;
+    return flags;
+}
+
+bool BreakpointsModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+    if (!index.isValid() || index.column() != EnabledColumn || role != Qt::CheckStateRole)
+        return false;
+    setEnabled(index.row(), value.value<Qt::CheckState>() == Qt::Checked);
+    return entries_[static_cast<size_t>(index.row())].enabled ==
+           (value.value<Qt::CheckState>() == Qt::Checked);
+}
+
+} // namespace kvmscope::ui

@@ -1,0 +1,137 @@
+#pragma once
+// The Debugger dock: the guest's code around RIP with a breakpoint gutter (click it to set or
+// remove a breakpoint, double-click an instruction to follow its jump or call), a toolbar
+// (Continue F5, Step into F11, Step over F10, Run to cursor Ctrl+F10, Add breakpoint…), the
+// breakpoint list and the call stack beside it, and below the memory view (physical or virtual,
+// "go to" by address, register or symbol, editable while paused) with the page walk of an
+// address. Every part refreshes on each debug stop (MachineSession::debugStopped) and each pause;
+// while the machine runs they keep what the last stop showed, and say so.
+//
+// The keys F5 and F10 are also the window's Run and Step: while the focus is inside this view its
+// own actions take them (a ShortcutOverride), so F10 steps over a call here.
+#include "debug/Debugger.h"
+
+#include <QPointer>
+#include <QWidget>
+#include <optional>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QTableView;
+class QTabWidget;
+class QToolBar;
+
+namespace kvmscope::ui {
+
+class BreakpointsModel;
+class CallStackModel;
+class DisassemblyModel;
+class MachineSession;
+class MemoryModel;
+class PageWalkModel;
+
+class DebuggerView : public QWidget {
+    Q_OBJECT
+public:
+    enum class Action {
+        Continue,
+        StepInto,
+        StepOver,
+        RunToCursor,
+        AddBreakpoint,
+        RemoveBreakpoint,
+        Follow,
+        ShowPc
+    };
+
+    explicit DebuggerView(QWidget* parent = nullptr);
+    ~DebuggerView() override;
+
+    void setSession(MachineSession* session);
+    MachineSession* session() const { return session_; }
+    size_t currentVcpu() const;
+
+    QAction* action(Action which) const;
+    DisassemblyModel* disassembly() const { return disassembly_; }
+    BreakpointsModel* breakpoints() const { return breakpoints_; }
+    MemoryModel* memory() const { return memory_; }
+    PageWalkModel* pageWalk() const { return pageWalk_; }
+    CallStackModel* callStack() const { return callStack_; }
+    QTableView* disassemblyView() const { return disassemblyView_; }
+    QTableView* memoryView() const { return memoryView_; }
+    QLineEdit* memoryGoTo() const { return memoryGoTo_; }
+    QComboBox* memorySpace() const { return memorySpace_; }
+    QLineEdit* codeGoTo() const { return codeGoTo_; }
+    QTabWidget* sideTabs() const { return sideTabs_; }
+    QString statusText() const;
+    std::optional<debug::DebugStop> lastStop() const { return lastStop_; }
+
+    // Every model reads again now (a stop: the memory view's changed-byte marks move on).
+    void refreshAll(bool newStop = true);
+    // The go-to fields: address, register or symbol expressions (GoToExpression.h). False with
+    // the reason sent to errorOccurred when the text does not evaluate.
+    bool goToCode(const QString& expression);
+    bool goToMemory(const QString& expression);
+    // The gutter's click on `row` of the disassembly.
+    void toggleBreakpointAtRow(int row);
+
+Q_SIGNALS:
+    void errorOccurred(const QString& message);
+
+protected:
+    bool event(QEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+
+private:
+    void createActions();
+    // Points every model at `session`'s machine (nullptr: none, while a reset replaces it).
+    void bindModels(MachineSession* session);
+    void scheduleRefresh(bool newStop);
+    void onDebugStop(const debug::DebugStop& stop);
+    void updateActions();
+    void updateStatus();
+    void addBreakpoint();
+    void runGuarded(const QString& what, const std::function<void()>& work);
+    std::optional<uint64_t> evaluate(const QString& expression);
+
+    QPointer<MachineSession> session_;
+    std::optional<debug::DebugStop> lastStop_;
+    bool refreshPending_ = false;
+    bool refreshNewStop_ = false;
+
+    BreakpointsModel* breakpoints_ = nullptr;
+    DisassemblyModel* disassembly_ = nullptr;
+    MemoryModel* memory_ = nullptr;
+    PageWalkModel* pageWalk_ = nullptr;
+    CallStackModel* callStack_ = nullptr;
+
+    QToolBar* toolbar_ = nullptr;
+    QComboBox* vcpuSelector_ = nullptr;
+    QLabel* status_ = nullptr;
+    QLineEdit* codeGoTo_ = nullptr;
+    QTableView* disassemblyView_ = nullptr;
+    QTabWidget* sideTabs_ = nullptr;
+    QTableView* breakpointsView_ = nullptr;
+    QTableView* callStackView_ = nullptr;
+    QLabel* callStackReason_ = nullptr;
+    QLineEdit* memoryGoTo_ = nullptr;
+    QComboBox* memorySpace_ = nullptr;
+    QLabel* memoryStatus_ = nullptr;
+    QTableView* memoryView_ = nullptr;
+    QLineEdit* walkAddress_ = nullptr;
+    QTableView* walkView_ = nullptr;
+    QLabel* walkSummary_ = nullptr;
+
+    QAction* continueAction_ = nullptr;
+    QAction* stepIntoAction_ = nullptr;
+    QAction* stepOverAction_ = nullptr;
+    QAction* runToAction_ = nullptr;
+    QAction* addBreakpointAction_ = nullptr;
+    QAction* removeBreakpointAction_ = nullptr;
+    QAction* followAction_ = nullptr;
+    QAction* showPcAction_ = nullptr;
+};
+
+} // namespace kvmscope::ui

@@ -1,0 +1,198 @@
+#include "debugger/PageWalkModel.h"
+
+#include "cpu/VcpuRunner.h"
+#include "debug/Debugger.h"
+#include "debugger/DebugTarget.h"
+#include "kvm/Vcpu.h"
+#include "machine/Machine.h"
+#include "session/MachineSession.h"
+
+#include <QColor>
+#include <QFont>
+
+namespace kvmscope::ui {
+namespace {
+
+constexpr int kCallTimeoutMs = 200; // the vcpu is parked
+
+QString hex(uint64_t value) {
+    return QStringLiteral("0x%1").arg(value, 0, 16);
+}
+
+QString pageSizeText(uint64_t size) {
+    if (size >= (1ull << 30))
+        return QStringLiteral("%1 GiB").arg(size >> 30);
+    if (size >= (1ull << 20))
+        return QStringLiteral("%1 MiB").arg(size >> 20);
+    return QStringLiteral("%1 KiB").arg(size >> 10);
+}
+
+} // namespace
+
+PageWalkModel::PageWalkModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void PageWalkModel::setSession(MachineSession* session) {
+    session_ = session;
+    vcpu_ = 0;
+    beginResetModel();
+    walk_.reset();
+    kvm_.reset();
+    endResetModel();
+    refresh();
+}
+
+void PageWalkModel::setVcpu(size_t vcpu) {
+    vcpu_ = vcpu;
+    refresh();
+}
+
+void PageWalkModel::setAddress(uint64_t linear) {
+    linear_ = linear;
+    refresh();
+}
+
+void PageWalkModel::refresh() {
+    std::optional<debug::Translation> walk;
+    std::optional<kvm_translation> kvm;
+    if (canInspect(session_, vcpu_)) {
+        try {
+            walk = debuggerOf(*session_).translate(static_cast<uint32_t>(vcpu_), linear_);
+            const uint64_t linear = linear_;
+            kvm = session_->machine().vcpu(vcpu_).call(
+                [linear](kvm::Vcpu& v) { return v.translate(linear); }, kCallTimeoutMs);
+        } catch (const std::exception&) {
+            // Resumed meanwhile, or KVM refused: what was read stays (possibly nothing).
+        }
+    }
+    if (!walk && walk_)
+        return; // running: keep the last walk
+    beginResetModel();
+    walk_ = std::move(walk);
+    kvm_ = kvm;
+    endResetModel();
+    Q_EMIT summaryChanged(summary());
+}
+
+bool PageWalkModel::agrees() const {
+    if (!walk_ || !kvm_)
+        return false;
+    if (walk_->valid != (kvm_->valid != 0))
+        return false;
+    return !walk_->valid || walk_->physical == kvm_->physical_address;
+}
+
+QString PageWalkModel::summary() const {
+    if (!walk_)
+        return tr("0x%1: no walk (the vcpu runs, or no machine)").arg(linear_, 0, 16);
+    QString text =
+        tr("0x%1, %2: ").arg(linear_, 0, 16).arg(QString::fromLatin1(debug::toString(walk_->mode)));
+    if (walk_->valid) {
+        text += tr("physical %1").arg(hex(walk_->physical));
+        if (walk_->pageSize)
+            text += tr(" in a %1 page").arg(pageSizeText(walk_->pageSize));
+        text += tr(" (%1, %2, %3)")
+                    .arg(walk_->writable ? tr("writable") : tr("read-only"),
+                         walk_->user ? tr("user") : tr("supervisor"),
+                         walk_->executable ? tr("executable") : tr("no-execute"));
+    } else {
+        text += tr("not mapped: %1").arg(QString::fromStdString(walk_->fault));
+    }
+    if (kvm_) {
+        text += kvm_->valid ? tr(" — KVM_TRANSLATE: %1").arg(hex(kvm_->physical_address))
+                            : tr(" — KVM_TRANSLATE: not mapped");
+        text += agrees() ? tr(" (agrees)") : tr(" (DISAGREES)");
+    }
+    return text;
+}
+
+int PageWalkModel::rowCount(const QModelIndex& parent) const {
+    if (parent.isValid() || !walk_)
+        return 0;
+    return static_cast<int>(walk_->steps.size()) + 1 + (kvm_ ? 1 : 0);
+}
+
+int PageWalkModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant PageWalkModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || !walk_)
+        return {};
+    const auto steps = static_cast<int>(walk_->steps.size());
+    const int row = index.row();
+    if (role == Qt::FontRole && index.column() != MeaningColumn) {
+        QFont font(QStringLiteral("monospace"));
+        font.setStyleHint(QFont::Monospace);
+        return font;
+    }
+    if (row < steps) {
+        if (role != Qt::DisplayRole)
+            return {};
+        const debug::WalkStep& step = walk_->steps[static_cast<size_t>(row)];
+        switch (index.column()) {
+        case StepColumn:
+            return QString::fromStdString(step.table);
+        case TableColumn:
+            return hex(step.tableAddress);
+        case IndexColumn:
+            return step.index;
+        case EntryAddressColumn:
+            return hex(step.entryAddress);
+        case EntryColumn:
+            return QStringLiteral("%1").arg(step.entry, 16, 16, QLatin1Char('0'));
+        case MeaningColumn:
+            return QString::fromStdString(step.meaning);
+        default:
+            return {};
+        }
+    }
+    const bool kvmRow = row > steps;
+    if (role == Qt::ForegroundRole && kvmRow && !agrees())
+        return QColor(Qt::red);
+    if (role == Qt::FontRole) {
+        QFont font;
+        font.setBold(true);
+        return font;
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    if (index.column() == StepColumn)
+        return kvmRow ? tr("KVM_TRANSLATE") : tr("kvmscope");
+    if (index.column() == EntryAddressColumn) {
+        if (kvmRow)
+            return kvm_->valid ? hex(kvm_->physical_address) : tr("not mapped");
+        return walk_->valid ? hex(walk_->physical) : tr("not mapped");
+    }
+    if (index.column() == MeaningColumn) {
+        if (kvmRow)
+            return agrees() ? tr("agrees with the walk") : tr("disagrees with the walk");
+        if (!walk_->valid)
+            return QString::fromStdString(walk_->fault);
+        return walk_->pageSize ? tr("%1 page").arg(pageSizeText(walk_->pageSize))
+                               : tr("no paging: linear = physical");
+    }
+    return {};
+}
+
+QVariant PageWalkModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case StepColumn:
+        return tr("Level");
+    case TableColumn:
+        return tr("Table");
+    case IndexColumn:
+        return tr("Index");
+    case EntryAddressColumn:
+        return tr("Entry at / result");
+    case EntryColumn:
+        return tr("Entry");
+    case MeaningColumn:
+        return tr("Meaning");
+    default:
+        return {};
+    }
+}
+
+} // namespace kvmscope::ui

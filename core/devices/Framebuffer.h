@@ -2,8 +2,8 @@
 // The linear framebuffer: video memory the guest sees at a fixed guest-physical address in the
 // 32-bit MMIO hole (kDefaultAddress, where Bochs and QEMU's standard VGA put their LFB), and the
 // scanout: which part of it the display shows, in which mode. It is not RAM: its own anonymous
-// host mapping, its own KVM memslot (created by the Machine with KVM_MEM_LOG_DIRTY_PAGES, so the
-// display learns which pages the guest wrote), and absent from the e820 and multiboot memory maps.
+// host mapping, its own KVM memslot (with KVM_MEM_LOG_DIRTY_PAGES from the display's first look,
+// so it learns which pages the guest wrote), and absent from the e820 and multiboot memory maps.
 // Linux learns of it from boot_params.screen_info, bare-metal guests through the Bochs VBE
 // "dispi" ports (BochsDispi.h), which set the scanout here.
 //

@@ -91,6 +91,14 @@ FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
         return result;
     }
 
+    if (!dirtyLogging_) {
+        // The first look: from now on KVM logs the guest's writes (api.rst 4.35: only this flag
+        // may change on an existing slot); what it wrote before comes with the full copy below.
+        vm_.setMemoryRegion(slot_, framebuffer_->guestAddress(), framebuffer_->memorySize(),
+                            framebuffer_->memory().data(), KVM_MEM_LOG_DIRTY_PAGES);
+        dirtyLogging_ = true;
+        full = true;
+    }
     result.full = full || lastGeneration_ != generation || lastTarget_ != target.pixels;
     const uint32_t rowBytes = mode.rowBytes();
     const bool streaming = busyUpdates_ >= kStreamAfterUpdates;

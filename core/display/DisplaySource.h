@@ -141,8 +141,9 @@ public:
     static constexpr unsigned kStreamProbeInterval = 30;
 
     // `framebuffer` is null for a machine without one (text only); otherwise its memory is
-    // `framebufferSlot` of `vm`, created with KVM_MEM_LOG_DIRTY_PAGES. Everything must outlive
-    // the display.
+    // `framebufferSlot` of `vm`, created without dirty logging: the first update turns
+    // KVM_MEM_LOG_DIRTY_PAGES on (and copies everything), so a machine nobody watches does not
+    // pay for it. Everything must outlive the display.
     DisplaySource(kvm::Vm& vm, uint32_t framebufferSlot, Framebuffer* framebuffer,
                   const VgaText& vgaText, const GuestMemory& memory);
 
@@ -167,6 +168,7 @@ private:
 
     std::mutex updateMutex_;
     std::vector<uint64_t> bitmap_;           // guarded by updateMutex_
+    bool dirtyLogging_ = false;              // guarded by updateMutex_: the slot logs writes
     std::optional<uint64_t> lastGeneration_; // scanout generation of the last update
     const uint8_t* lastTarget_ = nullptr;
     unsigned busyUpdates_ = 0;     // updates in a row with more than half the rows dirty

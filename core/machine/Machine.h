@@ -91,6 +91,8 @@ private:
 
     void createMemory();
     void createDevices(kvm::System& system, SerialSink& serialSink);
+    // The framebuffer's memslot, before the irqchip; the device joins devices_ later.
+    void createFramebufferMemory();
     void createDisplayDevices();
     void createVcpus(kvm::System& system);
     void addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device);
@@ -105,6 +107,7 @@ private:
     Uart16550* uart_ = nullptr;
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.
     debug::ExitBreakpoints exitBreakpoints_;
+    std::unique_ptr<Framebuffer> unattachedFramebuffer_; // until createDisplayDevices
     Framebuffer* framebuffer_ = nullptr; // in devices_; its memory is memslot framebufferSlot_
     uint32_t framebufferSlot_ = 0;
     BochsDispi* dispi_ = nullptr;

@@ -20,6 +20,7 @@
 // step that ran more (or less) than one instruction fails the benchmark.
 //
 //   kvmscope-bench-debugger [--steps N] [--iterations N] [--repeats R]
+#include "BareVm.h"
 #include "BenchSupport.h"
 #include "debug/Debugger.h"
 #include "devices/SerialSink.h"
@@ -35,13 +36,11 @@
 #include <sys/resource.h>
 
 using namespace kvmscope;
+using bench::kGuestRam;
+using bench::kLoadAddress;
 
 namespace {
 
-constexpr uint64_t kGuestRam = 16ull << 20;
-constexpr uint64_t kLoadAddress = 0x7c00;
-constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
-constexpr uint64_t kTssAddress = 0xfeffd000;
 // spin's loop: 66 40 (inc %eax), EB FC (jmp back to the inc), at this address.
 constexpr uint64_t kSpinLoop = 0x7c02;
 constexpr uint8_t kSpinLoopBytes[] = {0x66, 0x40, 0xeb, 0xfc};
@@ -72,42 +71,6 @@ void checkEax(uint64_t rax, uint64_t steps, const char* who) {
                                              "did not execute exactly one instruction)",
                                              who, rax & 0xffffffff, steps, expected));
 }
-
-// A bare VM for the floors: RAM, the in-kernel irqchip and PIT as kvmscope creates them, `image`
-// at 0x7C00 and one vcpu in real mode at `rip` (flat segments at 0), as in kvmscope-bench-exits.
-struct BareVm {
-    kvm::Vm vm;
-    GuestMemory memory{kGuestRam};
-    kvm::Vcpu vcpu;
-
-    BareVm(kvm::System& system, const std::vector<uint8_t>& image, uint64_t rip)
-        : vm(system.createVm()), vcpu(setUp(system, image)) {
-        kvm_sregs sregs = vcpu.sregs();
-        for (kvm_segment* segment : {&sregs.cs, &sregs.ds, &sregs.es, &sregs.ss}) {
-            segment->selector = 0;
-            segment->base = 0;
-        }
-        vcpu.setSregs(sregs);
-        kvm_regs regs{};
-        regs.rip = rip;
-        regs.rflags = 0x2;
-        regs.rsp = kLoadAddress;
-        vcpu.setRegs(regs);
-    }
-
-private:
-    kvm::Vcpu setUp(kvm::System& system, const std::vector<uint8_t>& image) {
-        vm.setMemoryRegion(0, 0, kGuestRam, memory.regions().front().host);
-        vm.setIdentityMapAddress(kIdentityMapAddress);
-        vm.setTssAddress(kTssAddress);
-        vm.createIrqchip();
-        vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
-        kvm::Vcpu created = vm.createVcpu(0);
-        created.setCpuid(system.supportedCpuid());
-        memory.write(kLoadAddress, image.data(), image.size());
-        return created;
-    }
-};
 
 // CPU time of the whole process (every thread), user and system.
 double cpuSeconds() {
@@ -141,7 +104,7 @@ private:
 // (1) The floor: KVM_RUN with KVM_GUESTDBG_SINGLESTEP, one KVM_EXIT_DEBUG per instruction.
 Cost bareStepLoop(kvm::System& system, const std::vector<uint8_t>& image, uint64_t steps) {
     checkSpinLoop(image.data() + (kSpinLoop - kLoadAddress));
-    BareVm bare(system, image, kSpinLoop);
+    bench::BareVm bare(system, image, kSpinLoop);
     kvm::Vcpu& vcpu = bare.vcpu;
     kvm_guest_debug debug{};
     debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
@@ -181,7 +144,7 @@ struct StepCost {
 // DR7 = G0 | GE | bit 10, KVM_GUESTDBG_USE_HW_BP): what the kernel charges for an armed
 // breakpoint, whichever VMM asks for it.
 Cost bareExitLoop(kvm::System& system, const std::vector<uint8_t>& image, bool hwBreakpoint) {
-    BareVm bare(system, image, kLoadAddress);
+    bench::BareVm bare(system, image, kLoadAddress);
     kvm::Vcpu& vcpu = bare.vcpu;
     if (hwBreakpoint) {
         kvm_guest_debug debug{};

@@ -3,6 +3,7 @@
 // alternately in one run. Prints µs per exit for both and the ratio (b)/(a).
 //
 //   kvmscope-bench-exits [--iterations N] [--repeats R]
+#include "BareVm.h"
 #include "BenchSupport.h"
 #include "devices/Uart16550.h"
 #include "kvm/System.h"
@@ -16,14 +17,12 @@
 #include <fmt/format.h>
 
 using namespace kvmscope;
+using bench::kGuestRam;
+using bench::kLoadAddress;
 
 namespace {
 
-constexpr uint64_t kGuestRam = 16ull << 20;
-constexpr uint64_t kLoadAddress = 0x7c00;
 constexpr uint16_t kDebugExitPort = 0xf4;
-constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
-constexpr uint64_t kTssAddress = 0xfeffd000;
 
 struct Sample {
     double seconds = 0;
@@ -33,27 +32,8 @@ struct Sample {
 
 // (a) The floor: the least a VMM can do per exit — KVM_RUN, look at the port, KVM_RUN again.
 Sample bareLoop(kvm::System& system, const std::vector<uint8_t>& image) {
-    kvm::Vm vm = system.createVm();
-    GuestMemory memory(kGuestRam);
-    vm.setMemoryRegion(0, 0, kGuestRam, memory.regions().front().host);
-    vm.setIdentityMapAddress(kIdentityMapAddress);
-    vm.setTssAddress(kTssAddress);
-    vm.createIrqchip();
-    vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
-    kvm::Vcpu vcpu = vm.createVcpu(0);
-    vcpu.setCpuid(system.supportedCpuid());
-    memory.write(kLoadAddress, image.data(), image.size());
-    kvm_sregs sregs = vcpu.sregs();
-    for (kvm_segment* segment : {&sregs.cs, &sregs.ds, &sregs.es, &sregs.ss}) {
-        segment->selector = 0;
-        segment->base = 0;
-    }
-    vcpu.setSregs(sregs);
-    kvm_regs regs{};
-    regs.rip = kLoadAddress;
-    regs.rflags = 0x2;
-    regs.rsp = kLoadAddress;
-    vcpu.setRegs(regs);
+    bench::BareVm bare(system, image, kLoadAddress);
+    kvm::Vcpu& vcpu = bare.vcpu;
 
     kvm_run* run = vcpu.runState();
     Sample sample;

@@ -7,6 +7,7 @@
 // ratios (b)/(a) and (c)/(a) (target: (c)/(a) <= 2).
 //
 //   kvmscope-bench-gdb [--steps N] [--repeats R]
+#include "BareVm.h"
 #include "BenchSupport.h"
 #include "debug/Debugger.h"
 #include "debug/gdb/GdbPacket.h"
@@ -28,13 +29,10 @@
 #include <unistd.h>
 
 using namespace kvmscope;
+using bench::kGuestRam;
+using bench::kLoadAddress;
 
 namespace {
-
-constexpr uint64_t kGuestRam = 16ull << 20;
-constexpr uint64_t kLoadAddress = 0x7c00;
-constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
-constexpr uint64_t kTssAddress = 0xfeffd000;
 
 std::vector<uint8_t> readGuest(const std::string& name) {
     const std::string path = std::string(KVMSCOPE_GUESTS_DIR) + "/" + name;
@@ -47,27 +45,8 @@ std::vector<uint8_t> readGuest(const std::string& name) {
 // (a) The floor: KVM_RUN with single-step until `steps` debug exits; an I/O exit (the guest
 // prints its name first) is completed by the next KVM_RUN, as any VMM must.
 double bareSteps(kvm::System& system, const std::vector<uint8_t>& image, unsigned steps) {
-    kvm::Vm vm = system.createVm();
-    GuestMemory memory(kGuestRam);
-    vm.setMemoryRegion(0, 0, kGuestRam, memory.regions().front().host);
-    vm.setIdentityMapAddress(kIdentityMapAddress);
-    vm.setTssAddress(kTssAddress);
-    vm.createIrqchip();
-    vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
-    kvm::Vcpu vcpu = vm.createVcpu(0);
-    vcpu.setCpuid(system.supportedCpuid());
-    memory.write(kLoadAddress, image.data(), image.size());
-    kvm_sregs sregs = vcpu.sregs();
-    for (kvm_segment* segment : {&sregs.cs, &sregs.ds, &sregs.es, &sregs.ss}) {
-        segment->selector = 0;
-        segment->base = 0;
-    }
-    vcpu.setSregs(sregs);
-    kvm_regs regs{};
-    regs.rip = kLoadAddress;
-    regs.rflags = 0x2;
-    regs.rsp = kLoadAddress;
-    vcpu.setRegs(regs);
+    bench::BareVm bare(system, image, kLoadAddress);
+    kvm::Vcpu& vcpu = bare.vcpu;
     kvm_guest_debug debug{};
     debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
     vcpu.setGuestDebug(debug);

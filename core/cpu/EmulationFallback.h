@@ -12,10 +12,27 @@
 //                 are both set, #MF when an unmasked x87 exception is pending (FSW.ES), else it
 //                 does nothing (SDM vol. 2B, "WAIT/FWAIT").
 //
+// and two with a memory operand, which Linux's kernel_fpu_begin() runs (LDMXCSR of the default
+// MXCSR) and which KVM's emulator does not know (SDM vol. 2A, "LDMXCSR", vol. 2B, "STMXCSR"):
+//
+//   LDMXCSR m32 (0F AE /2)  MXCSR := m32; #GP(0) for a bit set outside the MXCSR_MASK
+//   STMXCSR m32 (0F AE /3)  m32 := MXCSR
+//
+// Both: #UD with CR0.EM = 1 or CR4.OSFXSR = 0, then #NM with CR0.TS = 1, then the faults of
+// reaching the operand (cpu/GuestOperand.h). The VEX forms (VLDMXCSR/VSTMXCSR) are left out:
+// they also depend on XCR0, and a guest without XSAVE (what kvmscope gives Linux on such hosts)
+// cannot use them.
+//
 // Anything else stays an internal error that stops the VM with the bytes shown: kvmscope is not
 // an instruction emulator, and each entry here is one whose whole behaviour fits in a line.
 #include <cstdint>
+#include <linux/kvm.h>
+#include <optional>
 #include <span>
+
+namespace kvmscope {
+class GuestMemory;
+}
 
 namespace kvmscope::cpu {
 
@@ -30,6 +47,10 @@ struct FallbackAction {
     uint8_t length = 0;
     uint8_t vector = 0;
     const char* mnemonic = "";
+    bool hasErrorCode = false; // Raise: the exception pushes `errorCode`
+    uint32_t errorCode = 0;
+    bool setsCr2 = false; // Raise of #PF: CR2 receives `cr2` first
+    uint64_t cr2 = 0;
 };
 
 constexpr uint64_t kCr0MonitorCoprocessor = 1u << 1; // CR0.MP
@@ -40,5 +61,28 @@ constexpr uint16_t kFpuStatusErrorSummary = 1u << 7; // FSW.ES
 // status word) are the vcpu's at the exit.
 FallbackAction decideFallback(std::span<const uint8_t> instruction, uint64_t cr0,
                               uint16_t fpuStatus);
+
+constexpr uint64_t kCr0Emulation = 1u << 2;    // CR0.EM
+constexpr uint64_t kCr4Osfxsr = 1u << 9;       // CR4.OSFXSR
+constexpr uint32_t kDefaultMxcsrMask = 0xFFBF; // SDM vol. 1 11.6.6: MXCSR_MASK 0 means this
+
+// LDMXCSR/STMXCSR with a memory operand. `action` is NotHandled for any other instruction and for
+// a case kvmscope does not model (`refusal` says which); a completed STMXCSR has written guest
+// memory, a completed LDMXCSR gives the new MXCSR in `mxcsr` for the caller to set.
+struct MxcsrCompletion {
+    FallbackAction action;
+    std::optional<uint32_t> mxcsr;
+    const char* refusal = "";
+};
+
+// `instruction` starts at RIP; `regs`, `sregs` and `mxcsr` are the vcpu's, `mxcsrMask` the bits
+// LDMXCSR may set (hostMxcsrMask()).
+MxcsrCompletion completeMxcsrInstruction(std::span<const uint8_t> instruction, const kvm_regs& regs,
+                                         const kvm_sregs& sregs, uint32_t mxcsr, uint32_t mxcsrMask,
+                                         GuestMemory& memory);
+
+// The MXCSR_MASK field of an FXSAVE image taken on this host, kDefaultMxcsrMask when that field
+// is 0 (SDM vol. 1 11.6.6). Guests run on the host's CPU, so this is theirs too.
+uint32_t hostMxcsrMask();
 
 } // namespace kvmscope::cpu

@@ -436,7 +436,21 @@ bool VcpuRunner::completeUnemulatedInstruction(const kvm_run& run) {
     if (bytes.front() == kInt3Opcode && (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP))
         return false;
     const kvm_sregs sregs = vcpu_.sregs();
-    const FallbackAction action = decideFallback(bytes, sregs.cr0, vcpu_.fpu().fsw);
+    kvm_fpu fpu = vcpu_.fpu();
+    kvm_regs regs = vcpu_.regs();
+    FallbackAction action = decideFallback(bytes, sregs.cr0, fpu.fsw);
+    std::optional<uint32_t> mxcsr;
+    if (action.kind == FallbackAction::Kind::NotHandled && memory_) {
+        // A completed STMXCSR has written guest RAM already: the checks below only ever turn
+        // down a Raise, so RIP always moves past a store that was made.
+        const MxcsrCompletion completion =
+            completeMxcsrInstruction(bytes, regs, sregs, fpu.mxcsr, hostMxcsrMask(), *memory_);
+        if (*completion.refusal)
+            log::get("kvm")->warn("vcpu {}: not completing the instruction at RIP {:#x}: {}",
+                                  vcpu_.id(), regs.rip, completion.refusal);
+        action = completion.action;
+        mxcsr = completion.mxcsr;
+    }
     if (action.kind == FallbackAction::Kind::NotHandled)
         return false;
     kvm_vcpu_events events = vcpu_.events();
@@ -444,18 +458,28 @@ bool VcpuRunner::completeUnemulatedInstruction(const kvm_run& run) {
     if (raises && (events.exception.injected || events.exception.pending ||
                    events.interrupt.injected || events.nmi.injected))
         return false;
-    kvm_regs regs = vcpu_.regs();
     const uint64_t at = regs.rip;
+    if (mxcsr) {
+        fpu.mxcsr = *mxcsr;
+        vcpu_.setFpu(fpu);
+    }
     if (action.kind != FallbackAction::Kind::Raise) {
         regs.rip += action.length;
         vcpu_.setRegs(regs);
+    }
+    if (action.setsCr2) {
+        // A #PF reports its linear address in CR2, which the injected exception does not carry
+        // (KVM_CAP_EXCEPTION_PAYLOAD is not enabled): set it first.
+        kvm_sregs faulting = sregs;
+        faulting.cr2 = action.cr2;
+        vcpu_.setSregs(faulting);
     }
     if (raises) {
         events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
         events.exception.injected = 1;
         events.exception.nr = action.vector;
-        events.exception.has_error_code = 0;
-        events.exception.error_code = 0;
+        events.exception.has_error_code = action.hasErrorCode;
+        events.exception.error_code = action.errorCode;
         vcpu_.setEvents(events);
     }
     if (instructionsCompleted_.fetch_add(1, std::memory_order_relaxed) == 0)

@@ -37,6 +37,7 @@
 
 namespace kvmscope {
 class AddressBus;
+class GuestMemory;
 namespace debug {
 class ExitBreakpoints;
 }
@@ -139,6 +140,10 @@ public:
     void setExitBreakpoints(const debug::ExitBreakpoints* breakpoints) {
         exitBreakpoints_ = breakpoints;
     }
+    // Before start(): the guest RAM the runner reads and writes when it completes an instruction
+    // with a memory operand for the host's emulator (cpu/EmulationFallback.h); without it, such
+    // instructions stop the vcpu.
+    void setGuestMemory(GuestMemory* memory) { memory_ = memory; }
 
     // Thread-safe. The guest-debug state every later run applies (control 0: debugging off).
     // A running vcpu is kicked and re-enters KVM_RUN with it at once.
@@ -189,6 +194,7 @@ private:
     std::atomic<uint64_t> lastStepPc_{kNoStepPc};
     kvm_guest_debug appliedDebug_{}; // what KVM has now (vcpu thread only)
     std::atomic<uint64_t> instructionsCompleted_{0};
+    GuestMemory* memory_ = nullptr; // for completed instructions' memory operands
     // Copies of the guarded settings below, taken when a run starts (vcpu thread only).
     kvm_guest_debug runDebug_{};
     bool runStepWithoutBreakpoints_ = false;

@@ -78,6 +78,28 @@ kvm_fpu Vcpu::fpu() const {
 }
 void Vcpu::setFpu(const kvm_fpu& fpu) {
     KVMSCOPE_SET(kvm_fpu, KVM_SET_FPU, fpu);
+    // KVM_SET_FPU does not write MXCSR (x86.c, kvm_arch_vcpu_ioctl_set_fpu copies every other
+    // field): it goes in through KVM_SET_XSAVE, at byte 24 of the legacy area. XSTATE_BV.SSE
+    // (bit 1 of the header at byte 512) is set so the kernel takes MXCSR from the buffer rather
+    // than the init state; the XMM registers KVM_GET_XSAVE returned are the vcpu's, init or not.
+    kvm_xsave xsave{};
+    try {
+        KVM_IOCTL(fd_.get(), KVM_GET_XSAVE, &xsave);
+    } catch (const KvmError&) {
+        return; // no XSAVE on this host: KVM_SET_FPU is all there is
+    }
+    auto* region = reinterpret_cast<uint8_t*>(xsave.region);
+    uint32_t mxcsr = 0;
+    std::memcpy(&mxcsr, region + 24, sizeof mxcsr);
+    if (mxcsr == fpu.mxcsr)
+        return;
+    std::memcpy(region + 24, &fpu.mxcsr, sizeof fpu.mxcsr);
+    uint64_t xstateBv = 0;
+    std::memcpy(&xstateBv, region + 512, sizeof xstateBv);
+    xstateBv |= 1u << 1;
+    std::memcpy(region + 512, &xstateBv, sizeof xstateBv);
+    // EINVAL for MXCSR bits outside the host's MXCSR_MASK, as LDMXCSR would #GP.
+    KVM_IOCTL(fd_.get(), KVM_SET_XSAVE, &xsave);
 }
 kvm_debugregs Vcpu::debugRegs() const {
     KVMSCOPE_GET(kvm_debugregs, KVM_GET_DEBUGREGS);

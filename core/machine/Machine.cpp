@@ -207,6 +207,7 @@ void Machine::createVcpus(kvm::System& system) {
         runner->setMsrIndices(msrIndices);
         runner->setSyncRegs(syncRegs);
         runner->setExitBreakpoints(&exitBreakpoints_);
+        runner->setGuestMemory(memory_.get());
         runner->start();
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
@@ -261,7 +262,8 @@ const boot::BootPlan& Machine::boot() {
         logger->info("{}", note);
     if (!plan->addedKernelParameters.empty())
         logger->warn("this host's KVM emulates guest ring-0 code (no VMX/SVM): added \"{}\" to the "
-                     "kernel command line for instructions its emulator cannot run (docs/boot.md; "
+                     "kernel command line for instructions its emulator cannot run and for ring-0 "
+                     "code at its speed (docs/boot.md; "
                      "--no-host-workarounds leaves the command line alone)",
                      plan->addedKernelParameters);
     bootPlan_ = std::move(plan);

@@ -91,14 +91,17 @@ private Q_SLOTS:
         QVERIFY2(result.out.contains("exit-status"), describe(result));
     }
 
-    // Ring-0 int3 with the guest's own #BP handler, and fwait, as Linux runs them at boot: the
-    // handler runs once per int3 with the RIP after it, and fwait goes on, on every host (where
-    // KVM's emulator cannot run them, kvmscope completes them: cpu/EmulationFallback.h).
-    void ringZeroInt3AndFwaitWork() {
+    // Ring-0 int3 with the guest's own #BP handler, fwait, ldmxcsr and stmxcsr, as Linux runs
+    // them at boot: the handler runs once per int3 with the RIP after it, fwait goes on, and
+    // MXCSR loads and stores (and their #UD, #NM, #GP(0) and #PF) are what the SDM says, on every
+    // host (where KVM's emulator cannot run them, kvmscope completes them:
+    // cpu/EmulationFallback.h).
+    void ringZeroInt3FwaitAndMxcsrWork() {
         const CliResult result = runKvmscope({"--headless", guestPath("emulation-fallback")});
         QVERIFY2(result.finished && result.exitCode == 0, describe(result));
         QVERIFY2(result.out.contains("int3 ok: 3 breakpoints"), describe(result));
         QVERIFY2(result.out.contains("fwait ok"), describe(result));
+        QVERIFY2(result.out.contains("mxcsr ok"), describe(result));
     }
 
     void tripleFaultExitsFourWithReasonAndRegisters() {

@@ -6,12 +6,19 @@ namespace kvmscope::boot {
 
 const std::vector<KernelParameter>& emulatedRing0Parameters() {
     static const std::vector<KernelParameter> parameters = {
-        {"clearcpuid=141,151,308", "clearcpuid=",
+        {"clearcpuid=137,141,151,308", "clearcpuid=",
          "KVM's instruction emulator cannot run CMPXCHG16B (CPUID CX16), which the slab allocator "
-         "uses, POPCNT, which the bit-counting helpers are patched to use, or CLAC/STAC, which "
-         "SMAP puts around every user-memory access"},
+         "uses, POPCNT, which the bit-counting helpers are patched to use, CLAC/STAC, which "
+         "SMAP puts around every user-memory access, or the SSSE3 BLAKE2s of the random number "
+         "generator"},
         {"noxsave", "noxsave",
          "KVM's instruction emulator cannot run XRSTOR, which the FPU set-up uses with XSAVE"},
+        {"nosoftlockup", "nosoftlockup",
+         "ring-0 loops run minutes at emulation speed, which the soft-lockup detector reports "
+         "as stuck CPUs, printing stack traces at the same speed"},
+        {"mitigations=off", "mitigations=",
+         "the guest kernel's speculation mitigations cost instructions on every call and return "
+         "at emulation speed and guard nothing where the CPU never executes guest ring-0 code"},
     };
     return parameters;
 }

@@ -8,7 +8,12 @@
 // the guest's CPUID itself whatever KVM_SET_CPUID2 said, so they are turned off on the command
 // line:
 //
-//   clearcpuid=141,151,308
+//   clearcpuid=137,141,151,308
+//                   137 = X86_FEATURE_SSSE3 (word 4, bit 9): the BLAKE2s of the random number
+//                   generator switches to its SSSE3 version (blake2s_compress_ssse3), whose
+//                   MOVD xmm, r32 (66 0f 6e) and PSHUFB the emulator has no entry for; first hit
+//                   after "Trying to unpack rootfs image as initramfs...". The generic C version
+//                   needs no vector registers.
 //                   141 = X86_FEATURE_CX16 (word 4, bit 13): SLUB's cmpxchg_double on struct page
 //                   uses CMPXCHG16B, which the emulator refuses (em_cmpxchg8b handles 8 bytes
 //                   only); first hit right after "Memory: ..." as the slab allocator starts.
@@ -24,6 +29,18 @@
 //   noxsave         XSAVE and the features that need it: fpu__init_system's XRSTOR of the
 //                   initial FPU state is not emulated; FXSAVE/FXRSTOR, which the kernel uses
 //                   instead, are. First hit after "x86/fpu: Supporting XSAVE feature ...".
+//
+//   nosoftlockup    ring-0 loops that take a second natively (ftrace's check of its 40521 call
+//                   sites, the ORC table) take minutes at emulation speed: the soft-lockup
+//                   detector reports each as a stuck CPU, and printing its stack trace through
+//                   the emulated serial driver costs more minutes.
+//   mitigations=off the guest kernel's speculation mitigations (retpolines, return thunks, the
+//                   SRSO safe RET) add instructions to every indirect call and return, and the
+//                   boot patches tens of thousands of sites for them, at about 1 us per
+//                   instruction. They guard nothing here: the CPU never executes the guest's
+//                   ring-0 code, it executes KVM's emulator interpreting it, so guest user code
+//                   cannot steer its speculation. Measured: ftrace's set-up of its call sites
+//                   took 26 s of guest time instead of 75 s (docs/benchmarks.md).
 //
 // On VMX/SVM hosts the guest runs natively and none of this applies; the parameters are added
 // only where the host emulates ring 0, only to Linux kernels (bzImage and PVH), only when the

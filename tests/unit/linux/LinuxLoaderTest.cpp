@@ -419,10 +419,13 @@ private Q_SLOTS:
         const BootPlan plan = loadImage(options, memory);
         const auto zeroPage = memory.readValue<boot_params>(layout::kLinuxZeroPageAddress);
         QCOMPARE(guestString(memory, zeroPage.hdr.cmd_line_ptr),
-                 std::string("console=ttyS0 noxsave clearcpuid=141,151,308"));
-        QCOMPARE(plan.addedKernelParameters, std::string("clearcpuid=141,151,308"));
+                 std::string("console=ttyS0 noxsave clearcpuid=137,141,151,308 nosoftlockup "
+                             "mitigations=off"));
+        QCOMPARE(plan.addedKernelParameters,
+                 std::string("clearcpuid=137,141,151,308 nosoftlockup mitigations=off"));
         QVERIFY(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& note) {
-            return contains(note, "added \"clearcpuid=141,151,308\"") && contains(note, "CMPXCHG16B");
+            return contains(note, "added \"clearcpuid=137,141,151,308\"") &&
+                   contains(note, "CMPXCHG16B");
         }));
 
         options.hostEmulatesRing0 = false; // hardware VMX/SVM, or --no-host-workarounds
@@ -438,13 +441,13 @@ private Q_SLOTS:
         const auto& parameters = emulatedRing0Parameters();
         std::vector<KernelParameter> added;
         QCOMPARE(withKernelParameters("", parameters, &added),
-                 std::string("clearcpuid=141,151,308 noxsave"));
-        QCOMPARE(added.size(), size_t{2});
+                 std::string("clearcpuid=137,141,151,308 noxsave nosoftlockup mitigations=off"));
+        QCOMPARE(added.size(), size_t{4});
         added.clear();
         // clearcpuid= with the user's own list counts as set: the kernel takes one such option.
         QCOMPARE(withKernelParameters("clearcpuid=pku quiet ", parameters, &added),
-                 std::string("clearcpuid=pku quiet noxsave"));
-        QCOMPARE(added.size(), size_t{1});
+                 std::string("clearcpuid=pku quiet noxsave nosoftlockup mitigations=off"));
+        QCOMPARE(added.size(), size_t{3});
         QCOMPARE(std::string(added.front().text), std::string("noxsave"));
     }
 

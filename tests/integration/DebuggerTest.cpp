@@ -201,6 +201,102 @@ private Q_SLOTS:
         }
     }
 
+    void manyStepsAtOnceMatchOneAtATime() {
+        // The same 60 instructions from kernel_main (calls, the UART's polling loop, branches):
+        // stepped one request each, then in a fresh machine as one request of 60 run on the
+        // vcpu thread. The guest is deterministic, so the two address lists must be equal.
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        std::vector<uint64_t> oneByOne;
+        for (int i = 0; i < 60; ++i) {
+            debugger().stepInstruction(0);
+            oneByOne.push_back(debugger().lastStop()->pc);
+        }
+        cleanup();
+        init();
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        std::vector<uint64_t> atOnce;
+        QCOMPARE(debugger().stepInstructions(0, 60, kTimeoutMs, &atOnce), uint64_t{60});
+        QCOMPARE(atOnce, oneByOne);
+        const debug::DebugStop stop = *debugger().lastStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Step);
+        QCOMPARE(stop.pc, oneByOne.back());
+        QCOMPARE(state().regs.rip, oneByOne.back());
+        QVERIFY(stop.description.find("stepped 60 instructions") != std::string::npos);
+    }
+
+    void manyStepsEndAtABreakpointOnTheWay() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // add_step is called after kernel_main has printed its banner and set up paging.
+        const int id = debugger().addHardwareBreakpoint(symbol("add_step"));
+        const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
+        QVERIFY2(done > 0 && done < 100000, qPrintable(QString::number(done)));
+        const debug::DebugStop stop = *debugger().lastStop();
+        QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint,
+                 qPrintable(QString::fromStdString(stop.description)));
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(stop.pc, symbol("add_step"));
+        QCOMPARE(state().regs.rip, symbol("add_step"));
+        // Stepping on from the breakpoint leaves it first (an instruction breakpoint is a fault).
+        QCOMPARE(debugger().stepInstructions(0, 3, kTimeoutMs), uint64_t{3});
+        QCOMPARE(debugger().lastStop()->reason, debug::DebugStopReason::Step);
+    }
+
+    void manyStepsEndAtASteppingCheckBreakpoint() {
+        if (debugger().hostSupport().int3InRing0)
+            QSKIP("this host delivers int3 from ring 0: software breakpoints never need stepping");
+        for (int i = 0; i < 4; ++i)
+            debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        const int id = debugger().addBreakpoint(symbol("add_step"));
+        QCOMPARE(debugger().breakpoints().back().mechanism, debug::BreakMechanism::SteppingCheck);
+        const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
+        QVERIFY(done > 0 && done < 100000);
+        const debug::DebugStop stop = *debugger().lastStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(state().regs.rip, symbol("add_step"));
+    }
+
+    void rangeStepRunsUntilThePcLeavesTheRange() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // The range ends after kernel_main's first call (console_puts): stepping through it stops
+        // at the callee's first instruction, as gdb's range stepping over a line would.
+        uint64_t pc = symbol("kernel_main");
+        std::optional<debug::Instruction> call;
+        for (int i = 0; i < 20 && !call; ++i) {
+            const auto code = debugger().disassemble(0, pc, 1);
+            QVERIFY(!code.empty());
+            if (code.front().isCall)
+                call = code.front();
+            pc += code.front().length;
+        }
+        QVERIFY(call);
+        QCOMPARE(*call->target, symbol("console_puts"));
+        debugger().stepRange(0, symbol("kernel_main"), call->address + call->length);
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Step);
+        QCOMPARE(stop.pc, symbol("console_puts"));
+        QCOMPARE(state().regs.rip, symbol("console_puts"));
+        QVERIFY(sink_->text().isEmpty()); // stopped before the callee printed anything
+    }
+
+    void pauseEndsARangeStepThatDoesNotEnd() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        debugger().stepRange(0, 0, ~0ull); // the whole address space: it would step forever
+        QTest::qWait(300);
+        machine_->pause();
+        QVERIFY(machine_->waitUntilPaused(kTimeoutMs));
+        QVERIFY(machine_->vcpu(0).stepsDone() > 10);
+        QVERIFY(!debugger().waitForStop(0)); // a pause is not a stop of the debugger's
+        QCOMPARE(debugger().stepInstructions(0, 1), uint64_t{1}); // and stepping goes on
+    }
+
     void stepOverACallRunsTheCallee() {
         debugger().runTo(symbol("kernel_main"));
         QCOMPARE(expectStop().pc, symbol("kernel_main"));

@@ -205,8 +205,10 @@ std::string Breakpoint::describe() const {
     if (kind == BreakpointKind::WriteWatch || kind == BreakpointKind::ReadWriteWatch)
         text += fmt::format(" ({} bytes)", length);
     text += fmt::format(" via {}", toString(mechanism));
-    if (mechanism == BreakMechanism::DebugRegister)
+    if (mechanism == BreakMechanism::DebugRegister && slot >= 0)
         text += fmt::format(" DR{}", slot);
+    if (!enabled)
+        text += " (disabled)";
     return text;
 }
 
@@ -279,7 +281,8 @@ size_t Debugger::readLinear(const kvm_sregs& sregs, uint64_t linear, void* desti
     // Show the guest's own bytes where kvmscope put an int3.
     std::lock_guard lock(mutex_);
     for (const Breakpoint& b : breakpoints_)
-        if (b.mechanism == BreakMechanism::Int3 && b.address >= linear && b.address < linear + done)
+        if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.address >= linear &&
+            b.address < linear + done)
             static_cast<uint8_t*>(destination)[b.address - linear] = b.originalByte;
     return done;
 }
@@ -294,7 +297,7 @@ size_t Debugger::writePhysical(uint64_t physical, const void* source, size_t len
     // is what readLinear shows and what removing the breakpoint puts back.
     std::lock_guard lock(mutex_);
     for (Breakpoint& b : breakpoints_)
-        if (b.mechanism == BreakMechanism::Int3 && b.physical >= physical &&
+        if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.physical >= physical &&
             b.physical < physical + length) {
             b.originalByte = static_cast<const uint8_t*>(source)[b.physical - physical];
             memory.writeValue<uint8_t>(b.physical, kInt3);
@@ -422,9 +425,59 @@ bool Debugger::removeBreakpoint(int id) {
                                [id](const Breakpoint& b) { return b.id == id; });
         if (it == breakpoints_.end())
             return false;
-        if (it->mechanism == BreakMechanism::Int3)
+        if (it->mechanism == BreakMechanism::Int3 && it->enabled) // a disabled one is out
             removeInt3(*it);
         breakpoints_.erase(it);
+    }
+    applyDebugState();
+    return true;
+}
+
+bool Debugger::setBreakpointEnabled(int id, bool enabled) {
+    auto find = [this, id] {
+        return std::find_if(breakpoints_.begin(), breakpoints_.end(),
+                            [id](const Breakpoint& b) { return b.id == id; });
+    };
+    std::optional<Breakpoint> reinsert; // an int3 to put back, outside mutex_ (insertInt3)
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = find();
+        if (it == breakpoints_.end())
+            return false;
+        if (it->enabled == enabled)
+            return true;
+        if (!enabled) {
+            // Disarmed, not forgotten: the guest's byte goes back, the debug register is free
+            // for another breakpoint, applyDebugState below leaves it out of DR7 and the
+            // stepping-check list.
+            if (it->mechanism == BreakMechanism::Int3)
+                removeInt3(*it);
+            it->slot = -1;
+            it->enabled = false;
+        } else if (it->mechanism == BreakMechanism::DebugRegister) {
+            // Same mechanism, any free slot: its old one may have been given away meanwhile.
+            const int slot = freeSlot();
+            if (slot < 0)
+                throw InputError(fmt::format("cannot enable {}: no free debug register (DR0-DR3 "
+                                             "are taken)",
+                                             it->describe()));
+            it->slot = slot;
+            it->enabled = true;
+        } else if (it->mechanism == BreakMechanism::SteppingCheck) {
+            it->enabled = true;
+        } else {
+            reinsert = *it;
+        }
+    }
+    if (reinsert) {
+        // Where the address maps now (the guest may have changed its page tables).
+        insertInt3(*reinsert);
+        std::lock_guard lock(mutex_);
+        if (const auto it = find(); it != breakpoints_.end()) {
+            it->physical = reinsert->physical;
+            it->originalByte = reinsert->originalByte;
+            it->enabled = true;
+        }
     }
     applyDebugState();
     return true;
@@ -441,6 +494,10 @@ int Debugger::addExitBreakpoint(const ExitBreakpoint& breakpoint) {
 
 bool Debugger::removeExitBreakpoint(int id) {
     return exitBreakpoints_.remove(id);
+}
+
+bool Debugger::setExitBreakpointEnabled(int id, bool enabled) {
+    return exitBreakpoints_.setEnabled(id, enabled);
 }
 
 std::vector<ExitBreakpoint> Debugger::exitBreakpoints() const {
@@ -461,6 +518,8 @@ void Debugger::applyDebugState() {
         uint64_t dr7 = 0;
         bool int3 = false;
         for (const Breakpoint& b : breakpoints_) {
+            if (!b.enabled)
+                continue;
             switch (b.mechanism) {
             case BreakMechanism::Int3:
                 int3 = true;
@@ -496,7 +555,7 @@ void Debugger::applyDebugState() {
 
 const Breakpoint* Debugger::executionBreakpointAt(uint64_t linear) const {
     for (const Breakpoint& b : breakpoints_)
-        if (b.address == linear &&
+        if (b.address == linear && b.enabled &&
             (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware))
             return &b;
     return nullptr;
@@ -529,7 +588,7 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
     const Breakpoint* hit = nullptr;
     if (arch.exception == kExceptionBreakpoint) {
         for (const Breakpoint& b : breakpoints_)
-            if (b.mechanism == BreakMechanism::Int3 && b.address == arch.pc)
+            if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.address == arch.pc)
                 hit = &b;
     } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SlotMask)) {
         for (const Breakpoint& b : breakpoints_)
@@ -537,7 +596,7 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
                 hit = &b;
     } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SingleStep)) {
         for (const Breakpoint& b : breakpoints_)
-            if (b.mechanism == BreakMechanism::SteppingCheck && b.address == arch.pc)
+            if (b.mechanism == BreakMechanism::SteppingCheck && b.enabled && b.address == arch.pc)
                 hit = &b;
     }
     if (hit) {
@@ -554,6 +613,14 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
                     where.empty() ? "" : " <" + where + ">",
                     hit ? hit->describe() : "debug exit (" + stop.description + ")");
     return result;
+}
+
+void Debugger::countHit(const DebugStop& stop) {
+    if (stop.reason != DebugStopReason::Breakpoint && stop.reason != DebugStopReason::Watchpoint)
+        return;
+    for (Breakpoint& b : breakpoints_)
+        if (b.id == stop.breakpointId)
+            ++b.hits;
 }
 
 void Debugger::recordStop(const DebugStop& stop) {
@@ -577,10 +644,13 @@ void Debugger::vcpuStopped(const cpu::VcpuStop& stop) {
     {
         std::lock_guard lock(mutex_);
         classified = classify(stop);
+        countHit(classified); // before the stop is announced: its clients see the new count
         hadTemporary = std::any_of(breakpoints_.begin(), breakpoints_.end(),
                                    [](const Breakpoint& b) { return b.temporary; });
         dropTemporaries(); // a step-over or run-to ends at the first stop, whatever it is
     }
+    if (classified.reason == DebugStopReason::ExitBreakpoint)
+        exitBreakpoints_.countHit(classified.breakpointId);
     if (hadTemporary)
         applyDebugState();
     // Steps are the user's own doing and can come by the thousand: not worth the log's time.
@@ -675,7 +745,7 @@ bool Debugger::pauseAndCheckOnBreakpoint(uint32_t vcpu) {
     {
         std::lock_guard lock(mutex_);
         anyExecution = std::any_of(breakpoints_.begin(), breakpoints_.end(), [](const auto& b) {
-            return b.mechanism != BreakMechanism::SteppingCheck &&
+            return b.mechanism != BreakMechanism::SteppingCheck && b.enabled &&
                    (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware);
         });
     }

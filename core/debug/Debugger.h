@@ -59,6 +59,10 @@ struct Breakpoint {
     bool temporary = false; // set by stepOver/runTo; removed at the next stop
     uint64_t physical = 0;  // Int3: where the 0xCC is
     uint8_t originalByte = 0;
+    // Disabled: listed with its id, kind, mechanism and hits, but not armed (no 0xCC in memory,
+    // no DR7 enable, not stepped for) and holding no debug register (slot -1).
+    bool enabled = true;
+    uint64_t hits = 0; // stops attributed to it (Breakpoint/Watchpoint stops with its id)
     std::string describe() const;
 };
 
@@ -104,10 +108,17 @@ public:
     int addHardwareBreakpoint(uint64_t address);
     int addWatchpoint(uint64_t address, unsigned length, bool readWrite);
     bool removeBreakpoint(int id);
+    // Disarms or re-arms breakpoint `id` (execution or watchpoint) with the mechanism it was
+    // given; false when there is no such id. A disabled debug-register breakpoint frees its slot
+    // for others; enabling it takes any free slot again and throws InputError when all four are
+    // taken meanwhile (it stays disabled). An int3 is re-inserted where the address maps now
+    // (InputError when it no longer maps).
+    bool setBreakpointEnabled(int id, bool enabled);
     std::vector<Breakpoint> breakpoints() const;
 
     int addExitBreakpoint(const ExitBreakpoint& breakpoint);
     bool removeExitBreakpoint(int id);
+    bool setExitBreakpointEnabled(int id, bool enabled); // false when there is no such id
     std::vector<ExitBreakpoint> exitBreakpoints() const;
 
     // --- execution control (all-stop: the others stay paused while one vcpu steps).
@@ -172,6 +183,8 @@ private:
     void removeInt3(const Breakpoint& breakpoint);
     void applyDebugState(); // pushes the breakpoints to every vcpu
     void dropTemporaries(); // callers hold mutex_
+    // One more hit on the breakpoint a stop is attributed to; callers hold mutex_.
+    void countHit(const DebugStop& stop);
     DebugStop classify(const cpu::VcpuStop& stop) const;
     void pauseAll();
     kvm_sregs sregsOf(uint32_t vcpu);

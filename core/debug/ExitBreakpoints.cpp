@@ -57,16 +57,43 @@ int ExitBreakpoints::add(ExitBreakpoint breakpoint) {
     breakpoint.id = nextId_++;
     if (breakpoint.length == 0)
         breakpoint.length = 1;
+    breakpoint.hits = 0;
     breakpoints_.push_back(breakpoint);
-    count_.store(breakpoints_.size(), std::memory_order_relaxed);
+    updateCount();
     return breakpoint.id;
 }
 
 bool ExitBreakpoints::remove(int id) {
     std::lock_guard lock(mutex_);
     const auto removed = std::erase_if(breakpoints_, [id](const auto& b) { return b.id == id; });
-    count_.store(breakpoints_.size(), std::memory_order_relaxed);
+    updateCount();
     return removed != 0;
+}
+
+bool ExitBreakpoints::setEnabled(int id, bool enabled) {
+    std::lock_guard lock(mutex_);
+    const auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(),
+                                 [id](const auto& b) { return b.id == id; });
+    if (it == breakpoints_.end())
+        return false;
+    it->enabled = enabled;
+    updateCount();
+    return true;
+}
+
+void ExitBreakpoints::countHit(int id) {
+    std::lock_guard lock(mutex_);
+    for (ExitBreakpoint& b : breakpoints_)
+        if (b.id == id)
+            ++b.hits;
+}
+
+void ExitBreakpoints::updateCount() {
+    // armed() reads only this count: with every breakpoint disabled the exit path pays the same
+    // one relaxed load as with none set, and never takes mutex_.
+    const auto enabled = std::count_if(breakpoints_.begin(), breakpoints_.end(),
+                                       [](const auto& b) { return b.enabled; });
+    count_.store(static_cast<size_t>(enabled), std::memory_order_relaxed);
 }
 
 std::vector<ExitBreakpoint> ExitBreakpoints::list() const {
@@ -77,6 +104,8 @@ std::vector<ExitBreakpoint> ExitBreakpoints::list() const {
 std::optional<ExitBreakpointHit> ExitBreakpoints::match(const kvm_run& run) const {
     std::lock_guard lock(mutex_);
     for (const ExitBreakpoint& b : breakpoints_) {
+        if (!b.enabled)
+            continue;
         ExitBreakpointHit hit{b.id, 0, 0, {}};
         bool matched = false;
         switch (b.kind) {

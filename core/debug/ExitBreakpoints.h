@@ -31,6 +31,8 @@ struct ExitBreakpoint {
     uint64_t length = 1;
     std::optional<uint64_t> value; // writes only: stop only when the written value equals this
     uint32_t exitReason = 0;       // for ExitReason
+    bool enabled = true;           // a disabled one stays listed but never matches
+    uint64_t hits = 0;             // stops attributed to it (ExitBreakpoints::countHit)
     std::string describe() const;
 };
 
@@ -47,9 +49,13 @@ public:
     // Thread-safe; add() returns the new breakpoint's id.
     int add(ExitBreakpoint breakpoint);
     bool remove(int id);
+    // False when there is no such breakpoint. A disabled one keeps its id, place and hits.
+    bool setEnabled(int id, bool enabled);
+    // A stop was attributed to breakpoint `id` (the debugger, on the stopping vcpu's thread).
+    void countHit(int id);
     std::vector<ExitBreakpoint> list() const;
 
-    // Vcpu thread, every exit: true when at least one breakpoint is set.
+    // Vcpu thread, every exit: true when at least one breakpoint is set and enabled.
     bool armed() const { return count_.load(std::memory_order_relaxed) != 0; }
     // Vcpu thread, only when armed(): the first breakpoint the exit in `run` matches.
     std::optional<ExitBreakpointHit> match(const kvm_run& run) const;
@@ -58,7 +64,9 @@ private:
     mutable std::mutex mutex_;
     std::vector<ExitBreakpoint> breakpoints_; // guarded by mutex_
     int nextId_ = 1;                          // guarded by mutex_
-    std::atomic<size_t> count_{0};
+    std::atomic<size_t> count_{0};            // enabled breakpoints; written under mutex_
+
+    void updateCount(); // callers hold mutex_
 };
 
 } // namespace kvmscope::debug

@@ -186,11 +186,11 @@ private Q_SLOTS:
                      mechanism.contains(QLatin1String("stepping")),
                  qPrintable(mechanism));
 
-        // Disable add_step's breakpoint (remove-and-remember): Continue passes its 7 other calls
+        // Disable add_step's breakpoint (the engine's flag): Continue passes its 7 other calls
         // and stops at frame_leaf, where the current row moves.
         QVERIFY(list.setData(list.index(0, BreakpointsModel::EnabledColumn), Qt::Unchecked,
                              Qt::CheckStateRole));
-        QCOMPARE(debugger().breakpoints().size(), size_t(1));
+        QVERIFY(!debugger().breakpoints().front().enabled);
         QCOMPARE(list.rowCount(), 2); // still listed, unchecked
         QVERIFY(continueToStop(frameLeaf, debug::DebugStopReason::Breakpoint));
         QVERIFY(listing.followingPc());
@@ -202,11 +202,12 @@ private Q_SLOTS:
         QCOMPARE(list.index(1, BreakpointsModel::HitsColumn).data().toUInt(), 1u);
         QCOMPARE(list.index(0, BreakpointsModel::HitsColumn).data().toUInt(), 1u);
 
-        // Enabling it again arms it in the engine (a new id); clicking the gutter at frame_leaf
-        // again removes that one.
+        // Enabling it again arms it in the engine (the same id); clicking the gutter at
+        // frame_leaf again removes that one.
         QVERIFY(list.setData(list.index(0, BreakpointsModel::EnabledColumn), Qt::Checked,
                              Qt::CheckStateRole));
         QCOMPARE(debugger().breakpoints().size(), size_t(2));
+        QVERIFY(debugger().breakpoints().front().enabled);
         view_->toggleBreakpointAtRow(current);
         const auto left = debugger().breakpoints();
         QCOMPARE(left.size(), size_t(1));

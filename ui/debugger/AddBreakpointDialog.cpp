@@ -23,9 +23,14 @@ constexpr uint32_t kReasons[] = {
     KVM_EXIT_SHUTDOWN,   KVM_EXIT_IO,           KVM_EXIT_MMIO, KVM_EXIT_INTERNAL_ERROR,
     KVM_EXIT_FAIL_ENTRY, KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_HLT};
 
+bool isWatch(AddBreakpointDialog::Kind kind) {
+    return kind == AddBreakpointDialog::Kind::WriteWatchpoint ||
+           kind == AddBreakpointDialog::Kind::ReadWriteWatchpoint;
+}
+
 bool isExit(AddBreakpointDialog::Kind kind) {
     return kind != AddBreakpointDialog::Kind::Breakpoint &&
-           kind != AddBreakpointDialog::Kind::HardwareBreakpoint;
+           kind != AddBreakpointDialog::Kind::HardwareBreakpoint && !isWatch(kind);
 }
 
 bool isWrite(AddBreakpointDialog::Kind kind) {
@@ -44,6 +49,8 @@ AddBreakpointDialog::AddBreakpointDialog(BreakpointsModel& breakpoints, Register
     kind_ = new QComboBox(this);
     kind_->addItem(tr("Breakpoint (int3, debug register or stepping: the host decides)"));
     kind_->addItem(tr("Hardware breakpoint (a debug register)"));
+    kind_->addItem(tr("Write watchpoint (a debug register)"));
+    kind_->addItem(tr("Read/write watchpoint (a debug register)"));
     kind_->addItem(tr("Port write (OUT)"));
     kind_->addItem(tr("Port read (IN)"));
     kind_->addItem(tr("Port read or write"));
@@ -55,6 +62,12 @@ AddBreakpointDialog::AddBreakpointDialog(BreakpointsModel& breakpoints, Register
     address_->setObjectName(QStringLiteral("breakpointAddress"));
     length_ = new QSpinBox(this);
     length_->setRange(1, 0x10000);
+    // SDM vol. 3B 18.2.4: DR7's LENn encodes 1, 2, 4 or 8 bytes, nothing else.
+    watchLength_ = new QComboBox(this);
+    watchLength_->setObjectName(QStringLiteral("watchLength"));
+    for (const unsigned bytes : {1u, 2u, 4u, 8u})
+        watchLength_->addItem(bytes == 1 ? tr("1 byte") : tr("%1 bytes").arg(bytes), bytes);
+    watchLength_->setCurrentIndex(watchLength_->findData(8u));
     value_ = new QLineEdit(this);
     value_->setObjectName(QStringLiteral("breakpointValue"));
     value_->setPlaceholderText(tr("any value"));
@@ -65,6 +78,9 @@ AddBreakpointDialog::AddBreakpointDialog(BreakpointsModel& breakpoints, Register
             reason);
     reason_->setToolTip(tr("HLT reaches kvmscope only without the in-kernel irqchip, which "
                            "kvmscope always creates"));
+    mechanism_ = new QLabel(this);
+    mechanism_->setObjectName(QStringLiteral("mechanism"));
+    mechanism_->setWordWrap(true);
     error_ = new QLabel(this);
     error_->setObjectName(QStringLiteral("error"));
     error_->setWordWrap(true);
@@ -74,6 +90,7 @@ AddBreakpointDialog::AddBreakpointDialog(BreakpointsModel& breakpoints, Register
     form->addRow(tr("&Kind:"), kind_);
     form->addRow(tr("&Address / port:"), address_);
     form->addRow(tr("&Length (bytes / ports):"), length_);
+    form->addRow(tr("&Watched bytes:"), watchLength_);
     form->addRow(tr("Written &value:"), value_);
     form->addRow(tr("Exit &reason:"), reason_);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
@@ -81,6 +98,7 @@ AddBreakpointDialog::AddBreakpointDialog(BreakpointsModel& breakpoints, Register
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
+    layout->addWidget(mechanism_);
     layout->addWidget(error_);
     layout->addWidget(buttons);
     connect(kind_, &QComboBox::currentIndexChanged, this, &AddBreakpointDialog::updateFields);
@@ -99,10 +117,52 @@ QString AddBreakpointDialog::errorText() const {
     return error_->text();
 }
 
+QString AddBreakpointDialog::mechanismText() const {
+    return mechanism_->text();
+}
+
+QString AddBreakpointDialog::mechanismFor(Kind kind) const {
+    // The same choice the engine makes (docs/debugger.md, "Software breakpoints"), told before
+    // the breakpoint exists; the list then shows the one it got.
+    if (isExit(kind))
+        return tr("Mechanism: kvmscope checks every exit to user space before a device sees the "
+                  "access (no debug register needed).");
+    const debug::HostDebugSupport* support = breakpoints_.hostSupport();
+    const unsigned free = breakpoints_.freeDebugRegisters();
+    const QString registers =
+        free > 0 ? tr("a debug register (%1 of DR0-DR3 free)").arg(free)
+                 : tr("a debug register, but DR0-DR3 are all taken: it will be refused");
+    switch (kind) {
+    case Kind::Breakpoint:
+        if (!support)
+            return tr("Mechanism: int3, else a debug register, else single-stepping.");
+        if (support->int3InRing0)
+            return tr("Mechanism: int3 (0xCC in guest memory; the listing shows the guest's own "
+                      "byte).");
+        return free > 0 ? tr("Mechanism: %1. int3 cannot be used here (%2).")
+                              .arg(registers, QString::fromStdString(support->int3Detail))
+                        : tr("Mechanism: single-stepping with an address check (slow; ring-0 "
+                             "code only): int3 cannot be used here and DR0-DR3 are taken.");
+    case Kind::HardwareBreakpoint:
+        return tr("Mechanism: %1.").arg(registers);
+    default: {
+        QString text =
+            tr("Mechanism: %1; the address must be aligned to the length.").arg(registers);
+        if (support && !support->dataWatchpoints)
+            text += QLatin1Char(' ') +
+                    tr("This host's KVM never fires data watchpoints (%1): it is armed but will "
+                       "not stop the guest.")
+                        .arg(QString::fromStdString(support->watchpointDetail));
+        return text;
+    }
+    }
+}
+
 void AddBreakpointDialog::updateFields() {
     const Kind current = kind();
     address_->setEnabled(current != Kind::ExitReason);
     length_->setEnabled(isExit(current) && current != Kind::ExitReason);
+    watchLength_->setEnabled(isWatch(current));
     value_->setEnabled(isWrite(current));
     reason_->setEnabled(current == Kind::ExitReason);
     const bool port =
@@ -110,12 +170,21 @@ void AddBreakpointDialog::updateFields() {
     address_->setPlaceholderText(!isExit(current) ? tr("add_step, rip+5, 0x100000")
                                  : port           ? tr("0x3f8")
                                                   : tr("guest-physical, e.g. 0xfee00000"));
+    mechanism_->setText(mechanismFor(current));
 }
 
 void AddBreakpointDialog::accept() {
     error_->clear();
     try {
         const Kind current = kind();
+        if (isWatch(current)) {
+            // Linear, like an execution breakpoint: the engine checks length and alignment.
+            const uint64_t address = evaluateGoTo(address_->text(), registers_, symbols_);
+            addedId_ = breakpoints_.addWatchpoint(address, watchLength_->currentData().toUInt(),
+                                                  current == Kind::ReadWriteWatchpoint);
+            QDialog::accept();
+            return;
+        }
         if (!isExit(current)) {
             const uint64_t address = evaluateGoTo(address_->text(), registers_, symbols_);
             addedId_ = breakpoints_.addBreakpoint(address, current == Kind::HardwareBreakpoint);

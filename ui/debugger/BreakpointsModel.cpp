@@ -7,6 +7,7 @@
 
 #include <QColor>
 #include <algorithm>
+#include <optional>
 
 namespace kvmscope::ui {
 namespace {
@@ -57,69 +58,74 @@ void BreakpointsModel::refresh() {
     std::vector<Entry> next;
     if (session_) {
         debug::Debugger& debugger = debuggerOf(*session_);
-        const auto breakpoints = debugger.breakpoints();
-        const auto exits = debugger.exitBreakpoints();
-        // Known entries keep their place and hit counts; the disabled ones stay as they are.
-        for (const Entry& entry : entries_) {
-            if (!entry.enabled) {
-                next.push_back(entry);
-                continue;
-            }
-            if (entry.exit) {
-                auto it = std::find_if(exits.begin(), exits.end(), [&](const auto& b) {
-                    return b.id == entry.exitBreakpoint.id;
-                });
-                if (it != exits.end()) {
-                    Entry updated = entry;
-                    updated.exitBreakpoint = *it;
-                    next.push_back(updated);
-                }
-            } else {
-                auto it = std::find_if(breakpoints.begin(), breakpoints.end(),
-                                       [&](const auto& b) { return b.id == entry.breakpoint.id; });
-                if (it != breakpoints.end()) {
-                    Entry updated = entry;
-                    updated.breakpoint = *it; // the mechanism may change (none left to patch)
-                    next.push_back(updated);
-                }
-            }
-        }
-        auto known = [&next](bool exit, int id) {
-            return std::any_of(next.begin(), next.end(), [&](const Entry& e) {
-                return e.enabled && e.exit == exit && e.engineId() == id;
-            });
-        };
-        for (const debug::Breakpoint& b : breakpoints)
-            if (!b.temporary && !known(false, b.id)) {
+        std::vector<Entry> current;
+        for (const debug::Breakpoint& b : debugger.breakpoints())
+            if (!b.temporary) {
                 Entry entry;
                 entry.breakpoint = b;
-                next.push_back(entry);
+                entry.enabled = b.enabled;
+                entry.hits = static_cast<unsigned>(b.hits);
+                current.push_back(entry);
             }
-        for (const debug::ExitBreakpoint& b : exits)
-            if (!known(true, b.id)) {
-                Entry entry;
-                entry.exit = true;
-                entry.exitBreakpoint = b;
-                next.push_back(entry);
-            }
+        for (const debug::ExitBreakpoint& b : debugger.exitBreakpoints()) {
+            Entry entry;
+            entry.exit = true;
+            entry.exitBreakpoint = b;
+            entry.enabled = b.enabled;
+            entry.hits = static_cast<unsigned>(b.hits);
+            current.push_back(entry);
+        }
+        // Known rows keep their order (ids are stable: disabling keeps them); new ones follow.
+        auto take = [&current](bool exit, int id) -> std::optional<Entry> {
+            const auto it = std::find_if(current.begin(), current.end(), [&](const Entry& e) {
+                return e.exit == exit && e.engineId() == id;
+            });
+            if (it == current.end())
+                return std::nullopt;
+            Entry entry = std::move(*it);
+            current.erase(it);
+            return entry;
+        };
+        for (const Entry& known : entries_)
+            if (auto entry = take(known.exit, known.engineId()))
+                next.push_back(std::move(*entry));
+        for (Entry& entry : current)
+            next.push_back(std::move(entry));
     }
     beginResetModel();
     entries_ = std::move(next);
     endResetModel();
 }
 
-void BreakpointsModel::noteStop(const debug::DebugStop& stop) {
-    if (stop.breakpointId == 0)
+void BreakpointsModel::updateHits() {
+    if (!session_ || entries_.empty())
         return;
-    const bool exit = stop.reason == debug::DebugStopReason::ExitBreakpoint;
-    for (size_t row = 0; row < entries_.size(); ++row) {
-        Entry& entry = entries_[row];
-        if (entry.enabled && entry.exit == exit && entry.engineId() == stop.breakpointId) {
-            ++entry.hits;
-            const QModelIndex cell = index(static_cast<int>(row), HitsColumn);
-            Q_EMIT dataChanged(cell, cell);
+    debug::Debugger& debugger = debuggerOf(*session_);
+    const auto breakpoints = debugger.breakpoints();
+    const auto exits = debugger.exitBreakpoints();
+    for (Entry& entry : entries_) {
+        if (entry.exit) {
+            const auto it = std::find_if(exits.begin(), exits.end(), [&](const auto& b) {
+                return b.id == entry.exitBreakpoint.id;
+            });
+            if (it != exits.end())
+                entry.hits = static_cast<unsigned>(it->hits);
+        } else {
+            const auto it =
+                std::find_if(breakpoints.begin(), breakpoints.end(),
+                             [&](const auto& b) { return b.id == entry.breakpoint.id; });
+            if (it != breakpoints.end())
+                entry.hits = static_cast<unsigned>(it->hits);
         }
     }
+    Q_EMIT dataChanged(index(0, HitsColumn), index(rowCount() - 1, HitsColumn));
+}
+
+void BreakpointsModel::noteStop(const debug::DebugStop& stop) {
+    // The engine counted the hit on the vcpu thread before announcing the stop; this runs later,
+    // on the GUI thread, so the count already includes it.
+    if (stop.breakpointId != 0)
+        updateHits();
 }
 
 int BreakpointsModel::addBreakpoint(uint64_t address, bool hardware) {
@@ -128,6 +134,15 @@ int BreakpointsModel::addBreakpoint(uint64_t address, bool hardware) {
     debug::Debugger& debugger = debuggerOf(*session_);
     const int id =
         hardware ? debugger.addHardwareBreakpoint(address) : debugger.addBreakpoint(address);
+    refresh();
+    Q_EMIT breakpointsChanged();
+    return id;
+}
+
+int BreakpointsModel::addWatchpoint(uint64_t address, unsigned length, bool readWrite) {
+    if (!session_)
+        throw InputError("no machine");
+    const int id = debuggerOf(*session_).addWatchpoint(address, length, readWrite);
     refresh();
     Q_EMIT breakpointsChanged();
     return id;
@@ -146,7 +161,7 @@ void BreakpointsModel::removeEntry(int row) {
     if (row < 0 || row >= static_cast<int>(entries_.size()))
         return;
     const Entry entry = entries_[static_cast<size_t>(row)];
-    if (entry.enabled && session_) {
+    if (session_) {
         debug::Debugger& debugger = debuggerOf(*session_);
         if (entry.exit)
             debugger.removeExitBreakpoint(entry.exitBreakpoint.id);
@@ -159,32 +174,6 @@ void BreakpointsModel::removeEntry(int row) {
     Q_EMIT breakpointsChanged();
 }
 
-void BreakpointsModel::arm(Entry& entry) {
-    debug::Debugger& debugger = debuggerOf(*session_);
-    if (entry.exit) {
-        entry.exitBreakpoint.id = debugger.addExitBreakpoint(entry.exitBreakpoint);
-        return;
-    }
-    const debug::Breakpoint& b = entry.breakpoint;
-    int id = 0;
-    switch (b.kind) {
-    case debug::BreakpointKind::Software:
-        id = debugger.addBreakpoint(b.address);
-        break;
-    case debug::BreakpointKind::Hardware:
-        id = debugger.addHardwareBreakpoint(b.address);
-        break;
-    case debug::BreakpointKind::WriteWatch:
-    case debug::BreakpointKind::ReadWriteWatch:
-        id = debugger.addWatchpoint(b.address, b.length,
-                                    b.kind == debug::BreakpointKind::ReadWriteWatch);
-        break;
-    }
-    for (const debug::Breakpoint& armed : debugger.breakpoints())
-        if (armed.id == id)
-            entry.breakpoint = armed;
-}
-
 void BreakpointsModel::setEnabled(int row, bool enabled) {
     if (row < 0 || row >= static_cast<int>(entries_.size()) || !session_)
         return;
@@ -192,17 +181,28 @@ void BreakpointsModel::setEnabled(int row, bool enabled) {
     if (entry.enabled == enabled)
         return;
     debug::Debugger& debugger = debuggerOf(*session_);
-    if (enabled) {
-        try {
-            arm(entry);
-        } catch (const std::exception& error) { // e.g. every debug register taken meanwhile
-            Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
+    try {
+        const bool found = entry.exit
+                               ? debugger.setExitBreakpointEnabled(entry.exitBreakpoint.id, enabled)
+                               : debugger.setBreakpointEnabled(entry.breakpoint.id, enabled);
+        if (!found) { // removed elsewhere meanwhile (a gdb client's z packet)
+            refresh();
+            Q_EMIT breakpointsChanged();
             return;
         }
-    } else if (entry.exit) {
-        debugger.removeExitBreakpoint(entry.exitBreakpoint.id);
+    } catch (const std::exception& error) { // e.g. every debug register taken meanwhile
+        Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
+        return;
+    }
+    // The engine's copy: a debug-register breakpoint has a new slot, or none while disabled.
+    if (entry.exit) {
+        for (const debug::ExitBreakpoint& b : debugger.exitBreakpoints())
+            if (b.id == entry.exitBreakpoint.id)
+                entry.exitBreakpoint = b;
     } else {
-        debugger.removeBreakpoint(entry.breakpoint.id);
+        for (const debug::Breakpoint& b : debugger.breakpoints())
+            if (b.id == entry.breakpoint.id)
+                entry.breakpoint = b;
     }
     entry.enabled = enabled;
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
@@ -234,6 +234,21 @@ BreakpointsModel::Marker BreakpointsModel::markerAt(uint64_t address) const {
     return entries_[static_cast<size_t>(row)].enabled ? Marker::Enabled : Marker::Disabled;
 }
 
+const debug::HostDebugSupport* BreakpointsModel::hostSupport() const {
+    return session_ ? &debuggerOf(*session_).hostSupport() : nullptr;
+}
+
+unsigned BreakpointsModel::freeDebugRegisters() const {
+    if (!session_)
+        return 0;
+    unsigned used = 0;
+    for (const debug::Breakpoint& b : debuggerOf(*session_).breakpoints())
+        if (b.slot >= 0) // disabled ones hold none
+            ++used;
+    return debug::Debugger::kDebugRegisterSlots -
+           std::min(used, debug::Debugger::kDebugRegisterSlots);
+}
+
 int BreakpointsModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : static_cast<int>(entries_.size());
 }
@@ -253,13 +268,13 @@ QVariant BreakpointsModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::ToolTipRole)
         return QString::fromStdString(entry.exit ? entry.exitBreakpoint.describe()
                                                  : entry.breakpoint.describe()) +
-               (entry.enabled ? QString() : tr(" (disabled: not armed in the engine)"));
+               (entry.enabled ? QString() : tr(": not armed"));
     if (role != Qt::DisplayRole)
         return {};
     const debug::Breakpoint& b = entry.breakpoint;
     switch (index.column()) {
     case IdColumn:
-        return entry.enabled ? QVariant(entry.engineId()) : QVariant(QStringLiteral("–"));
+        return entry.engineId();
     case KindColumn:
         return entry.exit
                    ? tr("exit: %1")
@@ -269,7 +284,8 @@ QVariant BreakpointsModel::data(const QModelIndex& index, int role) const {
         if (entry.exit)
             return tr("exit check");
         if (b.mechanism == debug::BreakMechanism::DebugRegister)
-            return tr("debug register DR%1").arg(b.slot);
+            return b.slot >= 0 ? tr("debug register DR%1").arg(b.slot)
+                               : tr("debug register (none held while disabled)");
         return QString::fromLatin1(debug::toString(b.mechanism));
     case WhereColumn:
         if (entry.exit)
@@ -292,7 +308,7 @@ QVariant BreakpointsModel::headerData(int section, Qt::Orientation orientation, 
         return {};
     switch (section) {
     case EnabledColumn:
-        return tr("On");
+        return tr("Enabled");
     case IdColumn:
         return tr("Id");
     case KindColumn:
@@ -320,9 +336,11 @@ Qt::ItemFlags BreakpointsModel::flags(const QModelIndex& index) const {
 bool BreakpointsModel::setData(const QModelIndex& index, const QVariant& value, int role) {
     if (!index.isValid() || index.column() != EnabledColumn || role != Qt::CheckStateRole)
         return false;
-    setEnabled(index.row(), value.value<Qt::CheckState>() == Qt::Checked);
-    return entries_[static_cast<size_t>(index.row())].enabled ==
-           (value.value<Qt::CheckState>() == Qt::Checked);
+    const bool enabled = value.value<Qt::CheckState>() == Qt::Checked;
+    setEnabled(index.row(), enabled);
+    // False when the engine refused (the row keeps its state) or the row went away meanwhile.
+    return index.row() < static_cast<int>(entries_.size()) &&
+           entries_[static_cast<size_t>(index.row())].enabled == enabled;
 }
 
 } // namespace kvmscope::ui

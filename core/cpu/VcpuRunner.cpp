@@ -357,12 +357,12 @@ void VcpuRunner::runSteps(const StepRequest& request, uint64_t serial) {
     if (!request.report)
         return;
     VcpuStop stop{vcpu_.id(), StopCause::Stepped, KVM_EXIT_DEBUG, 0, {}};
-    stop.steps = done;
+    stop.steps = request.stepsBefore + done;
     stop.debug.exception = 1;
     stop.debug.dr6 = kDr6SingleStep;
     stop.debug.pc = pc;
-    stop.description = fmt::format("vcpu {} stepped {} instruction{} to {:#x}", vcpu_.id(), done,
-                                   done == 1 ? "" : "s", pc);
+    stop.description = fmt::format("vcpu {} stepped {} instruction{} to {:#x}", vcpu_.id(),
+                                   stop.steps, stop.steps == 1 ? "" : "s", pc);
     {
         std::lock_guard lock(mutex_);
         if (request_ == Request::Step && stepSerial_ == serial)

@@ -104,6 +104,9 @@ struct StepRequest {
     // one that ended at another stop (a breakpoint, an exit breakpoint), which reports itself.
     bool report = false;
     bool recordPcs = false; // keep each step's next-instruction address (stepPcs())
+    // Steps of the same user request already done by an earlier one (the debugger's step off a
+    // breakpoint): added to the reported count.
+    uint64_t stepsBefore = 0;
 };
 
 class VcpuRunner {

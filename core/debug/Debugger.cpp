@@ -813,6 +813,7 @@ uint64_t Debugger::stepInstructions(uint32_t vcpu, uint64_t count, int timeoutMs
     }
     cpu::StepRequest request;
     request.count = count - done;
+    request.stepsBefore = done;
     request.report = true; // the vcpu thread records the stop before it parks: no extra hand-off
     request.recordPcs = pcs != nullptr;
     runner.step(request);
@@ -836,6 +837,22 @@ uint64_t Debugger::stepInstructions(uint32_t vcpu, uint64_t count, int timeoutMs
 }
 
 void Debugger::stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) {
+    cpu::StepRequest request;
+    request.count = begin < end ? UINT64_MAX : 1; // an empty range is one step (gdb's vCont)
+    request.rangeBegin = begin;
+    request.rangeEnd = end;
+    startStepping(vcpu, request);
+}
+
+void Debugger::startSteps(uint32_t vcpu, uint64_t count) {
+    if (count == 0)
+        return;
+    cpu::StepRequest request;
+    request.count = count;
+    startStepping(vcpu, request);
+}
+
+void Debugger::startStepping(uint32_t vcpu, cpu::StepRequest request) {
     const bool onBreakpoint = pauseAndCheckOnBreakpoint(vcpu);
     uint64_t sequence = 0;
     {
@@ -843,25 +860,24 @@ void Debugger::stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) {
         sequence = waitFrom_ = stopSequence_;
     }
     auto& runner = machine_.vcpu(vcpu);
-    cpu::StepRequest request;
-    request.count = UINT64_MAX; // until the range is left, a stop, or a pause
-    request.rangeBegin = begin;
-    request.rangeEnd = end;
     request.report = true;
     if (onBreakpoint) {
         stepOffBreakpoint(vcpu, kDefaultTimeoutMs);
         {
             std::lock_guard lock(mutex_);
             if (stopSequence_ != sequence)
-                return;
+                return; // the step hit a watchpoint or an exit breakpoint: that is the stop
         }
         const auto pc = runner.lastStepPc();
-        if (!pc || begin >= end || *pc < begin || *pc >= end) {
+        const bool ranged = request.rangeBegin < request.rangeEnd;
+        if (!pc || request.count == 1 ||
+            (ranged && (*pc < request.rangeBegin || *pc >= request.rangeEnd))) {
             recordStep(vcpu, 1, pc);
             return;
         }
-    } else if (begin >= end) {
-        request.count = 1; // an empty range is a single step (gdb's remote protocol, vCont)
+        if (request.count != UINT64_MAX)
+            --request.count;
+        request.stepsBefore = 1;
     }
     runner.step(request);
 }

@@ -138,6 +138,10 @@ public:
     // in [begin, end). Returns at once, like continueAll: the stop (Step when the range is left)
     // comes through stopped() / waitForStop().
     void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end);
+    // `count` instructions on `vcpu` like stepInstructions, but returns at once: the stop comes
+    // through stopped() (the GUI's "Step N", which must not block its thread for the seconds
+    // a long run of steps can take). A pause ends it between two steps without a stop.
+    void startSteps(uint32_t vcpu, uint64_t count);
     // Steps over a call (a temporary breakpoint after it, then continue); otherwise one step.
     void stepOver(uint32_t vcpu, int timeoutMs = kDefaultTimeoutMs);
     // Continue until any vcpu reaches `address` (a temporary breakpoint).
@@ -194,6 +198,9 @@ private:
     // pauseAll, then true when `vcpu` sits on an execution breakpoint it must be stepped off.
     bool pauseAndCheckOnBreakpoint(uint32_t vcpu);
     void recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t> pc);
+    // The asynchronous runs of steps: off a breakpoint first where needed, then `request` (its
+    // count including that first step) on the vcpu thread, which records the stop.
+    void startStepping(uint32_t vcpu, cpu::StepRequest request);
     std::string describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const;
     void recordStop(const DebugStop& stop);
     size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);

@@ -411,6 +411,32 @@ private Q_SLOTS:
         QTRY_COMPARE(view->disassembly()->pc().value_or(0), view->lastStop()->pc);
     }
 
+    void stepManyRunsOnTheVcpuThreadAndStopsAtABreakpoint() {
+        const uint64_t addStep = symbol("add_step");
+        view_->breakpoints()->addBreakpoint(addStep);
+        QVERIFY(continueToStop(addStep, debug::DebugStopReason::Breakpoint));
+        // 3 steps off the breakpoint (the first lifts it), reported as one stop.
+        QVERIFY(view_->action(DebuggerView::Action::StepMany)->isEnabled());
+        view_->stepMany(3);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto stop = view_->lastStop();
+                return stop && stop->reason == debug::DebugStopReason::Step &&
+                       session_->state() == MachineSession::State::Paused;
+            },
+            kGuestTimeoutMs));
+        QVERIFY2(view_->lastStop()->description.find("stepped 3 instructions") != std::string::npos,
+                 view_->lastStop()->description.c_str());
+        const uint64_t afterThree = view_->lastStop()->pc;
+        QVERIFY(afterThree != addStep);
+        QTRY_COMPARE(view_->disassembly()->pc().value_or(0), afterThree);
+        // Many more than add_step's loop iteration takes: the breakpoint at the next call ends
+        // them, shown as the breakpoint's stop.
+        view_->stepMany(1'000'000);
+        QVERIFY(waitForView(addStep, debug::DebugStopReason::Breakpoint));
+        QCOMPARE(debugger().breakpoints().front().hits, uint64_t{2});
+    }
+
     void resetRebindsTheViewToTheNewMachine() {
         const uint64_t addStep = symbol("add_step");
         view_->breakpoints()->addBreakpoint(addStep);

@@ -199,35 +199,28 @@ void enterSpinLoop(Machine& machine) {
     machine.vcpu(0).writeState(state, cpu::PartRegs);
 }
 
-// (2) Debugger::stepInstruction, the engine's step as the GUI and the gdb stub use it.
-StepCost debuggerSteps(kvm::System& system, const std::string& spinPath, uint64_t steps) {
+// (2) Debugger::stepInstruction, the engine's step as the GUI and the gdb stub use it, one
+// request per step; (2'') with `oneRequest`, Debugger::stepInstructions: the same steps as one
+// request, which the vcpu thread steps back to back.
+StepCost debuggerSteps(kvm::System& system, const std::string& spinPath, uint64_t steps,
+                       bool oneRequest) {
     NullSink sink;
     auto machine = flatMachine(system, spinPath, sink);
     enterSpinLoop(*machine);
     debug::Debugger& debugger = machine->debugger();
+    const char* who = oneRequest ? "Debugger::stepInstructions" : "Debugger::stepInstruction";
     const double switches = contextSwitches();
     const Stopwatch stopwatch;
-    for (uint64_t i = 0; i < steps; ++i)
-        debugger.stepInstruction(0);
+    if (oneRequest) {
+        const uint64_t done = debugger.stepInstructions(0, steps, 600'000);
+        if (done != steps)
+            throw std::runtime_error(fmt::format("{}: {} of {} steps", who, done, steps));
+    } else {
+        for (uint64_t i = 0; i < steps; ++i)
+            debugger.stepInstruction(0);
+    }
     const Cost cost = stopwatch.per(steps);
-    checkEax(machine->vcpu(0).readState().regs.rax, steps, "Debugger::stepInstruction");
-    return {cost, (contextSwitches() - switches) / double(steps)};
-}
-
-// (2'') The same steps as one request: the vcpu thread steps them back to back.
-StepCost debuggerBatch(kvm::System& system, const std::string& spinPath, uint64_t steps) {
-    NullSink sink;
-    auto machine = flatMachine(system, spinPath, sink);
-    enterSpinLoop(*machine);
-    debug::Debugger& debugger = machine->debugger();
-    const double switches = contextSwitches();
-    const Stopwatch stopwatch;
-    const uint64_t done = debugger.stepInstructions(0, steps, 600'000);
-    const Cost cost = stopwatch.per(steps);
-    if (done != steps)
-        throw std::runtime_error(
-            fmt::format("Debugger::stepInstructions: {} of {} steps", done, steps));
-    checkEax(machine->vcpu(0).readState().regs.rax, steps, "Debugger::stepInstructions");
+    checkEax(machine->vcpu(0).readState().regs.rax, steps, who);
     return {cost, (contextSwitches() - switches) / double(steps)};
 }
 
@@ -342,7 +335,7 @@ int main(int argc, char** argv) {
         Series idleRatio, idleRatioCpu, attachedRatio, attachedRatioCpu, armedRatio, armedRatioCpu;
         for (int r = 0; r < repeats; ++r) {
             const Cost a = bareStepLoop(system, spin, steps);
-            const StepCost b = debuggerSteps(system, spinPath, steps);
+            const StepCost b = debuggerSteps(system, spinPath, steps, false);
             const StepCost c = runnerSteps(system, spinPath, steps);
             bare.add(a.wall);
             engine.add(b.cost.wall);
@@ -351,7 +344,7 @@ int main(int argc, char** argv) {
             runnerSwitches.add(c.switches);
             stepRatio.add(a.wall / b.cost.wall);
             stepRatioCpu.add(a.cpu / b.cost.cpu);
-            const StepCost k = debuggerBatch(system, spinPath, steps);
+            const StepCost k = debuggerSteps(system, spinPath, steps, true);
             batch.add(k.cost.wall);
             batchSwitches.add(k.switches);
             batchRatio.add(a.wall / k.cost.wall);

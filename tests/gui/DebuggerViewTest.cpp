@@ -6,7 +6,7 @@
 // dialog, the view's F10/F11 inside the main window, and --symbols.
 #include "debugger/DebuggerView.h"
 
-#include "GuiTestSupport.h"
+#include "DebuggerViewFixture.h"
 #include "common/Error.h"
 #include "debug/Debugger.h"
 #include "debugger/AddBreakpointDialog.h"
@@ -43,22 +43,9 @@ constexpr uint64_t kStepTotal = 36;
 
 } // namespace
 
-class DebuggerViewTest : public QObject {
+class DebuggerViewTest : public QObject, private DebuggerViewFixture {
     Q_OBJECT
 private:
-    std::unique_ptr<kvm::System> system_;
-    std::unique_ptr<MachineSession> session_;
-    std::unique_ptr<DebuggerView> view_;
-
-    debug::Debugger& debugger() { return session_->machine().debugger(); }
-
-    uint64_t symbol(const char* name) {
-        const auto address = debugger().symbols().addressOf(name);
-        if (!address)
-            qFatal("debug-target has no symbol %s", name);
-        return *address;
-    }
-
     // Continues (or starts) the machine and waits until the view shows the next stop at `pc`.
     bool continueToStop(uint64_t pc, debug::DebugStopReason reason) {
         QSignalSpy stops(session_.get(), &MachineSession::debugStopped);
@@ -86,30 +73,12 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         KVMSCOPE_GUI_REQUIRE_KVM();
-        QCoreApplication::setOrganizationName(QStringLiteral("kvmscope-tests"));
-        QCoreApplication::setApplicationName(QStringLiteral("DebuggerViewTest"));
-        QSettings().clear();
-        system_ = std::make_unique<kvm::System>();
+        useCleanSettings("DebuggerViewTest");
     }
 
-    void init() {
-        KVMSCOPE_GUI_GUEST_CONFIG(config, "debug-target");
-        session_ = std::make_unique<MachineSession>(config, *system_);
-        view_ = std::make_unique<DebuggerView>();
-        for (QAbstractItemModel* model : std::initializer_list<QAbstractItemModel*>{
-                 view_->disassembly(), view_->breakpoints(), view_->memory(), view_->pageWalk(),
-                 view_->callStack()})
-            new QAbstractItemModelTester(
-                model, QAbstractItemModelTester::FailureReportingMode::QtTest, model);
-        view_->resize(1200, 800);
-        view_->setSession(session_.get());
-        view_->show();
-    }
+    void init() { openSession(true); }
 
-    void cleanup() {
-        view_.reset();
-        session_.reset();
-    }
+    void cleanup() { closeSession(); }
 
     void listingShowsStopSymbolAndDecoderLengths() {
         // The image's own .symtab is loaded when no --symbols is given.

@@ -13,13 +13,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace kvmscope::boot {
 namespace {
 
-// Closes the descriptor on every path out of readImageFile.
+// Closes the descriptor on every path out of readImageFile and mapImageFile.
 class ScopedFd {
 public:
     explicit ScopedFd(int fd) : fd_(fd) {}
@@ -27,8 +29,10 @@ public:
         if (fd_ >= 0)
             ::close(fd_);
     }
+    ScopedFd(ScopedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
     ScopedFd(const ScopedFd&) = delete;
     ScopedFd& operator=(const ScopedFd&) = delete;
+    ScopedFd& operator=(ScopedFd&&) = delete;
     int get() const { return fd_; }
 
 private:
@@ -37,10 +41,14 @@ private:
 
 } // namespace
 
-std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
+namespace {
+
+// Opens `path` and checks what both ways of reading it need: a regular, non-empty file no larger
+// than kMaxImageFileSize. Returns the descriptor and the size fstat reported.
+std::pair<ScopedFd, uint64_t> openImageFile(const std::string& path, const char* what) {
     if (path.empty())
         throw InputError(fmt::format("no {} file given", what));
-    const ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0)
         throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
     struct stat status {};
@@ -55,7 +63,13 @@ std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
         throw LoadError(path, fmt::format("the {} is {:#x} bytes, more than the {:#x} bytes "
                                           "kvmscope loads",
                                           what, size, kMaxImageFileSize));
+    return {std::move(fd), size};
+}
 
+} // namespace
+
+std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
+    const auto [fd, size] = openImageFile(path, what);
     std::vector<uint8_t> bytes(size);
     uint64_t done = 0;
     while (done < size) {
@@ -74,6 +88,13 @@ std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
     return bytes;
 }
 
+MappedFile mapImageFile(const std::string& path, const char* what) {
+    // The mapping is made after fstat and covers exactly the size it reported; the descriptor
+    // is closed on return (the mapping keeps the file).
+    const auto [fd, size] = openImageFile(path, what);
+    return MappedFile(fd.get(), size, path);
+}
+
 ImageFormat detectFormat(std::span<const uint8_t> image) {
     // First: a bzImage's compressed payload may contain any byte pattern, a multiboot magic or
     // "\x7fELF" included, while "HdrS" at 0x202 is the boot protocol's own signature.
@@ -87,8 +108,11 @@ ImageFormat detectFormat(std::span<const uint8_t> image) {
     return ImageFormat::Flat;
 }
 
-BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
-    const std::vector<uint8_t> image = readImageFile(options.imagePath, "image");
+namespace {
+
+BootPlan loadMappedImage(const BootOptions& options, GuestMemory& memory) {
+    const MappedFile imageFile = mapImageFile(options.imagePath, "image");
+    const std::span<const uint8_t> image = imageFile.bytes();
     std::vector<std::string> notes;
     ImageFormat format = options.format;
     if (format == ImageFormat::Auto) {
@@ -126,42 +150,64 @@ BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
     }
 
     BootPlan plan;
-    switch (format) {
-    case ImageFormat::Multiboot: {
-        std::vector<uint8_t> initrd;
-        if (!options.initrdPath.empty())
-            initrd = readImageFile(options.initrdPath, "initrd");
-        plan = loadMultiboot(image, options, initrd, memory);
-        break;
+    MappedFile initrd;
+    // A file truncated while it was mapped reads as zeros past its new end
+    // (common/MappedFile.h): whatever a loader made of those, the file is what went wrong.
+    const auto checkUnchanged = [&] {
+        if (imageFile.shrank())
+            throw LoadError(options.imagePath,
+                            "the image shrank (or could not be read) while being loaded");
+        if (initrd.shrank())
+            throw LoadError(options.initrdPath,
+                            "the initrd shrank (or could not be read) while being loaded");
+    };
+    try {
+        switch (format) {
+        case ImageFormat::Multiboot:
+            if (!options.initrdPath.empty())
+                initrd = mapImageFile(options.initrdPath, "initrd");
+            plan = loadMultiboot(image, options, initrd.bytes(), memory);
+            break;
+        case ImageFormat::Linux:
+            if (!options.initrdPath.empty())
+                initrd = mapImageFile(options.initrdPath, "initrd");
+            plan = loadLinux(image, linuxOptions, initrd.bytes(), memory);
+            break;
+        case ImageFormat::Pvh:
+            if (!options.initrdPath.empty())
+                initrd = mapImageFile(options.initrdPath, "initrd");
+            plan = loadPvh(image, linuxOptions, initrd.bytes(), memory);
+            break;
+        case ImageFormat::Elf:
+            plan = loadElf(image, options.imagePath, memory);
+            break;
+        case ImageFormat::Flat:
+        case ImageFormat::Auto: // detectFormat never returns Auto
+            plan = loadFlat(image, options.imagePath, options.loadAddress, memory);
+            break;
+        }
+    } catch (const InputError&) {
+        checkUnchanged();
+        throw;
     }
-    case ImageFormat::Linux: {
-        std::vector<uint8_t> initrd;
-        if (!options.initrdPath.empty())
-            initrd = readImageFile(options.initrdPath, "initrd");
-        plan = loadLinux(image, linuxOptions, initrd, memory);
-        break;
-    }
-    case ImageFormat::Pvh: {
-        std::vector<uint8_t> initrd;
-        if (!options.initrdPath.empty())
-            initrd = readImageFile(options.initrdPath, "initrd");
-        plan = loadPvh(image, linuxOptions, initrd, memory);
-        break;
-    }
-    case ImageFormat::Elf:
-        plan = loadElf(image, options.imagePath, memory);
-        break;
-    case ImageFormat::Flat:
-    case ImageFormat::Auto: // detectFormat never returns Auto
-        plan = loadFlat(image, options.imagePath, options.loadAddress, memory);
-        break;
-    }
+    checkUnchanged();
     if (!takesKernelArguments && !options.commandLine.empty())
         notes.push_back(fmt::format("the command line \"{}\" is ignored: only multiboot and "
                                     "Linux kernels receive one",
                                     options.commandLine));
     plan.notes.insert(plan.notes.begin(), notes.begin(), notes.end());
     plan.addedKernelParameters = addedParameters;
+    return plan;
+}
+
+} // namespace
+
+BootPlan loadImage(const BootOptions& options, GuestMemory& memory) {
+    BootPlan plan = loadMappedImage(options, memory); // the files are unmapped on return
+    // The loaders' temporaries (the decompressors' dictionaries and bounce buffers, the ELF
+    // tables) are freed by now; glibc keeps freed heap memory for reuse, and the guest is about
+    // to run for a long time without needing it: give it back to the kernel.
+    ::malloc_trim(0);
     return plan;
 }
 

@@ -2,6 +2,7 @@
 // The entry point of core/boot: reads the image named by BootOptions, works out its format and
 // hands it to the matching loader (docs/boot.md).
 #include "boot/BootPlan.h"
+#include "common/MappedFile.h"
 #include "machine/GuestMemory.h"
 
 #include <cstdint>
@@ -19,15 +20,21 @@ constexpr uint64_t kMaxImageFileSize = 2ull << 30;
 // a file that is missing, unreadable, not a regular file, empty or larger than kMaxImageFileSize.
 std::vector<uint8_t> readImageFile(const std::string& path, const char* what);
 
+// The same checks and errors, but the file is mapped read-only instead of copied onto the heap:
+// loadImage reads images and initrds this way (common/MappedFile.h).
+MappedFile mapImageFile(const std::string& path, const char* what);
+
 // Detection order: a Linux bzImage ("HdrS" at 0x202; first, since a bzImage may also contain
 // the other magics) -> a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the
 // first 8192 bytes, checksum correct) -> ELF (\x7fELF): PVH when it carries the
 // XEN_ELFNOTE_PHYS32_ENTRY note, plain ELF otherwise -> flat. Never returns Auto.
 ImageFormat detectFormat(std::span<const uint8_t> image);
 
-// Reads options.imagePath (and options.initrdPath for multiboot and Linux), detects the format when
+// Maps options.imagePath (and options.initrdPath for multiboot and Linux), detects the format when
 // options.format is Auto, loads the image into `memory` and returns where and how to start it.
-// A forced format the file does not match is a LoadError naming the file and the mismatch.
+// A forced format the file does not match is a LoadError naming the file and the mismatch. The
+// files are unmapped and the loaders' freed heap trimmed before it returns, so none of it counts
+// against the running guest's RSS.
 BootPlan loadImage(const BootOptions& options, GuestMemory& memory);
 
 } // namespace kvmscope::boot

@@ -1,1 +1,5 @@
 list(APPEND KVMSCOPE_CORE_SOURCES common/Error.h)
+list(APPEND KVMSCOPE_CORE_SOURCES
+    common/MappedFile.h common/MappedFile.cpp
+    common/ScratchPages.h common/ScratchPages.cpp
+)

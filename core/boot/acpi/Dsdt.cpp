@@ -1,6 +1,7 @@
 #include "boot/acpi/Dsdt.h"
 
 #include "devices/AcpiPmControl.h"
+#include "devices/CmosRtc.h"
 
 namespace kvmscope::boot::acpi {
 namespace {
@@ -47,13 +48,16 @@ void append(Bytes& to, const Bytes& bytes) {
     to.insert(to.end(), bytes.begin(), bytes.end());
 }
 
+// The ports the RTC's _CRS claims are the ones the CMOS device answers.
+static_assert(kRtcPortCount == CmosRtc::kPortCount);
+
 } // namespace
 
 // The resulting bytes, as the unit test spells them out (tests/unit/acpi/DsdtTest.cpp):
 //
 //   08 5f 53 35 5f                NameOp "_S5_"
 //   12 06 04 00 00 00 00          PackageOp PkgLength(6) NumElements(4) ZeroOp x4
-//   10 33 5c 5f 53 42 5f          ScopeOp PkgLength(0x33) "\_SB_"
+//   10 4b 05 5c 5f 53 42 5f       ScopeOp PkgLength(0x5b, two bytes: 20.2.4) "\_SB_"
 //   5b 82 2b 43 4f 4d 31          DeviceOp PkgLength(0x2b) "COM1"
 //   08 5f 48 49 44 0c 41 d0 05 01 NameOp "_HID" DWordConst 0x0105d041 (EISAID "PNP0501")
 //   08 5f 55 49 44 01             NameOp "_UID" OneOp
@@ -61,6 +65,13 @@ void append(Bytes& to, const Bytes& bytes) {
 //   11 10 0a 0d                   BufferOp PkgLength(0x10) BufferSize ByteConst(13)
 //   47 01 f8 03 f8 03 01 08       I/O port: decode16, min=max 0x3f8, align 1, length 8
 //   22 10 00                      IRQ mask 0x0010: IRQ 4
+//   79 00                         End tag
+//   5b 82 25 52 54 43 5f          DeviceOp PkgLength(0x25) "RTC_"
+//   08 5f 48 49 44 0c 41 d0 0b 00 NameOp "_HID" DWordConst 0x000bd041 (EISAID "PNP0B00")
+//   08 5f 43 52 53                NameOp "_CRS"
+//   11 10 0a 0d                   BufferOp PkgLength(0x10) BufferSize ByteConst(13)
+//   47 01 70 00 70 00 01 02       I/O port: decode16, min=max 0x70, align 1, length 2
+//   22 00 01                      IRQ mask 0x0100: IRQ 8
 //   79 00                         End tag
 aml::Bytes buildDsdtAml() {
     // ACPI 6.4, 7.4.2 "\_Sx (System States)": Package { SLP_TYPa, SLP_TYPb, reserved, reserved }.
@@ -78,8 +89,22 @@ aml::Bytes buildDsdtAml() {
     append(com1, aml::name("_UID", aml::integer(1)));
     append(com1, aml::name("_CRS", aml::buffer(resources)));
 
+    // The AT RTC as PC firmware declares it, so that an OS binds its CMOS clock driver to an
+    // enumerated device (Linux: rtc_cmos through PNP/ACPI rather than its platform fallback,
+    // arch/x86/kernel/rtc.c). ACPI 6.5 6.1.5 _HID (EISA id PNP0B00: "AT real-time clock"),
+    // 6.2.2 _CRS with the ports (6.4.2.5) and the ISA IRQ (6.4.2.1) the device owns. The FADT
+    // agrees: CENTURY names the CMOS century register and IAPC_BOOT_ARCH leaves "CMOS RTC Not
+    // Present" clear (AcpiTables.cpp).
+    Bytes rtcResources = ioPortDescriptor(kRtcPort, 1, kRtcPortCount);
+    append(rtcResources, irqNoFlagsDescriptor(kRtcIrq));
+    append(rtcResources, endTagDescriptor());
+    Bytes rtc = aml::name("_HID", aml::eisaId("PNP0B00"));
+    append(rtc, aml::name("_CRS", aml::buffer(rtcResources)));
+
     // \_SB is predefined (5.3.1 "Predefined Root Namespaces"), so Scope can open it.
-    append(termList, aml::scope("\\_SB", aml::device("COM1", com1)));
+    Bytes systemBus = aml::device("COM1", com1);
+    append(systemBus, aml::device("RTC", rtc));
+    append(termList, aml::scope("\\_SB", systemBus));
     return termList;
 }
 

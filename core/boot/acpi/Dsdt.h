@@ -1,7 +1,7 @@
 #pragma once
 // The Differentiated System Description Table's definition block: the AML namespace kvmscope
 // gives the guest (ACPI 6.4, 5.2.11.1). It declares only what the fixed tables cannot: the S5
-// sleep type that powers off, and the COM1 serial port as a PNP device.
+// sleep type that powers off, and the COM1 serial port and the CMOS RTC as PNP devices.
 #include "boot/acpi/Aml.h"
 
 namespace kvmscope::boot::acpi {
@@ -10,6 +10,12 @@ namespace kvmscope::boot::acpi {
 constexpr uint16_t kCom1Port = 0x3f8;
 constexpr uint8_t kCom1PortCount = 8;
 constexpr uint8_t kCom1Irq = 4;
+// The CMOS RTC (devices/CmosRtc.h, placed by Machine.cpp at 0x70, two ports) and ISA IRQ 8, the
+// AT RTC's line, as a PC's firmware describes it. IRQ 8 is declared though the device raises no
+// interrupt: it is the line the hardware owns, and rtc_cmos works without its interrupts.
+constexpr uint16_t kRtcPort = 0x70;
+constexpr uint8_t kRtcPortCount = 2;
+constexpr uint8_t kRtcIrq = 8;
 
 // The DSDT's AML (the bytes after its 36-byte header): a TermList equivalent to this ASL:
 //
@@ -21,6 +27,13 @@ constexpr uint8_t kCom1Irq = 4;
 //           Name (_CRS, ResourceTemplate () {
 //               IO (Decode16, 0x3f8, 0x3f8, 0x01, 0x08)
 //               IRQNoFlags () { 4 }
+//           })
+//       }
+//       Device (RTC) {
+//           Name (_HID, EisaId ("PNP0B00"))  // AT real-time clock
+//           Name (_CRS, ResourceTemplate () {
+//               IO (Decode16, 0x70, 0x70, 0x01, 0x02)
+//               IRQNoFlags () { 8 }
 //           })
 //       }
 //   }

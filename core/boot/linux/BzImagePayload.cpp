@@ -1,6 +1,7 @@
 #include "boot/linux/BzImagePayload.h"
 
 #include "boot/ElfImage.h"
+#include "boot/ImagePlacement.h"
 #include "boot/linux/LinuxLoader.h"
 #include "common/Error.h"
 
@@ -41,6 +42,12 @@ constexpr CompressionMagic kMagics[] = {
     {PayloadCompression::Zstd, {0x28, 0xb5, 0x2f, 0xfd}, 4},
 };
 
+// The xz and gzip decoders write into this bounce buffer and hand each filled piece to the
+// scratch pages, which skip the zero pages; 1 MiB amortises the library calls.
+constexpr size_t kChunkSize = 1u << 20;
+// moveVmlinuxSegments copies and gives back this much at a time.
+constexpr uint64_t kMoveChunkSize = 2ull << 20;
+
 // What a decompressor reports: the bytes it produced and, when it failed, why.
 struct Inflated {
     uint64_t produced = 0;
@@ -68,8 +75,10 @@ const char* lzmaError(lzma_ret code) {
 }
 
 // The kernel's xz stream is one .xz stream (scripts/xz_wrap.sh) followed by the length word, so
-// the decoder runs without LZMA_CONCATENATED and stops at the stream's end.
-Inflated inflateXz(std::span<const uint8_t> input, std::span<uint8_t> output) {
+// the decoder runs without LZMA_CONCATENATED and stops at the stream's end. Each decoder stops
+// when `output` is full (its capacity is one byte more than declared: the caller reports a
+// stream that goes on).
+Inflated inflateXz(std::span<const uint8_t> input, ScratchPages& output) {
     lzma_stream stream = LZMA_STREAM_INIT;
     Inflated result;
     lzma_ret code = lzma_stream_decoder(&stream, UINT64_MAX, 0);
@@ -77,23 +86,26 @@ Inflated inflateXz(std::span<const uint8_t> input, std::span<uint8_t> output) {
         result.failure = lzmaError(code);
         return result;
     }
+    std::vector<uint8_t> chunk(kChunkSize);
     stream.next_in = input.data();
     stream.avail_in = input.size();
-    stream.next_out = output.data();
-    stream.avail_out = output.size();
     do {
+        const size_t room = std::min<uint64_t>(chunk.size(), output.room());
+        stream.next_out = chunk.data();
+        stream.avail_out = room;
         code = lzma_code(&stream, LZMA_FINISH);
-    } while (code == LZMA_OK && stream.avail_out > 0);
-    result.produced = output.size() - stream.avail_out;
+        output.append(std::span(chunk).first(room - stream.avail_out));
+    } while (code == LZMA_OK && output.room() > 0);
+    result.produced = output.size();
     result.ended = code == LZMA_STREAM_END;
     // A full buffer is not a failure here: the caller reports the stream as too long.
-    if (code != LZMA_STREAM_END && stream.avail_out > 0)
+    if (code != LZMA_STREAM_END && output.room() > 0)
         result.failure = lzmaError(code);
     lzma_end(&stream);
     return result;
 }
 
-Inflated inflateGzip(std::span<const uint8_t> input, std::span<uint8_t> output) {
+Inflated inflateGzip(std::span<const uint8_t> input, ScratchPages& output) {
     z_stream stream{};
     Inflated result;
     // 16 + MAX_WBITS: a gzip wrapper (RFC 1952) around the deflate data, nothing else.
@@ -101,26 +113,35 @@ Inflated inflateGzip(std::span<const uint8_t> input, std::span<uint8_t> output) 
         result.failure = "inflateInit2 failed";
         return result;
     }
-    // Both sizes fit uInt: the file is below 2 GiB and the output below kMaxVmlinuxSize + 1.
+    std::vector<uint8_t> chunk(kChunkSize);
+    // The input fits uInt: the file is below 2 GiB.
     stream.next_in = input.data();
     stream.avail_in = static_cast<uInt>(input.size());
-    stream.next_out = output.data();
-    stream.avail_out = static_cast<uInt>(output.size());
     int code = Z_OK;
     do {
-        code = inflate(&stream, Z_FINISH);
-    } while (code == Z_OK && stream.avail_out > 0);
-    result.produced = output.size() - stream.avail_out;
+        const auto room = static_cast<uInt>(std::min<uint64_t>(chunk.size(), output.room()));
+        stream.next_out = chunk.data();
+        stream.avail_out = room;
+        // Z_NO_FLUSH: with Z_FINISH, zlib calls an output buffer that the stream does not end
+        // in an error (Z_BUF_ERROR), and this one is only a chunk of the output.
+        code = inflate(&stream, Z_NO_FLUSH);
+        output.append(std::span(chunk).first(room - stream.avail_out));
+    } while (code == Z_OK && output.room() > 0);
+    result.produced = output.size();
     result.ended = code == Z_STREAM_END;
     if (code == Z_DATA_ERROR || code == Z_MEM_ERROR || code == Z_STREAM_ERROR)
         result.failure = fmt::format("zlib: {}", stream.msg ? stream.msg : "error");
-    else if (code == Z_BUF_ERROR && stream.avail_out > 0)
+    else if (code == Z_BUF_ERROR && output.room() > 0)
         result.failure = "zlib: truncated stream";
     inflateEnd(&stream);
     return result;
 }
 
-Inflated inflateZstd(std::span<const uint8_t> input, std::span<uint8_t> output) {
+// One-shot, straight into the scratch pages: zstd's streaming decoder would keep a window of
+// up to 128 MiB besides the output (a kernel's frame declares no content size), where the one-shot
+// decoder reads its matches from the output itself. The zero pages are backed here, as they were
+// before scratch pages existed.
+Inflated inflateZstd(std::span<const uint8_t> input, ScratchPages& output) {
     Inflated result;
     // One frame, then the length word: decompress exactly the frame.
     const size_t frameSize = ZSTD_findFrameCompressedSize(input.data(), input.size());
@@ -128,16 +149,19 @@ Inflated inflateZstd(std::span<const uint8_t> input, std::span<uint8_t> output) 
         result.failure = fmt::format("zstd: {}", ZSTD_getErrorName(frameSize));
         return result;
     }
-    const size_t produced = ZSTD_decompress(output.data(), output.size(), input.data(), frameSize);
+    const std::span<uint8_t> room = output.unwritten();
+    const size_t produced = ZSTD_decompress(room.data(), room.size(), input.data(), frameSize);
     if (ZSTD_isError(produced)) {
         if (ZSTD_getErrorCode(produced) == ZSTD_error_dstSize_tooSmall) {
+            output.commit(room.size());
             result.produced = output.size(); // more than the room: reported by the caller
             return result;
         }
         result.failure = fmt::format("zstd: {}", ZSTD_getErrorName(produced));
         return result;
     }
-    result.produced = produced;
+    output.commit(produced);
+    result.produced = output.size();
     result.ended = true;
     return result;
 }
@@ -178,13 +202,14 @@ PayloadCompression detectPayloadCompression(std::span<const uint8_t> payload) {
     return PayloadCompression::Unknown;
 }
 
-BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::string& path) {
+DecompressedBzImage decompressBzImagePayload(std::span<const uint8_t> image,
+                                             const std::string& path) {
     const LinuxKernelImage kernel = parseLinuxKernel(image, path);
     const setup_header& header = kernel.header;
     // parseLinuxKernel has required XLF_KERNEL_64, so the protocol is 2.12 or later and the
     // payload fields (2.08) are there.
     static_assert(kProtocolPayload <= 0x020c);
-    BzImagePayload payload;
+    DecompressedBzImage payload;
     payload.protocol = header.version;
     payload.commandLineSize = header.cmdline_size;
     // payload_offset counts from the protected-mode kernel's start, the byte after the setup.
@@ -204,7 +229,8 @@ BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::
 
     switch (payload.compression) {
     case PayloadCompression::None:
-        payload.vmlinux.assign(bytes.begin(), bytes.end());
+        payload.vmlinux = ScratchPages(bytes.size());
+        payload.vmlinux.append(bytes);
         return payload;
     case PayloadCompression::Gzip:
     case PayloadCompression::Xz:
@@ -247,7 +273,7 @@ BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::
                                     toString(payload.compression), declared, kMaxVmlinuxSize));
 
     // One byte more than declared, so that a stream which goes on beyond it is seen.
-    payload.vmlinux.resize(uint64_t{declared} + 1);
+    payload.vmlinux = ScratchPages(uint64_t{declared} + 1);
     const Inflated inflated =
         payload.compression == PayloadCompression::Xz     ? inflateXz(bytes, payload.vmlinux)
         : payload.compression == PayloadCompression::Gzip ? inflateGzip(bytes, payload.vmlinux)
@@ -269,12 +295,60 @@ BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::
                                     "but its last four bytes declare {:#x}",
                                     toString(payload.compression), inflated.produced,
                                     inflated.ended ? "" : " without reaching its end", declared));
-    payload.vmlinux.resize(declared);
-    if (!hasElfMagic(payload.vmlinux))
+    if (!hasElfMagic(payload.vmlinux.bytes()))
         throw LoadError(path, fmt::format("the decompressed {} kernel payload ({:#x} bytes) is "
                                           "not an ELF file",
                                           toString(payload.compression), declared));
     return payload;
+}
+
+BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::string& path) {
+    DecompressedBzImage decompressed = decompressBzImagePayload(image, path);
+    BzImagePayload payload;
+    static_cast<BzImagePayloadInfo&>(payload) = decompressed;
+    const std::span<const uint8_t> bytes = decompressed.vmlinux.bytes();
+    payload.vmlinux.assign(bytes.begin(), bytes.end());
+    return payload;
+}
+
+LoadedRange moveVmlinuxSegments(const ElfImage& elf, ScratchPages& vmlinux, const std::string& path,
+                                GuestMemory& memory,
+                                std::initializer_list<layout::ReservedRange> alsoReserved) {
+    LoadedRange range{UINT64_MAX, 0};
+    for (const ElfSegment& segment : elf.segments) {
+        checkImagePlacement(path,
+                            fmt::format("program header {} (p_paddr {:#x}, p_memsz {:#x})",
+                                        segment.index, segment.physicalAddress, segment.memorySize),
+                            segment.physicalAddress, segment.memorySize, memory, alsoReserved);
+        range.start = std::min(range.start, segment.physicalAddress);
+        range.end = std::max(range.end, segment.physicalAddress + segment.memorySize);
+    }
+    // In file order, so that what lies in front of the next segment's first byte is needed by
+    // no segment still to come (two segments may share file bytes: the gABI does not forbid it).
+    std::vector<const ElfSegment*> order;
+    for (const ElfSegment& segment : elf.segments)
+        order.push_back(&segment);
+    std::sort(order.begin(), order.end(), [](const ElfSegment* a, const ElfSegment* b) {
+        return a->fileOffset < b->fileOffset;
+    });
+    const std::span<const uint8_t> file = vmlinux.bytes();
+    for (size_t i = 0; i < order.size(); ++i) {
+        const ElfSegment& segment = *order[i];
+        const uint64_t neededFrom = i + 1 < order.size() ? order[i + 1]->fileOffset : file.size();
+        for (uint64_t done = 0; done < segment.fileSize; done += kMoveChunkSize) {
+            const uint64_t piece = std::min(kMoveChunkSize, segment.fileSize - done);
+            memory.write(segment.physicalAddress + done, file.data() + segment.fileOffset + done,
+                         piece);
+            vmlinux.releaseBelow(std::min(segment.fileOffset + done + piece, neededFrom));
+        }
+        // Segments up to this one are done and none to come starts below neededFrom: what lies
+        // in front of it (this segment's bytes past an overlap, gaps, headers) is free too.
+        vmlinux.releaseBelow(neededFrom);
+        // The part beyond p_filesz is the bss: the gABI says it reads as zero.
+        memory.fill(segment.physicalAddress + segment.fileSize, 0,
+                    segment.memorySize - segment.fileSize);
+    }
+    return range;
 }
 
 } // namespace kvmscope::boot

@@ -254,13 +254,13 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
 
     // A bzImage carries the ELF compressed in its payload; its setup header also says how long
     // a command line the kernel takes. A bare vmlinux does not say; the room here limits it.
-    BzImagePayload payload;
+    DecompressedBzImage payload;
     std::span<const uint8_t> elfBytes = image;
     std::string elfName = path;
     uint64_t commandLineLimit = kCommandLineRoom;
     if (hasLinuxBootMagic(image)) {
-        payload = extractBzImagePayload(image, path);
-        elfBytes = payload.vmlinux;
+        payload = decompressBzImagePayload(image, path);
+        elfBytes = payload.vmlinux.bytes();
         elfName = path + " (vmlinux from the bzImage payload)";
         commandLineLimit = std::min<uint64_t>(commandLineLimit, payload.commandLineSize);
         plan.notes.push_back(fmt::format("{}: bzImage, boot protocol {}: {} payload of {:#x} bytes "
@@ -282,8 +282,14 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
                                  "entry (Linux: CONFIG_PVH)");
     checkSegmentsBelowTheHole(elf, elfName);
     checkEntry(elf, *note, elfName);
-    const LoadedRange loaded = loadElfSegments(
-        elf, elfBytes, elfName, memory, {layout::kBootStackRange, layout::kLinuxBootDataRange});
+    // A decompressed vmlinux is moved out of its scratch pages chunk by chunk, so it is never
+    // held twice (docs/benchmarks.md, RSS); elfBytes is not read after this.
+    const LoadedRange loaded =
+        payload.vmlinux.size()
+            ? moveVmlinuxSegments(elf, payload.vmlinux, elfName, memory,
+                                  {layout::kBootStackRange, layout::kLinuxBootDataRange})
+            : loadElfSegments(elf, elfBytes, elfName, memory,
+                              {layout::kBootStackRange, layout::kLinuxBootDataRange});
     plan.notes.push_back(fmt::format("PVH kernel: ELF{}, {} segment(s) in [{:#x}, {:#x}), "
                                      "XEN_ELFNOTE_PHYS32_ENTRY {:#x} ({})",
                                      elf.is64 ? 64 : 32, elf.segments.size(), loaded.start,

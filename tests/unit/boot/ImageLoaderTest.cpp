@@ -23,6 +23,18 @@ std::vector<uint8_t> multibootAt(uint64_t offset, size_t size = 0x4000) {
     return image;
 }
 
+// readImageFile and mapImageFile: the same checks and the same messages, one copying and one
+// mapping the file.
+using FileReader = std::vector<uint8_t> (*)(const std::string&, const char*);
+const std::pair<const char*, FileReader> kReaders[] = {
+    {"readImageFile", readImageFile},
+    {"mapImageFile",
+     [](const std::string& path, const char* what) {
+         const MappedFile file = mapImageFile(path, what);
+         return std::vector<uint8_t>(file.bytes().begin(), file.bytes().end());
+     }},
+};
+
 std::vector<uint8_t> elfKernel64() {
     return boottest::elf64(0x100000, {Segment{0x100000, 0x100000, boottest::pattern(64, 1)}}).bytes;
 }
@@ -83,45 +95,66 @@ private Q_SLOTS:
         QCOMPARE(detectFormat(std::vector<uint8_t>{}), ImageFormat::Flat);
     }
 
+    void readImageFileReadsEveryByte_data() { addReaderRows(); }
     void readImageFileReadsEveryByte() {
+        QFETCH(int, reader);
         const auto bytes = boottest::pattern(100000, 3);
         const std::string path = write("image.bin", bytes);
-        QCOMPARE(readImageFile(path, "image"), bytes);
+        QCOMPARE(kReaders[reader].second(path, "image"), bytes);
     }
 
+    void missingFileIsALoadErrorNamingIt_data() { addReaderRows(); }
     void missingFileIsALoadErrorNamingIt() {
+        QFETCH(int, reader);
         const std::string path = dir_.filePath("missing.bin").toStdString();
         const std::string message =
-            boottest::errorOf<LoadError>([&] { readImageFile(path, "initrd"); });
+            boottest::errorOf<LoadError>([&] { kReaders[reader].second(path, "initrd"); });
         QVERIFY2(contains(message, path) && contains(message, "cannot open the initrd") &&
                      contains(message, "No such file"),
                  message.c_str());
     }
 
+    void emptyFileIsRejected_data() { addReaderRows(); }
     void emptyFileIsRejected() {
+        QFETCH(int, reader);
         const std::string path = write("empty.bin", {});
         const std::string message =
-            boottest::errorOf<LoadError>([&] { readImageFile(path, "image"); });
+            boottest::errorOf<LoadError>([&] { kReaders[reader].second(path, "image"); });
         QVERIFY2(contains(message, path) && contains(message, "the image is empty"),
                  message.c_str());
     }
 
+    void directoryIsRejected_data() { addReaderRows(); }
     void directoryIsRejected() {
+        QFETCH(int, reader);
         const std::string path = dir_.path().toStdString();
         const std::string message =
-            boottest::errorOf<LoadError>([&] { readImageFile(path, "image"); });
+            boottest::errorOf<LoadError>([&] { kReaders[reader].second(path, "image"); });
         QVERIFY2(contains(message, "not a regular file"), message.c_str());
     }
 
+    void tooLargeFileIsRejectedWithoutReadingIt_data() { addReaderRows(); }
     void tooLargeFileIsRejectedWithoutReadingIt() {
+        QFETCH(int, reader);
         const std::string path = dir_.filePath("huge.bin").toStdString();
         const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
         QVERIFY(fd >= 0);
         QCOMPARE(::ftruncate(fd, off_t(kMaxImageFileSize + 1)), 0); // sparse: costs no disk
         ::close(fd);
         const std::string message =
-            boottest::errorOf<LoadError>([&] { readImageFile(path, "image"); });
+            boottest::errorOf<LoadError>([&] { kReaders[reader].second(path, "image"); });
         QVERIFY2(contains(message, "0x80000001 bytes"), message.c_str());
+    }
+
+    // The mapping covers the size fstat reported: bytes appended to the file later are not
+    // read (and could not be: they lie beyond the mapping).
+    void mappingKeepsTheSizeItWasMadeWith() {
+        const auto bytes = boottest::pattern(5000, 9);
+        const std::string path = write("growing.bin", bytes);
+        const MappedFile file = mapImageFile(path, "image");
+        std::ofstream(path, std::ios::binary | std::ios::app).write("more", 4);
+        QCOMPARE(file.size(), uint64_t(bytes.size()));
+        QCOMPARE(std::vector<uint8_t>(file.bytes().begin(), file.bytes().end()), bytes);
     }
 
     void autoDetectionLoadsEachFormat() {
@@ -214,6 +247,12 @@ private Q_SLOTS:
     }
 
 private:
+    static void addReaderRows() {
+        QTest::addColumn<int>("reader");
+        for (size_t i = 0; i < std::size(kReaders); ++i)
+            QTest::newRow(kReaders[i].first) << int(i);
+    }
+
     std::string write(const char* name, const std::vector<uint8_t>& bytes) {
         const std::string path = dir_.filePath(name).toStdString();
         std::ofstream out(path, std::ios::binary);

@@ -8,10 +8,12 @@
 
 #include <QElapsedTimer>
 #include <QTest>
+#include <algorithm>
 #include <asm/bootparam.h>
 #include <cstddef>
 #include <fmt/format.h>
 #include <lzma.h>
+#include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -124,6 +126,11 @@ std::string extractError(const std::vector<uint8_t>& image) {
     return boottest::errorOf<LoadError>([&] { extractBzImagePayload(image, "/boot/vmlinuz"); });
 }
 
+// The start of the 4 KiB page holding `byte`, for mincore(2).
+void* pageOf(const uint8_t* byte) {
+    return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(byte) & ~uintptr_t(0xfff));
+}
+
 BootOptions pvhOptions(std::string commandLine = {}) {
     BootOptions options;
     options.imagePath = "/boot/vmlinuz";
@@ -159,6 +166,92 @@ private Q_SLOTS:
         QCOMPARE(extracted.fileOffset, kSetupSize + kPayloadOffset);
         QCOMPARE(extracted.compressedSize, uint64_t(payload.size()));
         QVERIFY(extracted.vmlinux == elf);
+    }
+
+    // A vmlinux of several decompression chunks (1 MiB) with a long run of zeros, as a real
+    // one has (bss, padding): the bytes come out whole, and the zero pages are never backed.
+    void largePayloadsComeOutWholeWithoutTheirZeroPages_data() {
+        QTest::addColumn<int>("compression");
+        QTest::addColumn<bool>("zeroPagesSkipped");
+        QTest::newRow("xz") << int(PayloadCompression::Xz) << true;
+        QTest::newRow("gzip") << int(PayloadCompression::Gzip) << true;
+        // One-shot into the buffer: zstd writes the zeros itself (BzImagePayload.cpp).
+        QTest::newRow("zstd") << int(PayloadCompression::Zstd) << false;
+        QTest::newRow("uncompressed") << int(PayloadCompression::None) << true;
+    }
+    void largePayloadsComeOutWholeWithoutTheirZeroPages() {
+        QFETCH(int, compression);
+        QFETCH(bool, zeroPagesSkipped);
+        auto text = boottest::pattern(3u << 20, 9);
+        std::fill(text.begin() + (1u << 20), text.begin() + (2u << 20), 0);
+        const boottest::ElfFile elf =
+            boottest::elf64(0xffffffff81000000, {Segment{kKernel, 0xffffffff81000000, text}});
+        const auto kind = PayloadCompression(compression);
+        const auto payload = kind == PayloadCompression::Xz     ? xz(elf.bytes)
+                             : kind == PayloadCompression::Gzip ? gzip(elf.bytes)
+                             : kind == PayloadCompression::Zstd ? zstd(elf.bytes)
+                                                                : elf.bytes;
+        const DecompressedBzImage extracted =
+            decompressBzImagePayload(bzImage(payload), "/boot/vmlinuz");
+        QCOMPARE(extracted.compression, kind);
+        const std::span<const uint8_t> bytes = extracted.vmlinux.bytes();
+        // The middle of the zero run, 1.5 MiB into the segment.
+        unsigned char residency = 1;
+        QCOMPARE(
+            ::mincore(pageOf(bytes.data() + elf.segmentOffsets[0] + (3u << 19)), 4096, &residency),
+            0);
+        QCOMPARE(residency & 1, zeroPagesSkipped ? 0 : 1);
+        // Read after the residency check: reading maps the shared zero page in.
+        QVERIFY(std::equal(bytes.begin(), bytes.end(), elf.bytes.begin(), elf.bytes.end()));
+    }
+
+    // moveVmlinuxSegments leaves guest memory as loadElfSegments does, gives the copied pages
+    // back, and keeps the bytes a later segment still reads: here the second segment's file
+    // bytes lie inside the first one's (the gABI allows it).
+    void movedSegmentsMatchCopiedOnesAndLeaveNoCopyBehind() {
+        auto big = boottest::pattern(3u << 20, 4);
+        boottest::ElfFile elf = boottest::elf64(
+            0xffffffff81000000, {Segment{kKernel, 0xffffffff81000000, big, (3u << 20) + 0x3000},
+                                 Segment{kKernel + (4u << 20), 0, boottest::pattern(0x2000, 8)}});
+        // Point the second segment at bytes 0x1000-0x3000 of the first.
+        boottest::put<uint64_t>(elf.bytes,
+                                boottest::phdr64Field(elf, 1, offsetof(Elf64_Phdr, p_offset)),
+                                elf.segmentOffsets[0] + 0x1000);
+        const ElfImage parsed = parseElf(elf.bytes, "vmlinux");
+        GuestMemory copied(kRam);
+        const LoadedRange copiedRange = loadElfSegments(parsed, elf.bytes, "vmlinux", copied, {});
+        ScratchPages scratch(elf.bytes.size());
+        scratch.append(elf.bytes);
+        GuestMemory moved(kRam);
+        const LoadedRange movedRange = moveVmlinuxSegments(parsed, scratch, "vmlinux", moved, {});
+        QCOMPARE(movedRange.start, copiedRange.start);
+        QCOMPARE(movedRange.end, copiedRange.end);
+        const uint64_t length = copiedRange.end - copiedRange.start;
+        QVERIFY(std::ranges::equal(copied.span(copiedRange.start, length),
+                                   moved.span(movedRange.start, length)));
+        std::vector<uint8_t> second(0x2000);
+        moved.read(kKernel + (4u << 20), second.data(), second.size());
+        QVERIFY(std::equal(second.begin(), second.end(), big.begin() + 0x1000));
+        // The first segment's pages, past the shared ones, are gone from the scratch buffer.
+        unsigned char residency = 1;
+        QCOMPARE(::mincore(pageOf(scratch.bytes().data() + elf.segmentOffsets[0] + (1u << 20)),
+                           4096, &residency),
+                 0);
+        QCOMPARE(residency & 1, 0);
+    }
+
+    void movingRefusesASegmentOutsideRamBeforeWritingAny() {
+        const boottest::ElfFile elf =
+            boottest::elf64(0, {Segment{kKernel, 0, boottest::pattern(0x1000, 2)},
+                                Segment{kRam + 0x100000, 0x100000, boottest::pattern(0x1000, 3)}});
+        const ElfImage parsed = parseElf(elf.bytes, "vmlinux");
+        ScratchPages scratch(elf.bytes.size());
+        scratch.append(elf.bytes);
+        GuestMemory memory(kRam);
+        const std::string error = boottest::errorOf<LoadError>(
+            [&] { moveVmlinuxSegments(parsed, scratch, "vmlinux", memory, {}); });
+        QVERIFY2(contains(error, "vmlinux: program header 1"), error.c_str());
+        QCOMPARE(memory.readValue<uint8_t>(kKernel), uint8_t(0));
     }
 
     void pvhBootsABzImageByItsPayload() {

@@ -5,7 +5,9 @@
 //  (2) Debugger::stepInstruction on the same code through kvmscope's core (the request crosses to
 //      the vcpu thread and back). Also shown, to split the difference: VcpuRunner::step alone,
 //      and the context switches per step. "Step rate relative to bare" = (1)/(2) in µs per
-//      step; target >= 0.90.
+//      step; target >= 0.90. Then Debugger::stepInstructions(N): the same N steps as one
+//      request, stepped on the vcpu thread one KVM_RUN after another (what "step N", a trace and
+//      gdb's range stepping use), against the same floor.
 //  (3) the io-loop guest's exit rate through the core without the debugger (Machine::run) and
 //      with it attached but nothing set (Debugger::continueAll): target >= 0.98. Then with a
 //      breakpoint at an address the guest never reaches and an exit breakpoint on a port it
@@ -197,18 +199,28 @@ void enterSpinLoop(Machine& machine) {
     machine.vcpu(0).writeState(state, cpu::PartRegs);
 }
 
-// (2) Debugger::stepInstruction, the engine's step as the GUI and the gdb stub use it.
-StepCost debuggerSteps(kvm::System& system, const std::string& spinPath, uint64_t steps) {
+// (2) Debugger::stepInstruction, the engine's step as the GUI and the gdb stub use it, one
+// request per step; (2'') with `oneRequest`, Debugger::stepInstructions: the same steps as one
+// request, which the vcpu thread steps back to back.
+StepCost debuggerSteps(kvm::System& system, const std::string& spinPath, uint64_t steps,
+                       bool oneRequest) {
     NullSink sink;
     auto machine = flatMachine(system, spinPath, sink);
     enterSpinLoop(*machine);
     debug::Debugger& debugger = machine->debugger();
+    const char* who = oneRequest ? "Debugger::stepInstructions" : "Debugger::stepInstruction";
     const double switches = contextSwitches();
     const Stopwatch stopwatch;
-    for (uint64_t i = 0; i < steps; ++i)
-        debugger.stepInstruction(0);
+    if (oneRequest) {
+        const uint64_t done = debugger.stepInstructions(0, steps, 600'000);
+        if (done != steps)
+            throw std::runtime_error(fmt::format("{}: {} of {} steps", who, done, steps));
+    } else {
+        for (uint64_t i = 0; i < steps; ++i)
+            debugger.stepInstruction(0);
+    }
     const Cost cost = stopwatch.per(steps);
-    checkEax(machine->vcpu(0).readState().regs.rax, steps, "Debugger::stepInstruction");
+    checkEax(machine->vcpu(0).readState().regs.rax, steps, who);
     return {cost, (contextSwitches() - switches) / double(steps)};
 }
 
@@ -318,11 +330,12 @@ int main(int argc, char** argv) {
                    support.dataWatchpoints ? "fire" : "never fire");
 
         Series bare, engine, runner, engineSwitches, runnerSwitches, stepRatio, stepRatioCpu;
+        Series batch, batchSwitches, batchRatio, batchRatioCpu;
         Series detached, idle, attached, breakOnly, exitBreakOnly, bareExit, bareExitArmed;
         Series idleRatio, idleRatioCpu, attachedRatio, attachedRatioCpu, armedRatio, armedRatioCpu;
         for (int r = 0; r < repeats; ++r) {
             const Cost a = bareStepLoop(system, spin, steps);
-            const StepCost b = debuggerSteps(system, spinPath, steps);
+            const StepCost b = debuggerSteps(system, spinPath, steps, false);
             const StepCost c = runnerSteps(system, spinPath, steps);
             bare.add(a.wall);
             engine.add(b.cost.wall);
@@ -331,6 +344,11 @@ int main(int argc, char** argv) {
             runnerSwitches.add(c.switches);
             stepRatio.add(a.wall / b.cost.wall);
             stepRatioCpu.add(a.cpu / b.cost.cpu);
+            const StepCost k = debuggerSteps(system, spinPath, steps, true);
+            batch.add(k.cost.wall);
+            batchSwitches.add(k.switches);
+            batchRatio.add(a.wall / k.cost.wall);
+            batchRatioCpu.add(a.cpu / k.cost.cpu);
 
             const Cost d = ioLoopExits(system, ioLoopPath, false);
             const Cost e = ioLoopExits(system, ioLoopPath, true);
@@ -353,12 +371,12 @@ int main(int argc, char** argv) {
             attachedRatioCpu.add(d.cpu / f.cpu);
             armedRatio.add(i.wall / j.wall);
             armedRatioCpu.add(i.cpu / j.cpu);
-            fmt::print("run {}: us/step bare {:.2f}, Debugger {:.2f}, runner alone {:.2f}; io-loop "
-                       "us/exit: no debugger {:.3f}, idle debugger {:.3f}, breakpoint + exit "
-                       "breakpoint {:.3f}, breakpoint {:.3f}, exit breakpoint {:.3f}; bare {:.3f}, "
-                       "bare with DR0 armed {:.3f}\n",
-                       r + 1, a.wall, b.cost.wall, c.cost.wall, d.wall, e.wall, f.wall, g.wall,
-                       h.wall, i.wall, j.wall);
+            fmt::print("run {}: us/step bare {:.2f}, Debugger {:.2f}, one request of N {:.2f}, "
+                       "runner alone {:.2f}; io-loop us/exit: no debugger {:.3f}, idle debugger "
+                       "{:.3f}, breakpoint + exit breakpoint {:.3f}, breakpoint {:.3f}, exit "
+                       "breakpoint {:.3f}; bare {:.3f}, bare with DR0 armed {:.3f}\n",
+                       r + 1, a.wall, b.cost.wall, k.cost.wall, c.cost.wall, d.wall, e.wall, f.wall,
+                       g.wall, h.wall, i.wall, j.wall);
         }
         fmt::print("over {} runs ({} steps, {} io-loop exits each): median (min, max)\n", repeats,
                    steps, iterations);
@@ -374,6 +392,13 @@ int main(int argc, char** argv) {
                    stepRatio.summary("{:.3f}"));
         fmt::print("  step rate relative to bare, CPU time      {}\n",
                    stepRatioCpu.summary("{:.3f}"));
+        fmt::print("  Debugger::stepInstructions(N), 1 request  {}\n", batch.summary("{:.2f}"));
+        fmt::print("  context switches/step, 1 request          {}\n",
+                   batchSwitches.summary("{:.4f}"));
+        fmt::print("  its step rate relative to bare, wall time {}  (target >= 0.90)\n",
+                   batchRatio.summary("{:.3f}"));
+        fmt::print("  its step rate relative to bare, CPU time  {}\n",
+                   batchRatioCpu.summary("{:.3f}"));
         fmt::print("io-loop through the core, us/exit\n");
         fmt::print("  no debugger (Machine::run)                {}\n", detached.summary("{:.3f}"));
         fmt::print("  debugger, nothing set (continueAll)       {}\n", idle.summary("{:.3f}"));

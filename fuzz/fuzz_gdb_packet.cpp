@@ -74,6 +74,11 @@ public:
         kvmscope::fuzz::check(vcpu < vcpuCount(), "stepped a vcpu that does not exist");
         report(vcpu);
     }
+    void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) override {
+        kvmscope::fuzz::check(vcpu < vcpuCount(), "range-stepped a vcpu that does not exist");
+        kvmscope::fuzz::check(begin < end, "range-stepped an empty range (that is a step)");
+        report(vcpu);
+    }
     void interrupt() override {}
     void kill() override {}
     void setStopListener(StopListener l) override { listener = std::move(l); }

@@ -13,7 +13,7 @@ KVMSCOPE_PACKAGES=(
     binutils gcc
     qt6-qpa-plugins xvfb xauth
     clang libclang-rt-14-dev
-    gdb
+    gdb acpica-tools
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -84,6 +84,8 @@ const char* toString(StopCause cause) {
         return "exit breakpoint";
     case StopCause::SystemEvent:
         return "system event";
+    case StopCause::Stepped:
+        return "stepped";
     case StopCause::HostError:
         return "host error";
     }
@@ -134,13 +136,15 @@ void VcpuRunner::resume() {
     changed_.notify_all();
 }
 
-void VcpuRunner::step(bool withoutBreakpoints) {
+void VcpuRunner::step(const StepRequest& request) {
     {
         std::lock_guard lock(mutex_);
         if (request_ == Request::Quit)
             return;
         request_ = Request::Step;
-        stepWithoutBreakpoints_ = withoutBreakpoints;
+        stepRequest_ = request;
+        stepRequest_.count = std::max<uint64_t>(request.count, 1);
+        ++stepSerial_;
     }
     setState(RunState::Running); // see resume()
     changed_.notify_all();
@@ -168,7 +172,9 @@ void VcpuRunner::setStepCheckAddresses(std::vector<uint64_t> linearAddresses) {
 void VcpuRunner::pause() {
     {
         std::lock_guard lock(mutex_);
-        if (request_ == Request::Quit)
+        // Already asked to pause: the thread parks, or has, without being woken again (the
+        // debugger pauses every vcpu before each step, most of them long parked).
+        if (request_ == Request::Quit || request_ == Request::Pause)
             return;
         request_ = Request::Pause;
     }
@@ -260,17 +266,20 @@ void VcpuRunner::threadMain() {
         if (request_ == Request::Quit)
             break;
         const bool singleStep = request_ == Request::Step;
-        if (singleStep)
-            request_ = Request::Pause; // one step, then park
+        const StepRequest stepRequest = stepRequest_;
+        const uint64_t stepSerial = stepSerial_;
         runDebug_ = armedDebug_;
-        runStepWithoutBreakpoints_ = singleStep && stepWithoutBreakpoints_;
+        runStepWithoutBreakpoints_ = singleStep && stepRequest.firstWithoutBreakpoints;
         runStepCheck_ = stepCheck_;
         // Consume any kick aimed at the previous run; a kick from now on interrupts this one.
         immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
         lock.unlock();
         setState(RunState::Running);
         try {
-            runUntilInterrupted(singleStep);
+            if (singleStep)
+                runSteps(stepRequest, stepSerial);
+            else
+                runUntilInterrupted(false);
         } catch (const std::exception& error) {
             VcpuStop stop{vcpu_.id(), StopCause::HostError, 0, 0, error.what()};
             logger->error("vcpu {}: {}", vcpu_.id(), error.what());
@@ -280,11 +289,117 @@ void VcpuRunner::threadMain() {
             host_.vcpuStopped(stop);
         }
         lock.lock();
+        // A run of steps that nothing else ended parks now (pause, resume or a new step request
+        // from another thread meanwhile win).
+        if (singleStep && request_ == Request::Step && stepSerial_ == stepSerial)
+            request_ = Request::Pause;
         if (host_.machineStopping() && request_ != Request::Quit)
             request_ = Request::Pause;
     }
     lock.unlock();
     setState(RunState::Stopped);
+}
+
+void VcpuRunner::runSteps(const StepRequest& request, uint64_t serial) {
+    lastStepPc_.store(kNoStepPc, std::memory_order_relaxed);
+    stepsDone_.store(0, std::memory_order_relaxed);
+    stepPcs_.clear();
+    const bool ranged = request.rangeBegin < request.rangeEnd;
+    uint64_t done = 0;
+    uint64_t pc = 0;
+    // Every way out leaves the count and the last completed step's address for the caller.
+    auto finish = [&] {
+        lastStepPc_.store(done > 0 ? pc : kNoStepPc, std::memory_order_relaxed);
+        stepsDone_.store(done, std::memory_order_release);
+    };
+    while (done < request.count) {
+        if (!runUntilInterrupted(true)) {
+            // A stop (it has reported itself and asked to park), a pause, or a kick that only
+            // brought new breakpoints: the last steps again with them, the others end here.
+            if (stepsContinue(serial))
+                continue;
+            finish();
+            return;
+        }
+        ++done;
+        const auto reported = lastStepPc_.load(std::memory_order_relaxed);
+        pc = reported != kNoStepPc ? reported : currentLinearPc();
+        if (request.recordPcs)
+            stepPcs_.push_back(pc);
+        runStepWithoutBreakpoints_ = false; // only the first step leaves them out
+        if (done == request.count ||
+            (ranged && (pc < request.rangeBegin || pc >= request.rangeEnd)))
+            break;
+        // More steps to go onto an address no breakpoint can mark (debugger: SteppingCheck):
+        // that ends them as the stop it is, the same one a continue by steps reports. A debug
+        // register's or an int3's breakpoint fires by itself in the next step's KVM_RUN.
+        if (std::find(runStepCheck_.begin(), runStepCheck_.end(), pc) != runStepCheck_.end()) {
+            finish();
+            VcpuStop stop{vcpu_.id(), StopCause::Debug, KVM_EXIT_DEBUG, 0, {}};
+            stop.debug.exception = 1; // #DB
+            stop.debug.dr6 = kDr6SingleStep;
+            stop.debug.pc = pc;
+            stop.description = fmt::format("vcpu {} stopped: stepped onto {:#x}", vcpu_.id(), pc);
+            {
+                std::lock_guard lock(mutex_);
+                if (request_ != Request::Quit)
+                    request_ = Request::Pause;
+            }
+            host_.vcpuStopped(stop);
+            return;
+        }
+        if (!stepsContinue(serial)) {
+            finish();
+            return;
+        }
+    }
+    finish();
+    if (!request.report)
+        return;
+    VcpuStop stop{vcpu_.id(), StopCause::Stepped, KVM_EXIT_DEBUG, 0, {}};
+    stop.steps = request.stepsBefore + done;
+    stop.debug.exception = 1;
+    stop.debug.dr6 = kDr6SingleStep;
+    stop.debug.pc = pc;
+    stop.description = fmt::format("vcpu {} stepped {} instruction{} to {:#x}", vcpu_.id(),
+                                   stop.steps, stop.steps == 1 ? "" : "s", pc);
+    {
+        std::lock_guard lock(mutex_);
+        if (request_ == Request::Step && stepSerial_ == serial)
+            request_ = Request::Pause;
+    }
+    host_.vcpuStopped(stop);
+}
+
+bool VcpuRunner::stepsContinue(uint64_t serial) {
+    if (host_.machineStopping())
+        return false;
+    std::lock_guard lock(mutex_);
+    if (request_ != Request::Step || stepSerial_ != serial)
+        return false;
+    // Still ours. A kick since (setGuestDebug, setStepCheckAddresses) set immediate_exit: take
+    // the settings it announced and clear it, as a new run does.
+    runDebug_ = armedDebug_;
+    runStepCheck_ = stepCheck_;
+    immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
+    return true;
+}
+
+uint64_t VcpuRunner::currentLinearPc() {
+    // SDM vol. 3A 3.4.4: in 64-bit mode the CS base is treated as 0; elsewhere linear = base +
+    // EIP (IP in real mode, where the base is selector * 16).
+    const kvm_regs regs = vcpu_.regs();
+    const kvm_sregs sregs = vcpu_.sregs();
+    constexpr uint64_t kEferLongModeActive = 1u << 10;
+    if ((sregs.efer & kEferLongModeActive) && sregs.cs.l)
+        return regs.rip;
+    return (sregs.cs.base + regs.rip) & 0xffff'ffffull;
+}
+
+std::vector<uint64_t> VcpuRunner::stepPcs() const {
+    // Written by the vcpu thread before it parks; the park (setState under mutex_) orders it.
+    std::lock_guard lock(mutex_);
+    return stepPcs_;
 }
 
 std::optional<uint64_t> VcpuRunner::lastStepPc() const {
@@ -306,7 +421,7 @@ void VcpuRunner::applyGuestDebug(bool singleStep) {
     appliedDebug_ = wanted;
 }
 
-void VcpuRunner::runUntilInterrupted(bool singleStep) {
+bool VcpuRunner::runUntilInterrupted(bool singleStep) {
     if (singleStep)
         lastStepPc_.store(kNoStepPc, std::memory_order_relaxed);
     applyGuestDebug(singleStep);
@@ -336,6 +451,7 @@ void VcpuRunner::runUntilInterrupted(bool singleStep) {
             break;
     }
     completePendingIo();
+    return stepDone;
 }
 
 void VcpuRunner::completePendingIo() {

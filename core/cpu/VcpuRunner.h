@@ -16,6 +16,9 @@
 // - Exit breakpoints (debug/ExitBreakpoints.h) are checked on each exit before the device sees
 //   the access; a hit parks the vcpu with the access still pending, and the next run performs it
 //   exactly once.
+// - A step request may ask for many instructions (a count, or gdb's range stepping): the vcpu
+//   thread steps them one KVM_RUN after another without parking in between, so N steps cost one
+//   hand-off between threads instead of N (each hand-off is two context switches).
 #include "common/Signal.h"
 #include "cpu/CpuState.h"
 #include "kvm/Vcpu.h"
@@ -58,6 +61,7 @@ enum class StopCause {
     Debug,          // KVM_EXIT_DEBUG not caused by a requested single step
     ExitBreakpoint, // an exit breakpoint matched (the I/O or MMIO access is still pending)
     SystemEvent,    // KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash requested through the kernel)
+    Stepped,        // a step request that asked for a report finished (StepRequest::report)
     HostError,      // KVM_RUN itself failed, or an exit kvmscope does not handle
 };
 const char* toString(StopCause cause);
@@ -72,6 +76,7 @@ struct VcpuStop {
     int exitBreakpoint = 0;      // StopCause::ExitBreakpoint: its id
     uint64_t accessAddress = 0;  // StopCause::ExitBreakpoint: port or MMIO address
     uint64_t accessValue = 0;    // StopCause::ExitBreakpoint: the value written
+    uint64_t steps = 0;          // StopCause::Stepped: instructions stepped (pc in debug.pc)
     bool crash() const;          // the guest failed (status 4 on the CLI)
 };
 
@@ -83,6 +88,26 @@ public:
     virtual void vcpuStopped(const VcpuStop& stop) = 0;
     // True once the machine is stopping (a device asked to power off or exit): leave KVM_RUN.
     virtual bool machineStopping() const = 0;
+};
+
+// What a step() runs: one instruction by default.
+struct StepRequest {
+    uint64_t count = 1; // at most this many instructions
+    // gdb's range stepping (vCont;r): after each step, go on only while the next instruction's
+    // linear address lies in [rangeBegin, rangeEnd). An empty range: `count` alone decides.
+    uint64_t rangeBegin = 0;
+    uint64_t rangeEnd = 0;
+    // The first step runs with the armed breakpoints left out: it moves a vcpu off the
+    // breakpoint it stopped at (an instruction breakpoint is a fault and would fire again).
+    bool firstWithoutBreakpoints = false;
+    // Report the end through VcpuHost::vcpuStopped (StopCause::Stepped) before parking, so the
+    // debugger records the stop on this thread. Not reported: a step interrupted by pause(), or
+    // one that ended at another stop (a breakpoint, an exit breakpoint), which reports itself.
+    bool report = false;
+    bool recordPcs = false; // keep each step's next-instruction address (stepPcs())
+    // Steps of the same user request already done by an earlier one (the debugger's step off a
+    // breakpoint): added to the reported count.
+    uint64_t stepsBefore = 0;
 };
 
 class VcpuRunner {
@@ -106,14 +131,24 @@ public:
     // Thread-safe, non-blocking requests.
     void resume();
     void pause();
-    // One instruction (KVM_GUESTDBG_SINGLESTEP), then park. With `withoutBreakpoints` the armed
-    // breakpoints are left out for this step: it moves a vcpu off the breakpoint it stopped at
-    // (an instruction breakpoint is a fault and would fire again at once).
-    void step(bool withoutBreakpoints = false);
-    // After a step has parked: the linear address of the next instruction as KVM reported it in
-    // the step's KVM_EXIT_DEBUG (no ioctl needed); nullopt when the step ended otherwise (at an
-    // I/O access, a stop, a pause).
+    // Single steps (KVM_GUESTDBG_SINGLESTEP) as `request` says, then park. Armed breakpoints
+    // and watchpoints stay armed: a step that reaches one ends there with that stop. pause()
+    // ends a run of steps between two instructions.
+    void step(const StepRequest& request);
+    // One instruction; `withoutBreakpoints` as StepRequest::firstWithoutBreakpoints.
+    void step(bool withoutBreakpoints = false) {
+        StepRequest request;
+        request.firstWithoutBreakpoints = withoutBreakpoints;
+        step(request);
+    }
+    // After a step request has parked: the linear address of the next instruction after its
+    // last completed step (from the step's KVM_EXIT_DEBUG, or the registers when the step ended
+    // at an I/O access); nullopt when no step completed (a stop or a pause came first).
     std::optional<uint64_t> lastStepPc() const;
+    // After a step request has parked: how many of its steps completed, and (with recordPcs)
+    // the next-instruction address after each.
+    uint64_t stepsDone() const { return stepsDone_.load(std::memory_order_acquire); }
+    std::vector<uint64_t> stepPcs() const;
     void stop(); // leave the loop for good; the thread ends
 
     // Blocks until the vcpu is parked (Paused or Stopped) or `timeoutMs` passes.
@@ -161,7 +196,13 @@ private:
     enum class Request { Pause, Run, Step, Quit };
 
     void threadMain();
-    void runUntilInterrupted(bool singleStep);
+    // Returns true when a requested single step completed.
+    bool runUntilInterrupted(bool singleStep);
+    void runSteps(const StepRequest& request, uint64_t serial);
+    // Whether a run of steps goes on after an interrupted or completed step: takes the new
+    // guest-debug settings of a kick meant for them (false: pause, stop or another request).
+    bool stepsContinue(uint64_t serial);
+    uint64_t currentLinearPc(); // vcpu thread: RIP as a linear address (KVM_GET_REGS/SREGS)
     // Handles one exit; returns false when the vcpu must park (a stop, or the step finished).
     bool handleExit(bool singleStep, bool& stepDone);
     bool stopAtExitBreakpoint(kvm_run& run);
@@ -192,6 +233,8 @@ private:
     bool exitBreakPending_ = false;
     static constexpr uint64_t kNoStepPc = ~0ull;
     std::atomic<uint64_t> lastStepPc_{kNoStepPc};
+    std::atomic<uint64_t> stepsDone_{0};
+    std::vector<uint64_t> stepPcs_;  // written by the vcpu thread while stepping, read once parked
     kvm_guest_debug appliedDebug_{}; // what KVM has now (vcpu thread only)
     std::atomic<uint64_t> instructionsCompleted_{0};
     GuestMemory* memory_ = nullptr; // for completed instructions' memory operands
@@ -206,7 +249,8 @@ private:
     Request request_ = Request::Pause;                             // guarded by mutex_
     std::deque<std::shared_ptr<std::packaged_task<void()>>> work_; // guarded by mutex_
     kvm_guest_debug armedDebug_{};                                 // guarded by mutex_
-    bool stepWithoutBreakpoints_ = false;                          // guarded by mutex_
+    StepRequest stepRequest_;                                      // guarded by mutex_
+    uint64_t stepSerial_ = 0; // guarded by mutex_: step requests so far
     std::vector<uint64_t> stepCheck_;                              // guarded by mutex_
     std::atomic<RunState> state_{RunState::Created};
     std::atomic<bool> threadInKvm_{false};

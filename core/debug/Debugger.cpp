@@ -574,6 +574,12 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
         result.description = stop.description;
         return result;
     }
+    if (stop.cause == cpu::StopCause::Stepped) {
+        result.reason = DebugStopReason::Step;
+        result.pc = stop.debug.pc;
+        result.description = describeStep(stop.vcpu, stop.steps, stop.debug.pc);
+        return result;
+    }
     // KVM_EXIT_DEBUG (api.rst 5): exception 1 (#DB) with DR6 saying which condition, or 3 (#BP)
     // for an int3; pc is the linear address of the instruction that trapped or comes next.
     const kvm_debug_exit_arch& arch = stop.debug;
@@ -647,7 +653,11 @@ void Debugger::vcpuStopped(const cpu::VcpuStop& stop) {
         exitBreakpoints_.countHit(classified.breakpointId);
     if (hadTemporary)
         applyDebugState();
-    log::get("debug")->info("{}", classified.description);
+    // Steps are the user's own doing and can come by the thousand: not worth the log's time.
+    if (classified.reason == DebugStopReason::Step)
+        log::get("debug")->debug("{}", classified.description);
+    else
+        log::get("debug")->info("{}", classified.description);
     recordStop(classified);
 }
 
@@ -729,13 +739,11 @@ void Debugger::continueAll() {
         machine_.pause();
 }
 
-void Debugger::stepInstruction(uint32_t vcpu, int timeoutMs) {
+bool Debugger::pauseAndCheckOnBreakpoint(uint32_t vcpu) {
     pauseAll();
-    uint64_t sequence = 0;
     bool anyExecution = false;
     {
         std::lock_guard lock(mutex_);
-        sequence = waitFrom_ = stopSequence_;
         anyExecution = std::any_of(breakpoints_.begin(), breakpoints_.end(), [](const auto& b) {
             return b.mechanism != BreakMechanism::SteppingCheck && b.enabled &&
                    (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware);
@@ -743,36 +751,135 @@ void Debugger::stepInstruction(uint32_t vcpu, int timeoutMs) {
     }
     // Only with execution breakpoints set can the vcpu sit on one: spare the register read (a
     // round trip to the vcpu thread) otherwise, so a step costs little more than the bare ioctls.
-    bool onBreakpoint = false;
-    if (anyExecution) {
-        const uint64_t pc = pcOf(vcpu);
-        std::lock_guard lock(mutex_);
-        const Breakpoint* at = executionBreakpointAt(pc);
-        onBreakpoint = at && at->mechanism != BreakMechanism::SteppingCheck;
-    }
-    if (onBreakpoint) {
-        stepOffBreakpoint(vcpu, timeoutMs);
-    } else {
-        auto& runner = machine_.vcpu(vcpu);
-        runner.step();
-        if (!runner.waitUntilParked(timeoutMs))
-            throw Error(fmt::format("vcpu {} did not finish its step", vcpu));
-    }
-    {
-        std::lock_guard lock(mutex_);
-        if (stopSequence_ != sequence)
-            return; // the step hit a watchpoint or an exit breakpoint: that is the stop
-    }
+    if (!anyExecution)
+        return false;
+    const uint64_t pc = pcOf(vcpu);
+    std::lock_guard lock(mutex_);
+    const Breakpoint* at = executionBreakpointAt(pc);
+    return at && at->mechanism != BreakMechanism::SteppingCheck;
+}
+
+void Debugger::recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t> pc) {
     DebugStop stop;
     stop.vcpu = vcpu;
     stop.reason = DebugStopReason::Step;
-    // The step ended at an I/O access when KVM reported no pc: ask the registers then.
-    const auto steppedTo = machine_.vcpu(vcpu).lastStepPc();
-    stop.pc = steppedTo ? *steppedTo : pcOf(vcpu);
-    const std::string where = symbols_.describe(stop.pc);
-    stop.description = fmt::format("vcpu {} stepped to {:#x}{}", vcpu, stop.pc,
-                                   where.empty() ? "" : " <" + where + ">");
+    stop.pc = pc ? *pc : pcOf(vcpu);
+    stop.description = describeStep(vcpu, steps, stop.pc);
     recordStop(stop);
+}
+
+std::string Debugger::describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const {
+    const std::string where = symbols_.describe(pc);
+    const std::string symbol = where.empty() ? "" : " <" + where + ">";
+    if (steps == 1)
+        return fmt::format("vcpu {} stepped to {:#x}{}", vcpu, pc, symbol);
+    return fmt::format("vcpu {} stepped {} instructions to {:#x}{}", vcpu, steps, pc, symbol);
+}
+
+void Debugger::stepInstruction(uint32_t vcpu, int timeoutMs) {
+    stepInstructions(vcpu, 1, timeoutMs);
+}
+
+uint64_t Debugger::stepInstructions(uint32_t vcpu, uint64_t count, int timeoutMs,
+                                    std::vector<uint64_t>* pcs) {
+    if (pcs)
+        pcs->clear();
+    if (count == 0)
+        return 0;
+    const bool onBreakpoint = pauseAndCheckOnBreakpoint(vcpu);
+    uint64_t sequence = 0;
+    {
+        std::lock_guard lock(mutex_);
+        sequence = waitFrom_ = stopSequence_;
+    }
+    auto stoppedMeanwhile = [&] {
+        std::lock_guard lock(mutex_);
+        return stopSequence_ != sequence;
+    };
+    auto& runner = machine_.vcpu(vcpu);
+    uint64_t done = 0;
+    if (onBreakpoint) {
+        // The first step leaves the breakpoint (an int3 is lifted for it), the rest run as one.
+        stepOffBreakpoint(vcpu, timeoutMs);
+        if (stoppedMeanwhile())
+            return 0; // the step hit a watchpoint or an exit breakpoint: that is the stop
+        done = runner.stepsDone();
+        if (pcs && runner.lastStepPc())
+            pcs->push_back(*runner.lastStepPc());
+        if (done == count) {
+            recordStep(vcpu, done, runner.lastStepPc());
+            return done;
+        }
+    }
+    cpu::StepRequest request;
+    request.count = count - done;
+    request.stepsBefore = done;
+    request.report = true; // the vcpu thread records the stop before it parks: no extra hand-off
+    request.recordPcs = pcs != nullptr;
+    runner.step(request);
+    if (!runner.waitUntilParked(timeoutMs)) {
+        runner.pause();
+        runner.waitUntilParked(kDefaultTimeoutMs);
+        if (!stoppedMeanwhile())
+            recordStep(vcpu, done + runner.stepsDone(), runner.lastStepPc());
+        throw Error(fmt::format("vcpu {} did not finish {} step{} in {} ms ({} done)", vcpu, count,
+                                count == 1 ? "" : "s", timeoutMs, done + runner.stepsDone()));
+    }
+    done += runner.stepsDone();
+    if (pcs) {
+        const auto more = runner.stepPcs();
+        pcs->insert(pcs->end(), more.begin(), more.end());
+    }
+    // Paused by someone else between two steps: no stop was reported, say where it is.
+    if (!stoppedMeanwhile())
+        recordStep(vcpu, done, runner.lastStepPc());
+    return done;
+}
+
+void Debugger::stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) {
+    cpu::StepRequest request;
+    request.count = begin < end ? UINT64_MAX : 1; // an empty range is one step (gdb's vCont)
+    request.rangeBegin = begin;
+    request.rangeEnd = end;
+    startStepping(vcpu, request);
+}
+
+void Debugger::startSteps(uint32_t vcpu, uint64_t count) {
+    if (count == 0)
+        return;
+    cpu::StepRequest request;
+    request.count = count;
+    startStepping(vcpu, request);
+}
+
+void Debugger::startStepping(uint32_t vcpu, cpu::StepRequest request) {
+    const bool onBreakpoint = pauseAndCheckOnBreakpoint(vcpu);
+    uint64_t sequence = 0;
+    {
+        std::lock_guard lock(mutex_);
+        sequence = waitFrom_ = stopSequence_;
+    }
+    auto& runner = machine_.vcpu(vcpu);
+    request.report = true;
+    if (onBreakpoint) {
+        stepOffBreakpoint(vcpu, kDefaultTimeoutMs);
+        {
+            std::lock_guard lock(mutex_);
+            if (stopSequence_ != sequence)
+                return; // the step hit a watchpoint or an exit breakpoint: that is the stop
+        }
+        const auto pc = runner.lastStepPc();
+        const bool ranged = request.rangeBegin < request.rangeEnd;
+        if (!pc || request.count == 1 ||
+            (ranged && (*pc < request.rangeBegin || *pc >= request.rangeEnd))) {
+            recordStep(vcpu, 1, pc);
+            return;
+        }
+        if (request.count != UINT64_MAX)
+            --request.count;
+        request.stepsBefore = 1;
+    }
+    runner.step(request);
 }
 
 void Debugger::stepOver(uint32_t vcpu, int timeoutMs) {

@@ -127,6 +127,21 @@ public:
     void continueAll();
     // One instruction on `vcpu`; returns when it is done (throws Error on timeout).
     void stepInstruction(uint32_t vcpu, int timeoutMs = kDefaultTimeoutMs);
+    // `count` instructions on `vcpu`, stepped on its own thread one after another (one hand-off
+    // for all, not one per step); ends early at a breakpoint, watchpoint or exit breakpoint,
+    // which is then the stop. Returns the steps done; with `pcs`, the linear address of the next
+    // instruction after each. On timeout the vcpu is paused where it is, the stop recorded, and
+    // Error thrown.
+    uint64_t stepInstructions(uint32_t vcpu, uint64_t count, int timeoutMs = kDefaultTimeoutMs,
+                              std::vector<uint64_t>* pcs = nullptr);
+    // gdb's range stepping (vCont;r): steps `vcpu` once, then on while the next instruction is
+    // in [begin, end). Returns at once, like continueAll: the stop (Step when the range is left)
+    // comes through stopped() / waitForStop().
+    void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end);
+    // `count` instructions on `vcpu` like stepInstructions, but returns at once: the stop comes
+    // through stopped() (the GUI's "Step N", which must not block its thread for the seconds
+    // a long run of steps can take). A pause ends it between two steps without a stop.
+    void startSteps(uint32_t vcpu, uint64_t count);
     // Steps over a call (a temporary breakpoint after it, then continue); otherwise one step.
     void stepOver(uint32_t vcpu, int timeoutMs = kDefaultTimeoutMs);
     // Continue until any vcpu reaches `address` (a temporary breakpoint).
@@ -180,6 +195,13 @@ private:
     uint64_t pcOf(uint32_t vcpu);                                   // linear RIP
     const Breakpoint* executionBreakpointAt(uint64_t linear) const; // callers hold mutex_
     void stepOffBreakpoint(uint32_t vcpu, int timeoutMs);
+    // pauseAll, then true when `vcpu` sits on an execution breakpoint it must be stepped off.
+    bool pauseAndCheckOnBreakpoint(uint32_t vcpu);
+    void recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t> pc);
+    // The asynchronous runs of steps: off a breakpoint first where needed, then `request` (its
+    // count including that first step) on the vcpu thread, which records the stop.
+    void startStepping(uint32_t vcpu, cpu::StepRequest request);
+    std::string describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const;
     void recordStop(const DebugStop& stop);
     size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);
 

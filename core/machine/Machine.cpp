@@ -331,8 +331,10 @@ void Machine::vcpuStopped(const cpu::VcpuStop& stop) {
     switch (stop.cause) {
     case cpu::StopCause::Debug:
     case cpu::StopCause::ExitBreakpoint:
-        // A breakpoint, watchpoint or exit breakpoint: not the end of the VM but a pause. The
-        // debugger parks the other vcpus (all-stop) and records the stop; continuing resumes.
+    case cpu::StopCause::Stepped:
+        // A breakpoint, watchpoint, exit breakpoint or finished steps: not the end of the VM but
+        // a pause. The debugger parks the other vcpus (all-stop) and records the stop;
+        // continuing resumes.
         if (debugger_)
             debugger_->vcpuStopped(stop);
         return;

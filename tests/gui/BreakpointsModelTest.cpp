@@ -6,7 +6,7 @@
 // mechanism line.
 #include "debugger/BreakpointsModel.h"
 
-#include "GuiTestSupport.h"
+#include "DebuggerViewFixture.h"
 #include "debug/Debugger.h"
 #include "debugger/AddBreakpointDialog.h"
 #include "debugger/DebuggerView.h"
@@ -25,22 +25,10 @@ using namespace kvmscope;
 using namespace kvmscope::ui;
 using namespace kvmscope::testing;
 
-class BreakpointsModelTest : public QObject {
+class BreakpointsModelTest : public QObject, private DebuggerViewFixture {
     Q_OBJECT
 private:
-    std::unique_ptr<kvm::System> system_;
-    std::unique_ptr<MachineSession> session_;
-    std::unique_ptr<DebuggerView> view_;
-
-    debug::Debugger& debugger() { return session_->machine().debugger(); }
     BreakpointsModel& list() { return *view_->breakpoints(); }
-
-    uint64_t symbol(const char* name) {
-        const auto address = debugger().symbols().addressOf(name);
-        if (!address)
-            qFatal("debug-target has no symbol %s", name);
-        return *address;
-    }
 
     // Continue from the dock and wait until the view has the next stop.
     std::optional<debug::DebugStop> continueToStop() {
@@ -78,26 +66,12 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         KVMSCOPE_GUI_REQUIRE_KVM();
-        QCoreApplication::setOrganizationName(QStringLiteral("kvmscope-tests"));
-        QCoreApplication::setApplicationName(QStringLiteral("BreakpointsModelTest"));
-        QSettings().clear();
-        system_ = std::make_unique<kvm::System>();
+        useCleanSettings("BreakpointsModelTest");
     }
 
-    void init() {
-        KVMSCOPE_GUI_GUEST_CONFIG(config, "debug-target");
-        session_ = std::make_unique<MachineSession>(config, *system_);
-        view_ = std::make_unique<DebuggerView>();
-        new QAbstractItemModelTester(view_->breakpoints(),
-                                     QAbstractItemModelTester::FailureReportingMode::QtTest,
-                                     view_->breakpoints());
-        view_->setSession(session_.get());
-    }
+    void init() { openSession(false); }
 
-    void cleanup() {
-        view_.reset();
-        session_.reset();
-    }
+    void cleanup() { closeSession(); }
 
     void checkColumnTogglesTheEngineAndHitsFollowStops() {
         const uint64_t addStep = symbol("add_step");

@@ -6,7 +6,7 @@
 // dialog, the view's F10/F11 inside the main window, and --symbols.
 #include "debugger/DebuggerView.h"
 
-#include "GuiTestSupport.h"
+#include "DebuggerViewFixture.h"
 #include "common/Error.h"
 #include "debug/Debugger.h"
 #include "debugger/AddBreakpointDialog.h"
@@ -43,22 +43,9 @@ constexpr uint64_t kStepTotal = 36;
 
 } // namespace
 
-class DebuggerViewTest : public QObject {
+class DebuggerViewTest : public QObject, private DebuggerViewFixture {
     Q_OBJECT
 private:
-    std::unique_ptr<kvm::System> system_;
-    std::unique_ptr<MachineSession> session_;
-    std::unique_ptr<DebuggerView> view_;
-
-    debug::Debugger& debugger() { return session_->machine().debugger(); }
-
-    uint64_t symbol(const char* name) {
-        const auto address = debugger().symbols().addressOf(name);
-        if (!address)
-            qFatal("debug-target has no symbol %s", name);
-        return *address;
-    }
-
     // Continues (or starts) the machine and waits until the view shows the next stop at `pc`.
     bool continueToStop(uint64_t pc, debug::DebugStopReason reason) {
         QSignalSpy stops(session_.get(), &MachineSession::debugStopped);
@@ -86,30 +73,12 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         KVMSCOPE_GUI_REQUIRE_KVM();
-        QCoreApplication::setOrganizationName(QStringLiteral("kvmscope-tests"));
-        QCoreApplication::setApplicationName(QStringLiteral("DebuggerViewTest"));
-        QSettings().clear();
-        system_ = std::make_unique<kvm::System>();
+        useCleanSettings("DebuggerViewTest");
     }
 
-    void init() {
-        KVMSCOPE_GUI_GUEST_CONFIG(config, "debug-target");
-        session_ = std::make_unique<MachineSession>(config, *system_);
-        view_ = std::make_unique<DebuggerView>();
-        for (QAbstractItemModel* model : std::initializer_list<QAbstractItemModel*>{
-                 view_->disassembly(), view_->breakpoints(), view_->memory(), view_->pageWalk(),
-                 view_->callStack()})
-            new QAbstractItemModelTester(
-                model, QAbstractItemModelTester::FailureReportingMode::QtTest, model);
-        view_->resize(1200, 800);
-        view_->setSession(session_.get());
-        view_->show();
-    }
+    void init() { openSession(true); }
 
-    void cleanup() {
-        view_.reset();
-        session_.reset();
-    }
+    void cleanup() { closeSession(); }
 
     void listingShowsStopSymbolAndDecoderLengths() {
         // The image's own .symtab is loaded when no --symbols is given.
@@ -409,6 +378,32 @@ private Q_SLOTS:
                                       .toULongLong(),
                                   view->lastStop()->pc, kGuestTimeoutMs);
         QTRY_COMPARE(view->disassembly()->pc().value_or(0), view->lastStop()->pc);
+    }
+
+    void stepManyRunsOnTheVcpuThreadAndStopsAtABreakpoint() {
+        const uint64_t addStep = symbol("add_step");
+        view_->breakpoints()->addBreakpoint(addStep);
+        QVERIFY(continueToStop(addStep, debug::DebugStopReason::Breakpoint));
+        // 3 steps off the breakpoint (the first lifts it), reported as one stop.
+        QVERIFY(view_->action(DebuggerView::Action::StepMany)->isEnabled());
+        view_->stepMany(3);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto stop = view_->lastStop();
+                return stop && stop->reason == debug::DebugStopReason::Step &&
+                       session_->state() == MachineSession::State::Paused;
+            },
+            kGuestTimeoutMs));
+        QVERIFY2(view_->lastStop()->description.find("stepped 3 instructions") != std::string::npos,
+                 view_->lastStop()->description.c_str());
+        const uint64_t afterThree = view_->lastStop()->pc;
+        QVERIFY(afterThree != addStep);
+        QTRY_COMPARE(view_->disassembly()->pc().value_or(0), afterThree);
+        // Many more than add_step's loop iteration takes: the breakpoint at the next call ends
+        // them, shown as the breakpoint's stop.
+        view_->stepMany(1'000'000);
+        QVERIFY(waitForView(addStep, debug::DebugStopReason::Breakpoint));
+        QCOMPARE(debugger().breakpoints().front().hits, uint64_t{2});
     }
 
     void resetRebindsTheViewToTheNewMachine() {

@@ -3,8 +3,7 @@
 // nothing left in guest memory or the debug registers) and enabled again (hit again, same id),
 // a debug register given away while its breakpoint was disabled, and hit counts through the
 // guest's add_step loop.
-#include "CollectingSink.h"
-#include "KvmTestSupport.h"
+#include "DebugTargetMachine.h"
 #include "common/Error.h"
 #include "debug/Debugger.h"
 #include "machine/Machine.h"
@@ -16,33 +15,15 @@ using namespace kvmscope::testing;
 
 namespace {
 
-constexpr int kTimeoutMs = 30000;
+constexpr int kTimeoutMs = DebugTargetMachine::kTimeoutMs;
 constexpr uint64_t kCom1Thr = 0x3f8;
 constexpr uint64_t kAddStepCalls = 8; // kernel_main: total = add_step(total, n), n = 1..8
 
 } // namespace
 
-class BreakpointListTest : public QObject {
+class BreakpointListTest : public QObject, private DebugTargetMachine {
     Q_OBJECT
 private:
-    std::unique_ptr<kvm::System> system_;
-    std::unique_ptr<CollectingSink> sink_;
-    std::unique_ptr<Machine> machine_;
-    debug::SymbolTable symbols_;
-
-    debug::Debugger& debugger() { return machine_->debugger(); }
-    uint64_t symbol(const char* name) {
-        const auto address = symbols_.addressOf(name);
-        if (!address)
-            qFatal("debug-target has no symbol %s", name);
-        return *address;
-    }
-    debug::DebugStop expectStop() {
-        const auto stop = debugger().waitForStop(kTimeoutMs);
-        if (!stop)
-            qFatal("no debug stop within %d ms; serial: %s", kTimeoutMs, sink_->text().constData());
-        return *stop;
-    }
     debug::Breakpoint breakpoint(int id) {
         for (const debug::Breakpoint& b : debugger().breakpoints())
             if (b.id == id)
@@ -69,32 +50,16 @@ private:
     }
     void finishGuest() {
         debugger().continueAll();
-        QVERIFY(machine_->waitForStop(kTimeoutMs).has_value());
-        QVERIFY2(sink_->text().contains("total 36, counter 36"), sink_->text().constData());
+        QVERIFY(machine().waitForStop(kTimeoutMs).has_value());
+        QVERIFY2(sink().text().contains("total 36, counter 36"), sink().text().constData());
     }
 
 private Q_SLOTS:
-    void initTestCase() {
-        KVMSCOPE_REQUIRE_KVM();
-        system_ = std::make_unique<kvm::System>();
-        symbols_ = debug::SymbolTable::fromElfFile(guestPath("debug-target").toStdString());
-    }
+    void initTestCase() { KVMSCOPE_REQUIRE_KVM(); }
 
-    void init() {
-        sink_ = std::make_unique<CollectingSink>();
-        MachineConfig config;
-        config.memorySize = 64ull << 20;
-        config.cpus = 1;
-        config.boot.imagePath = guestPath("debug-target").toStdString();
-        machine_ = std::make_unique<Machine>(config, *system_, *sink_);
-        machine_->boot();
-        debugger().setSymbols(symbols_);
-    }
+    void init() { boot(1); }
 
-    void cleanup() {
-        machine_.reset();
-        sink_.reset();
-    }
+    void cleanup() { shutDown(); }
 
     void hitCountAfterNContinuesThroughTheLoopIsN() {
         const uint64_t addStep = symbol("add_step");
@@ -105,7 +70,7 @@ private Q_SLOTS:
             const debug::DebugStop stop = expectStop();
             QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
             QCOMPARE(stop.breakpointId, id);
-            QCOMPARE(machine_->vcpu(0).readState().regs.rsi, n); // add_step(total, n)
+            QCOMPARE(machine().vcpu(0).readState().regs.rsi, n); // add_step(total, n)
             // Counted before the stop was announced: waitForStop already sees it.
             QCOMPARE(breakpoint(id).hits, n);
         }
@@ -138,7 +103,7 @@ private Q_SLOTS:
         QCOMPARE(disabled.hits, uint64_t(1));
         QCOMPARE(disabled.slot, -1); // a debug register, if it had one, is free again
         if (armed.mechanism == debug::BreakMechanism::Int3)
-            QCOMPARE(machine_->memory().readValue<uint8_t>(armed.physical), armed.originalByte);
+            QCOMPARE(machine().memory().readValue<uint8_t>(armed.physical), armed.originalByte);
         QVERIFY(!debugger().setBreakpointEnabled(id + 100, false)); // no such breakpoint
 
         // Two returns from add_step: the call for n = 2 in between passes the disabled one.
@@ -148,7 +113,7 @@ private Q_SLOTS:
             const debug::DebugStop stop = expectStop();
             QCOMPARE(stop.breakpointId, back);
             QCOMPARE(stop.pc, returnSite);
-            QCOMPARE(machine_->vcpu(0).readState().regs.rax, total); // add_step's result
+            QCOMPARE(machine().vcpu(0).readState().regs.rax, total); // add_step's result
         }
         QCOMPARE(breakpoint(id).hits, uint64_t(1));
         QCOMPARE(breakpoint(back).hits, uint64_t(2));
@@ -166,7 +131,7 @@ private Q_SLOTS:
         QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
         QCOMPARE(stop.breakpointId, id);
         QCOMPARE(stop.pc, addStep);
-        QCOMPARE(machine_->vcpu(0).readState().regs.rsi, uint64_t(3));
+        QCOMPARE(machine().vcpu(0).readState().regs.rsi, uint64_t(3));
         QCOMPARE(breakpoint(id).hits, uint64_t(2));
         QCOMPARE(breakpoint(back).hits, uint64_t(2)); // disabled meanwhile: not hit
 
@@ -229,7 +194,7 @@ private Q_SLOTS:
         const int t = debugger().addExitBreakpoint(onT);
         debugger().continueAll();
         QCOMPARE(expectStop().breakpointId, t);
-        QCOMPARE(sink_->text(), QByteArray("debug-")); // before the first 't'
+        QCOMPARE(sink().text(), QByteArray("debug-")); // before the first 't'
         QCOMPARE(exitBreakpoint(t).hits, uint64_t(1));
 
         // Disabled, it lets every 't' through until the first 'c' ("counter").
@@ -241,7 +206,7 @@ private Q_SLOTS:
         debugger().continueAll();
         const debug::DebugStop atC = expectStop();
         QCOMPARE(atC.breakpointId, c);
-        QCOMPARE(sink_->text(), QByteArray("debug-target\r\ntotal 36, "));
+        QCOMPARE(sink().text(), QByteArray("debug-target\r\ntotal 36, "));
         QCOMPARE(exitBreakpoint(t).hits, uint64_t(1));
         QCOMPARE(exitBreakpoint(c).hits, uint64_t(1));
 
@@ -249,7 +214,7 @@ private Q_SLOTS:
         QVERIFY(debugger().setExitBreakpointEnabled(t, true));
         debugger().continueAll();
         QCOMPARE(expectStop().breakpointId, t);
-        QCOMPARE(sink_->text(), QByteArray("debug-target\r\ntotal 36, coun"));
+        QCOMPARE(sink().text(), QByteArray("debug-target\r\ntotal 36, coun"));
         QCOMPARE(exitBreakpoint(t).hits, uint64_t(2));
 
         // All disabled: the rest reaches the UART, each character once.
@@ -257,8 +222,8 @@ private Q_SLOTS:
         QVERIFY(debugger().setExitBreakpointEnabled(c, false));
         QVERIFY(!debugger().setExitBreakpointEnabled(c + 100, false));
         finishGuest();
-        QVERIFY2(sink_->text().startsWith("debug-target\r\ntotal 36, counter 36"),
-                 sink_->text().constData());
+        QVERIFY2(sink().text().startsWith("debug-target\r\ntotal 36, counter 36"),
+                 sink().text().constData());
         QCOMPARE(exitBreakpoint(t).hits, uint64_t(2));
         QCOMPARE(exitBreakpoint(c).hits, uint64_t(1));
     }

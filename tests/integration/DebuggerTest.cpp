@@ -4,8 +4,7 @@
 // kvmscope's page walker checked against KVM_TRANSLATE on 4 KiB, 2 MiB and 1 GiB pages.
 #include "debug/Debugger.h"
 
-#include "CollectingSink.h"
-#include "KvmTestSupport.h"
+#include "DebugTargetMachine.h"
 #include "common/Signal.h"
 #include "machine/Machine.h"
 
@@ -14,7 +13,7 @@ using namespace kvmscope::testing;
 
 namespace {
 
-constexpr int kTimeoutMs = 30000;
+constexpr int kTimeoutMs = DebugTargetMachine::kTimeoutMs;
 constexpr uint64_t kCom1Thr = 0x3f8;
 // The guest's mappings (debug-target.c): [0, 2 MiB) in 4 KiB pages, [2 MiB, 1 GiB) in 2 MiB
 // pages, an alias GiB at 1 GiB, a read-only 4 KiB alias of watched_counter's page at 2 GiB.
@@ -24,57 +23,23 @@ constexpr uint64_t kUnmapped = 3ull << 30;
 
 } // namespace
 
-class DebuggerTest : public QObject {
+class DebuggerTest : public QObject, private DebugTargetMachine {
     Q_OBJECT
 private:
-    std::unique_ptr<kvm::System> system_;
-    std::unique_ptr<CollectingSink> sink_;
-    std::unique_ptr<Machine> machine_;
-    debug::SymbolTable symbols_;
-
-    debug::Debugger& debugger() { return machine_->debugger(); }
-    uint64_t symbol(const char* name) {
-        const auto address = symbols_.addressOf(name);
-        if (!address)
-            qFatal("debug-target has no symbol %s", name);
-        return *address;
-    }
-    cpu::CpuState state(uint32_t vcpu = 0) { return machine_->vcpu(vcpu).readState(); }
-    debug::DebugStop expectStop() {
-        const auto stop = debugger().waitForStop(kTimeoutMs);
-        if (!stop)
-            qFatal("no debug stop within %d ms; serial: %s", kTimeoutMs, sink_->text().constData());
-        return *stop;
-    }
+    cpu::CpuState state(uint32_t vcpu = 0) { return machine().vcpu(vcpu).readState(); }
 
 private Q_SLOTS:
-    void initTestCase() {
-        KVMSCOPE_REQUIRE_KVM();
-        system_ = std::make_unique<kvm::System>();
-        symbols_ = debug::SymbolTable::fromElfFile(guestPath("debug-target").toStdString());
-    }
+    void initTestCase() { KVMSCOPE_REQUIRE_KVM(); }
 
-    void init() {
-        sink_ = std::make_unique<CollectingSink>();
-        MachineConfig config;
-        config.memorySize = 64ull << 20;
-        config.cpus = 2; // the second one waits for a SIPI that never comes: all-stop still holds
-        config.boot.imagePath = guestPath("debug-target").toStdString();
-        machine_ = std::make_unique<Machine>(config, *system_, *sink_);
-        machine_->boot();
-        debugger().setSymbols(symbols_);
-    }
+    void init() { boot(2); } // two vcpus: all-stop, the second never started
 
-    void cleanup() {
-        machine_.reset();
-        sink_.reset();
-    }
+    void cleanup() { shutDown(); }
 
     void symbolsComeFromTheGuestElf() {
         const uint64_t addStep = symbol("add_step");
-        QCOMPARE(symbols_.describe(addStep), std::string("add_step"));
-        QCOMPARE(symbols_.describe(addStep + 4), std::string("add_step+0x4"));
-        QVERIFY(symbols_.containing(addStep)->function);
+        QCOMPARE(symbols().describe(addStep), std::string("add_step"));
+        QCOMPARE(symbols().describe(addStep + 4), std::string("add_step+0x4"));
+        QVERIFY(symbols().containing(addStep)->function);
     }
 
     void breakAtFunctionStopsAllVcpusWithItsArguments() {
@@ -90,22 +55,22 @@ private Q_SLOTS:
             QCOMPARE(stop.breakpointId, id);
             QCOMPARE(stop.vcpu, 0u);
             QCOMPARE(stop.pc, addStep);
-            QVERIFY(machine_->waitUntilPaused(kTimeoutMs)); // all-stop: every vcpu parks
+            QVERIFY(machine().waitUntilPaused(kTimeoutMs)); // all-stop: every vcpu parks
             const cpu::CpuState boot = state(0);
             QCOMPARE(boot.regs.rip, addStep);
             QCOMPARE(boot.regs.rdi, (n - 1) * n / 2); // add_step(total so far, n)
             QCOMPARE(boot.regs.rsi, n);
             // The other vcpu is parked and readable too: it never left its wait for INIT-SIPI.
-            QCOMPARE(machine_->vcpu(1).state(), cpu::RunState::Paused);
+            QCOMPARE(machine().vcpu(1).state(), cpu::RunState::Paused);
             QCOMPARE(state(1).mpState.mp_state, uint32_t{KVM_MP_STATE_UNINITIALIZED});
         }
         QTRY_COMPARE_WITH_TIMEOUT(stopsSeen.load(), 2, kTimeoutMs); // every stop was announced
         // Continuing without the breakpoint runs the guest to its end: it saw every call once.
         QVERIFY(debugger().removeBreakpoint(id));
         debugger().continueAll();
-        const auto end = machine_->waitForStop(kTimeoutMs);
+        const auto end = machine().waitForStop(kTimeoutMs);
         QVERIFY(end.has_value());
-        QVERIFY2(sink_->text().contains("total 36, counter 36"), sink_->text().constData());
+        QVERIFY2(sink().text().contains("total 36, counter 36"), sink().text().constData());
     }
 
     void softwareBreakpointUsesWhatTheHostSupports() {
@@ -137,7 +102,7 @@ private Q_SLOTS:
         uint8_t first = 0;
         QCOMPARE(debugger().readLinear(0, stop.pc, &first, 1), size_t{1});
         QVERIFY(first != 0xCC);
-        const uint8_t inMemory = machine_->memory().readValue<uint8_t>(stop.pc);
+        const uint8_t inMemory = machine().memory().readValue<uint8_t>(stop.pc);
         if (breakpoint.mechanism == debug::BreakMechanism::Int3) {
             QCOMPARE(inMemory, uint8_t{0xCC});
             QCOMPARE(first, breakpoint.originalByte);
@@ -184,7 +149,7 @@ private Q_SLOTS:
             QCOMPARE(stop.pc, after);
             const uint64_t next = pc + instruction.length;
             if (instruction.text.starts_with("ret")) {
-                QCOMPARE(after, machine_->memory().readValue<uint64_t>(before.regs.rsp));
+                QCOMPARE(after, machine().memory().readValue<uint64_t>(before.regs.rsp));
             } else if (instruction.target) {
                 QVERIFY2(after == next || after == *instruction.target,
                          qPrintable(QString::fromStdString(instruction.text)));
@@ -201,6 +166,102 @@ private Q_SLOTS:
         }
     }
 
+    void manyStepsAtOnceMatchOneAtATime() {
+        // The same 60 instructions from kernel_main (calls, the UART's polling loop, branches):
+        // stepped one request each, then in a fresh machine as one request of 60 run on the
+        // vcpu thread. The guest is deterministic, so the two address lists must be equal.
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        std::vector<uint64_t> oneByOne;
+        for (int i = 0; i < 60; ++i) {
+            debugger().stepInstruction(0);
+            oneByOne.push_back(debugger().lastStop()->pc);
+        }
+        cleanup();
+        init();
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        std::vector<uint64_t> atOnce;
+        QCOMPARE(debugger().stepInstructions(0, 60, kTimeoutMs, &atOnce), uint64_t{60});
+        QCOMPARE(atOnce, oneByOne);
+        const debug::DebugStop stop = *debugger().lastStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Step);
+        QCOMPARE(stop.pc, oneByOne.back());
+        QCOMPARE(state().regs.rip, oneByOne.back());
+        QVERIFY(stop.description.find("stepped 60 instructions") != std::string::npos);
+    }
+
+    void manyStepsEndAtABreakpointOnTheWay() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // add_step is called after kernel_main has printed its banner and set up paging.
+        const int id = debugger().addHardwareBreakpoint(symbol("add_step"));
+        const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
+        QVERIFY2(done > 0 && done < 100000, qPrintable(QString::number(done)));
+        const debug::DebugStop stop = *debugger().lastStop();
+        QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint,
+                 qPrintable(QString::fromStdString(stop.description)));
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(stop.pc, symbol("add_step"));
+        QCOMPARE(state().regs.rip, symbol("add_step"));
+        // Stepping on from the breakpoint leaves it first (an instruction breakpoint is a fault).
+        QCOMPARE(debugger().stepInstructions(0, 3, kTimeoutMs), uint64_t{3});
+        QCOMPARE(debugger().lastStop()->reason, debug::DebugStopReason::Step);
+    }
+
+    void manyStepsEndAtASteppingCheckBreakpoint() {
+        if (debugger().hostSupport().int3InRing0)
+            QSKIP("this host delivers int3 from ring 0: software breakpoints never need stepping");
+        for (int i = 0; i < 4; ++i)
+            debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        const int id = debugger().addBreakpoint(symbol("add_step"));
+        QCOMPARE(debugger().breakpoints().back().mechanism, debug::BreakMechanism::SteppingCheck);
+        const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
+        QVERIFY(done > 0 && done < 100000);
+        const debug::DebugStop stop = *debugger().lastStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Breakpoint);
+        QCOMPARE(stop.breakpointId, id);
+        QCOMPARE(state().regs.rip, symbol("add_step"));
+    }
+
+    void rangeStepRunsUntilThePcLeavesTheRange() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        // The range ends after kernel_main's first call (console_puts): stepping through it stops
+        // at the callee's first instruction, as gdb's range stepping over a line would.
+        uint64_t pc = symbol("kernel_main");
+        std::optional<debug::Instruction> call;
+        for (int i = 0; i < 20 && !call; ++i) {
+            const auto code = debugger().disassemble(0, pc, 1);
+            QVERIFY(!code.empty());
+            if (code.front().isCall)
+                call = code.front();
+            pc += code.front().length;
+        }
+        QVERIFY(call);
+        QCOMPARE(*call->target, symbol("console_puts"));
+        debugger().stepRange(0, symbol("kernel_main"), call->address + call->length);
+        const debug::DebugStop stop = expectStop();
+        QCOMPARE(stop.reason, debug::DebugStopReason::Step);
+        QCOMPARE(stop.pc, symbol("console_puts"));
+        QCOMPARE(state().regs.rip, symbol("console_puts"));
+        QVERIFY(sink().text().isEmpty()); // stopped before the callee printed anything
+    }
+
+    void pauseEndsARangeStepThatDoesNotEnd() {
+        debugger().runTo(symbol("kernel_main"));
+        QCOMPARE(expectStop().pc, symbol("kernel_main"));
+        debugger().stepRange(0, 0, ~0ull); // the whole address space: it would step forever
+        QTest::qWait(300);
+        machine().pause();
+        QVERIFY(machine().waitUntilPaused(kTimeoutMs));
+        QVERIFY(machine().vcpu(0).stepsDone() > 10);
+        QVERIFY(!debugger().waitForStop(0)); // a pause is not a stop of the debugger's
+        QCOMPARE(debugger().stepInstructions(0, 1), uint64_t{1}); // and stepping goes on
+    }
+
     void stepOverACallRunsTheCallee() {
         debugger().runTo(symbol("kernel_main"));
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
@@ -212,12 +273,12 @@ private Q_SLOTS:
                 QCOMPARE(*code.front().target, symbol("console_puts"));
                 QVERIFY(code.front().text.find("<console_puts>") != std::string::npos);
                 const uint64_t returnAddress = code.front().address + code.front().length;
-                QVERIFY(sink_->text().isEmpty());
+                QVERIFY(sink().text().isEmpty());
                 debugger().stepOver(0);
                 const debug::DebugStop stop = expectStop();
                 QCOMPARE(stop.pc, returnAddress);
                 QCOMPARE(state().regs.rip, returnAddress);
-                QCOMPARE(sink_->text(), QByteArray("debug-target\r\n"));
+                QCOMPARE(sink().text(), QByteArray("debug-target\r\n"));
                 QVERIFY(debugger().breakpoints().empty()); // the temporary breakpoint is gone
                 return;
             }
@@ -253,8 +314,8 @@ private Q_SLOTS:
         QCOMPARE(stop.breakpointId, id);
         QCOMPARE(stop.dataAddress, counter);
         // A data breakpoint is a trap: the store is done, the pc is inside add_step after it.
-        QCOMPARE(symbols_.containing(stop.pc)->name, std::string("add_step"));
-        QCOMPARE(machine_->memory().readValue<uint64_t>(counter), uint64_t{1});
+        QCOMPARE(symbols().containing(stop.pc)->name, std::string("add_step"));
+        QCOMPARE(machine().memory().readValue<uint64_t>(counter), uint64_t{1});
     }
 
     void exitBreakpointOnThrStopsBeforeTheFirstCharacter() {
@@ -268,18 +329,18 @@ private Q_SLOTS:
         QCOMPARE(stop.breakpointId, id);
         QCOMPARE(stop.dataAddress, kCom1Thr);
         QCOMPARE(stop.value, uint64_t{'d'});
-        QVERIFY(machine_->waitUntilPaused(kTimeoutMs));
-        QVERIFY(sink_->text().isEmpty()); // the UART has not seen the write
+        QVERIFY(machine().waitUntilPaused(kTimeoutMs));
+        QVERIFY(sink().text().isEmpty()); // the UART has not seen the write
         // The vcpu stopped at its `out dx, al` (EE). Until the next KVM_RUN completes the access
         // KVM may show RIP at the instruction or already past it (an emulating host does).
         const uint64_t rip = state().regs.rip;
-        QVERIFY(machine_->memory().readValue<uint8_t>(rip) == 0xEE ||
-                machine_->memory().readValue<uint8_t>(rip - 1) == 0xEE);
+        QVERIFY(machine().memory().readValue<uint8_t>(rip) == 0xEE ||
+                machine().memory().readValue<uint8_t>(rip - 1) == 0xEE);
         // Continuing performs the access once: no character lost, none doubled.
         QVERIFY(debugger().removeExitBreakpoint(id));
         debugger().continueAll();
-        QVERIFY(machine_->waitForStop(kTimeoutMs).has_value());
-        QVERIFY2(sink_->text().startsWith("debug-target\r\ntotal 36"), sink_->text().constData());
+        QVERIFY(machine().waitForStop(kTimeoutMs).has_value());
+        QVERIFY2(sink().text().startsWith("debug-target\r\ntotal 36"), sink().text().constData());
     }
 
     void exitBreakpointOnAPortWriteWithAValue() {
@@ -291,11 +352,11 @@ private Q_SLOTS:
         debugger().continueAll();
         const debug::DebugStop stop = expectStop();
         QCOMPARE(stop.value, uint64_t{'g'});
-        QCOMPARE(sink_->text(), QByteArray("debu")); // stopped before the 'g' reached the UART
+        QCOMPARE(sink().text(), QByteArray("debu")); // stopped before the 'g' reached the UART
         debugger().continueAll();
         const debug::DebugStop second = expectStop(); // the 'g' of "target"
         QCOMPARE(second.value, uint64_t{'g'});
-        QCOMPARE(sink_->text(), QByteArray("debug-tar"));
+        QCOMPARE(sink().text(), QByteArray("debug-tar"));
     }
 
     void pageWalkerMatchesKvmTranslate() {
@@ -317,7 +378,7 @@ private Q_SLOTS:
         for (const Case& c : cases) {
             const debug::Translation walk = debugger().translate(0, c.linear);
             const kvm_translation kvm =
-                machine_->vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(c.linear); });
+                machine().vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(c.linear); });
             const QByteArray what = QStringLiteral("linear %1").arg(c.linear, 0, 16).toUtf8();
             QVERIFY2(walk.valid == (kvm.valid != 0), what.constData());
             QVERIFY2(walk.valid == (c.pageSize != 0), what.constData());
@@ -341,7 +402,7 @@ private Q_SLOTS:
         const debug::Translation alias = debugger().translate(0, kAliasPage);
         QVERIFY(!alias.writable);
         QCOMPARE(alias.physical, counter & ~0xfffull);
-        machine_->memory().writeValue<uint64_t>(counter, 0x1122334455667788ull);
+        machine().memory().writeValue<uint64_t>(counter, 0x1122334455667788ull);
         uint64_t viaAlias = 0;
         QCOMPARE(debugger().readLinear(0, kAliasPage + (counter & 0xfff), &viaAlias, 8), size_t{8});
         QCOMPARE(viaAlias, 0x1122334455667788ull);
@@ -350,13 +411,13 @@ private Q_SLOTS:
     void pageWalkerMatchesKvmTranslateOnAGibPage() {
         debugger().runTo(symbol("paging_ready"));
         QCOMPARE(expectStop().pc, symbol("paging_ready"));
-        if (machine_->memory().readValue<uint32_t>(symbol("guest_has_1gib_pages")) == 0)
+        if (machine().memory().readValue<uint32_t>(symbol("guest_has_1gib_pages")) == 0)
             QSKIP("the guest's CPUID.80000001H:EDX.Page1GB is 0: this host offers no 1 GiB pages, "
                   "so the guest mapped its alias GiB with 2 MiB pages");
         const uint64_t linear = kAliasGib + 0x1234567;
         const debug::Translation walk = debugger().translate(0, linear);
         const kvm_translation kvm =
-            machine_->vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(linear); });
+            machine().vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(linear); });
         QVERIFY(walk.valid && kvm.valid);
         QCOMPARE(walk.pageSize, 1ull << 30);
         QCOMPARE(walk.physical, kvm.physical_address);

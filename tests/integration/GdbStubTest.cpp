@@ -168,8 +168,8 @@ private Q_SLOTS:
         finish(stub);
         QCOMPARE(stub.process->exitCode(), 0);
         const uint64_t addStep = symbol("add_step");
-        QVERIFY2(out.contains(
-                     QString("Breakpoint 1, 0x%1 in add_step ()").arg(addStep, 16, 16, QChar('0'))),
+        // gdb names the function and, from the guest's line table, its arguments.
+        QVERIFY2(out.contains("Breakpoint 1, add_step (value=value@entry=0, step=step@entry=1)"),
                  qPrintable(out));
         const auto rips = capturedHex(out, "rip\\s+0x([0-9a-f]+)");
         QCOMPARE(rips.size(), size_t{2});
@@ -198,6 +198,34 @@ private Q_SLOTS:
         QVERIFY(cr0.size() == 1 && (cr0[0] & 0x80000001) == 0x80000001);
         QVERIFY(efer.size() == 1 && (efer[0] & 0x500) == 0x500);
         QVERIFY2(out.contains("killed"), qPrintable(out));
+    }
+
+    void gdbStepsOverASourceLineByRangeStepping() {
+        if (QStandardPaths::findExecutable("gdb").isEmpty())
+            QSKIP("needs gdb (Debian package gdb) as the client");
+        Stub stub = startStub({"--serial", "none"});
+        QVERIFY2(stub.port > 0, qPrintable(stub.err));
+        // `next` over line 98 of add_step (watched_counter += step): gdb offers the stub the
+        // line's address range (vCont;r) since the stub says it supports range stepping, and
+        // kvmscope steps through it on the vcpu thread with one stop reply at the end.
+        const QString out =
+            runGdb(stub.port, {"break add_step", "continue", "set debug remote 1", "next",
+                               "set debug remote 0", "info registers rip", "kill"});
+        finish(stub);
+        static const QRegularExpression range("Sending packet: \\$vCont;r([0-9a-f]+),([0-9a-f]+)");
+        const auto match = range.match(out);
+        QVERIFY2(match.hasMatch(), qPrintable(out));
+        const uint64_t begin = match.captured(1).toULongLong(nullptr, 16);
+        const uint64_t end = match.captured(2).toULongLong(nullptr, 16);
+        QCOMPARE(begin, symbol("add_step"));
+        QVERIFY(end > begin);
+        // gdb steps off its breakpoint with one vCont;s, then sends one vCont;r for the rest of
+        // the line: two resume packets, not one per instruction.
+        QVERIFY2(out.count("Sending packet: $vCont;") == 2, qPrintable(out));
+        const auto rips = capturedHex(out, "rip\\s+0x([0-9a-f]+)");
+        QCOMPARE(rips.size(), size_t{1});
+        QVERIFY2(rips[0] < begin || rips[0] >= end, qPrintable(out)); // the line is done
+        QVERIFY2(out.contains("99\t    return value + step;"), qPrintable(out));
     }
 
     void gdbWritesReachTheGuest() {

@@ -14,6 +14,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
@@ -24,6 +25,7 @@
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
+#include <limits>
 
 namespace kvmscope::ui {
 namespace {
@@ -70,6 +72,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     toolbar_->addAction(continueAction_);
     toolbar_->addAction(stepIntoAction_);
     toolbar_->addAction(stepOverAction_);
+    toolbar_->addAction(stepManyAction_);
     toolbar_->addAction(runToAction_);
     toolbar_->addSeparator();
     toolbar_->addAction(addBreakpointAction_);
@@ -269,6 +272,11 @@ void DebuggerView::createActions() {
     stepOverAction_ =
         make(tr("Step over"), QStyle::SP_ArrowForward, QKeySequence(Qt::Key_F10),
              tr("Execute one instruction, or a whole call"), QStringLiteral("debugStepOver"));
+    stepManyAction_ =
+        make(tr("Step N…"), QStyle::SP_MediaSkipForward, QKeySequence(Qt::SHIFT | Qt::Key_F11),
+             tr("Execute a chosen number of instructions on the selected vcpu (a "
+                "breakpoint on the way stops them)"),
+             QStringLiteral("debugStepMany"));
     runToAction_ =
         make(tr("Run to cursor"), QStyle::SP_MediaSeekForward, QKeySequence(Qt::CTRL | Qt::Key_F10),
              tr("Continue until a vcpu reaches the selected instruction"),
@@ -303,6 +311,17 @@ void DebuggerView::createActions() {
             debuggerOf(*session_).stepOver(static_cast<uint32_t>(currentVcpu()));
         });
     });
+    connect(stepManyAction_, &QAction::triggered, this, [this] {
+        bool ok = false;
+        const int count =
+            QInputDialog::getInt(this, tr("Step N instructions"),
+                                 tr("Instructions to step on vcpu %1:").arg(currentVcpu()),
+                                 lastStepCount_, 1, std::numeric_limits<int>::max(), 1, &ok);
+        if (!ok)
+            return;
+        lastStepCount_ = count;
+        stepMany(static_cast<uint64_t>(count));
+    });
     connect(runToAction_, &QAction::triggered, this, [this] {
         const QModelIndex selected = disassemblyView_->currentIndex();
         if (!selected.isValid()) {
@@ -335,6 +354,8 @@ QAction* DebuggerView::action(Action which) const {
         return stepIntoAction_;
     case Action::StepOver:
         return stepOverAction_;
+    case Action::StepMany:
+        return stepManyAction_;
     case Action::RunToCursor:
         return runToAction_;
     case Action::AddBreakpoint:
@@ -441,6 +462,7 @@ void DebuggerView::updateActions() {
     continueAction_->setEnabled(canControl);
     stepIntoAction_->setEnabled(canControl);
     stepOverAction_->setEnabled(canControl);
+    stepManyAction_->setEnabled(canControl);
     runToAction_->setEnabled(canControl);
     const bool alive = session_ && session_->state() != MachineSession::State::Stopped;
     addBreakpointAction_->setEnabled(alive);
@@ -461,6 +483,12 @@ void DebuggerView::updateStatus() {
     if (!listing.isEmpty())
         text += QStringLiteral(" — ") + listing;
     status_->setText(text);
+}
+
+void DebuggerView::stepMany(uint64_t count) {
+    runGuarded(tr("Step N"), [this, count] {
+        debuggerOf(*session_).startSteps(static_cast<uint32_t>(currentVcpu()), count);
+    });
 }
 
 void DebuggerView::runGuarded(const QString& what, const std::function<void()>& work) {

@@ -39,6 +39,7 @@ public:
         Continue,
         StepInto,
         StepOver,
+        StepMany,
         RunToCursor,
         AddBreakpoint,
         RemoveBreakpoint,
@@ -76,6 +77,9 @@ public:
     bool goToMemory(const QString& expression);
     // The gutter's click on `row` of the disassembly.
     void toggleBreakpointAtRow(int row);
+    // Steps `count` instructions on the selected vcpu without blocking the window: the vcpu
+    // thread steps them and the stop arrives like any other (Step N…, which asks for the count).
+    void stepMany(uint64_t count);
 
 Q_SIGNALS:
     void errorOccurred(const QString& message);
@@ -127,6 +131,8 @@ private:
     QAction* continueAction_ = nullptr;
     QAction* stepIntoAction_ = nullptr;
     QAction* stepOverAction_ = nullptr;
+    QAction* stepManyAction_ = nullptr;
+    int lastStepCount_ = 100;
     QAction* runToAction_ = nullptr;
     QAction* addBreakpointAction_ = nullptr;
     QAction* removeBreakpointAction_ = nullptr;

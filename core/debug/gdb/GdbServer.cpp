@@ -107,11 +107,11 @@ void GdbServer::onStop(const GdbStop& stop) {
     {
         std::lock_guard lock(mutex_);
         stops_.push_back(stop);
+        // A step stops before its packet's handling returns (the engine waits for it); the
+        // server delivers it right after: no wake-up needed (a write, a poll and a read).
+        if (handlingPacket_)
+            return;
     }
-    // A step reports its stop on the server's own thread, which delivers it right after the
-    // packet: no wake-up needed (it would cost a write, a poll and a read per step).
-    if (std::this_thread::get_id() == serverThread_.load())
-        return;
     const uint64_t one = 1;
     [[maybe_unused]] const auto written = ::write(wakeFd_, &one, sizeof one);
 }
@@ -122,7 +122,6 @@ void GdbServer::drainWakeups() {
 }
 
 void GdbServer::threadMain() {
-    serverThread_.store(std::this_thread::get_id());
     while (!quit_.load()) {
         pollfd fds[2] = {{listenFd_, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
@@ -249,13 +248,25 @@ void GdbServer::serveClient(int client) {
                 log::get("gdb")->trace("<- {}", event.payload);
                 if (ackMode && !sendRaw(client, "+"))
                     return;
-                if (!session.running()) {
+                {
+                    std::lock_guard lock(mutex_);
                     // A stop queued while the client was not waiting belongs to someone else
                     // (the GUI): it must not answer the resume this packet may be.
-                    std::lock_guard lock(mutex_);
-                    stops_.clear();
+                    if (!session.running())
+                        stops_.clear();
+                    handlingPacket_ = true;
                 }
-                reply = session.handle(event.payload);
+                try {
+                    reply = session.handle(event.payload);
+                } catch (...) {
+                    std::lock_guard lock(mutex_);
+                    handlingPacket_ = false;
+                    throw;
+                }
+                {
+                    std::lock_guard lock(mutex_);
+                    handlingPacket_ = false;
+                }
                 break;
             case PacketReader::EventKind::Interrupt:
                 reply = session.interrupt();
@@ -282,8 +293,8 @@ void GdbServer::serveClient(int client) {
                 return;
             if (session.ended())
                 return;
-            // A step stops before the packet's handling returns (the engine waits for it): reply
-            // now rather than after another trip through poll() for the eventfd.
+            // Stops that came while the packet was handled (a step's, or a breakpoint right
+            // after a continue) had no wake-up: reply now.
             if (session.running() && !deliverStops())
                 return;
         }

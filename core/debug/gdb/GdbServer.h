@@ -52,9 +52,11 @@ private:
     int wakeFd_ = -1; // eventfd: a stop was queued, or shutdown
     std::atomic<bool> quit_{false};
     std::atomic<bool> clientConnected_{false};
-    std::atomic<std::thread::id> serverThread_{}; // set as the thread starts
     std::mutex mutex_;
     std::deque<GdbStop> stops_; // guarded by mutex_
+    // guarded by mutex_: the server thread is handling a packet and delivers queued stops right
+    // after it, so a stop reported meanwhile (on any thread) needs no wake-up.
+    bool handlingPacket_ = false;
     std::string lastPacket_;    // server thread: for a resend after `-`
     std::thread thread_;
 };

@@ -153,7 +153,7 @@ std::optional<std::string> GdbSession::handle(std::string_view packet) {
             return std::nullopt; // gdb does not wait for an answer to k
         case 'v':
             if (packet == "vCont?")
-                return std::string("vCont;c;C;s;S");
+                return std::string("vCont;c;C;s;S;r");
             if (packet.starts_with("vCont;"))
                 return handleVCont(packet.substr(6));
             return std::string(); // vMustReplyEmpty, vFile, vRun...: not supported
@@ -334,12 +334,14 @@ std::string GdbSession::handleBreakpoint(std::string_view packet) {
     return "OK";
 }
 
-std::optional<std::string> GdbSession::resume(std::optional<uint32_t> stepVcpu) {
+std::optional<std::string> GdbSession::resume(std::optional<StepAction> step) {
     running_ = true;
-    if (stepVcpu)
-        target_.step(*stepVcpu);
-    else
+    if (!step)
         target_.resume();
+    else if (step->rangeBegin < step->rangeEnd)
+        target_.stepRange(step->vcpu, step->rangeBegin, step->rangeEnd);
+    else
+        target_.step(step->vcpu);
     return std::nullopt;
 }
 
@@ -364,14 +366,16 @@ std::optional<std::string> GdbSession::handleResume(char action, std::string_vie
         writeRegister(file, *registerNumber("rip"), *pc);
         target_.writeRegisters(vcpu, file);
     }
-    return resume(step ? std::optional(vcpu) : std::nullopt);
+    return resume(step ? std::optional(StepAction{vcpu}) : std::nullopt);
 }
 
 std::optional<std::string> GdbSession::handleVCont(std::string_view actions) {
     // vCont;action[:thread][;action[:thread]]...: the leftmost action that applies to a thread
     // wins. All-stop with one stepping vcpu: a step request steps that vcpu alone (the others
     // stay paused, as with scheduler-locking on); otherwise any continue resumes every vcpu.
-    std::optional<uint32_t> stepVcpu;
+    // rSTART,END is range stepping: step while the PC stays in [START, END), then report, which
+    // spares gdb a round trip per instruction when it steps over a source line.
+    std::optional<StepAction> step;
     bool anyContinue = false;
     while (!actions.empty()) {
         const auto semicolon = actions.find(';');
@@ -390,18 +394,31 @@ std::optional<std::string> GdbSession::handleVCont(std::string_view actions) {
             return std::string(kErrorInvalid);
         if ((kind == 'c' || kind == 's') && action.size() != 1)
             return std::string(kErrorInvalid);
-        if (kind == 's' || kind == 'S') {
-            if (!stepVcpu)
-                stepVcpu = vcpu.value_or(generalVcpu_);
+        if (kind == 's' || kind == 'S' || kind == 'r') {
+            StepAction requested{vcpu.value_or(generalVcpu_)};
+            if (kind == 'r') {
+                const std::string_view range = action.substr(1);
+                const auto comma = range.find(',');
+                const auto begin = parseHexNumber(range.substr(0, comma));
+                const auto end = comma == std::string_view::npos
+                                     ? std::nullopt
+                                     : parseHexNumber(range.substr(comma + 1));
+                if (!begin || !end)
+                    return std::string(kErrorInvalid);
+                requested.rangeBegin = *begin;
+                requested.rangeEnd = *end; // an empty range steps once, like 's'
+            }
+            if (!step)
+                step = requested;
         } else if (kind == 'c' || kind == 'C') {
             anyContinue = true;
         } else {
-            return std::string(kErrorInvalid); // t, r: not offered in vCont?
+            return std::string(kErrorInvalid); // t: not offered in vCont?
         }
     }
-    if (!stepVcpu && !anyContinue)
+    if (!step && !anyContinue)
         return std::string(kErrorInvalid);
-    return resume(stepVcpu);
+    return resume(step);
 }
 
 std::string GdbSession::detach() {

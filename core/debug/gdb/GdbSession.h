@@ -49,7 +49,13 @@ private:
     std::string handleBreakpoint(std::string_view packet);
     std::optional<std::string> handleResume(char action, std::string_view arguments);
     std::optional<std::string> handleVCont(std::string_view actions);
-    std::optional<std::string> resume(std::optional<uint32_t> stepVcpu);
+    // A step of one vcpu: one instruction, or on through [begin, end) (range stepping).
+    struct StepAction {
+        uint32_t vcpu = 0;
+        uint64_t rangeBegin = 0;
+        uint64_t rangeEnd = 0;
+    };
+    std::optional<std::string> resume(std::optional<StepAction> step);
     std::string detach();
     // "-1" all (nullopt), "0" any (the current one), else a vcpu; nullopt in `valid` when bad.
     bool parseThread(std::string_view text, std::optional<uint32_t>& vcpu) const;

@@ -68,6 +68,9 @@ public:
     virtual void resume() = 0;
     // One instruction on `vcpu`, the others stay paused; the stop comes through the listener.
     virtual void step(uint32_t vcpu) = 0;
+    // Range stepping (vCont;r): steps `vcpu` once, then on while its PC stays in [begin, end);
+    // the others stay paused. Non-blocking: the stop (Step) comes through the listener.
+    virtual void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) = 0;
     // Pauses every vcpu and returns once they are parked.
     virtual void interrupt() = 0;
     // Ends the machine (gdb's kill).

@@ -205,6 +205,10 @@ void MachineGdbTarget::step(uint32_t vcpu) {
     machine_.debugger().stepInstruction(vcpu);
 }
 
+void MachineGdbTarget::stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) {
+    machine_.debugger().stepRange(vcpu, begin, end);
+}
+
 void MachineGdbTarget::interrupt() {
     machine_.pause();
     if (!machine_.waitUntilPaused(kTimeoutMs))

@@ -32,6 +32,7 @@ public:
     bool removeBreakpoint(int id) override;
     void resume() override;
     void step(uint32_t vcpu) override;
+    void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) override;
     void interrupt() override;
     void kill() override;
     void setStopListener(StopListener listener) override;

@@ -31,6 +31,7 @@ public:
     int nextId = 1;
     int resumes = 0, interrupts = 0, kills = 0;
     std::vector<uint32_t> steps;
+    std::vector<std::tuple<uint32_t, uint64_t, uint64_t>> rangeSteps;
     StopListener listener;
 
     size_t vcpuCount() const override { return registers.size(); }
@@ -73,6 +74,9 @@ public:
         stop.vcpu = vcpu;
         if (listener)
             listener(stop);
+    }
+    void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) override {
+        rangeSteps.emplace_back(vcpu, begin, end); // the stop comes later, as from a machine
     }
     void interrupt() override { ++interrupts; }
     void kill() override { ++kills; }
@@ -337,7 +341,7 @@ private Q_SLOTS:
         FakeTarget target;
         GdbSession session(target);
         QCOMPARE(reply(session, "?"), std::string("T05thread:1;"));
-        QCOMPARE(reply(session, "vCont?"), std::string("vCont;c;C;s;S"));
+        QCOMPARE(reply(session, "vCont?"), std::string("vCont;c;C;s;S;r"));
         QCOMPARE(reply(session, "vCont;c"), std::string("<none>"));
         QVERIFY(session.running());
         QCOMPARE(target.resumes, 1);
@@ -381,6 +385,33 @@ private Q_SLOTS:
         QVERIFY(session.stopped(stops.at(1)));
         QCOMPARE(reply(session, "vCont;s"), std::string("<none>")); // no thread: the current
         QCOMPARE(target.steps.back(), 0u);
+    }
+
+    void rangeStepsUntilTheStopComes() {
+        FakeTarget target;
+        GdbSession session(target);
+        // gdb's range stepping over a line: step thread 2 through [0x1000, 0x1010), others stay.
+        QCOMPARE(reply(session, "vCont;r1000,1010:2;c"), std::string("<none>"));
+        using Range = std::tuple<uint32_t, uint64_t, uint64_t>;
+        QCOMPARE(target.rangeSteps, std::vector<Range>{Range(1, 0x1000, 0x1010)});
+        QVERIFY(target.steps.empty());
+        QCOMPARE(target.resumes, 0);
+        QVERIFY(session.running());
+        GdbStop stop;
+        stop.kind = GdbStop::Kind::Step;
+        stop.vcpu = 1;
+        QCOMPARE(session.stopped(stop), std::optional<std::string>("T05thread:2;"));
+        // An empty range is a single step; a malformed one is refused.
+        QCOMPARE(reply(session, "vCont;r1000,1000:1"), std::string("<none>"));
+        QCOMPARE(target.steps, std::vector<uint32_t>{0});
+        QVERIFY(session.stopped(stop));
+        QCOMPARE(reply(session, "vCont;r1000:1"), std::string("E16"));
+        QCOMPARE(reply(session, "vCont;rzz,10"), std::string("E16"));
+        QCOMPARE(reply(session, "vCont;r"), std::string("E16"));
+        // Interrupting a range step that does not end (a loop inside the range) answers T02.
+        QCOMPARE(reply(session, "vCont;r1000,2000:1"), std::string("<none>"));
+        QCOMPARE(session.interrupt(),
+                 std::optional<std::string>("T02thread:2;")); // the last stop's
     }
 
     void detachRemovesBreakpointsAndResumes() {

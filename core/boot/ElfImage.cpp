@@ -166,9 +166,9 @@ ElfImage parseElf(std::span<const uint8_t> file, const std::string& path) {
     return image;
 }
 
-LoadedRange loadElfSegments(const ElfImage& image, std::span<const uint8_t> file,
-                            const std::string& path, GuestMemory& memory,
-                            std::initializer_list<layout::ReservedRange> alsoReserved) {
+LoadedRange checkElfSegmentsPlacement(const ElfImage& image, const std::string& path,
+                                      const GuestMemory& memory,
+                                      std::initializer_list<layout::ReservedRange> alsoReserved) {
     LoadedRange range{UINT64_MAX, 0};
     for (const ElfSegment& segment : image.segments) {
         checkImagePlacement(path,
@@ -178,6 +178,13 @@ LoadedRange loadElfSegments(const ElfImage& image, std::span<const uint8_t> file
         range.start = std::min(range.start, segment.physicalAddress);
         range.end = std::max(range.end, segment.physicalAddress + segment.memorySize);
     }
+    return range;
+}
+
+LoadedRange loadElfSegments(const ElfImage& image, std::span<const uint8_t> file,
+                            const std::string& path, GuestMemory& memory,
+                            std::initializer_list<layout::ReservedRange> alsoReserved) {
+    const LoadedRange range = checkElfSegmentsPlacement(image, path, memory, alsoReserved);
     for (const ElfSegment& segment : image.segments) {
         memory.write(segment.physicalAddress, file.data() + segment.fileOffset, segment.fileSize);
         // The part beyond p_filesz is the bss: the gABI says it reads as zero.

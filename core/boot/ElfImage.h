@@ -45,6 +45,11 @@ struct LoadedRange {
     uint64_t end = 0;
 };
 
+// Checks every segment's placement (checkImagePlacement) and returns the range they span.
+LoadedRange checkElfSegmentsPlacement(const ElfImage& image, const std::string& path,
+                                      const GuestMemory& memory,
+                                      std::initializer_list<layout::ReservedRange> alsoReserved);
+
 // Copies every segment to its p_paddr and zeroes p_memsz - p_filesz after it (the bss). Checks
 // every segment's placement (checkImagePlacement) before writing anything.
 LoadedRange loadElfSegments(const ElfImage& image, std::span<const uint8_t> file,

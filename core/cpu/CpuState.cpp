@@ -13,6 +13,13 @@ std::string segment(const char* name, const kvm_segment& s) {
 
 } // namespace
 
+uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs) {
+    constexpr uint64_t kEferLongModeActive = 1u << 10; // EFER.LMA
+    if ((sregs.efer & kEferLongModeActive) && sregs.cs.l)
+        return regs.rip;
+    return (sregs.cs.base + regs.rip) & 0xffff'ffffull;
+}
+
 std::string formatRegisters(const CpuState& state) {
     const kvm_regs& r = state.regs;
     const kvm_sregs& s = state.sregs;

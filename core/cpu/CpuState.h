@@ -34,6 +34,10 @@ enum CpuStatePart : unsigned {
     PartMsrs = 1u << 7,
 };
 
+// RIP as a linear address. SDM vol. 3A 3.4.4: in 64-bit mode the CS base is treated as 0;
+// elsewhere linear = base + EIP (IP in real mode, where the base is selector * 16).
+uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs);
+
 // Multi-line summary (RIP, RFLAGS, GPRs, CR0/3/4, EFER, segments) for crash reports and logs.
 std::string formatRegisters(const CpuState& state);
 

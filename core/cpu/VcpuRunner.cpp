@@ -386,14 +386,7 @@ bool VcpuRunner::stepsContinue(uint64_t serial) {
 }
 
 uint64_t VcpuRunner::currentLinearPc() {
-    // SDM vol. 3A 3.4.4: in 64-bit mode the CS base is treated as 0; elsewhere linear = base +
-    // EIP (IP in real mode, where the base is selector * 16).
-    const kvm_regs regs = vcpu_.regs();
-    const kvm_sregs sregs = vcpu_.sregs();
-    constexpr uint64_t kEferLongModeActive = 1u << 10;
-    if ((sregs.efer & kEferLongModeActive) && sregs.cs.l)
-        return regs.rip;
-    return (sregs.cs.base + regs.rip) & 0xffff'ffffull;
+    return linearPc(vcpu_.regs(), vcpu_.sregs());
 }
 
 std::vector<uint64_t> VcpuRunner::stepPcs() const {

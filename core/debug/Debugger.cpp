@@ -248,7 +248,7 @@ uint64_t Debugger::pcOf(uint32_t vcpu) {
             return std::pair{v.regs(), v.sregs()};
         },
         kDefaultTimeoutMs);
-    return sregs.cs.base + regs.rip;
+    return cpu::linearPc(regs, sregs);
 }
 
 Translation Debugger::translate(uint32_t vcpu, uint64_t linear) {

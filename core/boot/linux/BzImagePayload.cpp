@@ -314,15 +314,7 @@ BzImagePayload extractBzImagePayload(std::span<const uint8_t> image, const std::
 LoadedRange moveVmlinuxSegments(const ElfImage& elf, ScratchPages& vmlinux, const std::string& path,
                                 GuestMemory& memory,
                                 std::initializer_list<layout::ReservedRange> alsoReserved) {
-    LoadedRange range{UINT64_MAX, 0};
-    for (const ElfSegment& segment : elf.segments) {
-        checkImagePlacement(path,
-                            fmt::format("program header {} (p_paddr {:#x}, p_memsz {:#x})",
-                                        segment.index, segment.physicalAddress, segment.memorySize),
-                            segment.physicalAddress, segment.memorySize, memory, alsoReserved);
-        range.start = std::min(range.start, segment.physicalAddress);
-        range.end = std::max(range.end, segment.physicalAddress + segment.memorySize);
-    }
+    const LoadedRange range = checkElfSegmentsPlacement(elf, path, memory, alsoReserved);
     // In file order, so that what lies in front of the next segment's first byte is needed by
     // no segment still to come (two segments may share file bytes: the gABI does not forbid it).
     std::vector<const ElfSegment*> order;

@@ -1,5 +1,6 @@
 #include "boot/ElfImage.h"
 
+#include "boot/GuestCopy.h"
 #include "boot/ImagePlacement.h"
 
 #include <algorithm>
@@ -186,7 +187,8 @@ LoadedRange loadElfSegments(const ElfImage& image, std::span<const uint8_t> file
                             std::initializer_list<layout::ReservedRange> alsoReserved) {
     const LoadedRange range = checkElfSegmentsPlacement(image, path, memory, alsoReserved);
     for (const ElfSegment& segment : image.segments) {
-        memory.write(segment.physicalAddress, file.data() + segment.fileOffset, segment.fileSize);
+        copyIntoGuest(memory, segment.physicalAddress,
+                      file.subspan(segment.fileOffset, segment.fileSize));
         // The part beyond p_filesz is the bss: the gABI says it reads as zero.
         memory.fill(segment.physicalAddress + segment.fileSize, 0,
                     segment.memorySize - segment.fileSize);

@@ -1,5 +1,6 @@
 #include "boot/FlatLoader.h"
 
+#include "boot/GuestCopy.h"
 #include "boot/GuestLayout.h"
 #include "boot/ImagePlacement.h"
 
@@ -19,7 +20,7 @@ BootPlan loadFlat(std::span<const uint8_t> image, const std::string& path, uint6
                         fmt::format("the flat image ({:#x} bytes at load address {:#x})",
                                     image.size(), loadAddress),
                         loadAddress, image.size(), memory);
-    memory.write(loadAddress, image.data(), image.size());
+    copyIntoGuest(memory, loadAddress, image);
 
     BootPlan plan;
     plan.format = ImageFormat::Flat;

@@ -1,6 +1,7 @@
 #include "boot/MultibootLoader.h"
 
 #include "boot/ElfImage.h"
+#include "boot/GuestCopy.h"
 #include "boot/GuestLayout.h"
 #include "boot/ImagePlacement.h"
 #include "boot/Multiboot.h"
@@ -124,7 +125,7 @@ LoadedKernel loadWithAddressFields(std::span<const uint8_t> image, uint64_t head
                                     loadAddress, header.load_end_addr, header.bss_end_addr),
                         loadAddress, end - loadAddress, memory,
                         {layout::kBootStackRange, layout::kMultibootInfoRange});
-    memory.write(loadAddress, image.data() + fileOffset, loadSize);
+    copyIntoGuest(memory, loadAddress, image.subspan(fileOffset, loadSize));
     memory.fill(loadEnd, 0, end - loadEnd);
     return {loadAddress, end, header.entry_addr,
             fmt::format("address fields (file offset {:#x})", fileOffset)};
@@ -238,7 +239,7 @@ BootPlan loadMultiboot(std::span<const uint8_t> image, const BootOptions& option
             throw LoadError(options.initrdPath,
                             fmt::format("module 0 would end at {:#x}, beyond the 32-bit mod_end",
                                         start + initrd.size()));
-        memory.write(start, initrd.data(), initrd.size());
+        copyIntoGuest(memory, start, initrd);
         modules.push_back(
             {static_cast<uint32_t>(start), static_cast<uint32_t>(start + initrd.size()), 0, 0});
         plan.notes.push_back(fmt::format("multiboot module 0: {} ({:#x} bytes) at [{:#x}, {:#x})",

@@ -2,6 +2,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     boot/BootPlan.h boot/BootPlan.cpp
     boot/GuestLayout.h
     boot/ImagePlacement.h boot/ImagePlacement.cpp
+    boot/GuestCopy.h boot/GuestCopy.cpp
     boot/ImageLoader.h boot/ImageLoader.cpp
     boot/FlatLoader.h boot/FlatLoader.cpp
     boot/ElfImage.h boot/ElfImage.cpp

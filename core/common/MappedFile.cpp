@@ -132,6 +132,25 @@ bool MappedFile::shrank() const {
     return data_ && guardedRanges[slot_].faulted.load(std::memory_order_acquire);
 }
 
+void MappedFile::releaseRead(std::span<const uint8_t> range) {
+    if (range.empty())
+        return;
+    const auto first = reinterpret_cast<uintptr_t>(range.data());
+    const uintptr_t last = first + range.size(); // one past
+    for (const GuardedRange& guarded : guardedRanges) {
+        const uintptr_t start = guarded.start.load(std::memory_order_acquire);
+        if (start <= kClaimed || first < start ||
+            last > guarded.end.load(std::memory_order_acquire))
+            continue;
+        // Whole pages only: the partial pages at either end may hold bytes still to be read.
+        const uintptr_t from = (first + pageSize - 1) & ~(pageSize - 1);
+        const uintptr_t to = last & ~(pageSize - 1);
+        if (from < to)
+            ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+        return;
+    }
+}
+
 void MappedFile::unmap() {
     if (!data_)
         return;

@@ -37,6 +37,14 @@ public:
     // could not be read (an I/O error): the bytes read there were zeros, not the file's.
     bool shrank() const;
 
+    // Says that the bytes of `range` have been read and will not be needed again soon: the whole
+    // pages inside it that belong to a live MappedFile leave kvmscope's RSS (madvise
+    // MADV_DONTNEED on a read-only private file mapping drops the process's reference only; the
+    // page cache keeps them, and a later read faults them in again with the same bytes). Bytes
+    // outside every mapping, a heap buffer's say, are left alone, so a loader may call this on
+    // whatever span it was given.
+    static void releaseRead(std::span<const uint8_t> range);
+
     // How many files may be mapped at the same time (an image and an initrd per load).
     static constexpr size_t kMaxMappings = 16;
 

@@ -1,5 +1,6 @@
 #include "boot/linux/LinuxLoader.h"
 
+#include "boot/GuestCopy.h"
 #include "boot/GuestLayout.h"
 #include "boot/ImagePlacement.h"
 #include "boot/acpi/AcpiTables.h"
@@ -229,7 +230,7 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
                                     uint32_t{header.init_size}),
                         kernelStart, kernel.footprintEnd - kernelStart, memory,
                         {layout::kBootStackRange, layout::kLinuxBootDataRange});
-    memory.write(kernelStart, image.data() + kernel.setupSize, kernel.kernelSize);
+    copyIntoGuest(memory, kernelStart, image.subspan(kernel.setupSize, kernel.kernelSize));
 
     // The command line: cmdline_size (2.06) is its longest length without the NUL.
     const uint64_t commandLineRoom =
@@ -280,7 +281,7 @@ BootPlan loadLinux(std::span<const uint8_t> image, const BootOptions& options,
         checkImagePlacement(initrdPath, fmt::format("the initrd ({:#x} bytes)", initrd.size()),
                             start, initrd.size(), memory,
                             {layout::kBootStackRange, layout::kLinuxBootDataRange});
-        memory.write(start, initrd.data(), initrd.size());
+        copyIntoGuest(memory, start, initrd);
         // Both fit 32 bits: the initrd lies below the MMIO hole at 3 GiB.
         zeroPage.hdr.ramdisk_image = static_cast<uint32_t>(start);
         zeroPage.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size());

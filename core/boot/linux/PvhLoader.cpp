@@ -1,6 +1,7 @@
 #include "boot/linux/PvhLoader.h"
 
 #include "boot/ElfImage.h"
+#include "boot/GuestCopy.h"
 #include "boot/GuestLayout.h"
 #include "boot/ImagePlacement.h"
 #include "boot/acpi/AcpiTables.h"
@@ -326,7 +327,7 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
         checkImagePlacement(initrdPath, fmt::format("module 0 ({:#x} bytes)", initrd.size()), start,
                             initrd.size(), memory,
                             {layout::kBootStackRange, layout::kLinuxBootDataRange});
-        memory.write(start, initrd.data(), initrd.size());
+        copyIntoGuest(memory, start, initrd);
         modules.push_back({start, initrd.size(), 0, 0});
         plan.notes.push_back(fmt::format("PVH module 0: {} ({:#x} bytes) at [{:#x}, {:#x})",
                                          initrdPath, initrd.size(), start, start + initrd.size()));

@@ -1,7 +1,7 @@
 // The loaders' memory: scratch pages (common/ScratchPages.h) that cost RSS only for the non-zero
 // pages written and give pages back on release, and read-only file mappings
-// (common/MappedFile.h). Residency is checked with mincore(2), so the tests see what the kernel
-// backs, not only what the bytes read as.
+// (common/MappedFile.h). Residency is checked with mincore(2) and /proc/self/pagemap, so the
+// tests see what the kernel backs, not only what the bytes read as.
 #include "common/ScratchPages.h"
 
 #include "common/Error.h"
@@ -31,6 +31,26 @@ std::vector<bool> resident(const uint8_t* address, uint64_t count) {
     std::vector<bool> result;
     for (unsigned char flag : flags)
         result.push_back(flag & 1);
+    return result;
+}
+
+// Which of the `count` pages from `address` are mapped in this process's page tables
+// (/proc/self/pagemap, bit 63 "present"): for a file mapping, mincore(2) reports the page cache,
+// not the process's share of it.
+std::vector<bool> mappedIn(const uint8_t* address, uint64_t count) {
+    const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        qFatal("cannot open /proc/self/pagemap");
+    std::vector<uint64_t> entries(count);
+    const off_t offset = off_t(reinterpret_cast<uintptr_t>(address) / kPage * sizeof(uint64_t));
+    const ssize_t length = ssize_t(count * sizeof(uint64_t));
+    const bool read = ::pread(fd, entries.data(), size_t(length), offset) == length;
+    ::close(fd);
+    if (!read)
+        qFatal("cannot read /proc/self/pagemap");
+    std::vector<bool> result;
+    for (uint64_t entry : entries)
+        result.push_back((entry >> 63) & 1);
     return result;
 }
 
@@ -141,6 +161,41 @@ private Q_SLOTS:
         QCOMPARE(moved.size(), uint64_t(bytes.size()));
         QCOMPARE(moved.bytes()[3 * kPage + 10], bytes[3 * kPage + 10]);
         QVERIFY(file.bytes().empty());
+    }
+
+    // releaseRead drops the whole pages of a range from the RSS, keeps the partial pages at its
+    // ends (they may hold bytes still to be read), and the released bytes read back the same.
+    void releasedPagesLeaveTheRssAndReadBackTheSame() {
+        const std::string path = dir_.filePath("released.bin").toStdString();
+        std::vector<uint8_t> bytes(6 * kPage);
+        for (size_t i = 0; i < bytes.size(); ++i)
+            bytes[i] = static_cast<uint8_t>(i * 7 + 3);
+        const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
+        QVERIFY(fd >= 0);
+        QCOMPARE(::write(fd, bytes.data(), bytes.size()), ssize_t(bytes.size()));
+        const MappedFile file(fd, bytes.size(), path);
+        ::close(fd);
+        const uint8_t* data = file.bytes().data();
+        uint64_t sum = 0;
+        for (uint64_t page = 0; page < 6; ++page)
+            sum += static_cast<const volatile uint8_t*>(data)[page * kPage];
+        QVERIFY(sum > 0);
+        QCOMPARE(mappedIn(data, 6), std::vector<bool>(6, true));
+
+        // From the middle of page 1 to the middle of page 4: pages 2 and 3 are whole.
+        MappedFile::releaseRead(file.bytes().subspan(kPage + 100, 3 * kPage));
+        QCOMPARE(mappedIn(data, 6), (std::vector<bool>{true, true, false, false, true, true}));
+        QCOMPARE(std::vector<uint8_t>(file.bytes().begin(), file.bytes().end()), bytes);
+        QVERIFY(!file.shrank());
+    }
+
+    // A span that is not in a mapping (a heap buffer) is left alone: MADV_DONTNEED on anonymous
+    // memory would zero it.
+    void releaseReadLeavesOtherMemoryAlone() {
+        std::vector<uint8_t> heap(4 * kPage, 0x77);
+        MappedFile::releaseRead(heap);
+        QCOMPARE(heap, std::vector<uint8_t>(4 * kPage, 0x77));
+        MappedFile::releaseRead({}); // nothing at all
     }
 
     // Another process truncating a mapped file must not kill kvmscope: the lost pages read as

@@ -13,8 +13,9 @@
 // its decompressor, which prints nothing in Debian's build (no CONFIG_X86_VERBOSE_BOOTUP). Every
 // peer gets the same command line: on a host whose KVM emulates ring 0, that includes the
 // parameters kvmscope would add for it (boot/linux/EmulatedHostParameters.h), given explicitly to
-// all of them, so the kernels run the same code. A run ends at /init, when the VMM exits, or
-// after --seconds.
+// all of them, so the kernels run the same code (kvmscope then adds nothing to it), and the same
+// CPUID: without the KVM features used through hypercalls (machine/Cpuid.h), which QEMU turns off
+// with its kvm-pv-* switches. A run ends at /init, when the VMM exits, or after --seconds.
 #include "BenchSupport.h"
 #include "boot/ImageLoader.h"
 #include "boot/linux/BzImagePayload.h"
@@ -49,9 +50,14 @@ struct Milestone {
 
 // In the order the kernel prints them.
 constexpr std::array kMilestones = {
-    Milestone{"first line", "Linux version"},     Milestone{"ACPI tables", "ACPI: RSDP"},
-    Milestone{"Memory:", "] Memory: "},           Milestone{"SMP up", "smp: Brought up"},
-    Milestone{"/init", "kvmscope-initramfs: up"},
+    Milestone{"first line", "Linux version"},
+    Milestone{"ACPI tables", "ACPI: RSDP"},
+    Milestone{"Memory:", "] Memory: "},
+    Milestone{"SMP up", "smp: Brought up"},
+    // The kernel starts /init (the last line before user space), and /init prints its marker
+    // (user space runs: tests/guests/build-initramfs.sh).
+    Milestone{"Run /init", "Run /init as init process"},
+    Milestone{"/init up", "kvmscope-initramfs: up"},
 };
 
 struct Result {
@@ -118,7 +124,7 @@ Result runPeer(const std::vector<std::string>& arguments, double limitSeconds) {
         if (seen.size() > 8192)
             seen.erase(0, seen.size() - 256);
     }
-    result.ending = result.seconds.back() ? "reached /init"
+    result.ending = result.seconds.back() ? "/init is up"
                     : open                ? fmt::format("stopped after {:.0f} s", limitSeconds)
                                           : "the VMM exited";
     result.peakRssKiB = std::max(result.peakRssKiB, peakRssKiB(pid));
@@ -199,13 +205,17 @@ int main(int argc, char** argv) {
                    kernel, payload.vmlinux.size(), initrd, cpus, commandLine,
                    emulated ? "KVM emulates guest ring 0 (no VMX/SVM)" : "hardware VMX/SVM");
 
+        // Where ring 0 is emulated, kvmscope hides the KVM features used through hypercalls
+        // (machine/Cpuid.h: they fault once the kernel's text is read-only); QEMU is given the
+        // same CPUID with its own switches for them.
+        const std::string qemuCpu =
+            emulated ? "host,-arch-capabilities,kvm-pv-unhalt=off,kvm-pv-ipi=off,"
+                       "kvm-pv-sched-yield=off"
+                     : "host,-arch-capabilities";
         const std::vector<std::string> qemuCommon = {
-            "-enable-kvm", "-cpu",       "host,-arch-capabilities",
-            "-m",          "512M",       "-smp",
-            cpus,          "-display",   "none",
-            "-monitor",    "none",       "-serial",
-            "stdio",       "-no-reboot", "-initrd",
-            initrd,        "-append",    commandLine};
+            "-enable-kvm", "-cpu",       qemuCpu,   "-m",       "512M",    "-smp",
+            cpus,          "-display",   "none",    "-monitor", "none",    "-serial",
+            "stdio",       "-no-reboot", "-initrd", initrd,     "-append", commandLine};
         auto withCommon = [&](std::vector<std::string> arguments) {
             arguments.insert(arguments.end(), qemuCommon.begin(), qemuCommon.end());
             return arguments;
@@ -216,11 +226,11 @@ int main(int argc, char** argv) {
         };
         const std::vector<Peer> all = {
             {"kvmscope",
-             {KVMSCOPE_BINARY, "--headless", "--no-host-workarounds", "--memory", "512M", "--cpus",
-              cpus, "--initrd", initrd, "--append", commandLine, "--no-reboot", vmlinux}},
+             {KVMSCOPE_BINARY, "--headless", "--memory", "512M", "--cpus", cpus, "--initrd", initrd,
+              "--append", commandLine, "--no-reboot", vmlinux}},
             {"kvmscope-bzimage",
-             {KVMSCOPE_BINARY, "--headless", "--no-host-workarounds", "--memory", "512M", "--cpus",
-              cpus, "--initrd", initrd, "--append", commandLine, "--no-reboot", kernel}},
+             {KVMSCOPE_BINARY, "--headless", "--memory", "512M", "--cpus", cpus, "--initrd", initrd,
+              "--append", commandLine, "--no-reboot", kernel}},
             {"qemu-microvm",
              withCommon({"qemu-system-x86_64", "-M", "microvm", "-kernel", vmlinux})},
             {"qemu-pc", withCommon({"qemu-system-x86_64", "-M", "pc", "-kernel", kernel})},

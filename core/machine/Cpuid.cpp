@@ -1,5 +1,8 @@
 #include "machine/Cpuid.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace kvmscope {
 namespace {
 
@@ -8,25 +11,47 @@ constexpr uint32_t kLeafExtendedTopology = 0xB; // EDX: x2APIC id of this logica
 constexpr uint32_t kLeafV2ExtendedTopology = 0x1F;
 constexpr uint32_t kFeatureEdxHtt = 1u << 28; // leaf 1 EDX.HTT: EBX[23:16] is valid
 
+// Hypervisor leaves: KVM's signature leaf lies at 0x40000000 or, beside other hypervisors'
+// leaves, at a multiple of 0x100 above it (Documentation/virt/kvm/x86/cpuid.rst).
+constexpr uint32_t kHypervisorLeavesFirst = 0x40000000;
+constexpr uint32_t kHypervisorLeavesLast = 0x4000ff00;
+
+bool isKvmSignature(const kvm_cpuid_entry2& entry) {
+    char signature[12];
+    std::memcpy(signature, &entry.ebx, 4);
+    std::memcpy(signature + 4, &entry.ecx, 4);
+    std::memcpy(signature + 8, &entry.edx, 4);
+    return std::memcmp(signature, "KVMKVMKVM\0\0\0", sizeof signature) == 0;
+}
+
 } // namespace
 
 std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
-                                           uint32_t apicId, unsigned cpuCount) {
+                                           const CpuidOptions& options) {
     std::vector<kvm_cpuid_entry2> entries = supported;
+    std::vector<uint32_t> kvmFeatureLeaves;
+    for (const auto& entry : entries)
+        if (entry.function >= kHypervisorLeavesFirst && entry.function <= kHypervisorLeavesLast &&
+            (entry.function & 0xff) == 0 && isKvmSignature(entry))
+            kvmFeatureLeaves.push_back(entry.function + 1);
     for (auto& entry : entries) {
         switch (entry.function) {
         case kLeafFeatures:
-            entry.ebx = (entry.ebx & 0x0000ffffu) | (apicId << 24);
-            if (cpuCount > 1) {
-                entry.ebx |= (std::min(cpuCount, 255u) & 0xffu) << 16;
+            entry.ebx = (entry.ebx & 0x0000ffffu) | (options.apicId << 24);
+            if (options.cpuCount > 1) {
+                entry.ebx |= (std::min(options.cpuCount, 255u) & 0xffu) << 16;
                 entry.edx |= kFeatureEdxHtt;
             }
             break;
         case kLeafExtendedTopology:
         case kLeafV2ExtendedTopology:
-            entry.edx = apicId;
+            entry.edx = options.apicId;
             break;
         default:
+            if (options.withoutHypercallFeatures &&
+                std::find(kvmFeatureLeaves.begin(), kvmFeatureLeaves.end(), entry.function) !=
+                    kvmFeatureLeaves.end())
+                entry.eax &= ~kKvmHypercallFeatures;
             break;
         }
     }

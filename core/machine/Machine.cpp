@@ -200,6 +200,16 @@ void Machine::createVcpus(kvm::System& system) {
     const auto supported = system.supportedCpuid();
     const auto msrIndices = system.msrIndexList();
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
+    CpuidOptions cpuid;
+    cpuid.cpuCount = config_.cpus;
+    cpuid.withoutHypercallFeatures =
+        config_.hostWorkarounds && !kvm::System::hardwareVirtualization();
+    if (cpuid.withoutHypercallFeatures)
+        log::get("machine")->info(
+            "this host's KVM emulates guest ring-0 code (no VMX/SVM): the vcpus' CPUID hides KVM's "
+            "PV unhalt, PV send-IPI, PV sched-yield and map-GPA-range features, whose hypercalls "
+            "fault there once a guest's code is read-only (docs/boot.md; --no-host-workarounds "
+            "keeps them)");
     for (uint32_t index = 0; index < config_.cpus; ++index) {
         cpu::VcpuHost& host = *this; // a private base: convert here, not inside make_unique
         auto runner =
@@ -211,9 +221,9 @@ void Machine::createVcpus(kvm::System& system) {
         runner->start();
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
-        runner->call(
-            [&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, index, config_.cpus)); },
-            kVcpuCallTimeoutMs);
+        cpuid.apicId = index;
+        runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, cpuid)); },
+                     kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
         runners_.push_back(std::move(runner));
     }

@@ -18,7 +18,8 @@ struct MachineConfig {
     bool inspectKernelDevices = true;
     // On a host whose KVM emulates guest ring-0 code, append to a Linux kernel's command line the
     // parameters that avoid instructions KVM's emulator cannot run
-    // (boot/linux/EmulatedHostParameters.h); --no-host-workarounds turns it off.
+    // (boot/linux/EmulatedHostParameters.h), and hide the KVM features used through hypercalls
+    // from every vcpu's CPUID (machine/Cpuid.h); --no-host-workarounds turns both off.
     bool hostWorkarounds = true;
     // The linear framebuffer (devices/Framebuffer.h) and the mode the Bochs dispi starts with,
     // which a Linux kernel is told about through screen_info (--framebuffer WxHxBPP,

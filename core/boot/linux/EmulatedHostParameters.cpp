@@ -19,6 +19,13 @@ const std::vector<KernelParameter>& emulatedRing0Parameters() {
         {"mitigations=off", "mitigations=",
          "the guest kernel's speculation mitigations cost instructions on every call and return "
          "at emulation speed and guard nothing where the CPU never executes guest ring-0 code"},
+        {"rcupdate.rcu_cpu_stall_suppress=1", "rcupdate.rcu_cpu_stall_suppress=",
+         "ring-0 loops of a second natively run for minutes at emulation speed, which RCU reports "
+         "as CPU stalls, printing stack traces at the same speed"},
+        {"cryptomgr.notests", "cryptomgr.notests",
+         "the crypto manager's self-tests (RSA and Diffie-Hellman with multi-precision "
+         "arithmetic among them) run for many minutes at emulation speed and hold up the last "
+         "initcalls before /init"},
     };
     return parameters;
 }

@@ -41,6 +41,22 @@
 //                   ring-0 code, it executes KVM's emulator interpreting it, so guest user code
 //                   cannot steer its speculation. Measured: ftrace's set-up of its call sites
 //                   took 26 s of guest time instead of 75 s (docs/benchmarks.md).
+//   rcupdate.rcu_cpu_stall_suppress=1
+//                   the same for RCU's stall detector: Linux's W+X check of its page tables
+//                   (CONFIG_DEBUG_WX, ptdump over the espfix area's repeated entries) runs for
+//                   about 290 s between "Freeing unused kernel image" and "Run /init" here, and
+//                   RCU prints a stall report with a stack trace every 63 s of it. The warning
+//                   only is suppressed; grace periods still wait for the CPU.
+//   cryptomgr.notests
+//                   the crypto manager tests every algorithm as it registers and, from the late
+//                   initcall crypto_algapi_init (crypto_start_tests), every one registered before
+//                   it: RSA and Diffie-Hellman with the kernel's multi-precision arithmetic
+//                   (mpi_powm) take many minutes at emulation speed, during which nothing is
+//                   printed and /init waits (found with kvmscope's gdb stub and the kernel's
+//                   debug symbols: both vcpus in mpihelp_submul_1 under alg_test). Loading the
+//                   built-in X.509 certificates, which waits for the RSA test, timed out (-110)
+//                   too. The tests check the kernel's own C code, which KVM's emulator runs
+//                   like any other; the kernel ignores the switch in FIPS mode (fips=1).
 //
 // On VMX/SVM hosts the guest runs natively and none of this applies; the parameters are added
 // only where the host emulates ring 0, only to Linux kernels (bzImage and PVH), only when the

@@ -418,11 +418,13 @@ private Q_SLOTS:
         GuestMemory memory(kRam);
         const BootPlan plan = loadImage(options, memory);
         const auto zeroPage = memory.readValue<boot_params>(layout::kLinuxZeroPageAddress);
-        QCOMPARE(guestString(memory, zeroPage.hdr.cmd_line_ptr),
-                 std::string("console=ttyS0 noxsave clearcpuid=137,141,151,308 nosoftlockup "
-                             "mitigations=off"));
+        QCOMPARE(
+            guestString(memory, zeroPage.hdr.cmd_line_ptr),
+            std::string("console=ttyS0 noxsave clearcpuid=137,141,151,308 nosoftlockup "
+                        "mitigations=off rcupdate.rcu_cpu_stall_suppress=1 cryptomgr.notests"));
         QCOMPARE(plan.addedKernelParameters,
-                 std::string("clearcpuid=137,141,151,308 nosoftlockup mitigations=off"));
+                 std::string("clearcpuid=137,141,151,308 nosoftlockup mitigations=off "
+                             "rcupdate.rcu_cpu_stall_suppress=1 cryptomgr.notests"));
         QVERIFY(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& note) {
             return contains(note, "added \"clearcpuid=137,141,151,308\"") &&
                    contains(note, "CMPXCHG16B");
@@ -441,13 +443,15 @@ private Q_SLOTS:
         const auto& parameters = emulatedRing0Parameters();
         std::vector<KernelParameter> added;
         QCOMPARE(withKernelParameters("", parameters, &added),
-                 std::string("clearcpuid=137,141,151,308 noxsave nosoftlockup mitigations=off"));
-        QCOMPARE(added.size(), size_t{4});
+                 std::string("clearcpuid=137,141,151,308 noxsave nosoftlockup mitigations=off "
+                             "rcupdate.rcu_cpu_stall_suppress=1 cryptomgr.notests"));
+        QCOMPARE(added.size(), size_t{6});
         added.clear();
         // clearcpuid= with the user's own list counts as set: the kernel takes one such option.
         QCOMPARE(withKernelParameters("clearcpuid=pku quiet ", parameters, &added),
-                 std::string("clearcpuid=pku quiet noxsave nosoftlockup mitigations=off"));
-        QCOMPARE(added.size(), size_t{3});
+                 std::string("clearcpuid=pku quiet noxsave nosoftlockup mitigations=off "
+                             "rcupdate.rcu_cpu_stall_suppress=1 cryptomgr.notests"));
+        QCOMPARE(added.size(), size_t{5});
         QCOMPARE(std::string(added.front().text), std::string("noxsave"));
     }
 

@@ -1,5 +1,5 @@
-// The per-vcpu CPUID: APIC ids in leaves 1/0xB and the HTT bit for SMP; everything else as KVM
-// reports it (machine/Cpuid.h).
+// The per-vcpu CPUID: APIC ids in leaves 1/0xB and the HTT bit for SMP, the KVM features used
+// through hypercalls hidden on request; everything else as KVM reports it (machine/Cpuid.h).
 #include "machine/Cpuid.h"
 
 #include <QTest>
@@ -39,7 +39,7 @@ class CpuidTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void apicIdAndCountPerVcpu() {
-        const auto entries = cpuidForVcpu(supported(), 5, 8);
+        const auto entries = cpuidForVcpu(supported(), {.apicId = 5, .cpuCount = 8});
         QCOMPARE(find(entries, 0x1).ebx >> 24, 5u);
         QCOMPARE((find(entries, 0x1).ebx >> 16) & 0xff, 8u);
         QVERIFY(find(entries, 0x1).edx & (1u << 28)); // HTT
@@ -47,10 +47,43 @@ private Q_SLOTS:
     }
 
     void otherLeavesAndBitsPassThrough() {
-        const auto entries = cpuidForVcpu(supported(), 0, 1);
+        const auto entries = cpuidForVcpu(supported(), {.apicId = 0, .cpuCount = 1});
         QCOMPARE(find(entries, 0x1).ecx, kSse3 | kCx16 | kXsave | kAvx);
         QCOMPARE(find(entries, 0x1).ebx >> 24, 0u);
         QCOMPARE(find(entries, 0xD).eax, 0xe7u);
+    }
+
+    // KVM's features leaf follows its signature leaf, at 0x40000000 or 0x100 above (beside
+    // Hyper-V's leaves); another hypervisor's leaves are not touched.
+    void hypercallFeaturesAreHiddenOnRequest_data() {
+        QTest::addColumn<uint32_t>("base");
+        QTest::newRow("at 0x40000000") << 0x40000000u;
+        QTest::newRow("at 0x40000100") << 0x40000100u;
+    }
+    void hypercallFeaturesAreHiddenOnRequest() {
+        QFETCH(uint32_t, base);
+        // "KVMKVMKVM\0\0\0" as EBX, ECX, EDX; features: clocksource 0/3, async PF 4, steal time 5,
+        // PV EOI 6, PV unhalt 7, PV TLB flush 9, PV send IPI 11, sched yield 13, map GPA 16,
+        // stable bit 24.
+        constexpr uint32_t kFeatures = 0x01017efb;
+        std::vector<kvm_cpuid_entry2> leaves = supported();
+        leaves.push_back(leaf(base, base + 1, 0x4b4d564b, 0x564b4d56, 0x4d));
+        leaves.push_back(leaf(base + 1, kFeatures, 0, 0, 0));
+        // Another hypervisor's signature ("Microsoft Hv") with a leaf after it.
+        const uint32_t other = base == 0x40000000u ? 0x40000100u : 0x40000000u;
+        leaves.push_back(leaf(other, other + 1, 0x7263694d, 0x666f736f, 0x76482074));
+        leaves.push_back(leaf(other + 1, kFeatures, 0, 0, 0));
+
+        const auto plain = cpuidForVcpu(leaves, {.apicId = 1, .cpuCount = 2});
+        QCOMPARE(find(plain, base + 1).eax, kFeatures);
+
+        const auto hidden =
+            cpuidForVcpu(leaves, {.apicId = 1, .cpuCount = 2, .withoutHypercallFeatures = true});
+        const uint32_t expected = kFeatures & ~((1u << 7) | (1u << 11) | (1u << 13) | (1u << 16));
+        QCOMPARE(find(hidden, base + 1).eax, expected);
+        QCOMPARE(find(hidden, base + 1).eax & 1u, 1u); // kvm-clock stays
+        QCOMPARE(find(hidden, other + 1).eax, kFeatures);
+        QCOMPARE(find(hidden, 0x1).ebx >> 24, 1u);
     }
 };
 

@@ -166,8 +166,9 @@ Options:
   --timeout SECONDS     stop the guest after this long (exit status 6)
   --no-reboot           when the guest resets, exit (status 0) instead of booting it again
   --no-host-workarounds on a host without VMX/SVM, do not add the kernel parameters that avoid
-                        instructions KVM's emulator cannot run, nor hide the KVM features
-                        used through hypercalls from the guest's CPUID (docs/boot.md)
+                        instructions KVM's emulator cannot run, hide the KVM features used
+                        through hypercalls from the guest's CPUID, or boot a detected bzImage
+                        by PVH (docs/boot.md)
   --gdb [HOST:]PORT     headless: serve gdb's remote protocol on HOST (default 127.0.0.1) and
                         PORT (gdb's usual one is 1234; 0 picks a free port); the guest waits
                         before its first instruction until the client continues it, and the

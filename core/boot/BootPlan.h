@@ -44,7 +44,8 @@ struct BootOptions {
     unsigned cpus = 1;
     std::optional<BootFramebuffer> framebuffer; // none: no framebuffer to report
     // The host's KVM emulates guest ring-0 code (no VMX/SVM): Linux kernels get the parameters
-    // of boot/linux/EmulatedHostParameters.h appended to their command line.
+    // of boot/linux/EmulatedHostParameters.h appended to their command line, and a bzImage left
+    // to detection boots by PVH when its payload has the entry (ImageLoader.cpp).
     bool hostEmulatesRing0 = false;
 };
 
@@ -63,6 +64,9 @@ struct BootPlan {
     // What kvmscope appended to a Linux kernel's command line for this host (hostEmulatesRing0);
     // empty when nothing was. Shown as a warning: the user should know their command line changed.
     std::string addedKernelParameters;
+    // True when a bzImage given with the format left to detection was booted by PVH from its
+    // payload because the host emulates ring 0 (ImageLoader.cpp). Also shown as a warning.
+    bool bzImageBootedByPvh = false;
 };
 
 } // namespace kvmscope::boot

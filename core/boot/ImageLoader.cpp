@@ -171,6 +171,17 @@ BootPlan loadMappedImage(const BootOptions& options, GuestMemory& memory) {
         case ImageFormat::Linux:
             if (!options.initrdPath.empty())
                 initrd = mapImageFile(options.initrdPath, "initrd");
+            // Where ring 0 is emulated, the kernel's own decompressor runs for more than 15
+            // minutes before it prints a line (docs/boot.md): a detected bzImage whose payload
+            // has a PVH entry boots by PVH instead, from the payload kvmscope decompresses.
+            if (options.format == ImageFormat::Auto && options.hostEmulatesRing0) {
+                if (std::optional<BootPlan> pvh =
+                        loadPvhIfItHasEntry(image, linuxOptions, initrd.bytes(), memory)) {
+                    plan = std::move(*pvh);
+                    plan.bzImageBootedByPvh = true;
+                    break;
+                }
+            }
             plan = loadLinux(image, linuxOptions, initrd.bytes(), memory);
             break;
         case ImageFormat::Pvh:

@@ -276,6 +276,11 @@ const boot::BootPlan& Machine::boot() {
                      "code at its speed (docs/boot.md; "
                      "--no-host-workarounds leaves the command line alone)",
                      plan->addedKernelParameters);
+    if (plan->bzImageBootedByPvh)
+        logger->warn("this host's KVM emulates guest ring-0 code (no VMX/SVM), where a bzImage's "
+                     "own decompressor runs for minutes: booted {} by PVH from the payload "
+                     "kvmscope decompressed (--format linux boots it by the boot protocol)",
+                     config_.boot.imagePath);
     bootPlan_ = std::move(plan);
     return *bootPlan_;
 }

@@ -91,13 +91,14 @@ QString kernelOrSkipReason(QString& reason) {
 }
 
 // Booting to /init needs a host that runs guest ring 0 natively: where KVM emulates it, the
-// kernel is still in its late initcalls after 25 minutes (docs/boot.md, docs/benchmarks.md "Linux
-// on a host without VMX/SVM").
+// kernel reaches "Run /init" only after about 17 minutes, and on such a host (PVM) /init's first
+// system call cannot run (docs/boot.md, docs/benchmarks.md "To `Run /init`").
 QString initReadyKernelOrSkipReason(QString& reason) {
     const QString kernel = kernelOrSkipReason(reason);
     if (!kernel.isEmpty() && !kvmscope::kvm::System::hardwareVirtualization())
-        reason = QStringLiteral("this host has no VMX/SVM: its KVM emulates guest ring 0 and the "
-                                "kernel does not reach /init here (docs/boot.md)");
+        reason = QStringLiteral("this host has no VMX/SVM: its KVM emulates guest ring 0, where "
+                                "the kernel starts /init after about 17 minutes and /init's "
+                                "first system call cannot run (docs/boot.md)");
     return reason.isEmpty() ? kernel : QString();
 }
 
@@ -143,9 +144,20 @@ private Q_SLOTS:
             QStringLiteral("smpboot: Allowing 2 CPUs, 0 hotplug CPUs"),
             QStringLiteral("smp: Brought up 1 node, 2 CPUs"),
         };
-        const Boot boot = runUntil({"--headless", "--format", "pvh", "--memory", "512M", "--cpus",
-                                    "2", "--append", commandLine, "--no-reboot", kernel},
-                                   wanted);
+        // Where the host emulates ring 0, the bzImage as a user gives it (the format left to
+        // detection) boots by PVH from its payload (boot/ImageLoader.cpp); elsewhere PVH is asked
+        // for, since detection keeps the boot protocol there.
+        const bool emulated = !kvmscope::kvm::System::hardwareVirtualization();
+        QStringList arguments{"--headless"};
+        if (!emulated)
+            arguments << "--format"
+                      << "pvh";
+        arguments << "--memory"
+                  << "512M"
+                  << "--cpus"
+                  << "2"
+                  << "--append" << commandLine << "--no-reboot" << kernel;
+        const Boot boot = runUntil(arguments, wanted);
         const QString& output = boot.output;
         for (const QString& line : wanted)
             QVERIFY2(output.contains(line),
@@ -175,7 +187,9 @@ private Q_SLOTS:
         // There, too, the KVM features used through hypercalls are hidden (machine/Cpuid.h):
         // Linux keeps kvm-clock but neither kicks through PV spinlocks nor sends PV IPIs.
         QVERIFY(output.contains(QStringLiteral("kvm-clock: Using msrs")));
-        if (!kvmscope::kvm::System::hardwareVirtualization()) {
+        if (emulated) {
+            QVERIFY(
+                output.contains(QStringLiteral("by PVH from the payload kvmscope decompressed")));
             QVERIFY(output.contains(QStringLiteral("PV spinlocks disabled, no host support")));
             QVERIFY(!output.contains(QStringLiteral("setup PV IPIs")));
             QVERIFY(!output.contains(QStringLiteral("setup PV sched yield")));

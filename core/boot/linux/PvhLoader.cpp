@@ -242,8 +242,13 @@ std::vector<pvh::hvm_memmap_table_entry> buildPvhMemoryMap(const GuestMemory& me
     return map;
 }
 
-BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
-                 std::span<const uint8_t> initrd, GuestMemory& memory) {
+namespace {
+
+// loadPvh, or nullopt without touching `memory` when `onlyIfPvh` and the image (or a bzImage's
+// payload) is no ELF with the PVH note, or a payload kvmscope cannot decompress.
+std::optional<BootPlan> loadPvhImpl(std::span<const uint8_t> image, const BootOptions& options,
+                                    std::span<const uint8_t> initrd, GuestMemory& memory,
+                                    bool onlyIfPvh) {
     const std::string& path = options.imagePath;
     const std::string& commandLine = options.commandLine;
     if (commandLine.find('\0') != std::string::npos)
@@ -260,7 +265,13 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
     std::string elfName = path;
     uint64_t commandLineLimit = kCommandLineRoom;
     if (hasLinuxBootMagic(image)) {
-        payload = decompressBzImagePayload(image, path);
+        try {
+            payload = decompressBzImagePayload(image, path);
+        } catch (const LoadError&) {
+            if (onlyIfPvh)
+                return std::nullopt; // the boot protocol runs the kernel's own decompressor
+            throw;
+        }
         elfBytes = payload.vmlinux.bytes();
         elfName = path + " (vmlinux from the bzImage payload)";
         commandLineLimit = std::min<uint64_t>(commandLineLimit, payload.commandLineSize);
@@ -271,10 +282,14 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
                                          toString(payload.compression), payload.compressedSize,
                                          payload.fileOffset, payload.vmlinux.size()));
     } else if (!hasElfMagic(image)) {
+        if (onlyIfPvh)
+            return std::nullopt;
         throw LoadError(path, "neither an ELF vmlinux (\\x7fELF) nor a bzImage (\"HdrS\" at "
                               "0x202): a PVH kernel is one of the two");
     }
 
+    if (onlyIfPvh && !hasPvhEntryNote(elfBytes))
+        return std::nullopt;
     const ElfImage elf = parseElf(elfBytes, elfName);
     const std::optional<PvhEntryNote> note = findPvhEntryNote(elfBytes, elfName);
     if (!note)
@@ -365,6 +380,19 @@ BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
                                      infoAddress, map.size(), modules.size(), info.rsdp_paddr,
                                      kCommandLineAddress, commandLine, plan.entry, plan.rbx));
     return plan;
+}
+
+} // namespace
+
+BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
+                 std::span<const uint8_t> initrd, GuestMemory& memory) {
+    return *loadPvhImpl(image, options, initrd, memory, false);
+}
+
+std::optional<BootPlan> loadPvhIfItHasEntry(std::span<const uint8_t> image,
+                                            const BootOptions& options,
+                                            std::span<const uint8_t> initrd, GuestMemory& memory) {
+    return loadPvhImpl(image, options, initrd, memory, true);
 }
 
 } // namespace kvmscope::boot

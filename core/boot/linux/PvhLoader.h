@@ -46,4 +46,12 @@ std::vector<pvh::hvm_memmap_table_entry> buildPvhMemoryMap(const GuestMemory& me
 BootPlan loadPvh(std::span<const uint8_t> image, const BootOptions& options,
                  std::span<const uint8_t> initrd, GuestMemory& memory);
 
+// loadPvh for a kernel that may not have a PVH entry: nullopt, with `memory` untouched, when
+// `image` (or, for a bzImage, its payload) is no ELF with the note, or is a bzImage whose
+// payload kvmscope cannot decompress; otherwise what loadPvh does, errors included. loadImage
+// uses it to boot an auto-detected bzImage by PVH where the host emulates ring 0.
+std::optional<BootPlan> loadPvhIfItHasEntry(std::span<const uint8_t> image,
+                                            const BootOptions& options,
+                                            std::span<const uint8_t> initrd, GuestMemory& memory);
+
 } // namespace kvmscope::boot

@@ -7,13 +7,16 @@
 #include "unit/boot/BootTestImages.h"
 
 #include <QElapsedTimer>
+#include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
 #include <asm/bootparam.h>
 #include <cstddef>
 #include <fmt/format.h>
+#include <fstream>
 #include <lzma.h>
 #include <sys/mman.h>
+#include <tuple>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -266,6 +269,52 @@ private Q_SLOTS:
         QVERIFY(contains(plan.notes.front(), "xz payload"));
         // Auto-detection keeps a bzImage on the boot protocol.
         QCOMPARE(detectFormat(bzImage(xz(vmlinux()))), ImageFormat::Linux);
+    }
+
+    // Where the host emulates ring 0, a bzImage left to detection boots by PVH when its payload
+    // has the entry note; a forced --format linux, a hardware host, a payload without the note
+    // and one kvmscope cannot decompress keep the boot protocol.
+    void emulatingHostBootsADetectedBzImageByPvh() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const auto write = [&](const char* name, const std::vector<uint8_t>& bytes) {
+            const std::string path = dir.filePath(name).toStdString();
+            std::ofstream(path, std::ios::binary)
+                .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+            return path;
+        };
+        const std::string withNote = write("with-note", bzImage(xz(vmlinux())));
+        const std::string withoutNote = write(
+            "without-note",
+            bzImage(xz(boottest::elf64(0xffffffff81000000, {Segment{kKernel, 0xffffffff81000000,
+                                                                    boottest::pattern(0x8000, 5)}})
+                           .bytes)));
+        const std::string unknownPayload = write("unknown", bzImage(boottest::pattern(0x1000, 3)));
+        const auto load = [](const std::string& path, ImageFormat format, bool emulated) {
+            BootOptions options;
+            options.imagePath = path;
+            options.format = format;
+            options.hostEmulatesRing0 = emulated;
+            options.commandLine = "console=ttyS0";
+            GuestMemory memory(kRam);
+            return loadImage(options, memory);
+        };
+
+        const BootPlan byPvh = load(withNote, ImageFormat::Auto, true);
+        QCOMPARE(byPvh.format, ImageFormat::Pvh);
+        QVERIFY(byPvh.bzImageBootedByPvh);
+        QCOMPARE(byPvh.entry, kKernel + 0x20);
+        QVERIFY(!byPvh.addedKernelParameters.empty());
+
+        for (const auto& [path, format, emulated] :
+             {std::tuple{withNote, ImageFormat::Linux, true},
+              std::tuple{withNote, ImageFormat::Auto, false},
+              std::tuple{withoutNote, ImageFormat::Auto, true},
+              std::tuple{unknownPayload, ImageFormat::Auto, true}}) {
+            const BootPlan plan = load(path, format, emulated);
+            QCOMPARE(plan.format, ImageFormat::Linux);
+            QVERIFY(!plan.bzImageBootedByPvh);
+        }
     }
 
     void pvhCommandLineObeysTheSetupHeaderCmdlineSize() {

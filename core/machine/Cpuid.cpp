@@ -11,17 +11,17 @@ constexpr uint32_t kLeafExtendedTopology = 0xB; // EDX: x2APIC id of this logica
 constexpr uint32_t kLeafV2ExtendedTopology = 0x1F;
 constexpr uint32_t kFeatureEdxHtt = 1u << 28; // leaf 1 EDX.HTT: EBX[23:16] is valid
 
-// Hypervisor leaves: KVM's signature leaf lies at 0x40000000 or, beside other hypervisors'
-// leaves, at a multiple of 0x100 above it (Documentation/virt/kvm/x86/cpuid.rst).
-constexpr uint32_t kHypervisorLeavesFirst = 0x40000000;
-constexpr uint32_t kHypervisorLeavesLast = 0x4000ff00;
+// Hypervisor leaves: KVM's signature leaf lies at KVM_CPUID_SIGNATURE or, beside other
+// hypervisors' leaves, at a multiple of 0x100 above it (Documentation/virt/kvm/x86/cpuid.rst);
+// its features leaf follows it (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE = 1).
+constexpr uint32_t kHypervisorLeavesLast = KVM_CPUID_SIGNATURE + 0xff00;
 
 bool isKvmSignature(const kvm_cpuid_entry2& entry) {
     char signature[12];
     std::memcpy(signature, &entry.ebx, 4);
     std::memcpy(signature + 4, &entry.ecx, 4);
     std::memcpy(signature + 8, &entry.edx, 4);
-    return std::memcmp(signature, "KVMKVMKVM\0\0\0", sizeof signature) == 0;
+    return std::memcmp(signature, KVM_SIGNATURE, sizeof signature) == 0;
 }
 
 } // namespace
@@ -31,9 +31,9 @@ std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& 
     std::vector<kvm_cpuid_entry2> entries = supported;
     std::vector<uint32_t> kvmFeatureLeaves;
     for (const auto& entry : entries)
-        if (entry.function >= kHypervisorLeavesFirst && entry.function <= kHypervisorLeavesLast &&
+        if (entry.function >= KVM_CPUID_SIGNATURE && entry.function <= kHypervisorLeavesLast &&
             (entry.function & 0xff) == 0 && isKvmSignature(entry))
-            kvmFeatureLeaves.push_back(entry.function + 1);
+            kvmFeatureLeaves.push_back(entry.function + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE));
     for (auto& entry : entries) {
         switch (entry.function) {
         case kLeafFeatures:

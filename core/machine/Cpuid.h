@@ -5,6 +5,7 @@
 #include "kvm/compat.h"
 
 #include <cstdint>
+#include <linux/kvm_para.h>
 #include <vector>
 
 namespace kvmscope {
@@ -18,7 +19,8 @@ namespace kvmscope {
 // (mark_readonly, just before /init), that write faults and the guest oopses in kvm_kick_cpu
 // (docs/boot.md). Without these bits Linux uses plain IPIs, HLT and spinning instead.
 constexpr uint32_t kKvmHypercallFeatures =
-    (1u << 7) | (1u << 11) | (1u << 13) | (1u << 16); // KVM_FEATURE_PV_UNHALT, ...
+    (1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_SEND_IPI) |
+    (1u << KVM_FEATURE_PV_SCHED_YIELD) | (1u << KVM_FEATURE_HC_MAP_GPA_RANGE);
 
 struct CpuidOptions {
     uint32_t apicId = 0;

@@ -202,8 +202,10 @@ void Machine::createVcpus(kvm::System& system) {
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
     CpuidOptions cpuid;
     cpuid.cpuCount = config_.cpus;
-    cpuid.withoutHypercallFeatures =
+    // Read once per machine (/proc/cpuinfo): the CPUID here and the loader in boot() use it.
+    config_.boot.hostEmulatesRing0 =
         config_.hostWorkarounds && !kvm::System::hardwareVirtualization();
+    cpuid.withoutHypercallFeatures = config_.boot.hostEmulatesRing0;
     if (cpuid.withoutHypercallFeatures)
         log::get("machine")->info(
             "this host's KVM emulates guest ring-0 code (no VMX/SVM): the vcpus' CPUID hides KVM's "
@@ -241,8 +243,6 @@ const boot::BootPlan& Machine::boot() {
                                   mode.bitsPerPixel,
                                   mode.width * bytesPerPixel(mode.bitsPerPixel)};
     }
-    config_.boot.hostEmulatesRing0 =
-        config_.hostWorkarounds && !kvm::System::hardwareVirtualization();
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
     // Linux is told through screen_info that the framebuffer is on in that mode, so it is, as if
     // firmware had set it; other guests start in VGA text and set a mode through the dispi.

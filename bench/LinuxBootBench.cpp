@@ -3,7 +3,7 @@
 // first log line, to chosen milestones, and to /init (where reached), and its peak RSS.
 //
 //   kvmscope-bench-linux [--kernel BZIMAGE] [--initrd FILE] [--seconds N] [--cpus N]
-//                        [--peers kvmscope,qemu-microvm,kvmscope-bzimage,qemu-pc]
+//                        [--peers kvmscope,qemu-microvm,kvmscope-bzimage,qemu-pc] [--rounds N]
 //
 // The kernel defaults to $KVMSCOPE_TEST_BZIMAGE and the initramfs to initramfs.cpio.gz beside it
 // (./test.sh fetches both: tests/guests/). kvmscope and QEMU's microvm machine boot the same
@@ -16,6 +16,12 @@
 // all of them, so the kernels run the same code (kvmscope then adds nothing to it), and the same
 // CPUID: without the KVM features used through hypercalls (machine/Cpuid.h), which QEMU turns off
 // with its kvm-pv-* switches. A run ends at /init, when the VMM exits, or after --seconds.
+//
+// The milestones before user space are almost all the guest kernel's own work, so on a shared
+// host one run of each cannot tell a few percent apart. --rounds N runs every peer N times, in
+// the given order in even rounds and the reverse in odd ones (so no peer always starts on a
+// host the one before it has just warmed or loaded), and prints each peer's median per
+// milestone and its ratio to the first peer's median.
 #include "BenchSupport.h"
 #include "boot/ImageLoader.h"
 #include "boot/linux/BzImagePayload.h"
@@ -146,6 +152,18 @@ Result runPeer(const std::vector<std::string>& arguments, double limitSeconds) {
     return result;
 }
 
+// The median of the runs that reached a milestone, if every run did; a milestone some runs
+// missed has no fair median.
+std::optional<double> medianIfAllReached(const std::vector<Result>& runs, size_t milestone) {
+    std::vector<double> values;
+    for (const Result& run : runs)
+        if (run.seconds[milestone])
+            values.push_back(*run.seconds[milestone]);
+    if (values.empty() || values.size() != runs.size())
+        return std::nullopt;
+    return bench::median(values);
+}
+
 std::vector<std::string> split(const std::string& text, char separator) {
     std::vector<std::string> parts;
     std::istringstream stream(text);
@@ -164,6 +182,7 @@ int main(int argc, char** argv) {
     double seconds = 300;
     std::string cpus = "2";
     std::string peers = "kvmscope,qemu-microvm,kvmscope-bzimage,qemu-pc";
+    int rounds = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string option = argv[i];
         if (option == "--kernel")
@@ -176,6 +195,12 @@ int main(int argc, char** argv) {
             cpus = argv[i + 1];
         else if (option == "--peers")
             peers = argv[i + 1];
+        else if (option == "--rounds")
+            rounds = std::atoi(argv[i + 1]);
+    }
+    if (rounds < 1) {
+        fmt::print(stderr, "kvmscope-bench-linux: --rounds must be at least 1\n");
+        return 2;
     }
     std::string why;
     if (!kvm::System::available(&why)) {
@@ -235,21 +260,64 @@ int main(int argc, char** argv) {
              withCommon({"qemu-system-x86_64", "-M", "microvm", "-kernel", vmlinux})},
             {"qemu-pc", withCommon({"qemu-system-x86_64", "-M", "pc", "-kernel", kernel})},
         };
-        fmt::print("{:<14}", "peer");
-        for (const auto& milestone : kMilestones)
-            fmt::print("{:>14}", milestone.name);
-        fmt::print("{:>12}  {}\n", "peak RSS", "ending");
+        std::vector<const Peer*> chosen;
         for (const std::string& wanted : split(peers, ',')) {
             const auto peer = std::find_if(all.begin(), all.end(),
                                            [&](const Peer& p) { return p.name == wanted; });
             if (peer == all.end())
                 throw std::runtime_error("unknown peer " + wanted);
-            const Result result = runPeer(peer->arguments, seconds);
-            fmt::print("{:<14}", peer->name);
-            for (const auto& value : result.seconds)
-                fmt::print("{:>14}", value ? fmt::format("{:.1f} s", *value) : std::string("-"));
-            fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
-            std::fflush(stdout);
+            chosen.push_back(&*peer);
+        }
+        auto printHeader = [](const char* first) {
+            fmt::print("{:<22}", first);
+            for (const auto& milestone : kMilestones)
+                fmt::print("{:>14}", milestone.name);
+        };
+        printHeader("peer");
+        fmt::print("{:>12}  {}\n", "peak RSS", "ending");
+        std::vector<std::vector<Result>> results(chosen.size());
+        for (int round = 0; round < rounds; ++round) {
+            for (size_t k = 0; k < chosen.size(); ++k) {
+                const size_t index = round % 2 == 0 ? k : chosen.size() - 1 - k;
+                const Peer& peer = *chosen[index];
+                const Result result = runPeer(peer.arguments, seconds);
+                results[index].push_back(result);
+                fmt::print("{:<22}", rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1)
+                                                : peer.name);
+                for (const auto& value : result.seconds)
+                    fmt::print("{:>14}",
+                               value ? fmt::format("{:.1f} s", *value) : std::string("-"));
+                fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
+                std::fflush(stdout);
+            }
+        }
+        if (rounds > 1) {
+            fmt::print("\n");
+            printHeader(fmt::format("median of {} runs", rounds).c_str());
+            fmt::print("\n");
+            for (size_t index = 0; index < chosen.size(); ++index) {
+                fmt::print("{:<22}", chosen[index]->name);
+                for (size_t m = 0; m < kMilestones.size(); ++m) {
+                    const auto value = medianIfAllReached(results[index], m);
+                    fmt::print("{:>14}",
+                               value ? fmt::format("{:.1f} s", *value) : std::string("-"));
+                }
+                fmt::print("\n");
+            }
+            for (size_t index = 1; index < chosen.size(); ++index) {
+                fmt::print("{:<22}", fmt::format("{} / {}", chosen[index]->name, chosen[0]->name));
+                for (size_t m = 0; m < kMilestones.size(); ++m) {
+                    const auto value = medianIfAllReached(results[index], m);
+                    const auto reference = medianIfAllReached(results[0], m);
+                    fmt::print("{:>14}", value && reference && *reference > 0
+                                             ? fmt::format("{:.3f}", *value / *reference)
+                                             : std::string("-"));
+                }
+                fmt::print("\n");
+            }
+            if (chosen.size() > 1)
+                fmt::print("(a ratio above 1: that peer's median came later than {}'s)\n",
+                           chosen[0]->name);
         }
         std::filesystem::remove(vmlinux);
     } catch (const std::exception& error) {

@@ -15,7 +15,8 @@
 //   0x0a000    0x10000      or: Linux kernel command line                LinuxLoader
 //   0x9fc00    0xa0000      EBDA: MP floating pointer structure          MpTable
 //   0xa0000    0xf0000      VGA window and option ROM area               -
-//   0xf0000    0x100000     BIOS area: MP configuration table            MpTable
+//   0xf0000    0xf1800      BIOS area: MP configuration table            MpTable
+//   0xf1800    0x100000     SMBIOS entry points and structure table      Smbios
 //   0x100000   ...          kernels (multiboot, ELF, Linux), then modules loaders
 //   below low RAM's end      Linux initrd, as high as the kernel allows   LinuxLoader
 //
@@ -65,6 +66,12 @@ constexpr uint64_t kBiosAreaStart = 0xf0000;
 constexpr uint64_t kBiosAreaEnd = 0x100000;
 constexpr uint64_t kMpFloatingPointerAddress = kEbdaAddress;
 constexpr uint64_t kMpConfigTableAddress = kBiosAreaStart;
+constexpr uint64_t kMpConfigTableEnd = 0xf1800; // room for the table of 255 cpus (5304 bytes)
+// SMBIOS after it, in the range an OS without UEFI scans for its entry point (SMBIOS 3.0, 5.2):
+// Linux scans it 16 bytes at a time, at emulation speed where KVM emulates ring 0, so the entry
+// point comes early in the range.
+constexpr uint64_t kSmbiosAreaStart = kMpConfigTableEnd;
+constexpr uint64_t kSmbiosAreaEnd = kBiosAreaEnd;
 
 constexpr uint64_t kHighMemoryStart = 0x100000; // 1 MiB
 constexpr uint64_t kFourGib = 0x1'0000'0000;
@@ -87,7 +94,7 @@ struct ReservedRange {
 // Reserved for every image: the tables X86Setup and MpTable write, and the legacy PC holes.
 inline constexpr ReservedRange kReservedForAllImages[] = {
     {0, kBootStackBottom, "the low tables (IVT, BIOS data area, GDT, TSS, page tables)"},
-    {kEbdaAddress, kHighMemoryStart, "the EBDA, VGA window and BIOS area (MP table)"},
+    {kEbdaAddress, kHighMemoryStart, "the EBDA, VGA window and BIOS area (MP table, SMBIOS)"},
 };
 // Also reserved for images entered in 32/64-bit mode, whose stack kvmscope sets.
 inline constexpr ReservedRange kBootStackRange = {kBootStackBottom, kBootStackTop,

@@ -1,5 +1,6 @@
 #include "boot/MpTable.h"
 
+#include "boot/FirmwareChecksum.h"
 #include "boot/GuestLayout.h"
 
 #include <cstring>
@@ -112,13 +113,6 @@ constexpr uint8_t ioApicPinForIsaIrq(unsigned irq) {
     return static_cast<uint8_t>(irq);
 }
 
-uint8_t checksumFor(const uint8_t* bytes, size_t length) {
-    uint8_t sum = 0;
-    for (size_t i = 0; i < length; ++i)
-        sum = static_cast<uint8_t>(sum + bytes[i]);
-    return static_cast<uint8_t>(-sum); // makes the total 0
-}
-
 template <typename Entry> void append(std::vector<uint8_t>& table, const Entry& entry) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
     table.insert(table.end(), bytes, bytes + sizeof entry);
@@ -172,9 +166,9 @@ void writeMpTable(GuestMemory& memory, unsigned cpus) {
     header.entryCount = entries;
     header.localApicAddress = kLocalApicAddress;
     std::memcpy(table.data(), &header, sizeof header);
-    table[offsetof(ConfigHeader, checksum)] = checksumFor(table.data(), table.size());
+    table[offsetof(ConfigHeader, checksum)] = zeroSumChecksum(table);
     static_assert(layout::kMpConfigTableAddress + (sizeof(ConfigHeader) + 275 * 20 + 20 * 8) <=
-                  layout::kBiosAreaEnd);
+                  layout::kMpConfigTableEnd);
     memory.write(layout::kMpConfigTableAddress, table.data(), table.size());
 
     FloatingPointer pointer{};
@@ -182,7 +176,8 @@ void writeMpTable(GuestMemory& memory, unsigned cpus) {
     pointer.configTable = static_cast<uint32_t>(layout::kMpConfigTableAddress);
     pointer.length = 1;
     pointer.specRevision = kSpecRevision14;
-    pointer.checksum = checksumFor(reinterpret_cast<const uint8_t*>(&pointer), sizeof pointer);
+    pointer.checksum =
+        zeroSumChecksum({reinterpret_cast<const uint8_t*>(&pointer), sizeof pointer});
     memory.writeValue(layout::kMpFloatingPointerAddress, pointer);
 
     // What a BIOS leaves in its data area: the EBDA's segment and the base memory below it

@@ -11,5 +11,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     boot/MultibootHeader.h boot/MultibootHeader.cpp
     boot/MultibootLoader.h boot/MultibootLoader.cpp
     boot/X86Setup.h boot/X86Setup.cpp
+    boot/FirmwareChecksum.h
     boot/MpTable.h boot/MpTable.cpp
+    boot/Smbios.h boot/Smbios.cpp
 )

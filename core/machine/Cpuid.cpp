@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace kvmscope {
 namespace {
@@ -15,6 +16,19 @@ constexpr uint32_t kFeatureEdxHtt = 1u << 28; // leaf 1 EDX.HTT: EBX[23:16] is v
 // hypervisors' leaves, at a multiple of 0x100 above it (Documentation/virt/kvm/x86/cpuid.rst);
 // its features leaf follows it (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE = 1).
 constexpr uint32_t kHypervisorLeavesLast = KVM_CPUID_SIGNATURE + 0xff00;
+
+constexpr uint32_t kLeafVendor = 0x0;
+constexpr uint32_t kLeafExtendedFeatures = 0x80000001;
+constexpr uint32_t kExtendedFeatureEdxLongMode = 1u << 29;
+constexpr uint32_t kLeafBrandFirst = 0x80000002; // three leaves of 16 characters each
+constexpr uint32_t kBrandLeaves = 3;
+
+const kvm_cpuid_entry2* findLeaf(const std::vector<kvm_cpuid_entry2>& entries, uint32_t function) {
+    const auto found = std::find_if(entries.begin(), entries.end(), [&](const auto& entry) {
+        return entry.function == function && entry.index == 0;
+    });
+    return found == entries.end() ? nullptr : &*found;
+}
 
 bool isKvmSignature(const kvm_cpuid_entry2& entry) {
     char signature[12];
@@ -56,6 +70,41 @@ std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& 
         }
     }
     return entries;
+}
+
+boot::SmbiosProcessor smbiosProcessorFor(const std::vector<kvm_cpuid_entry2>& entries) {
+    boot::SmbiosProcessor processor;
+    if (const auto* vendor = findLeaf(entries, kLeafVendor)) {
+        char text[12]; // EBX, EDX, ECX
+        std::memcpy(text, &vendor->ebx, 4);
+        std::memcpy(text + 4, &vendor->edx, 4);
+        std::memcpy(text + 8, &vendor->ecx, 4);
+        processor.vendor.assign(text, strnlen(text, sizeof text));
+    }
+    if (const auto* features = findLeaf(entries, kLeafFeatures)) {
+        processor.signature = features->eax;
+        processor.featuresEdx = features->edx;
+    }
+    if (const auto* extended = findLeaf(entries, kLeafExtendedFeatures))
+        processor.longMode = (extended->edx & kExtendedFeatureEdxLongMode) != 0;
+    std::string brand;
+    for (uint32_t i = 0; i < kBrandLeaves; ++i) {
+        const auto* leaf = findLeaf(entries, kLeafBrandFirst + i);
+        if (!leaf)
+            break;
+        char text[16];
+        std::memcpy(text, &leaf->eax, 4);
+        std::memcpy(text + 4, &leaf->ebx, 4);
+        std::memcpy(text + 8, &leaf->ecx, 4);
+        std::memcpy(text + 12, &leaf->edx, 4);
+        brand.append(text, strnlen(text, sizeof text));
+    }
+    // The brand string is NUL-padded and often space-padded in front.
+    const size_t first = brand.find_first_not_of(' ');
+    const size_t last = brand.find_last_not_of(' ');
+    processor.brand =
+        first == std::string::npos ? std::string() : brand.substr(first, last - first + 1);
+    return processor;
 }
 
 } // namespace kvmscope

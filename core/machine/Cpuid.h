@@ -2,6 +2,7 @@
 // The CPUID a vcpu sees: KVM_GET_SUPPORTED_CPUID, adjusted per vcpu so each one reports its own
 // APIC id (Intel SDM Vol. 2A, CPUID leaves 01H and 0BH), and on a host that emulates guest
 // ring 0 without the KVM paravirtual features that are used through hypercalls.
+#include "boot/Smbios.h"
 #include "kvm/compat.h"
 
 #include <cstdint>
@@ -32,5 +33,10 @@ struct CpuidOptions {
 
 std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& supported,
                                            const CpuidOptions& options);
+
+// What a vcpu with these CPUID entries reports about its processor (Intel SDM Vol. 2A, CPUID:
+// leaf 0 vendor, leaf 1 signature and features, 0x80000001 long mode, 0x80000002-4 brand),
+// for the SMBIOS processor structure. Missing leaves leave their fields empty or 0.
+boot::SmbiosProcessor smbiosProcessorFor(const std::vector<kvm_cpuid_entry2>& entries);
 
 } // namespace kvmscope

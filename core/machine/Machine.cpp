@@ -2,6 +2,7 @@
 
 #include "boot/ImageLoader.h"
 #include "boot/MpTable.h"
+#include "boot/Smbios.h"
 #include "boot/X86Setup.h"
 #include "boot/acpi/AcpiTables.h"
 #include "debug/Debugger.h"
@@ -224,8 +225,10 @@ void Machine::createVcpus(kvm::System& system) {
         // api.rst 4.20 / HOST-NOTES: KVM_SET_CPUID2 before any KVM_SET_SREGS that enables long
         // mode.
         cpuid.apicId = index;
-        runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(cpuidForVcpu(supported, cpuid)); },
-                     kVcpuCallTimeoutMs);
+        const auto entries = cpuidForVcpu(supported, cpuid);
+        if (index == 0)
+            smbiosProcessor_ = smbiosProcessorFor(entries);
+        runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(entries); }, kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
         runners_.push_back(std::move(runner));
     }
@@ -258,6 +261,12 @@ const boot::BootPlan& Machine::boot() {
     boot::AcpiConfig acpi;
     acpi.cpus = config_.cpus;
     boot::writeAcpiTables(*memory_, acpi);
+    // And what the firmware reports about the machine: vendor, that it is virtual, processor
+    // and memory (SMBIOS: Linux's "DMI:" line, dmidecode).
+    boot::SmbiosConfig smbios;
+    smbios.cpus = config_.cpus;
+    smbios.processor = smbiosProcessor_;
+    boot::writeSmbiosTables(*memory_, smbios);
     runners_.front()->call(
         [&](kvm::Vcpu& vcpu) {
             kvm_regs regs{};

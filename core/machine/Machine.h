@@ -2,6 +2,7 @@
 // One VM: its memory, buses, devices and vcpu runners, assembled from a MachineConfig.
 // This is the one place where the machine is put together (STYLE.md: adding a device touches
 // the device's file and this one).
+#include "boot/Smbios.h"
 #include "common/Signal.h"
 #include "cpu/VcpuRunner.h"
 #include "debug/ExitBreakpoints.h"
@@ -115,6 +116,7 @@ private:
     std::unique_ptr<display::DisplaySource> display_;
     std::vector<std::unique_ptr<cpu::VcpuRunner>> runners_;
     std::unique_ptr<boot::BootPlan> bootPlan_;
+    boot::SmbiosProcessor smbiosProcessor_; // from vcpu 0's CPUID, for the SMBIOS tables
 
     mutable std::mutex stopMutex_;
     std::condition_variable stopChanged_;

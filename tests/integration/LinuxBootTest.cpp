@@ -126,16 +126,20 @@ private Q_SLOTS:
         const QString commandLine = QStringLiteral("console=ttyS0 earlyprintk=ttyS0");
         // What the kernel prints from what kvmscope gave it: its banner; the command line from
         // cmdline_paddr; the memory map from memmap_paddr (512 MiB: RAM below the EBDA, the
-        // reserved EBDA/BIOS area, RAM from 1 MiB to 0x1fffffff); the RSDP from rsdp_paddr and
-        // each ACPI table with kvmscope's OEM id and table id (boot/acpi/AcpiTables.cpp); both
-        // vcpus from the MADT; and, once the kernel has started the second vcpu through
-        // INIT/SIPI on the in-kernel LAPIC, both of them up.
+        // reserved EBDA/BIOS area, RAM from 1 MiB to 0x1fffffff); the SMBIOS tables; the RSDP from
+        // rsdp_paddr and each ACPI table with kvmscope's OEM id and table id
+        // (boot/acpi/AcpiTables.cpp); both vcpus from the MADT; and, once the kernel has started
+        // the second vcpu through INIT/SIPI on the in-kernel LAPIC, both of them up.
         QStringList wanted{
             QStringLiteral("Linux version"),
             QStringLiteral("Command line: ") + commandLine,
             QStringLiteral("BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable"),
             QStringLiteral("BIOS-e820: [mem 0x000000000009fc00-0x00000000000fffff] reserved"),
             QStringLiteral("BIOS-e820: [mem 0x0000000000100000-0x000000001fffffff] usable"),
+            // The SMBIOS tables kvmscope wrote (boot/Smbios.cpp), found by the kernel's scan of
+            // the BIOS area.
+            QStringLiteral("SMBIOS 3.0.0 present."),
+            QStringLiteral("DMI: kvmscope kvmscope virtual machine, BIOS "),
             QStringLiteral("ACPI: RSDP 0x00000000000E0000 000024 (v02 KVMSCP)"),
             QStringLiteral("(v01 KVMSCP KVMSCOPE 00000001 KVMS 00000001)"), // XSDT
             QStringLiteral("ACPI: FACP 0x"),

@@ -1,5 +1,6 @@
 #include "boot/acpi/AcpiTables.h"
 
+#include "boot/FirmwareChecksum.h"
 #include "boot/acpi/AcpiStructures.h"
 #include "boot/acpi/Dsdt.h"
 #include "log/Log.h"
@@ -49,13 +50,6 @@ constexpr uint8_t kPm1ControlLength = 2;
 
 constexpr uint64_t kTableAlignment = 16;
 
-uint8_t checksumFor(std::span<const uint8_t> bytes) {
-    uint8_t sum = 0;
-    for (const uint8_t byte : bytes)
-        sum = static_cast<uint8_t>(sum + byte);
-    return static_cast<uint8_t>(-sum); // makes the total 0
-}
-
 template <typename T> std::span<const uint8_t> bytesOf(const T& value) {
     return {reinterpret_cast<const uint8_t*>(&value), sizeof value};
 }
@@ -82,7 +76,7 @@ void seal(Bytes& table) {
     const auto length = static_cast<uint32_t>(table.size());
     std::memcpy(table.data() + offsetof(TableHeader, length), &length, sizeof length);
     table[offsetof(TableHeader, checksum)] = 0;
-    table[offsetof(TableHeader, checksum)] = checksumFor(table);
+    table[offsetof(TableHeader, checksum)] = zeroSumChecksum(table);
 }
 
 GenericAddress systemIo(uint64_t port, uint8_t bitWidth, uint8_t accessSize) {
@@ -206,8 +200,8 @@ Rsdp buildRsdp(uint64_t rsdt, uint64_t xsdt) {
     rsdp.rsdtAddress = static_cast<uint32_t>(rsdt);
     rsdp.length = sizeof rsdp;
     rsdp.xsdtAddress = xsdt;
-    rsdp.checksum = checksumFor(bytesOf(rsdp).first(kRsdpV1Length));
-    rsdp.extendedChecksum = checksumFor(bytesOf(rsdp));
+    rsdp.checksum = zeroSumChecksum(bytesOf(rsdp).first(kRsdpV1Length));
+    rsdp.extendedChecksum = zeroSumChecksum(bytesOf(rsdp));
     return rsdp;
 }
 

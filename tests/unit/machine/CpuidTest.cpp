@@ -3,6 +3,7 @@
 #include "machine/Cpuid.h"
 
 #include <QTest>
+#include <cstring>
 
 using namespace kvmscope;
 
@@ -84,6 +85,37 @@ private Q_SLOTS:
         QCOMPARE(find(hidden, base + 1).eax & 1u, 1u); // kvm-clock stays
         QCOMPARE(find(hidden, other + 1).eax, kFeatures);
         QCOMPARE(find(hidden, 0x1).ebx >> 24, 1u);
+    }
+
+    // What the SMBIOS processor structure reports comes from the vcpu's own CPUID: the vendor
+    // (EBX, EDX, ECX of leaf 0), the signature and features of leaf 1, long mode, and the brand
+    // string without the padding around it; missing leaves leave their fields empty.
+    void smbiosProcessorFromCpuid() {
+        auto text = [](const char* four) {
+            uint32_t value = 0;
+            std::memcpy(&value, four, 4);
+            return value;
+        };
+        std::vector<kvm_cpuid_entry2> entries = supported();
+        entries.push_back(leaf(0x0, 0x10, text("Auth"), text("cAMD"), text("enti")));
+        entries.push_back(leaf(0x80000001, 0, 0, 0, 1u << 29));
+        // "  Example CPU 7" in 48 bytes, NUL-padded, over three leaves.
+        char brand[48] = "  Example CPU 7";
+        for (uint32_t i = 0; i < 3; ++i)
+            entries.push_back(leaf(0x80000002 + i, text(brand + 16 * i), text(brand + 16 * i + 4),
+                                   text(brand + 16 * i + 8), text(brand + 16 * i + 12)));
+        const boot::SmbiosProcessor processor = smbiosProcessorFor(entries);
+        QCOMPARE(processor.vendor, std::string("AuthenticAMD"));
+        QCOMPARE(processor.brand, std::string("Example CPU 7"));
+        QCOMPARE(processor.signature, 0x000806f8u);
+        QCOMPARE(processor.featuresEdx, 0x178bfbffu);
+        QVERIFY(processor.longMode);
+
+        const boot::SmbiosProcessor bare = smbiosProcessorFor(supported());
+        QCOMPARE(bare.vendor, std::string());
+        QCOMPARE(bare.brand, std::string());
+        QVERIFY(!bare.longMode);
+        QCOMPARE(bare.signature, 0x000806f8u);
     }
 };
 

@@ -4,12 +4,9 @@
 #include "boot/GuestLayout.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
 #include <span>
-#include <tuple>
-#include <utility>
 #include <vector>
 
 namespace kvmscope::boot {
@@ -316,19 +313,12 @@ struct EndOfTable {
     Header header;
 };
 
-// The firmware is kvmscope (core/CMakeLists.txt defines both for this file); its release date
-// is that of the version, mm/dd/yyyy (7.1 offset 08h).
+// The firmware is kvmscope (core/CMakeLists.txt defines its version, in full and as major and
+// minor, and release date for this file); the release date is that of the version, mm/dd/yyyy
+// (7.1 offset 08h). 0xff in the release fields would mean "not supported".
 constexpr char kFirmwareVersion[] = KVMSCOPE_VERSION;
 constexpr char kFirmwareReleaseDate[] = KVMSCOPE_RELEASE_DATE;
-
-// "x.y.z" -> x and y, for the BIOS release fields; 0 where a part is missing.
-std::pair<uint8_t, uint8_t> majorMinor(const char* version) {
-    unsigned major = 0;
-    unsigned minor = 0;
-    std::sscanf(version, "%u.%u", &major, &minor);
-    return {static_cast<uint8_t>(std::min(major, 0xfeu)),
-            static_cast<uint8_t>(std::min(minor, 0xfeu))};
-}
+static_assert(KVMSCOPE_VERSION_MAJOR < 0xff && KVMSCOPE_VERSION_MINOR < 0xff);
 
 void addFirmwareAndSystem(StructureTable& table) {
     BiosInformation bios{};
@@ -341,7 +331,8 @@ void addFirmwareAndSystem(StructureTable& table) {
     bios.characteristics = kBiosCharacteristicsNotSupported;
     bios.characteristicsExtension[0] = kBiosExtensionAcpi;
     bios.characteristicsExtension[1] = kBiosExtensionVirtualMachine;
-    std::tie(bios.majorRelease, bios.minorRelease) = majorMinor(kFirmwareVersion);
+    bios.majorRelease = KVMSCOPE_VERSION_MAJOR;
+    bios.minorRelease = KVMSCOPE_VERSION_MINOR;
     bios.controllerMajorRelease = kNoEmbeddedController;
     bios.controllerMinorRelease = kNoEmbeddedController;
     table.add(bios, kTypeBios, handleOf(kTypeBios), biosStrings);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 namespace kvmscope {
@@ -30,12 +31,25 @@ const kvm_cpuid_entry2* findLeaf(const std::vector<kvm_cpuid_entry2>& entries, u
     return found == entries.end() ? nullptr : &*found;
 }
 
+// The characters CPUID returns in registers (vendor, hypervisor signature, brand string), in
+// the order given, each register's four bytes little-endian first.
+std::string registerText(std::initializer_list<uint32_t> registers) {
+    std::string text;
+    for (const uint32_t value : registers) {
+        char bytes[4];
+        std::memcpy(bytes, &value, 4);
+        text.append(bytes, 4);
+    }
+    return text;
+}
+
+// Up to the first NUL: vendor and brand strings are NUL-padded.
+std::string untilNul(const std::string& text) {
+    return text.substr(0, text.find('\0'));
+}
+
 bool isKvmSignature(const kvm_cpuid_entry2& entry) {
-    char signature[12];
-    std::memcpy(signature, &entry.ebx, 4);
-    std::memcpy(signature + 4, &entry.ecx, 4);
-    std::memcpy(signature + 8, &entry.edx, 4);
-    return std::memcmp(signature, KVM_SIGNATURE, sizeof signature) == 0;
+    return registerText({entry.ebx, entry.ecx, entry.edx}) == std::string(KVM_SIGNATURE, 12);
 }
 
 } // namespace
@@ -74,13 +88,8 @@ std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& 
 
 boot::SmbiosProcessor smbiosProcessorFor(const std::vector<kvm_cpuid_entry2>& entries) {
     boot::SmbiosProcessor processor;
-    if (const auto* vendor = findLeaf(entries, kLeafVendor)) {
-        char text[12]; // EBX, EDX, ECX
-        std::memcpy(text, &vendor->ebx, 4);
-        std::memcpy(text + 4, &vendor->edx, 4);
-        std::memcpy(text + 8, &vendor->ecx, 4);
-        processor.vendor.assign(text, strnlen(text, sizeof text));
-    }
+    if (const auto* vendor = findLeaf(entries, kLeafVendor))
+        processor.vendor = untilNul(registerText({vendor->ebx, vendor->edx, vendor->ecx}));
     if (const auto* features = findLeaf(entries, kLeafFeatures)) {
         processor.signature = features->eax;
         processor.featuresEdx = features->edx;
@@ -92,14 +101,10 @@ boot::SmbiosProcessor smbiosProcessorFor(const std::vector<kvm_cpuid_entry2>& en
         const auto* leaf = findLeaf(entries, kLeafBrandFirst + i);
         if (!leaf)
             break;
-        char text[16];
-        std::memcpy(text, &leaf->eax, 4);
-        std::memcpy(text + 4, &leaf->ebx, 4);
-        std::memcpy(text + 8, &leaf->ecx, 4);
-        std::memcpy(text + 12, &leaf->edx, 4);
-        brand.append(text, strnlen(text, sizeof text));
+        brand += registerText({leaf->eax, leaf->ebx, leaf->ecx, leaf->edx});
     }
-    // The brand string is NUL-padded and often space-padded in front.
+    brand = untilNul(brand);
+    // Without the spaces some processors pad it with, in front or behind.
     const size_t first = brand.find_first_not_of(' ');
     const size_t last = brand.find_last_not_of(' ');
     processor.brand =

@@ -1,33 +1,24 @@
 #include "boot/MpTable.h"
 
+#include "FirmwareTableReading.h"
+
 #include <QTest>
-#include <cstring>
 
 using namespace kvmscope;
 using namespace kvmscope::boot;
+using kvmscope::testing::anchorAt;
+using kvmscope::testing::byteSum;
 
 namespace {
 
 constexpr uint64_t kRam = 64ull << 20;
-
-uint8_t byteSum(const GuestMemory& memory, uint64_t address, uint64_t length) {
-    uint8_t sum = 0;
-    for (const uint8_t byte : memory.span(address, length))
-        sum = static_cast<uint8_t>(sum + byte);
-    return sum;
-}
-
-bool signatureAt(const GuestMemory& memory, uint64_t address, const char* signature) {
-    const auto bytes = memory.span(address, 4);
-    return std::memcmp(bytes.data(), signature, 4) == 0;
-}
 
 // What a guest does (resources/guests/smp/mptable.c, MP spec 1.4 section 4): follow the BDA's
 // EBDA segment and scan its first KiB on 16-byte boundaries for a valid "_MP_".
 uint64_t findFloatingPointer(const GuestMemory& memory) {
     const uint64_t ebda = uint64_t(memory.readValue<uint16_t>(0x40e)) << 4;
     for (uint64_t address = ebda; address + 16 <= ebda + 1024; address += 16)
-        if (signatureAt(memory, address, "_MP_") && memory.readValue<uint8_t>(address + 8) == 1 &&
+        if (anchorAt(memory, address, "_MP_") && memory.readValue<uint8_t>(address + 8) == 1 &&
             byteSum(memory, address, 16) == 0)
             return address;
     return 0;
@@ -111,7 +102,7 @@ private Q_SLOTS:
         GuestMemory memory(kRam);
         writeMpTable(memory, 1);
         const uint64_t table = memory.readValue<uint32_t>(findFloatingPointer(memory) + 4);
-        QVERIFY(signatureAt(memory, table, "PCMP"));
+        QVERIFY(anchorAt(memory, table, "PCMP"));
         const ParsedTable parsed = parse(memory, table);
         QCOMPARE(parsed.entryCount, uint16_t(1 + 1 + 1 + 16 + 2));
         QCOMPARE(parsed.length, uint16_t(44 + 20 + 20 * 8));

@@ -1,10 +1,10 @@
 #include "boot/Smbios.h"
 
+#include "FirmwareTableReading.h"
 #include "boot/GuestLayout.h"
 #include "common/Error.h"
 
 #include <QTest>
-#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -12,20 +12,10 @@
 
 using namespace kvmscope;
 using namespace kvmscope::boot;
+using kvmscope::testing::anchorAt;
+using kvmscope::testing::byteSum;
 
 namespace {
-
-uint8_t byteSum(const GuestMemory& memory, uint64_t address, uint64_t length) {
-    uint8_t sum = 0;
-    for (const uint8_t byte : memory.span(address, length))
-        sum = static_cast<uint8_t>(sum + byte);
-    return sum;
-}
-
-bool anchorAt(const GuestMemory& memory, uint64_t address, const char* anchor) {
-    const size_t length = std::strlen(anchor);
-    return std::memcmp(memory.span(address, length).data(), anchor, length) == 0;
-}
 
 // What an OS without UEFI does (DSP0134 3.0.0, 5.2; Linux's dmi_scan_machine): scan
 // 0xf0000-0xfffff on 16-byte boundaries for an anchor whose entry point sums to zero.

@@ -14,6 +14,7 @@ KVMSCOPE_PACKAGES=(
     qt6-qpa-plugins xvfb xauth
     clang libclang-rt-14-dev
     gdb acpica-tools
+    qemu-system-x86
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -56,4 +57,17 @@ configure_and_build() {
     fi
     log_step "building"
     cmake --build "$KVMSCOPE_BUILD" -j "$jobs"
+}
+
+# Whether this host's /dev/kvm can run guests: prints nothing and succeeds, or prints why not.
+kvm_unusable_reason() {
+    if [ ! -e /dev/kvm ]; then
+        echo "this host has no /dev/kvm (no VMX/SVM, or kvm_intel/kvm_amd not loaded)"
+    elif [ ! -c /dev/kvm ]; then
+        echo "/dev/kvm is not a character device"
+    elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+        echo "/dev/kvm is not readable and writable for $(id -un) (be root or in the kvm group)"
+    else
+        return 1
+    fi
 }

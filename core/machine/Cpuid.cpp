@@ -12,6 +12,11 @@ constexpr uint32_t kLeafFeatures = 0x1;         // EBX[31:24] initial APIC id, [
 constexpr uint32_t kLeafExtendedTopology = 0xB; // EDX: x2APIC id of this logical processor
 constexpr uint32_t kLeafV2ExtendedTopology = 0x1F;
 constexpr uint32_t kFeatureEdxHtt = 1u << 28; // leaf 1 EDX.HTT: EBX[23:16] is valid
+// Leaf 1 ECX[31], which hardware leaves 0 for hypervisors to set (AMD APM vol. 3, CPUID
+// Fn0000_0001_ECX; Linux's X86_FEATURE_HYPERVISOR). KVM_GET_SUPPORTED_CPUID does not set it: a
+// guest without it never looks at the hypervisor leaves, so Linux would not find kvm-clock and
+// would calibrate its TSC against timers the machine lacks.
+constexpr uint32_t kFeatureEcxHypervisor = 1u << 31;
 
 // Hypervisor leaves: KVM's signature leaf lies at KVM_CPUID_SIGNATURE or, beside other
 // hypervisors' leaves, at a multiple of 0x100 above it (Documentation/virt/kvm/x86/cpuid.rst);
@@ -66,6 +71,7 @@ std::vector<kvm_cpuid_entry2> cpuidForVcpu(const std::vector<kvm_cpuid_entry2>& 
         switch (entry.function) {
         case kLeafFeatures:
             entry.ebx = (entry.ebx & 0x0000ffffu) | (options.apicId << 24);
+            entry.ecx |= kFeatureEcxHypervisor;
             if (options.cpuCount > 1) {
                 entry.ebx |= (std::min(options.cpuCount, 255u) & 0xffu) << 16;
                 entry.edx |= kFeatureEdxHtt;

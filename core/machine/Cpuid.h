@@ -1,7 +1,8 @@
 #pragma once
 // The CPUID a vcpu sees: KVM_GET_SUPPORTED_CPUID, adjusted per vcpu so each one reports its own
-// APIC id (Intel SDM Vol. 2A, CPUID leaves 01H and 0BH), and on a host that emulates guest
-// ring 0 without the KVM paravirtual features that are used through hypercalls.
+// APIC id (Intel SDM Vol. 2A, CPUID leaves 01H and 0BH) and that it runs under a hypervisor (leaf
+// 01H ECX[31]), and on a host that emulates guest ring 0 without the KVM paravirtual features
+// that are used through hypercalls.
 #include "boot/Smbios.h"
 #include "kvm/compat.h"
 

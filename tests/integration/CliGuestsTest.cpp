@@ -1,5 +1,6 @@
 // Boots each bundled guest through `kvmscope --headless` and checks what it printed on COM1 and
 // the exit status (README "Exit status").
+#include "ChildProcess.h"
 #include "KvmTestSupport.h"
 
 #include <QElapsedTimer>
@@ -54,6 +55,7 @@ private Q_SLOTS:
     // --timeout closes it. A module that fails to load would fall back to headless and say so.
     void windowOpensFromTheGuiModule() {
         QProcess process;
+        endWithTest(process);
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
         environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
         process.setProcessEnvironment(environment);

@@ -4,6 +4,7 @@
 // threads, register and memory writes, detach, kill), and a minimal protocol client against a
 // stub in this process (Ctrl-C, and the same stops seen by the stub and by the Debugger's
 // stopped() signal that the GUI uses).
+#include "ChildProcess.h"
 #include "CollectingSink.h"
 #include "KvmTestSupport.h"
 #include "debug/Debugger.h"
@@ -40,6 +41,7 @@ struct Stub {
 
 Stub startStub(const QStringList& extra) {
     Stub stub;
+    endWithTest(*stub.process);
     stub.process->setProgram(QStringLiteral(KVMSCOPE_BINARY));
     stub.process->setArguments(QStringList{"--headless", "--gdb", "0", "--timeout", "60"} + extra +
                                QStringList{guestPath("debug-target")});
@@ -63,6 +65,7 @@ QString runGdb(int port, const QStringList& commands) {
         arguments << "-ex" << command;
     arguments << guestPath("debug-target");
     QProcess gdb;
+    endWithTest(gdb);
     gdb.setProcessChannelMode(QProcess::MergedChannels);
     gdb.start(QStringLiteral("gdb"), arguments);
     if (!gdb.waitForFinished(kTimeoutMs))

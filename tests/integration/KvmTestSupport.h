@@ -2,6 +2,7 @@
 // Shared by the integration tests: they boot real guests on /dev/kvm. Where it is absent the
 // whole test is skipped from initTestCase() with the reason, which ctest reports as "Skipped"
 // (see SKIP_REGULAR_EXPRESSION in tests/integration/CMakeLists.txt) — never a silent pass.
+#include "ChildProcess.h"
 #include "kvm/System.h"
 
 #include <QDir>
@@ -44,6 +45,7 @@ struct CliResult {
 inline CliResult runKvmscope(const QStringList& arguments, const QByteArray& input = {},
                              int timeoutMs = 60000) {
     QProcess process;
+    endWithTest(process);
     process.setProgram(QStringLiteral(KVMSCOPE_BINARY));
     process.setArguments(arguments);
     process.start();

@@ -9,6 +9,7 @@
 // initramfs's /init (by the 64-bit boot protocol and by PVH), run commands, power off and reboot:
 // they need a host that runs guest ring 0 natively (VMX/SVM) and skip elsewhere with the reason,
 // since where KVM emulates ring 0 the kernel stops before user space (docs/boot.md).
+#include "ChildProcess.h"
 #include "KvmTestSupport.h"
 #include "kvm/System.h"
 
@@ -41,6 +42,7 @@ enum class Then { Stop, Exit };
 Boot runUntil(const QStringList& arguments, const QStringList& wanted, int times = 1,
               Then then = Then::Stop) {
     QProcess process;
+    endWithTest(process);
     process.setProgram(QStringLiteral(KVMSCOPE_BINARY));
     process.setArguments(arguments);
     process.setProcessChannelMode(QProcess::SeparateChannels);

@@ -1,5 +1,6 @@
-// The per-vcpu CPUID: APIC ids in leaves 1/0xB and the HTT bit for SMP, the KVM features used
-// through hypercalls hidden on request; everything else as KVM reports it (machine/Cpuid.h).
+// The per-vcpu CPUID: APIC ids in leaves 1/0xB, the HTT bit for SMP, the hypervisor bit, the
+// KVM features used through hypercalls hidden on request; everything else as KVM reports it
+// (machine/Cpuid.h).
 #include "machine/Cpuid.h"
 
 #include <QTest>
@@ -28,6 +29,7 @@ const kvm_cpuid_entry2& find(const std::vector<kvm_cpuid_entry2>& entries, uint3
 
 constexpr uint32_t kCx16 = 1u << 13, kXsave = 1u << 26, kAvx = 1u << 28;
 constexpr uint32_t kSse3 = 1u << 0;
+constexpr uint32_t kHypervisor = 1u << 31;
 
 std::vector<kvm_cpuid_entry2> supported() {
     return {leaf(0x1, 0x000806f8, 0x00000800, kSse3 | kCx16 | kXsave | kAvx, 0x178bfbff),
@@ -47,9 +49,18 @@ private Q_SLOTS:
         QCOMPARE(find(entries, 0xB).edx, 5u);
     }
 
+    // A guest learns that it runs in a VM (and looks for KVM's leaves) from leaf 1 ECX[31], which
+    // KVM's supported CPUID leaves clear.
+    void hypervisorBitIsSetForEveryVcpu() {
+        for (uint32_t apicId : {0u, 3u}) {
+            const auto entries = cpuidForVcpu(supported(), {.apicId = apicId, .cpuCount = 4});
+            QVERIFY(find(entries, 0x1).ecx & kHypervisor);
+        }
+    }
+
     void otherLeavesAndBitsPassThrough() {
         const auto entries = cpuidForVcpu(supported(), {.apicId = 0, .cpuCount = 1});
-        QCOMPARE(find(entries, 0x1).ecx, kSse3 | kCx16 | kXsave | kAvx);
+        QCOMPARE(find(entries, 0x1).ecx, kSse3 | kCx16 | kXsave | kAvx | kHypervisor);
         QCOMPARE(find(entries, 0x1).ebx >> 24, 0u);
         QCOMPARE(find(entries, 0xD).eax, 0xe7u);
     }

@@ -1,6 +1,8 @@
 #include "machine/MachineConfig.h"
 
+#include "boot/ImageLoader.h"
 #include "common/Error.h"
+#include "common/InputFile.h"
 #include "devices/BochsDispi.h"
 #include "devices/Framebuffer.h"
 #include "machine/GuestMemory.h"
@@ -25,6 +27,16 @@ void checkFramebufferMode(const MachineConfig::Framebuffer& mode, const std::str
 }
 
 } // namespace
+
+void MachineConfig::checkInputFiles() const {
+    if (!boot.imagePath.empty())
+        boot::checkImageFile(boot.imagePath, "image");
+    if (!boot.initrdPath.empty())
+        boot::checkImageFile(boot.initrdPath, "initrd");
+    if (!symbolsPath.empty()) {
+        const InputFile symbols(symbolsPath, "symbol file");
+    }
+}
 
 void MachineConfig::validate() const {
     if (memorySize < GuestMemory::kMinRamSize || memorySize > GuestMemory::kMaxRamSize)

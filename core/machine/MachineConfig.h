@@ -38,6 +38,10 @@ struct MachineConfig {
 
     // Throws InputError naming the field and the value when something is out of range.
     void validate() const;
+    // Opens the files named (image, initrd, symbols) as the loaders will, and throws their
+    // LoadError when one cannot be read: missing, empty, or neither a regular file nor a block
+    // device. Needs no KVM: the command line refuses a bad file before it opens /dev/kvm.
+    void checkInputFiles() const;
 };
 
 // Parses a framebuffer mode "WxHxBPP" (e.g. 1024x768x32) into `framebuffer`'s size and depth and

@@ -145,6 +145,25 @@ private Q_SLOTS:
         QVERIFY2(process.exitCode() == status, err);
         QVERIFY2(err.contains("stopped before the guest ran"), err);
     }
+
+    // KVM refuses a memory slot beyond the host's guest-physical address width: kvmscope checks
+    // that first and says so as bad input (exit 2), not as KVM being unavailable (exit 3).
+    void memoryBeyondTheHostsAddressWidthExitsTwoNamingTheLimit() {
+        KVMSCOPE_REQUIRE_KVM();
+        const kvmscope::kvm::System system;
+        const unsigned bits = kvmscope::kvm::System::physicalAddressBits(system.supportedCpuid());
+        // 1 TiB (the most --memory takes) ends at 1 TiB + 1 GiB: RAM skips the 32-bit hole.
+        if (bits > 40)
+            QSKIP(qPrintable(QStringLiteral("this host's KVM offers %1-bit guest-physical "
+                                            "addresses: 1 TiB of RAM fits")
+                                 .arg(bits)));
+        const CliResult result =
+            runKvmscope({"--headless", "--memory", "1T", guestPath("exit-status")}, {}, kPromptMs);
+        QVERIFY2(result.finished && result.exitCode == 2, describe(result));
+        QVERIFY2(result.err.contains("--memory 1 TiB") &&
+                     result.err.contains(QStringLiteral("%1-bit guest-physical").arg(bits)),
+                 describe(result));
+    }
 };
 
 QTEST_GUILESS_MAIN(CliOptionsTest)

@@ -91,7 +91,7 @@ private Q_SLOTS:
     void elfLinkedByLdDefaultLayoutBoots() {
         const CliResult result = runKvmscope({"--headless", guestPath("elf-default-layout")});
         QVERIFY2(result.finished && result.exitCode == 0, describe(result));
-        QVERIFY2(result.out.contains("ELF header at 0x00000000000ff000"), describe(result));
+        QVERIFY2(result.out.contains("ELF header at 0x00000000000FF000"), describe(result));
         QVERIFY2(result.out.contains(".data and .bss ok"), describe(result));
     }
 

@@ -188,6 +188,7 @@ Exit status:
   3   KVM is not available or refused to create the VM
   4   the guest crashed (triple fault, internal error, failed entry)
   6   --timeout ran out
+  130 Ctrl-C (SIGINT); 143 SIGTERM; 129 SIGHUP (at any stage)
 )";
 }
 

@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -31,7 +33,11 @@ namespace {
 
 constexpr int kStatusBadInput = 2;
 constexpr int kStatusKvmUnavailable = 3;
-constexpr int kStatusInterrupted = 130; // 128 + SIGINT, as a shell reports it
+// A signal that ends kvmscope: 128 + its number, as a shell reports a process it killed (130
+// for Ctrl-C's SIGINT, 143 for SIGTERM, 129 for SIGHUP).
+int signalStatus(int signal) {
+    return 128 + signal;
+}
 constexpr int kPauseTimeoutMs = 2000;
 
 void printError(const std::string& text) {
@@ -42,8 +48,12 @@ MachineStop signalStop(int signal) {
     return {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))};
 }
 
-// SIGINT/SIGTERM/SIGHUP end the VM through the normal stop path (terminal restored, files
-// closed); a dedicated thread waits for them with sigwait so no handler touches the machine.
+// SIGINT, SIGTERM and SIGHUP end kvmscope at any stage. While a machine exists they stop it
+// through the normal stop path (terminal restored, files closed); before one does (opening
+// files, loading the image, between a reset and the next boot) they end the process at once:
+// nothing then needs stopping, and the terminal has not been touched. A dedicated thread waits
+// for them with sigwait, started before anything that could block, so no handler touches the
+// machine and no stage can keep a signal waiting.
 class TerminationSignals {
 public:
     TerminationSignals() {
@@ -53,33 +63,49 @@ public:
         sigaddset(&set_, SIGHUP);
         // Blocked before any other thread starts, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+        thread_ = std::thread([this] { wait(); });
     }
     ~TerminationSignals() {
-        if (thread_.joinable()) {
-            pthread_kill(thread_.native_handle(), SIGTERM); // wake sigwait if still waiting
-            thread_.join();
-        }
+        done_.store(true);
+        pthread_kill(thread_.native_handle(), SIGTERM); // wake sigwait if still waiting
+        thread_.join();
         pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
     }
-    // `onSignal` runs on the signal thread; the machine it stops can change across reboots.
-    void watch(std::function<void(int)> onSignal) {
-        thread_ = std::thread([this, onSignal = std::move(onSignal)] {
-            int signal = 0;
-            if (sigwait(&set_, &signal) != 0 || done_.load())
-                return;
-            received_.store(signal);
-            onSignal(signal);
-        });
+    TerminationSignals(const TerminationSignals&) = delete;
+    TerminationSignals& operator=(const TerminationSignals&) = delete;
+
+    // The machine a signal stops from now on; null while none is built or booted.
+    void setMachine(Machine* machine) {
+        std::lock_guard lock(mutex_);
+        machine_ = machine;
     }
+    // Signals after this are left alone: the run is over and its status decided.
     void finish() { done_.store(true); }
     int received() const { return received_.load(); }
 
 private:
+    void wait() {
+        int signal = 0;
+        if (sigwait(&set_, &signal) != 0 || done_.load())
+            return;
+        received_.store(signal);
+        std::lock_guard lock(mutex_);
+        if (machine_) {
+            machine_->requestStop(signalStop(signal));
+            return;
+        }
+        printError(fmt::format("{}: stopped before the guest ran", strsignal(signal)));
+        std::fflush(stdout);
+        std::_Exit(signalStatus(signal));
+    }
+
     sigset_t set_{};
     sigset_t previous_{};
-    std::thread thread_;
+    std::mutex mutex_;
+    Machine* machine_ = nullptr;
     std::atomic<bool> done_{false};
     std::atomic<int> received_{0};
+    std::thread thread_; // last: it uses the members above
 };
 
 } // namespace
@@ -118,15 +144,6 @@ int runHeadless(const CommandLine& options) {
     } closer{ownedFd};
     FdSerialSink sink(serialFd);
 
-    // The machine the signal thread stops: replaced on every reboot.
-    std::mutex currentMutex;
-    Machine* current = nullptr;
-    signals.watch([&](int signal) {
-        std::lock_guard lock(currentMutex);
-        if (current)
-            current->requestStop(signalStop(signal));
-    });
-
     using Clock = std::chrono::steady_clock;
     const bool hasDeadline = options.timeoutSeconds.has_value();
     const Clock::time_point deadline =
@@ -141,10 +158,7 @@ int runHeadless(const CommandLine& options) {
     std::optional<MachineStop> stop;
     for (unsigned boot = 0;; ++boot) {
         input.reset();
-        {
-            std::lock_guard lock(currentMutex);
-            current = nullptr;
-        }
+        signals.setMachine(nullptr); // a signal from here until the next boot ends kvmscope
         gdbServer.reset();
         gdbTarget.reset();
         machine.reset(); // a reboot is a new machine: fresh RAM, devices and vcpus
@@ -178,11 +192,8 @@ int runHeadless(const CommandLine& options) {
                 return kStatusBadInput;
             }
         }
-        {
-            std::lock_guard lock(currentMutex);
-            current = machine.get();
-        }
-        if (const int signal = signals.received()) // it came while the previous machine went
+        signals.setMachine(machine.get());
+        if (const int signal = signals.received()) // it reached the previous machine as it ended
             machine->requestStop(signalStop(signal));
         if (boot > 0)
             log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
@@ -196,8 +207,7 @@ int runHeadless(const CommandLine& options) {
         if (gdbServer) {
             // As a debugger expects (and QEMU's -s -S does): the guest waits before its first
             // instruction until the client continues it.
-            fmt::print(stderr, "kvmscope: gdb: waiting for a client on {}\n",
-                       gdbServer->address());
+            fmt::print(stderr, "kvmscope: gdb: waiting for a client on {}\n", gdbServer->address());
         } else {
             machine->run();
         }
@@ -241,8 +251,8 @@ int runHeadless(const CommandLine& options) {
     } else {
         log::get("kvm")->info("{}", stop->reason);
     }
-    if (stop->kind == StopKind::UserStop && signals.received() == SIGINT)
-        return kStatusInterrupted;
+    if (stop->kind == StopKind::UserStop && signals.received())
+        return signalStatus(signals.received());
     return stop->exitStatus();
 }
 

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
             options.machine.name = demo.name;
         }
         options.machine.validate();
+        options.machine.checkInputFiles();
     } catch (const InputError& error) {
         fmt::print(stderr, "kvmscope: {}\n", error.what());
         return kStatusBadInput;

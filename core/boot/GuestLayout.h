@@ -13,12 +13,17 @@
 //   0x09000    0x10000      multiboot information, memory map, strings   MultibootLoader
 //   0x09000    0x0a000      or: Linux zero page (struct boot_params)     LinuxLoader
 //   0x0a000    0x10000      or: Linux kernel command line                LinuxLoader
-//   0x9fc00    0xa0000      EBDA: MP floating pointer structure          MpTable
-//   0xa0000    0xf0000      VGA window and option ROM area               -
-//   0xf0000    0xf1800      BIOS area: MP configuration table            MpTable
-//   0xf1800    0x100000     SMBIOS entry points and structure table      Smbios
+//   0x9fc00    0x9fc10      EBDA: MP floating pointer structure          MpTable
+//   0xa0000    0xe0000      VGA window and option ROM area (RAM)         -
+//   0xe0000    0xe1000      ACPI tables: RSDP first                      AcpiTables
+//   0xf0000    0xf14b8      MP configuration table (255 cpus at most)    MpTable
+//   0xf1800    0xf2000      SMBIOS entry points and structure table      Smbios
 //   0x100000   ...          kernels (multiboot, ELF, Linux), then modules loaders
 //   below low RAM's end      Linux initrd, as high as the kernel allows   LinuxLoader
+//
+// The rest of [0x9fc00, 0x100000) is RAM nothing writes: the memory maps a guest is given
+// (E820, multiboot) still call it reserved, as a PC's do, but an image may be loaded there (the
+// ELF and program headers that GNU ld puts one page below a kernel linked at 1 MiB, at 0xff000).
 //
 // 0x8000 stays free: the smp guest copies its AP trampoline there (resources/guests/smp/smp.h).
 #include <cstdint>
@@ -64,14 +69,25 @@ constexpr uint64_t kEbdaAddress = 0x9fc00;
 constexpr uint64_t kEbdaEnd = 0xa0000;
 constexpr uint64_t kBiosAreaStart = 0xf0000;
 constexpr uint64_t kBiosAreaEnd = 0x100000;
+// The MP floating pointer structure is 16 bytes (MP spec 1.4, 4.1).
 constexpr uint64_t kMpFloatingPointerAddress = kEbdaAddress;
+constexpr uint64_t kMpFloatingPointerEnd = kMpFloatingPointerAddress + 16;
+// The configuration table of 255 cpus: header (44), 255 processors (20 each), bus, I/O APIC, 16
+// I/O and 2 local interrupt entries (8 each). MpTable.cpp asserts the sum.
 constexpr uint64_t kMpConfigTableAddress = kBiosAreaStart;
-constexpr uint64_t kMpConfigTableEnd = 0xf1800; // room for the table of 255 cpus (5304 bytes)
-// SMBIOS after it, in the range an OS without UEFI scans for its entry point (SMBIOS 3.0, 5.2):
-// Linux scans it 16 bytes at a time, at emulation speed where KVM emulates ring 0, so the entry
-// point comes early in the range.
-constexpr uint64_t kSmbiosAreaStart = kMpConfigTableEnd;
-constexpr uint64_t kSmbiosAreaEnd = kBiosAreaEnd;
+constexpr uint64_t kMpConfigTableMaxSize = 5304;
+constexpr uint64_t kMpConfigTableEnd = kMpConfigTableAddress + kMpConfigTableMaxSize;
+// ACPI: the RSDP on the 16-byte boundary that starts the range an OS scans on a legacy (non-UEFI)
+// boot, 0xe0000-0xfffff (ACPI 6.4, 5.2.5.1), the other tables after it; writeAcpiTables refuses
+// tables that would pass kAcpiAreaEnd (those of 255 cpus take about 3 KiB).
+constexpr uint64_t kAcpiAreaStart = 0xe0000;
+constexpr uint64_t kAcpiAreaEnd = 0xe1000;
+// SMBIOS after the MP table's room, in the range an OS without UEFI scans for its entry point
+// (SMBIOS 3.0, 5.2): Linux scans it 16 bytes at a time, at emulation speed where KVM emulates
+// ring 0, so the entry point comes early in the range. writeSmbiosTables refuses tables that
+// would pass kSmbiosAreaEnd.
+constexpr uint64_t kSmbiosAreaStart = 0xf1800;
+constexpr uint64_t kSmbiosAreaEnd = 0xf2000;
 
 constexpr uint64_t kHighMemoryStart = 0x100000; // 1 MiB
 constexpr uint64_t kFourGib = 0x1'0000'0000;
@@ -84,17 +100,26 @@ constexpr uint16_t kDataSelector = 0x18;
 constexpr uint16_t kTssSelector = 0x20;
 constexpr uint64_t kGdtSize = 0x30; // six 8-byte slots: the TSS descriptor takes two
 
-// A guest-physical range no image may overlap.
+// A guest-physical range no image may overlap, named for the message that refuses one.
 struct ReservedRange {
     uint64_t start;
     uint64_t end; // exclusive
     const char* what;
 };
 
-// Reserved for every image: the tables X86Setup and MpTable write, and the legacy PC holes.
+// Reserved for every image: what X86Setup, MpTable, AcpiTables and Smbios write, each range the
+// most its writer may take for any machine kvmscope builds. The IVT is kept too: a real-mode
+// guest expects one at 0. Nothing else below 1 MiB is, so an image may use the rest of the EBDA,
+// the VGA window and the BIOS area, which are RAM in kvmscope.
 inline constexpr ReservedRange kReservedForAllImages[] = {
-    {0, kBootStackBottom, "the low tables (IVT, BIOS data area, GDT, TSS, page tables)"},
-    {kEbdaAddress, kHighMemoryStart, "the EBDA, VGA window and BIOS area (MP table, SMBIOS)"},
+    {0, kGdtAddress, "the real-mode IVT and the BIOS data area"},
+    {kGdtAddress, kGdtAddress + kGdtSize, "the GDT"},
+    {kTssAddress, kTssAddress + kTssLimit + 1, "the TSS"},
+    {kPml4Address, kPageTablesEnd, "the long-mode page tables"},
+    {kMpFloatingPointerAddress, kMpFloatingPointerEnd, "the MP floating pointer structure"},
+    {kAcpiAreaStart, kAcpiAreaEnd, "the ACPI tables (RSDP, XSDT, RSDT, FADT, FACS, MADT, DSDT)"},
+    {kMpConfigTableAddress, kMpConfigTableEnd, "the MP configuration table"},
+    {kSmbiosAreaStart, kSmbiosAreaEnd, "the SMBIOS entry points and structure table"},
 };
 // Also reserved for images entered in 32/64-bit mode, whose stack kvmscope sets.
 inline constexpr ReservedRange kBootStackRange = {kBootStackBottom, kBootStackTop,

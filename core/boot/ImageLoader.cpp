@@ -8,91 +8,45 @@
 #include "boot/linux/EmulatedHostParameters.h"
 #include "boot/linux/LinuxLoader.h"
 #include "boot/linux/PvhLoader.h"
+#include "common/InputFile.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <malloc.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <utility>
 
 namespace kvmscope::boot {
 namespace {
 
-// Closes the descriptor on every path out of readImageFile and mapImageFile.
-class ScopedFd {
-public:
-    explicit ScopedFd(int fd) : fd_(fd) {}
-    ~ScopedFd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    ScopedFd(ScopedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    ScopedFd(const ScopedFd&) = delete;
-    ScopedFd& operator=(const ScopedFd&) = delete;
-    ScopedFd& operator=(ScopedFd&&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-} // namespace
-
-namespace {
-
-// Opens `path` and checks what both ways of reading it need: a regular, non-empty file no larger
-// than kMaxImageFileSize. Returns the descriptor and the size fstat reported.
-std::pair<ScopedFd, uint64_t> openImageFile(const std::string& path, const char* what) {
+// Opens `path` (common/InputFile.h: a regular file or a block device, never waiting on a FIFO)
+// and checks what both ways of reading it need: not empty, no larger than kMaxImageFileSize.
+InputFile openImageFile(const std::string& path, const char* what) {
     if (path.empty())
         throw InputError(fmt::format("no {} file given", what));
-    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0)
-        throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
-    struct stat status {};
-    if (::fstat(fd.get(), &status) != 0)
-        throw LoadError(path, fmt::format("cannot stat the {}: {}", what, std::strerror(errno)));
-    if (!S_ISREG(status.st_mode))
-        throw LoadError(path, fmt::format("the {} is not a regular file", what));
-    const auto size = static_cast<uint64_t>(status.st_size);
-    if (size == 0)
+    InputFile file(path, what);
+    if (file.size() == 0)
         throw LoadError(path, fmt::format("the {} is empty", what));
-    if (size > kMaxImageFileSize)
+    if (file.size() > kMaxImageFileSize)
         throw LoadError(path, fmt::format("the {} is {:#x} bytes, more than the {:#x} bytes "
                                           "kvmscope loads",
-                                          what, size, kMaxImageFileSize));
-    return {std::move(fd), size};
+                                          what, file.size(), kMaxImageFileSize));
+    return file;
 }
 
 } // namespace
 
 std::vector<uint8_t> readImageFile(const std::string& path, const char* what) {
-    const auto [fd, size] = openImageFile(path, what);
-    std::vector<uint8_t> bytes(size);
-    uint64_t done = 0;
-    while (done < size) {
-        const ssize_t count = ::read(fd.get(), bytes.data() + done, size - done);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count < 0)
-            throw LoadError(path,
-                            fmt::format("cannot read the {}: {}", what, std::strerror(errno)));
-        if (count == 0)
-            throw LoadError(path, fmt::format("the {} shrank while being read: {:#x} of {:#x} "
-                                              "bytes",
-                                              what, done, size));
-        done += static_cast<uint64_t>(count);
-    }
-    return bytes;
+    return openImageFile(path, what).readAll();
+}
+
+void checkImageFile(const std::string& path, const char* what) {
+    openImageFile(path, what);
 }
 
 MappedFile mapImageFile(const std::string& path, const char* what) {
     // The mapping is made after fstat and covers exactly the size it reported; the descriptor
     // is closed on return (the mapping keeps the file).
-    const auto [fd, size] = openImageFile(path, what);
-    return MappedFile(fd.get(), size, path);
+    const InputFile file = openImageFile(path, what);
+    return MappedFile(file.fd(), file.size(), path);
 }
 
 ImageFormat detectFormat(std::span<const uint8_t> image) {

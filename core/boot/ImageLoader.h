@@ -16,13 +16,17 @@ namespace kvmscope::boot {
 // machine's low RAM beyond 3 GiB anyway).
 constexpr uint64_t kMaxImageFileSize = 2ull << 30;
 
-// Reads a whole regular file. `what` names it in errors ("image", "initrd"). Throws LoadError for
-// a file that is missing, unreadable, not a regular file, empty or larger than kMaxImageFileSize.
+// Reads a whole file. `what` names it in errors ("image", "initrd"). Throws LoadError for a file
+// that is missing, unreadable, neither a regular file nor a block device (a FIFO is refused
+// without waiting for a writer: common/InputFile.h), empty or larger than kMaxImageFileSize.
 std::vector<uint8_t> readImageFile(const std::string& path, const char* what);
 
 // The same checks and errors, but the file is mapped read-only instead of copied onto the heap:
 // loadImage reads images and initrds this way (common/MappedFile.h).
 MappedFile mapImageFile(const std::string& path, const char* what);
+
+// The same checks without reading the file: throws their LoadError, or returns.
+void checkImageFile(const std::string& path, const char* what);
 
 // Detection order: a Linux bzImage ("HdrS" at 0x202; first, since a bzImage may also contain
 // the other magics) -> a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the

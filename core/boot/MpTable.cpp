@@ -159,7 +159,7 @@ void writeMpTable(GuestMemory& memory, unsigned cpus) {
 
     ConfigHeader header{};
     std::memcpy(header.signature, "PCMP", 4);
-    header.baseTableLength = static_cast<uint16_t>(table.size()); // at most 5304 bytes
+    header.baseTableLength = static_cast<uint16_t>(table.size()); // kMpConfigTableMaxSize at most
     header.specRevision = kSpecRevision14;
     std::memcpy(header.oemId, "KVMSCOPE", 8);
     std::memcpy(header.productId, "KVMSCOPE VM ", 12);
@@ -167,8 +167,11 @@ void writeMpTable(GuestMemory& memory, unsigned cpus) {
     header.localApicAddress = kLocalApicAddress;
     std::memcpy(table.data(), &header, sizeof header);
     table[offsetof(ConfigHeader, checksum)] = zeroSumChecksum(table);
-    static_assert(layout::kMpConfigTableAddress + (sizeof(ConfigHeader) + 275 * 20 + 20 * 8) <=
-                  layout::kMpConfigTableEnd);
+    // The most it can be, 255 processors: what the loaders keep images away from.
+    static_assert(sizeof(ConfigHeader) + kMaxMpTableCpus * sizeof(ProcessorEntry) +
+                      sizeof(BusEntry) + sizeof(IoApicEntry) +
+                      (kIsaIrqs + 2) * sizeof(InterruptEntry) ==
+                  layout::kMpConfigTableMaxSize);
     memory.write(layout::kMpConfigTableAddress, table.data(), table.size());
 
     FloatingPointer pointer{};
@@ -178,6 +181,8 @@ void writeMpTable(GuestMemory& memory, unsigned cpus) {
     pointer.specRevision = kSpecRevision14;
     pointer.checksum =
         zeroSumChecksum({reinterpret_cast<const uint8_t*>(&pointer), sizeof pointer});
+    static_assert(sizeof pointer ==
+                  layout::kMpFloatingPointerEnd - layout::kMpFloatingPointerAddress);
     memory.writeValue(layout::kMpFloatingPointerAddress, pointer);
 
     // What a BIOS leaves in its data area: the EBDA's segment and the base memory below it

@@ -1,6 +1,7 @@
 #include "debug/Debugger.h"
 
 #include "common/Error.h"
+#include "common/InputFile.h"
 #include "kvm/System.h"
 #include "kvm/Vcpu.h"
 #include "kvm/Vm.h"
@@ -11,8 +12,8 @@
 #include <cstring>
 #include <elf.h>
 #include <fmt/format.h>
-#include <fstream>
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace kvmscope::debug {
 namespace {
@@ -915,11 +916,14 @@ void Debugger::loadSymbols(const std::string& symbolsPath, const std::string& im
         return;
     }
     // Only an ELF image can carry a .symtab; a bzImage or a flat binary is not looked into.
-    char magic[SELFMAG] = {};
-    std::ifstream image(imagePath, std::ios::binary);
-    if (!image.read(magic, SELFMAG) || std::memcmp(magic, ELFMAG, SELFMAG) != 0)
+    if (imagePath.empty())
         return;
     try {
+        char magic[SELFMAG] = {};
+        const InputFile image(imagePath, "image");
+        if (::pread(image.fd(), magic, SELFMAG, 0) != SELFMAG ||
+            std::memcmp(magic, ELFMAG, SELFMAG) != 0)
+            return;
         setSymbols(SymbolTable::fromElfFile(imagePath));
         log::get("debug")->info("{}: {} symbols from its .symtab", imagePath,
                                 symbols_.symbols().size());

@@ -1,23 +1,19 @@
 #include "debug/SymbolTable.h"
 
 #include "common/Error.h"
+#include "common/InputFile.h"
 
 #include <algorithm>
 #include <cstring>
 #include <elf.h>
 #include <fmt/format.h>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace kvmscope::debug {
 namespace {
 
 std::vector<uint8_t> readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw LoadError(path, "cannot open the symbol file");
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return InputFile(path, "symbol file").readAll();
 }
 
 template <typename T>

@@ -63,6 +63,21 @@ int System::maxVcpus() const {
     return 4;
 }
 
+unsigned System::physicalAddressBits(const std::vector<kvm_cpuid_entry2>& supportedCpuid) {
+    constexpr uint32_t kAddressSizesLeaf = 0x80000008; // EAX[7:0]: physical address bits
+    constexpr unsigned kWithoutTheLeaf = 36;
+    for (const kvm_cpuid_entry2& entry : supportedCpuid)
+        if (entry.function == kAddressSizesLeaf && (entry.eax & 0xff) != 0)
+            return entry.eax & 0xff;
+    return kWithoutTheLeaf;
+}
+
+int System::memorySlots() const {
+    constexpr int kWithoutTheCapability = 32;
+    const int slots = checkExtension(KVM_CAP_NR_MEMSLOTS);
+    return slots > 0 ? slots : kWithoutTheCapability;
+}
+
 std::vector<kvm_cpuid_entry2> System::supportedCpuid() const {
     // The kernel answers E2BIG until the buffer is large enough (api.rst 4.46).
     for (uint32_t capacity = 128; capacity <= 4096; capacity *= 2) {

@@ -31,6 +31,17 @@ public:
 
     // KVM_GET_SUPPORTED_CPUID: the leaves KVM can give a guest.
     std::vector<kvm_cpuid_entry2> supportedCpuid() const;
+
+    // The guest-physical address width KVM offers, from leaf 0x80000008 EAX[7:0] of
+    // supportedCpuid() (36 without the leaf, as the SDM says for a processor with PAE). KVM
+    // refuses a memory slot that reaches above it (EINVAL from KVM_SET_USER_MEMORY_REGION).
+    static unsigned physicalAddressBits(const std::vector<kvm_cpuid_entry2>& supportedCpuid);
+    // KVM_CAP_NR_MEMSLOTS: how many memory slots a VM may have (api.rst 4.35: at least 32 on
+    // x86 kernels kvmscope runs on; 32 if the capability is absent).
+    int memorySlots() const;
+    // The most one memory slot maps: KVM_MEM_MAX_NR_PAGES (2^31 - 1) 4 KiB pages, a limit of
+    // the kernel's (include/linux/kvm_host.h) that no capability reports.
+    static constexpr uint64_t kMaxMemorySlotSize = ((1ull << 31) - 1) * 4096;
     // KVM_GET_MSR_INDEX_LIST: MSRs saved/restored for a guest.
     std::vector<uint32_t> msrIndexList() const;
     // KVM_CREATE_DEVICE types this host offers, probed with KVM_CREATE_DEVICE_TEST on `vm`.

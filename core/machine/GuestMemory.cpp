@@ -51,10 +51,20 @@ GuestMemory::GuestMemory(uint64_t ramSize) : ramSize_(ramSize) {
     madvise(mapping_, ramSize, MADV_DONTDUMP);
     madvise(mapping_, ramSize, MADV_DONTFORK);
 
+    uint64_t offset = 0;
+    for (const Placement& placement : layout(ramSize)) {
+        regions_.push_back({placement.guestAddress, placement.size, mapping_ + offset,
+                            placement.guestAddress == 0 ? "ram-low" : "ram-high"});
+        offset += placement.size;
+    }
+}
+
+std::vector<GuestMemory::Placement> GuestMemory::layout(uint64_t ramSize) {
     const uint64_t low = std::min(ramSize, kMmioHoleStart);
-    regions_.push_back({0, low, mapping_, "ram-low"});
+    std::vector<Placement> placements{{0, low}};
     if (ramSize > low)
-        regions_.push_back({kMmioHoleEnd, ramSize - low, mapping_ + low, "ram-high"});
+        placements.push_back({kMmioHoleEnd, ramSize - low});
+    return placements;
 }
 
 GuestMemory::~GuestMemory() {

@@ -51,6 +51,14 @@ public:
     GuestMemory(const GuestMemory&) = delete;
     GuestMemory& operator=(const GuestMemory&) = delete;
 
+    // Where `ramSize` bytes of RAM go in guest-physical memory, as GuestMemory(ramSize) maps
+    // them: [0, min(ramSize, kMmioHoleStart)), then the rest from kMmioHoleEnd on. Maps nothing.
+    struct Placement {
+        uint64_t guestAddress = 0;
+        uint64_t size = 0;
+    };
+    static std::vector<Placement> layout(uint64_t ramSize);
+
     uint64_t ramSize() const { return ramSize_; }
     // RAM regions in ascending guest address order: below the hole, then above 4 GiB.
     const std::vector<MemoryRegion>& regions() const { return regions_; }

@@ -28,6 +28,7 @@
 #include "machine/Cpuid.h"
 #include "machine/KvmIrqLine.h"
 
+#include <cerrno>
 #include <fmt/format.h>
 
 namespace kvmscope {
@@ -60,6 +61,10 @@ constexpr int kVcpuCallTimeoutMs = 5000;
 Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink)
     : config_(config), vm_(system.createVm()) {
     config_.validate();
+    const auto supportedCpuid = system.supportedCpuid();
+    config_.validateForHost({kvm::System::physicalAddressBits(supportedCpuid),
+                             static_cast<uint64_t>(system.memorySlots()),
+                             kvm::System::kMaxMemorySlotSize});
     // Every memslot before the in-kernel irqchip: once it exists, each KVM_SET_USER_MEMORY_REGION
     // waits for an SRCU grace period (the framebuffer's slot took 5.7 ms after it, 0.15 ms
     // before, about half of a headless run's start-up).
@@ -71,7 +76,7 @@ Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& s
     vm_.createIrqchip();
     vm_.createPit2(KVM_PIT_SPEAKER_DUMMY);
     createDevices(system, serialSink);
-    createVcpus(system);
+    createVcpus(system, supportedCpuid);
     debugger_ = std::make_unique<debug::Debugger>(*this, system, exitBreakpoints_);
 }
 
@@ -85,8 +90,20 @@ Machine::~Machine() {
 void Machine::createMemory() {
     memory_ = std::make_unique<GuestMemory>(config_.memorySize);
     uint32_t slot = 0;
-    for (const auto& region : memory_->regions())
-        vm_.setMemoryRegion(slot++, region.guestAddress, region.size, region.host);
+    for (const auto& region : memory_->regions()) {
+        try {
+            vm_.setMemoryRegion(slot++, region.guestAddress, region.size, region.host);
+        } catch (const kvm::KvmError& error) {
+            // validateForHost checked the limits kvmscope knows of; a slot KVM still refuses as
+            // invalid or too large for this host is the --memory value's doing, not a KVM that
+            // is unavailable.
+            if (error.errorNumber() != EINVAL && error.errorNumber() != ENOMEM &&
+                error.errorNumber() != ENOSPC)
+                throw;
+            throw InputError(fmt::format("--memory {:#x}: this host's KVM refused guest RAM: {}",
+                                         config_.memorySize, error.what()));
+        }
+    }
 }
 
 void Machine::addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device) {
@@ -197,8 +214,7 @@ void Machine::createDisplayDevices() {
                                                         *vgaText_, *memory_);
 }
 
-void Machine::createVcpus(kvm::System& system) {
-    const auto supported = system.supportedCpuid();
+void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported) {
     const auto msrIndices = system.msrIndexList();
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
     CpuidOptions cpuid;

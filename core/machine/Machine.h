@@ -95,7 +95,7 @@ private:
     // The framebuffer's memslot, before the irqchip; the device joins devices_ later.
     void createFramebufferMemory();
     void createDisplayDevices();
-    void createVcpus(kvm::System& system);
+    void createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported);
     void addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device);
 
     MachineConfig config_;

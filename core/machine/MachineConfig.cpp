@@ -1,12 +1,16 @@
 #include "machine/MachineConfig.h"
 
+#include "boot/ImageLoader.h"
 #include "common/Error.h"
+#include "common/InputFile.h"
 #include "devices/BochsDispi.h"
 #include "devices/Framebuffer.h"
 #include "machine/GuestMemory.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
+#include <iterator>
 #include <limits>
 
 namespace kvmscope {
@@ -24,7 +28,65 @@ void checkFramebufferMode(const MachineConfig::Framebuffer& mode, const std::str
             fmt::format("{}: the depth must be 15, 16, 24 or 32 bits per pixel", what));
 }
 
+// "1 TiB", "1023 GiB", "256 MiB", or the hexadecimal byte count when none fits exactly.
+std::string describeSize(uint64_t bytes) {
+    constexpr const char* kUnits[] = {"TiB", "GiB", "MiB", "KiB"};
+    for (unsigned unit = 0; unit < std::size(kUnits); ++unit) {
+        const unsigned shift = 40 - 10 * unit;
+        if (bytes != 0 && bytes % (1ull << shift) == 0)
+            return fmt::format("{} {}", bytes >> shift, kUnits[unit]);
+    }
+    return fmt::format("{:#x} bytes", bytes);
+}
+
+// The most RAM whose layout ends at or below `limit` (RAM skips the 32-bit hole).
+uint64_t largestRamBelow(uint64_t limit) {
+    if (limit <= GuestMemory::kMmioHoleEnd)
+        return std::min(limit, GuestMemory::kMmioHoleStart);
+    return limit - (GuestMemory::kMmioHoleEnd - GuestMemory::kMmioHoleStart);
+}
+
 } // namespace
+
+void MachineConfig::validateForHost(const HostMemoryLimits& limits) const {
+    const std::string option =
+        fmt::format("--memory {} ({:#x})", describeSize(memorySize), memorySize);
+    const auto placements = GuestMemory::layout(memorySize);
+    const uint64_t end = placements.back().guestAddress + placements.back().size;
+    const uint64_t addressLimit =
+        limits.physicalAddressBits >= 64 ? UINT64_MAX : 1ull << limits.physicalAddressBits;
+    if (end > addressLimit)
+        throw InputError(fmt::format(
+            "{}: guest RAM would end at {:#x} (RAM past 3 GiB is placed above the 32-bit MMIO "
+            "hole, from 4 GiB), beyond this host's {}-bit guest-physical address space (KVM's "
+            "CPUID 0x80000008 EAX[7:0]), which ends at {:#x}: at most {} of RAM fits",
+            option, end, limits.physicalAddressBits, addressLimit,
+            describeSize(largestRamBelow(addressLimit))));
+    for (const auto& placement : placements)
+        if (placement.size > limits.maxSlotSize)
+            throw InputError(fmt::format("{}: the RAM at {:#x} would take one KVM memory slot of "
+                                         "{}, more than the {} KVM maps in one slot",
+                                         option, placement.guestAddress,
+                                         describeSize(placement.size),
+                                         describeSize(limits.maxSlotSize)));
+    const uint64_t slots = placements.size() + (framebuffer.enabled ? 1 : 0);
+    if (slots > limits.memorySlots)
+        throw InputError(fmt::format("{}: needs {} KVM memory slots (RAM below and above the "
+                                     "32-bit hole{}), but this host's KVM offers {} "
+                                     "(KVM_CAP_NR_MEMSLOTS)",
+                                     option, slots, framebuffer.enabled ? ", the framebuffer" : "",
+                                     limits.memorySlots));
+}
+
+void MachineConfig::checkInputFiles() const {
+    if (!boot.imagePath.empty())
+        boot::checkImageFile(boot.imagePath, "image");
+    if (!boot.initrdPath.empty())
+        boot::checkImageFile(boot.initrdPath, "initrd");
+    if (!symbolsPath.empty()) {
+        const InputFile symbols(symbolsPath, "symbol file");
+    }
+}
 
 void MachineConfig::validate() const {
     if (memorySize < GuestMemory::kMinRamSize || memorySize > GuestMemory::kMaxRamSize)

@@ -7,6 +7,13 @@
 
 namespace kvmscope {
 
+// What the host's KVM lets guest RAM use; Machine probes it through kvm::System.
+struct HostMemoryLimits {
+    unsigned physicalAddressBits = 0; // guest RAM must end at or below 2^bits
+    uint64_t memorySlots = 0;         // KVM_CAP_NR_MEMSLOTS
+    uint64_t maxSlotSize = 0;         // bytes one memory slot may map
+};
+
 struct MachineConfig {
     std::string name = "vm";
     uint64_t memorySize = 256ull << 20;
@@ -38,6 +45,13 @@ struct MachineConfig {
 
     // Throws InputError naming the field and the value when something is out of range.
     void validate() const;
+    // Opens the files named (image, initrd, symbols) as the loaders will, and throws their
+    // LoadError when one cannot be read: missing, empty, or neither a regular file nor a block
+    // device. Needs no KVM: the command line refuses a bad file before it opens /dev/kvm.
+    void checkInputFiles() const;
+    // Throws InputError naming --memory, its value and the limit when guest RAM, laid out as
+    // GuestMemory::layout does, and the framebuffer's memory slot do not fit `limits`.
+    void validateForHost(const HostMemoryLimits& limits) const;
 };
 
 // Parses a framebuffer mode "WxHxBPP" (e.g. 1024x768x32) into `framebuffer`'s size and depth and

@@ -87,6 +87,16 @@ private Q_SLOTS:
         QCOMPARE(result.out.count(QStringLiteral("reset")), 1);
     }
 
+    // A kernel linked without a linker script (ld -static -nostdlib -Ttext=0x100000 -e _start):
+    // GNU ld puts its ELF and program headers in a PT_LOAD of their own at 0xff000, on RAM
+    // between the firmware tables. The guest checks that every segment arrived.
+    void elfLinkedByLdDefaultLayoutBoots() {
+        const CliResult result = runKvmscope({"--headless", guestPath("elf-default-layout")});
+        QVERIFY2(result.finished && result.exitCode == 0, describe(result));
+        QVERIFY2(result.out.contains("ELF header at 0x00000000000FF000"), describe(result));
+        QVERIFY2(result.out.contains(".data and .bss ok"), describe(result));
+    }
+
     void debugExitPortSetsStatus() {
         const CliResult result = runKvmscope({"--headless", guestPath("exit-status")});
         QVERIFY2(result.finished && result.exitCode == ((0x21 << 1) | 1), describe(result));

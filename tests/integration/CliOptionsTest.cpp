@@ -1,8 +1,27 @@
 // The command line without a guest: help, version, demo list and every bad-option error (exit 2).
-// Needs no /dev/kvm.
+// Needs no /dev/kvm, except the functions that say so (they skip without it).
 #include "KvmTestSupport.h"
 
+#include <QTemporaryDir>
+#include <csignal>
+#include <sys/stat.h>
+
 using namespace kvmscope::testing;
+
+namespace {
+
+// Long enough for a slow host, short enough that a kvmscope stuck in open(2) fails the test (and
+// is killed by runKvmscope) rather than hanging it.
+constexpr int kPromptMs = 15000;
+
+QString makeFifo(const QTemporaryDir& dir, const QString& name) {
+    const QString path = dir.filePath(name);
+    if (::mkfifo(QFile::encodeName(path).constData(), 0600) != 0)
+        return {};
+    return path;
+}
+
+} // namespace
 
 class CliOptionsTest : public QObject {
     Q_OBJECT
@@ -55,6 +74,95 @@ private Q_SLOTS:
         QVERIFY2(result.finished && result.exitCode == 2, describe(result));
         QVERIFY2(result.err.contains(expected), describe(result));
         QVERIFY2(result.err.startsWith("kvmscope: "), describe(result));
+    }
+
+    // open(2) of a FIFO waits for a writer, for good if none comes: kvmscope looks at the file's
+    // type first, before it opens /dev/kvm, and refuses what is not a regular file or a block
+    // device.
+    void fifoInputFileExitsTwoNamingTheFileAndItsType_data() {
+        QTest::addColumn<QString>("option");
+        QTest::newRow("image") << QString();
+        QTest::newRow("initrd") << "--initrd";
+        QTest::newRow("symbols") << "--symbols";
+    }
+    void fifoInputFileExitsTwoNamingTheFileAndItsType() {
+        QFETCH(QString, option);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString fifo = makeFifo(dir, "input.fifo");
+        QVERIFY(!fifo.isEmpty());
+        const QStringList arguments =
+            option.isEmpty() ? QStringList{"--headless", fifo}
+                             : QStringList{"--headless", option, fifo, guestPath("exit-status")};
+        const CliResult result = runKvmscope(arguments, {}, kPromptMs);
+        QVERIFY2(result.finished && result.exitCode == 2, describe(result));
+        QVERIFY2(result.err.contains(fifo) && result.err.contains("FIFO (named pipe)"),
+                 describe(result));
+    }
+
+    void directoryAndCharacterDeviceImagesAreNamedByType() {
+        const CliResult directory = runKvmscope({"--headless", "/"}, {}, kPromptMs);
+        QVERIFY2(directory.exitCode == 2 && directory.err.contains("is a directory"),
+                 describe(directory));
+        const CliResult device = runKvmscope({"--headless", "/dev/zero"}, {}, kPromptMs);
+        QVERIFY2(device.exitCode == 2 && device.err.contains("is a character device"),
+                 describe(device));
+    }
+
+    // SIGTERM and SIGINT end kvmscope before its guest runs too, here while it waits to open a
+    // --serial file that is a FIFO nobody reads, with 128 + the signal's number.
+    void signalWhileStartingExitsPromptlyWithItsStatus_data() {
+        QTest::addColumn<int>("signal");
+        QTest::addColumn<int>("status");
+        QTest::newRow("SIGTERM") << int(SIGTERM) << 143;
+        QTest::newRow("SIGINT") << int(SIGINT) << 130;
+    }
+    void signalWhileStartingExitsPromptlyWithItsStatus() {
+        KVMSCOPE_REQUIRE_KVM();
+        QFETCH(int, signal);
+        QFETCH(int, status);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString fifo = makeFifo(dir, "serial.fifo");
+        QVERIFY(!fifo.isEmpty());
+        QProcess process;
+        process.setProgram(QStringLiteral(KVMSCOPE_BINARY));
+        process.setArguments({"--headless", "--serial", "file:" + fifo, guestPath("exit-status")});
+        process.start();
+        QVERIFY(process.waitForStarted(10000));
+        // kvmscope now waits in open(2) of the FIFO for a reader; give it time to get there.
+        QTest::qWait(1000);
+        QCOMPARE(process.state(), QProcess::Running);
+        ::kill(static_cast<pid_t>(process.processId()), signal);
+        const bool finished = process.waitForFinished(kPromptMs);
+        if (!finished) {
+            process.kill();
+            process.waitForFinished(5000);
+        }
+        const QByteArray err = process.readAllStandardError();
+        QVERIFY2(finished, "kvmscope ignored the signal: " + err);
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(process.exitCode() == status, err);
+        QVERIFY2(err.contains("stopped before the guest ran"), err);
+    }
+
+    // KVM refuses a memory slot beyond the host's guest-physical address width: kvmscope checks
+    // that first and says so as bad input (exit 2), not as KVM being unavailable (exit 3).
+    void memoryBeyondTheHostsAddressWidthExitsTwoNamingTheLimit() {
+        KVMSCOPE_REQUIRE_KVM();
+        const kvmscope::kvm::System system;
+        const unsigned bits = kvmscope::kvm::System::physicalAddressBits(system.supportedCpuid());
+        // 1 TiB (the most --memory takes) ends at 1 TiB + 1 GiB: RAM skips the 32-bit hole.
+        if (bits > 40)
+            QSKIP(qPrintable(QStringLiteral("this host's KVM offers %1-bit guest-physical "
+                                            "addresses: 1 TiB of RAM fits")
+                                 .arg(bits)));
+        const CliResult result =
+            runKvmscope({"--headless", "--memory", "1T", guestPath("exit-status")}, {}, kPromptMs);
+        QVERIFY2(result.finished && result.exitCode == 2, describe(result));
+        QVERIFY2(result.err.contains("--memory 1 TiB") &&
+                     result.err.contains(QStringLiteral("%1-bit guest-physical").arg(bits)),
+                 describe(result));
     }
 };
 

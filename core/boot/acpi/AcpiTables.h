@@ -2,17 +2,18 @@
 // The ACPI tables a PC firmware would leave for the OS (ACPI 6.4 chapter 5): how many processors
 // there are, where the I/O APIC is, how to power off (PM1a blocks and \_S5) and how to reset
 // (the FADT's reset register). See docs/acpi.md.
+#include "boot/GuestLayout.h"
 #include "machine/GuestMemory.h"
 
 #include <cstdint>
 
 namespace kvmscope::boot {
 
-// Where the tables go: the RSDP on the 16-byte boundary that starts the area an OS scans on a
-// legacy (non-UEFI) boot, 0xe0000-0xfffff (ACPI 6.4, 5.2.5.1), everything else after it in the
-// same 64 KiB. The MP table (0xf0000) and the EBDA lie outside this range.
-constexpr uint64_t kAcpiAreaStart = 0xe0000;
-constexpr uint64_t kAcpiAreaEnd = 0xf0000; // exclusive
+// Where the tables go (boot/GuestLayout.h): the RSDP on the 16-byte boundary that starts the
+// area an OS scans on a legacy (non-UEFI) boot, everything else after it, within the 4 KiB that
+// the loaders keep images out of. The MP table (0xf0000) and the EBDA lie outside this range.
+constexpr uint64_t kAcpiAreaStart = layout::kAcpiAreaStart;
+constexpr uint64_t kAcpiAreaEnd = layout::kAcpiAreaEnd; // exclusive
 constexpr unsigned kMaxAcpiCpus = 255;
 
 struct AcpiConfig {

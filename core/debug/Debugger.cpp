@@ -4,7 +4,6 @@
 #include "debug/HostDebugProbe.h"
 #include "kvm/System.h"
 #include "kvm/Vcpu.h"
-#include "kvm/Vm.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
 
@@ -13,7 +12,6 @@
 #include <elf.h>
 #include <fmt/format.h>
 #include <fstream>
-#include <sys/mman.h>
 
 namespace kvmscope::debug {
 namespace {

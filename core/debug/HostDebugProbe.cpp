@@ -267,12 +267,16 @@ HostDebugSupport probeHostDebugSupport(const kvm::System& system) {
     support.readWriteWatch = probeWatchpoint(system, true);
     support.stepRing0 = probeSingleStep(system, false);
     support.stepRing3 = probeSingleStep(system, true);
+    // One line for the whole table, what each probe guest did below it.
     auto logger = log::get("debug");
+    std::string summary;
     for (const auto& entry : HostDebugSupport::entries()) {
         const ProbeFinding& f = support.*entry.finding;
-        logger->info("host probe: {}: {} ({})", entry.name, f.works ? "works" : "does not work",
-                     f.detail);
+        summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", entry.name,
+                               f.works ? "works" : "no");
+        logger->debug("host probe: {}", f.detail);
     }
+    logger->info("host probe: {}", summary);
     return support;
 }
 

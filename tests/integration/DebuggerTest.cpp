@@ -9,6 +9,7 @@
 #include "common/Signal.h"
 #include "machine/Machine.h"
 
+#include <QElapsedTimer>
 #include <functional>
 
 using namespace kvmscope;
@@ -150,9 +151,12 @@ private Q_SLOTS:
                 continue;
             }
             const debug::Breakpoint armed = debugger().breakpoints().front();
-            qInfo("%s", armed.describe().c_str());
+            QElapsedTimer timer;
+            timer.start();
             debugger().continueAll();
             const debug::DebugStop stop = expectStop();
+            qInfo("%s: stopped after %lld ms", armed.describe().c_str(),
+                  static_cast<long long>(timer.elapsed()));
             QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint, stop.description.c_str());
             QCOMPARE(stop.breakpointId, id);
             QCOMPARE(stop.pc, addStep);
@@ -264,8 +268,12 @@ private Q_SLOTS:
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
         // add_step is called after kernel_main has printed its banner and set up paging.
         const int id = debugger().addHardwareBreakpoint(symbol("add_step"));
+        QElapsedTimer timer;
+        timer.start();
         const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
         QVERIFY2(done > 0 && done < 100000, qPrintable(QString::number(done)));
+        qInfo("kernel_main to add_step: %llu steps in %lld ms",
+              static_cast<unsigned long long>(done), static_cast<long long>(timer.elapsed()));
         const debug::DebugStop stop = *debugger().lastStop();
         QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint,
                  qPrintable(QString::fromStdString(stop.description)));

@@ -25,6 +25,7 @@
 #include "BareVm.h"
 #include "BenchSupport.h"
 #include "debug/Debugger.h"
+#include "debug/HostDebugProbe.h"
 #include "devices/SerialSink.h"
 #include "kvm/System.h"
 #include "kvm/Vcpu.h"
@@ -325,9 +326,9 @@ int main(int argc, char** argv) {
             bench::writeTemporary(ioLoop, "kvmscope-bench-debugger-io-loop.bin");
         // The engine probes the host once per process (throwaway VMs): not inside a measurement.
         const auto& support = debug::hostDebugSupport(system);
-        fmt::print("host: int3 in ring 0 {}, data watchpoints {}\n",
-                   support.int3InRing0 ? "usable" : "unusable",
-                   support.dataWatchpoints ? "fire" : "never fire");
+        for (const auto& entry : debug::HostDebugSupport::entries())
+            fmt::print("host: {} {}\n", entry.name,
+                       (support.*entry.finding).works ? "works" : "does not work");
 
         Series bare, engine, runner, engineSwitches, runnerSwitches, stepRatio, stepRatioCpu;
         Series batch, batchSwitches, batchRatio, batchRatioCpu;

@@ -2,9 +2,9 @@
 
 #include "common/Error.h"
 #include "common/InputFile.h"
+#include "debug/HostDebugProbe.h"
 #include "kvm/System.h"
 #include "kvm/Vcpu.h"
-#include "kvm/Vm.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
 
@@ -12,7 +12,6 @@
 #include <cstring>
 #include <elf.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 namespace kvmscope::debug {
@@ -44,146 +43,7 @@ constexpr uint8_t kInt3 = 0xCC;
 constexpr uint32_t kExceptionDebug = 1;      // #DB
 constexpr uint32_t kExceptionBreakpoint = 3; // #BP
 
-// --- the host probe: a 32-bit protected-mode ring-0 guest in a throwaway VM --------------------
-constexpr uint64_t kProbeMemory = 0x10000;
-constexpr uint64_t kProbeCode = 0x1000;
-constexpr uint64_t kProbeData = 0x2000;
-constexpr uint64_t kProbeTss = 0xfffbd000; // outside the probe's RAM (api.rst 4.48)
-
-struct ProbeResult {
-    uint32_t exitReason = 0;
-    kvm_debug_exit_arch debug{};
-    std::string error;
-};
-
-ProbeResult runProbe(const kvm::System& system, std::span<const uint8_t> code,
-                     const kvm_guest_debug& debug) {
-    ProbeResult result;
-    try {
-        kvm::Vm vm = system.createVm();
-        void* host = mmap(nullptr, kProbeMemory, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (host == MAP_FAILED)
-            throw Error("mmap failed");
-        struct Unmap {
-            void* p;
-            ~Unmap() { munmap(p, kProbeMemory); }
-        } unmap{host};
-        std::memcpy(static_cast<uint8_t*>(host) + kProbeCode, code.data(), code.size());
-        vm.setTssAddress(kProbeTss);
-        vm.setMemoryRegion(0, 0, kProbeMemory, host);
-        kvm::Vcpu vcpu = vm.createVcpu(0);
-        // Flat 32-bit ring-0 segments set directly through KVM_SET_SREGS (no GDT is needed for
-        // the hidden parts to be used): SDM vol. 3A 3.4.5.
-        kvm_sregs sregs = vcpu.sregs();
-        kvm_segment flat{};
-        flat.base = 0;
-        flat.limit = 0xFFFFFFFF;
-        flat.present = 1;
-        flat.s = 1;
-        flat.g = 1;
-        flat.db = 1;
-        flat.dpl = 0;
-        kvm_segment codeSegment = flat;
-        codeSegment.selector = 0x8;
-        codeSegment.type = 0xB; // execute/read, accessed
-        kvm_segment dataSegment = flat;
-        dataSegment.selector = 0x10;
-        dataSegment.type = 0x3; // read/write, accessed
-        sregs.cs = codeSegment;
-        sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = dataSegment;
-        sregs.cr0 = 0x11; // PE, ET
-        sregs.cr4 = 0;
-        sregs.efer = 0;
-        vcpu.setSregs(sregs);
-        kvm_regs regs{};
-        regs.rip = kProbeCode;
-        regs.rflags = 0x2;
-        regs.rsp = kProbeMemory - 0x10;
-        vcpu.setRegs(regs);
-        vcpu.setGuestDebug(debug);
-        int rc = 0;
-        do {
-            rc = vcpu.run();
-        } while (rc == -EINTR);
-        result.exitReason = vcpu.runState()->exit_reason;
-        if (result.exitReason == KVM_EXIT_DEBUG)
-            result.debug = vcpu.runState()->debug.arch;
-    } catch (const std::exception& error) {
-        result.error = error.what();
-    }
-    return result;
-}
-
-HostDebugSupport probeHost(const kvm::System& system) {
-    HostDebugSupport support;
-    {
-        const uint8_t code[] = {kInt3, 0xF4}; // int3; hlt
-        kvm_guest_debug debug{};
-        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
-        const ProbeResult r = runProbe(system, code, debug);
-        support.int3InRing0 = r.error.empty() && r.exitReason == KVM_EXIT_DEBUG &&
-                              r.debug.exception == kExceptionBreakpoint;
-        support.int3Detail =
-            !r.error.empty() ? "probe failed: " + r.error
-                             : fmt::format("int3 in ring 0 gave KVM_EXIT_{}{}",
-                                           trace::exitReasonName(r.exitReason),
-                                           r.exitReason == KVM_EXIT_DEBUG
-                                               ? fmt::format(" (exception {})", r.debug.exception)
-                                               : "");
-    }
-    {
-        // mov [kProbeData], eax; hlt — with DR0 = kProbeData, R/W0 = write, LEN0 = 4 bytes.
-        const uint8_t code[] = {0xA3,
-                                static_cast<uint8_t>(kProbeData),
-                                static_cast<uint8_t>(kProbeData >> 8),
-                                static_cast<uint8_t>(kProbeData >> 16),
-                                static_cast<uint8_t>(kProbeData >> 24),
-                                0xF4};
-        kvm_guest_debug debug{};
-        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
-        debug.arch.debugreg[0] = kProbeData;
-        debug.arch.debugreg[7] = kDr7GlobalExact | kDr7Reserved1 | (2u << 0) |
-                                 (kDr7RwWrite << kDr7RwShift) |
-                                 (dr7LengthBits(4) << (kDr7RwShift + 2));
-        const ProbeResult r = runProbe(system, code, debug);
-        support.dataWatchpoints =
-            r.error.empty() && r.exitReason == KVM_EXIT_DEBUG && (r.debug.dr6 & 1);
-        support.watchpointDetail = !r.error.empty()
-                                       ? "probe failed: " + r.error
-                                       : fmt::format("a watched ring-0 store gave KVM_EXIT_{}",
-                                                     trace::exitReasonName(r.exitReason));
-    }
-    return support;
-}
-
 } // namespace
-
-const char* toString(BreakpointKind kind) {
-    switch (kind) {
-    case BreakpointKind::Software:
-        return "breakpoint";
-    case BreakpointKind::Hardware:
-        return "hardware breakpoint";
-    case BreakpointKind::WriteWatch:
-        return "write watchpoint";
-    case BreakpointKind::ReadWriteWatch:
-        return "read/write watchpoint";
-    }
-    return "?";
-}
-
-const char* toString(BreakMechanism mechanism) {
-    switch (mechanism) {
-    case BreakMechanism::Int3:
-        return "int3";
-    case BreakMechanism::DebugRegister:
-        return "debug register";
-    case BreakMechanism::SteppingCheck:
-        return "single-stepping with an address check";
-    }
-    return "?";
-}
 
 const char* toString(DebugStopReason reason) {
     switch (reason) {
@@ -211,12 +71,6 @@ std::string Breakpoint::describe() const {
     if (!enabled)
         text += " (disabled)";
     return text;
-}
-
-const HostDebugSupport& hostDebugSupport(const kvm::System& system) {
-    // Once per process: the answer is a property of the host's KVM, not of a machine.
-    static const HostDebugSupport support = probeHost(system);
-    return support;
 }
 
 Debugger::Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints)
@@ -354,29 +208,44 @@ int Debugger::addExecution(uint64_t address, BreakpointKind kind, bool temporary
     breakpoint.kind = kind;
     breakpoint.address = address;
     breakpoint.temporary = temporary;
-    // Software breakpoints: int3 when the host delivers it from ring 0 (probed once), then a free
-    // debug register, then stepping with an address check. Temporary ones never patch memory.
-    const bool int3 = kind == BreakpointKind::Software && !temporary && support().int3InRing0;
+    // The best mechanism the host probe saw work (chooseMechanism): int3, then a free debug
+    // register, then stepping with an address check; none that works is a refusal. int3 does
+    // not depend on the free slots, so it is patched in before mutex_ is taken (insertInt3
+    // reads sregs through the vcpu thread).
+    const HostDebugSupport& host = support();
+    const bool int3 = chooseMechanism(kind, temporary, host, kDebugRegisterSlots).mechanism ==
+                      BreakMechanism::Int3;
     if (int3)
-        insertInt3(breakpoint); // reads sregs through the vcpu thread: outside mutex_
+        insertInt3(breakpoint);
     std::lock_guard lock(mutex_);
-    if (int3) {
-        breakpoint.mechanism = BreakMechanism::Int3;
-    } else if (const int slot = freeSlot(); slot >= 0) {
-        breakpoint.mechanism = BreakMechanism::DebugRegister;
-        breakpoint.slot = slot;
-    } else if (kind == BreakpointKind::Hardware) {
-        throw InputError(fmt::format("no free debug register for a hardware breakpoint at {:#x} "
-                                     "(DR0-DR3 are taken)",
-                                     address));
-    } else {
-        breakpoint.mechanism = BreakMechanism::SteppingCheck;
-    }
+    const MechanismChoice choice =
+        int3 ? chooseMechanism(kind, temporary, host, kDebugRegisterSlots)
+             : chooseMechanism(kind, temporary, host, freeDebugRegistersLocked());
+    if (!choice.mechanism)
+        throw InputError(
+            fmt::format("cannot set a {} at {:#x}: {}", toString(kind), address, choice.note));
+    breakpoint.mechanism = *choice.mechanism;
+    breakpoint.mechanismNote = choice.note;
+    if (breakpoint.mechanism == BreakMechanism::DebugRegister)
+        breakpoint.slot = freeSlot();
     breakpoint.id = nextId_++;
-    if (kind == BreakpointKind::Software && !temporary && !int3)
-        log::get("debug")->info("{} ({})", breakpoint.describe(), support().int3Detail);
+    if (choice.fallback && !temporary)
+        log::get("debug")->info("{}: {}", breakpoint.describe(), choice.note);
     breakpoints_.push_back(breakpoint);
     return breakpoint.id;
+}
+
+unsigned Debugger::freeDebugRegisters() const {
+    std::lock_guard lock(mutex_);
+    return freeDebugRegistersLocked();
+}
+
+unsigned Debugger::freeDebugRegistersLocked() const {
+    unsigned used = 0;
+    for (const Breakpoint& b : breakpoints_)
+        if (b.slot >= 0)
+            ++used;
+    return kDebugRegisterSlots - std::min(used, kDebugRegisterSlots);
 }
 
 int Debugger::addBreakpoint(uint64_t address) {
@@ -399,20 +268,26 @@ int Debugger::addWatchpoint(uint64_t address, unsigned length, bool readWrite) {
         throw InputError(fmt::format("a {}-byte watchpoint needs an address aligned to {}, not "
                                      "{:#x}",
                                      length, length, address));
+    const HostDebugSupport& host = support(); // the probe, the first time: outside mutex_
     int id = 0;
     {
         std::lock_guard lock(mutex_);
-        const int slot = freeSlot();
-        if (slot < 0)
+        const BreakpointKind kind =
+            readWrite ? BreakpointKind::ReadWriteWatch : BreakpointKind::WriteWatch;
+        // Only where the probe saw this kind of data breakpoint fire: one that cannot fire is
+        // refused, never armed and silent.
+        const MechanismChoice choice =
+            chooseMechanism(kind, false, host, freeDebugRegistersLocked());
+        if (!choice.mechanism)
             throw InputError(
-                fmt::format("no free debug register for a watchpoint at {:#x}", address));
+                fmt::format("cannot set a {} at {:#x}: {}", toString(kind), address, choice.note));
         Breakpoint breakpoint;
         breakpoint.id = id = nextId_++;
-        breakpoint.kind = readWrite ? BreakpointKind::ReadWriteWatch : BreakpointKind::WriteWatch;
-        breakpoint.mechanism = BreakMechanism::DebugRegister;
+        breakpoint.kind = kind;
+        breakpoint.mechanism = *choice.mechanism;
         breakpoint.address = address;
         breakpoint.length = length;
-        breakpoint.slot = slot;
+        breakpoint.slot = freeSlot();
         breakpoints_.push_back(breakpoint);
     }
     applyDebugState();
@@ -591,14 +466,18 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
         for (const Breakpoint& b : breakpoints_)
             if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.address == arch.pc)
                 hit = &b;
-    } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SlotMask)) {
-        for (const Breakpoint& b : breakpoints_)
-            if (b.slot >= 0 && (arch.dr6 & (1u << b.slot)))
-                hit = &b;
-    } else if (arch.exception == kExceptionDebug && (arch.dr6 & kDr6SingleStep)) {
-        for (const Breakpoint& b : breakpoints_)
-            if (b.mechanism == BreakMechanism::SteppingCheck && b.enabled && b.address == arch.pc)
-                hit = &b;
+    } else if (arch.exception == kExceptionDebug) {
+        if (arch.dr6 & kDr6SlotMask)
+            for (const Breakpoint& b : breakpoints_)
+                if (b.slot >= 0 && (arch.dr6 & (1u << b.slot)))
+                    hit = &b;
+        // A step trap onto a stepping-check address (DR6 may carry B bits of slots that are not
+        // ours: a host reports the guest's DR6 as it is).
+        if (!hit && (arch.dr6 & kDr6SingleStep))
+            for (const Breakpoint& b : breakpoints_)
+                if (b.mechanism == BreakMechanism::SteppingCheck && b.enabled &&
+                    b.address == arch.pc)
+                    hit = &b;
     }
     if (hit) {
         result.breakpointId = hit->id;

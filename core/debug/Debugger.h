@@ -12,6 +12,7 @@
 #include "cpu/VcpuRunner.h"
 #include "debug/Disassembler.h"
 #include "debug/ExitBreakpoints.h"
+#include "debug/HostDebugSupport.h"
 #include "debug/PageWalker.h"
 #include "debug/SymbolTable.h"
 
@@ -33,22 +34,6 @@ class System;
 
 namespace kvmscope::debug {
 
-enum class BreakpointKind {
-    Software,       // "break here": int3 where the host allows it, else the fallbacks below
-    Hardware,       // an execution breakpoint in a debug register (DR0-DR3)
-    WriteWatch,     // a data watchpoint on writes
-    ReadWriteWatch, // a data watchpoint on reads and writes
-};
-const char* toString(BreakpointKind kind);
-
-// How a breakpoint is realised: software breakpoints take the first that works on this host.
-enum class BreakMechanism {
-    Int3,          // 0xCC in guest memory, KVM_GUESTDBG_USE_SW_BP
-    DebugRegister, // a DR0-DR3 slot, KVM_GUESTDBG_USE_HW_BP
-    SteppingCheck, // the vcpus single-step and compare RIP (slow; ring-0 code only)
-};
-const char* toString(BreakMechanism mechanism);
-
 struct Breakpoint {
     int id = 0;
     BreakpointKind kind = BreakpointKind::Software;
@@ -63,6 +48,8 @@ struct Breakpoint {
     // no DR7 enable, not stepped for) and holding no debug register (slot -1).
     bool enabled = true;
     uint64_t hits = 0; // stops attributed to it (Breakpoint/Watchpoint stops with its id)
+    // A fallback mechanism: why the better ones could not be used (MechanismChoice::note).
+    std::string mechanismNote;
     std::string describe() const;
 };
 
@@ -85,16 +72,6 @@ struct DebugStop {
     std::string description;
 };
 
-// What this host's KVM can do for a debugger, found by running tiny guests in throwaway VMs
-// (once per process, then cached): HOST-NOTES-style facts, detected rather than assumed.
-struct HostDebugSupport {
-    bool int3InRing0 = false;     // int3 in ring-0 code reaches us as KVM_EXIT_DEBUG (#BP)
-    bool dataWatchpoints = false; // a DR0 write watchpoint fires on a ring-0 store
-    std::string int3Detail;       // what the probe saw
-    std::string watchpointDetail;
-};
-const HostDebugSupport& hostDebugSupport(const kvm::System& system);
-
 class Debugger {
 public:
     static constexpr unsigned kDebugRegisterSlots = 4; // DR0-DR3
@@ -103,10 +80,14 @@ public:
     Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints);
 
     // --- breakpoints (linear addresses); each returns the new id, throws InputError when the
-    // request cannot be met (no free debug register, a misaligned watchpoint).
+    // request cannot be met: no free debug register, a misaligned watchpoint, or no mechanism
+    // this host's probe saw work (chooseMechanism, debug/HostDebugSupport.h). The mechanism a
+    // breakpoint got is in breakpoints() and its describe().
     int addBreakpoint(uint64_t address); // software: int3, else a debug register, else stepping
-    int addHardwareBreakpoint(uint64_t address);
+    int addHardwareBreakpoint(uint64_t address); // a debug register, else stepping
     int addWatchpoint(uint64_t address, unsigned length, bool readWrite);
+    // Free slots of DR0-DR3 now (what chooseMechanism is given).
+    unsigned freeDebugRegisters() const;
     bool removeBreakpoint(int id);
     // Disarms or re-arms breakpoint `id` (execution or watchpoint) with the mechanism it was
     // given; false when there is no such id. A disabled debug-register breakpoint frees its slot
@@ -182,7 +163,8 @@ public:
 private:
     const HostDebugSupport& support() const;
     int addExecution(uint64_t address, BreakpointKind kind, bool temporary);
-    int freeSlot() const; // -1 when all four are taken; callers hold mutex_
+    int freeSlot() const;                      // -1 when all four are taken; callers hold mutex_
+    unsigned freeDebugRegistersLocked() const; // callers hold mutex_
     void insertInt3(Breakpoint& breakpoint);
     void removeInt3(const Breakpoint& breakpoint);
     void applyDebugState(); // pushes the breakpoints to every vcpu

@@ -1,9 +1,11 @@
 // HostInfoModel on the real /dev/kvm: the API version is 12 (api.rst 4.1), the in-kernel irqchip
-// is offered (every x86 KVM has it), the probed device types and counts are there, and a missing
-// /dev/kvm is shown as the reason instead of data.
+// is offered (every x86 KVM has it), the probed device types and counts are there, the debugger's
+// host probe with the mechanism each breakpoint kind gets, and a missing /dev/kvm is shown as the
+// reason instead of data.
 #include "models/HostInfoModel.h"
 
 #include "GuiTestSupport.h"
+#include "debug/HostDebugProbe.h"
 #include "kvm/Vm.h"
 
 #include <QAbstractItemModelTester>
@@ -38,7 +40,7 @@ private Q_SLOTS:
         QAbstractItemModelTester tester(&model,
                                         QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.load(&system);
-        QCOMPARE(model.rowCount(), 4);
+        QCOMPARE(model.rowCount(), 5);
         QCOMPARE(model.valueText(HostInfoModel::SummarySection, QStringLiteral("API version")),
                  QStringLiteral("12"));
         QVERIFY(
@@ -68,6 +70,38 @@ private Q_SLOTS:
             vfio);
         QVERIFY(model.find(HostInfoModel::DeviceTypesSection, QStringLiteral("KVM_DEV_TYPE_VFIO"))
                     .isValid());
+    }
+
+    void showsWhatTheDebuggerProbeSawAndWhatBreakpointsUse() {
+        KVMSCOPE_GUI_REQUIRE_KVM();
+        kvm::System system;
+        HostInfoModel model;
+        model.load(&system);
+        const debug::HostDebugSupport& support = debug::hostDebugSupport(system);
+        // One row per mechanism: works or not, and what its probe guest did.
+        for (const auto& entry : debug::HostDebugSupport::entries()) {
+            const QString name = QString::fromLatin1(entry.name);
+            const debug::ProbeFinding& finding = support.*entry.finding;
+            QCOMPARE(model.present(HostInfoModel::DebuggingSection, name), finding.works);
+            QCOMPARE(model.valueText(HostInfoModel::DebuggingSection, name),
+                     finding.works ? QStringLiteral("works") : QStringLiteral("does not work"));
+            QCOMPARE(model.find(HostInfoModel::DebuggingSection, name, HostInfoModel::MeaningColumn)
+                         .data()
+                         .toString(),
+                     QString::fromStdString(finding.detail));
+        }
+        // The mechanism a breakpoint gets here, or that it is refused, as the engine decides.
+        const auto software =
+            debug::chooseMechanism(debug::BreakpointKind::Software, false, support, 4);
+        QCOMPARE(
+            model.valueText(HostInfoModel::DebuggingSection, QStringLiteral("Breakpoints use")),
+            software.mechanism ? QString::fromLatin1(debug::toString(*software.mechanism))
+                               : QStringLiteral("none: refused"));
+        const auto write =
+            debug::chooseMechanism(debug::BreakpointKind::WriteWatch, false, support, 4);
+        QCOMPARE(
+            model.present(HostInfoModel::DebuggingSection, QStringLiteral("Write watchpoints use")),
+            write.mechanism.has_value());
     }
 };
 

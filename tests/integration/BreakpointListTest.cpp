@@ -142,12 +142,21 @@ private Q_SLOTS:
     }
 
     void reenablingFailsWhenItsDebugRegisterWasTaken() {
-        // Hardware breakpoints and watchpoints always hold a debug register (the guest is never
-        // run here: data watchpoints need not fire to be armed and disarmed).
+        // Hardware breakpoints and watchpoints hold a debug register where the host fires them
+        // (the guest is never run here). The fourth register goes to a watchpoint where data
+        // watchpoints fire, else to one more hardware breakpoint.
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        if (!host.executionBreakpoints())
+            QSKIP(qPrintable("debug registers are not used on this host: " +
+                             QString::fromStdString(host.executionRing0.detail)));
         std::vector<int> ids;
         for (int i = 0; i < 3; ++i)
             ids.push_back(debugger().addHardwareBreakpoint(symbol("memcpy") + i));
-        const int watch = debugger().addWatchpoint(symbol("watched_counter"), 8, false);
+        const bool watchpoints = host.writeWatch.works;
+        const int watch = watchpoints
+                              ? debugger().addWatchpoint(symbol("watched_counter"), 8, false)
+                              : debugger().addHardwareBreakpoint(symbol("watched_counter"));
+        const debug::Breakpoint held = breakpoint(watch);
         QVERIFY_THROWS_EXCEPTION(InputError, debugger().addHardwareBreakpoint(symbol("memcpy")));
 
         // Disabling frees the slot for another breakpoint ...
@@ -164,10 +173,10 @@ private Q_SLOTS:
                      error.what());
         }
         QVERIFY(!breakpoint(watch).enabled);
-        QCOMPARE(breakpoint(watch).kind, debug::BreakpointKind::WriteWatch);
-        QCOMPARE(breakpoint(watch).length, 8u);
+        QCOMPARE(breakpoint(watch).kind, held.kind);
+        QCOMPARE(breakpoint(watch).length, held.length);
 
-        // Once a slot is free again it comes back as it was: a write watchpoint of 8 bytes.
+        // Once a slot is free again it comes back as it was (a write watchpoint of 8 bytes).
         QVERIFY(debugger().removeBreakpoint(taker));
         QVERIFY(debugger().setBreakpointEnabled(watch, true));
         const debug::Breakpoint back = breakpoint(watch);

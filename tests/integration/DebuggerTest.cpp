@@ -5,8 +5,12 @@
 #include "debug/Debugger.h"
 
 #include "DebugTargetMachine.h"
+#include "common/Error.h"
 #include "common/Signal.h"
 #include "machine/Machine.h"
+
+#include <QElapsedTimer>
+#include <functional>
 
 using namespace kvmscope;
 using namespace kvmscope::testing;
@@ -74,20 +78,32 @@ private Q_SLOTS:
     }
 
     void softwareBreakpointUsesWhatTheHostSupports() {
-        const auto& support = debugger().hostSupport();
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        const debug::MechanismChoice expected =
+            debug::chooseMechanism(debug::BreakpointKind::Software, false, host, 4);
+        if (!expected.mechanism) {
+            QVERIFY_THROWS_EXCEPTION(InputError, debugger().addBreakpoint(symbol("paging_ready")));
+            QVERIFY(debugger().breakpoints().empty()); // refused: never listed as armed
+            QSKIP(qPrintable("no mechanism stops the guest on this host: " +
+                             QString::fromStdString(expected.note)));
+        }
         const int id = debugger().addBreakpoint(symbol("paging_ready"));
         const debug::Breakpoint breakpoint = debugger().breakpoints().front();
         QCOMPARE(breakpoint.id, id);
-        // int3 when the probe saw #BP from ring 0, otherwise the first fallback: a debug register.
-        QCOMPARE(breakpoint.mechanism, support.int3InRing0 ? debug::BreakMechanism::Int3
-                                                           : debug::BreakMechanism::DebugRegister);
-        // The fourth fallback level: with DR0-DR3 taken, a software breakpoint steps and compares.
-        if (!support.int3InRing0) {
+        // The best mechanism the probe saw work: int3, else a debug register, else stepping.
+        QCOMPARE(breakpoint.mechanism, *expected.mechanism);
+        QVERIFY(breakpoint.describe().find(debug::toString(breakpoint.mechanism)) !=
+                std::string::npos);
+        // The next level down: with DR0-DR3 taken, a software breakpoint steps and compares,
+        // and a hardware breakpoint is refused.
+        if (breakpoint.mechanism == debug::BreakMechanism::DebugRegister) {
             for (int i = 0; i < 3; ++i)
                 debugger().addHardwareBreakpoint(symbol("kernel_main") + 0x100 + i);
-            debugger().addBreakpoint(symbol("add_step"));
-            QCOMPARE(debugger().breakpoints().back().mechanism,
-                     debug::BreakMechanism::SteppingCheck);
+            if (host.stepping()) {
+                debugger().addBreakpoint(symbol("add_step"));
+                QCOMPARE(debugger().breakpoints().back().mechanism,
+                         debug::BreakMechanism::SteppingCheck);
+            }
             QVERIFY_THROWS_EXCEPTION(InputError,
                                      debugger().addHardwareBreakpoint(symbol("kernel_main")));
             for (const auto& b : debugger().breakpoints())
@@ -111,13 +127,69 @@ private Q_SLOTS:
         }
     }
 
+    void everyExecutionBreakpointStopsTheGuestOrIsRefused() {
+        // On any host: a breakpoint the engine accepts stops the guest where it was set, and one
+        // it cannot serve is refused and not listed. Never armed and silent.
+        struct Case {
+            const char* what;
+            std::function<int()> add;
+        };
+        const uint64_t addStep = symbol("add_step");
+        const Case cases[] = {
+            {"breakpoint", [&] { return debugger().addBreakpoint(addStep); }},
+            {"hardware breakpoint", [&] { return debugger().addHardwareBreakpoint(addStep); }},
+        };
+        for (const Case& c : cases) {
+            cleanup();
+            init();
+            int id = 0;
+            try {
+                id = c.add();
+            } catch (const InputError& error) {
+                QVERIFY(debugger().breakpoints().empty());
+                qInfo("%s refused on this host: %s", c.what, error.what());
+                continue;
+            }
+            const debug::Breakpoint armed = debugger().breakpoints().front();
+            QElapsedTimer timer;
+            timer.start();
+            debugger().continueAll();
+            const debug::DebugStop stop = expectStop();
+            qInfo("%s: stopped after %lld ms", armed.describe().c_str(),
+                  static_cast<long long>(timer.elapsed()));
+            QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint, stop.description.c_str());
+            QCOMPARE(stop.breakpointId, id);
+            QCOMPARE(stop.pc, addStep);
+            QCOMPARE(state().regs.rip, addStep);
+            QVERIFY(stop.description.find(debug::toString(armed.mechanism)) != std::string::npos);
+        }
+        // A temporary one (run to): the same chain without int3.
+        cleanup();
+        init();
+        try {
+            debugger().runTo(addStep);
+        } catch (const InputError& error) {
+            QVERIFY(debugger().breakpoints().empty());
+            qInfo("run-to refused on this host: %s", error.what());
+            return;
+        }
+        QCOMPARE(expectStop().pc, addStep);
+        QVERIFY(debugger().breakpoints().empty()); // dropped at the stop
+    }
+
     void steppingToAnAddressWhenNoDebugRegisterIsFree() {
         // Fill DR0-DR3 with breakpoints the guest never reaches, so the next software
         // breakpoint (where int3 cannot be used) falls back to stepping with an address check.
-        if (debugger().hostSupport().int3InRing0)
-            QSKIP("this host delivers int3 from ring 0: software breakpoints never need stepping");
-        for (int i = 0; i < 4; ++i)
-            debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        // Where debug registers never fire, software breakpoints step from the start.
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        if (host.int3())
+            QSKIP("this host delivers int3: software breakpoints never need stepping");
+        if (!host.stepping())
+            QSKIP(qPrintable("single-stepping does not work on this host: " +
+                             QString::fromStdString(host.stepRing0.detail)));
+        if (host.executionBreakpoints())
+            for (int i = 0; i < 4; ++i)
+                debugger().addHardwareBreakpoint(symbol("memcpy") + i);
         debugger().runTo(symbol("kernel_main"));
         const debug::DebugStop atMain = expectStop();
         QCOMPARE(atMain.pc, symbol("kernel_main"));
@@ -196,8 +268,12 @@ private Q_SLOTS:
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
         // add_step is called after kernel_main has printed its banner and set up paging.
         const int id = debugger().addHardwareBreakpoint(symbol("add_step"));
+        QElapsedTimer timer;
+        timer.start();
         const uint64_t done = debugger().stepInstructions(0, 100000, kTimeoutMs);
         QVERIFY2(done > 0 && done < 100000, qPrintable(QString::number(done)));
+        qInfo("kernel_main to add_step: %llu steps in %lld ms",
+              static_cast<unsigned long long>(done), static_cast<long long>(timer.elapsed()));
         const debug::DebugStop stop = *debugger().lastStop();
         QVERIFY2(stop.reason == debug::DebugStopReason::Breakpoint,
                  qPrintable(QString::fromStdString(stop.description)));
@@ -210,10 +286,15 @@ private Q_SLOTS:
     }
 
     void manyStepsEndAtASteppingCheckBreakpoint() {
-        if (debugger().hostSupport().int3InRing0)
-            QSKIP("this host delivers int3 from ring 0: software breakpoints never need stepping");
-        for (int i = 0; i < 4; ++i)
-            debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        if (host.int3())
+            QSKIP("this host delivers int3: software breakpoints never need stepping");
+        if (!host.stepping())
+            QSKIP(qPrintable("single-stepping does not work on this host: " +
+                             QString::fromStdString(host.stepRing0.detail)));
+        if (host.executionBreakpoints())
+            for (int i = 0; i < 4; ++i)
+                debugger().addHardwareBreakpoint(symbol("memcpy") + i);
         debugger().runTo(symbol("kernel_main"));
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
         const int id = debugger().addBreakpoint(symbol("add_step"));
@@ -301,11 +382,32 @@ private Q_SLOTS:
         QCOMPARE(code[3].address, code[2].address + code[2].length);
     }
 
+    void watchpointIsRefusedWhereTheHostCannotFireIt() {
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        const uint64_t counter = symbol("watched_counter");
+        for (const bool readWrite : {false, true}) {
+            const debug::ProbeFinding& finding = readWrite ? host.readWriteWatch : host.writeWatch;
+            if (finding.works)
+                continue;
+            try {
+                debugger().addWatchpoint(counter, 8, readWrite);
+                QFAIL("a watchpoint the host never fires was armed");
+            } catch (const InputError& error) {
+                // The refusal names what the probe saw.
+                QVERIFY2(std::string(error.what()).find(finding.detail) != std::string::npos,
+                         error.what());
+            }
+            QVERIFY(debugger().breakpoints().empty());
+        }
+        if (host.writeWatch.works && host.readWriteWatch.works)
+            QSKIP("data watchpoints fire on this host: none is refused");
+    }
+
     void watchpointStopsOnAWriteToTheVariable() {
-        const auto& support = debugger().hostSupport();
-        if (!support.dataWatchpoints)
-            QSKIP(qPrintable("data watchpoints do not fire on this host's KVM (" +
-                             QString::fromStdString(support.watchpointDetail) + ")"));
+        const auto& host = debugger().hostSupport();
+        if (!host.writeWatch.works)
+            QSKIP(qPrintable("data watchpoints do not fire on this host: " +
+                             QString::fromStdString(host.writeWatch.detail)));
         const uint64_t counter = symbol("watched_counter");
         const int id = debugger().addWatchpoint(counter, 8, false);
         debugger().continueAll();

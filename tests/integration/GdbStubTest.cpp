@@ -326,6 +326,69 @@ private Q_SLOTS:
         QCOMPARE(machine.stopState()->kind, StopKind::UserStop);
     }
 
+    void monitorSaysWhichMechanismEachBreakpointUses() {
+        kvm::System system;
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 64ull << 20;
+        config.boot.imagePath = guestPath("debug-target").toStdString();
+        Machine machine(config, system, sink);
+        machine.boot();
+        debug::gdb::MachineGdbTarget target(machine);
+        debug::gdb::GdbServer server(target, {"127.0.0.1", 0});
+        RspClient client(server.port());
+        QCOMPARE(client.request("QStartNoAckMode"), std::string("OK"));
+        auto monitor = [&client](std::string_view command) {
+            const std::string reply = client.request("qRcmd," + debug::gdb::toHex(command));
+            const auto bytes = debug::gdb::parseHexBytes(reply);
+            if (!bytes)
+                qFatal("monitor %.*s: not hex: %s", int(command.size()), command.data(),
+                       reply.c_str());
+            return std::string(bytes->begin(), bytes->end());
+        };
+        const debug::HostDebugSupport& host = machine.debugger().hostSupport();
+        // `monitor host`: one line per mechanism the probe tried, with what it saw.
+        const std::string probe = monitor("host");
+        for (const auto& entry : debug::HostDebugSupport::entries())
+            QVERIFY2(probe.find(entry.name) != std::string::npos, probe.c_str());
+        // Z0 and Z1 at add_step: each is served (the list says how) or refused, and a served
+        // one stops the guest there.
+        const uint64_t addStep = symbol("add_step");
+        for (const int type : {0, 1}) {
+            const auto kind =
+                type == 0 ? debug::BreakpointKind::Software : debug::BreakpointKind::Hardware;
+            const debug::MechanismChoice choice = debug::chooseMechanism(kind, false, host, 4);
+            const std::string reply = client.request(fmt::format("Z{},{:x},1", type, addStep));
+            if (!choice.mechanism) {
+                QCOMPARE(reply, std::string()); // "not supported": gdb says it cannot insert it
+                QVERIFY(machine.debugger().breakpoints().empty());
+                continue;
+            }
+            QCOMPARE(reply, std::string("OK"));
+            const std::string list = monitor("breakpoints");
+            qInfo("Z%d: %s", type, list.c_str());
+            QVERIFY2(list.find(fmt::format("via {}", debug::toString(*choice.mechanism))) !=
+                         std::string::npos,
+                     list.c_str());
+            QVERIFY(client.request("vCont;c").starts_with("T05thread:1;"));
+            QCOMPARE(machine.debugger().lastStop()->pc, addStep);
+            QCOMPARE(client.request(fmt::format("z{},{:x},1", type, addStep)), std::string("OK"));
+            QCOMPARE(monitor("breakpoints"), std::string("no breakpoints\n"));
+            QCOMPARE(client.request("vCont;s:1"), std::string("T05thread:1;")); // off add_step
+        }
+        // Z2/Z4 where the host never fires them: "not supported", never armed.
+        const uint64_t counter = symbol("watched_counter");
+        if (!host.writeWatch.works)
+            QCOMPARE(client.request(fmt::format("Z2,{:x},8", counter)), std::string());
+        if (!host.readWriteWatch.works)
+            QCOMPARE(client.request(fmt::format("Z4,{:x},8", counter)), std::string());
+        QVERIFY(machine.debugger().breakpoints().empty());
+        // Anything else: the commands there are.
+        QVERIFY(monitor("help").find("breakpoints") != std::string::npos);
+        client.send("k");
+        QVERIFY(machine.waitForStop(kTimeoutMs).has_value());
+    }
+
     void stubAndDebuggerSignalSeeTheSameStops() {
         kvm::System system;
         CollectingSink sink;

@@ -129,33 +129,36 @@ QString AddBreakpointDialog::mechanismFor(Kind kind) const {
                   "access (no debug register needed).");
     const debug::HostDebugSupport* support = breakpoints_.hostSupport();
     const unsigned free = breakpoints_.freeDebugRegisters();
-    const QString registers =
-        free > 0 ? tr("a debug register (%1 of DR0-DR3 free)").arg(free)
-                 : tr("a debug register, but DR0-DR3 are all taken: it will be refused");
-    switch (kind) {
-    case Kind::Breakpoint:
-        if (!support)
-            return tr("Mechanism: int3, else a debug register, else single-stepping.");
-        if (support->int3InRing0)
-            return tr("Mechanism: int3 (0xCC in guest memory; the listing shows the guest's own "
-                      "byte).");
-        return free > 0 ? tr("Mechanism: %1. int3 cannot be used here (%2).")
-                              .arg(registers, QString::fromStdString(support->int3Detail))
-                        : tr("Mechanism: single-stepping with an address check (slow; ring-0 "
-                             "code only): int3 cannot be used here and DR0-DR3 are taken.");
-    case Kind::HardwareBreakpoint:
-        return tr("Mechanism: %1.").arg(registers);
-    default: {
-        QString text =
-            tr("Mechanism: %1; the address must be aligned to the length.").arg(registers);
-        if (support && !support->dataWatchpoints)
-            text += QLatin1Char(' ') +
-                    tr("This host's KVM never fires data watchpoints (%1): it is armed but will "
-                       "not stop the guest.")
-                        .arg(QString::fromStdString(support->watchpointDetail));
-        return text;
+    if (!support)
+        return tr("Mechanism: int3, else a debug register, else single-stepping.");
+    const debug::BreakpointKind engineKind =
+        kind == Kind::Breakpoint           ? debug::BreakpointKind::Software
+        : kind == Kind::HardwareBreakpoint ? debug::BreakpointKind::Hardware
+        : kind == Kind::WriteWatchpoint    ? debug::BreakpointKind::WriteWatch
+                                           : debug::BreakpointKind::ReadWriteWatch;
+    const debug::MechanismChoice choice = debug::chooseMechanism(engineKind, false, *support, free);
+    const QString note = QString::fromStdString(choice.note);
+    if (!choice.mechanism)
+        return tr("Mechanism: none, it will be refused: %1.").arg(note);
+    QString text;
+    switch (*choice.mechanism) {
+    case debug::BreakMechanism::Int3:
+        text = tr("Mechanism: int3 (0xCC in guest memory; the listing shows the guest's own "
+                  "byte).");
+        break;
+    case debug::BreakMechanism::DebugRegister:
+        text = tr("Mechanism: a debug register (%1 of DR0-DR3 free).").arg(free);
+        break;
+    case debug::BreakMechanism::SteppingCheck:
+        text = tr("Mechanism: single-stepping with an address check (slow; every vcpu runs by "
+                  "single steps).");
+        break;
     }
-    }
+    if (choice.fallback)
+        text += QLatin1Char(' ') + tr("Fallback: %1.").arg(note);
+    if (isWatch(kind))
+        text += QLatin1Char(' ') + tr("The address must be aligned to the length.");
+    return text;
 }
 
 void AddBreakpointDialog::updateFields() {

@@ -239,14 +239,7 @@ const debug::HostDebugSupport* BreakpointsModel::hostSupport() const {
 }
 
 unsigned BreakpointsModel::freeDebugRegisters() const {
-    if (!session_)
-        return 0;
-    unsigned used = 0;
-    for (const debug::Breakpoint& b : debuggerOf(*session_).breakpoints())
-        if (b.slot >= 0) // disabled ones hold none
-            ++used;
-    return debug::Debugger::kDebugRegisterSlots -
-           std::min(used, debug::Debugger::kDebugRegisterSlots);
+    return session_ ? debuggerOf(*session_).freeDebugRegisters() : 0;
 }
 
 int BreakpointsModel::rowCount(const QModelIndex& parent) const {
@@ -265,10 +258,15 @@ QVariant BreakpointsModel::data(const QModelIndex& index, int role) const {
         return entry.enabled ? Qt::Checked : Qt::Unchecked;
     if (role == Qt::ForegroundRole && !entry.enabled)
         return QColor(Qt::gray);
-    if (role == Qt::ToolTipRole)
-        return QString::fromStdString(entry.exit ? entry.exitBreakpoint.describe()
-                                                 : entry.breakpoint.describe()) +
-               (entry.enabled ? QString() : tr(": not armed"));
+    if (role == Qt::ToolTipRole) {
+        QString text = QString::fromStdString(entry.exit ? entry.exitBreakpoint.describe()
+                                                         : entry.breakpoint.describe()) +
+                       (entry.enabled ? QString() : tr(": not armed"));
+        // A fallback says why the better mechanisms could not be used on this host.
+        if (!entry.exit && !entry.breakpoint.mechanismNote.empty())
+            text += QStringLiteral("\n") + QString::fromStdString(entry.breakpoint.mechanismNote);
+        return text;
+    }
     if (role != Qt::DisplayRole)
         return {};
     const debug::Breakpoint& b = entry.breakpoint;

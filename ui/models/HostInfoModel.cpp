@@ -1,6 +1,8 @@
 #include "models/HostInfoModel.h"
 
 #include "common/Error.h"
+#include "debug/Debugger.h"
+#include "debug/HostDebugProbe.h"
 #include "devices/kernel/SystemAttributes.h"
 #include "kvm/DeviceFd.h"
 #include "kvm/System.h"
@@ -71,6 +73,8 @@ QString HostInfoModel::sectionName(Section section) {
         return tr("Kernel device types");
     case AttributesSection:
         return tr("System attributes");
+    case DebuggingSection:
+        return tr("Debugging");
     }
     return {};
 }
@@ -108,6 +112,7 @@ void HostInfoModel::load(kvm::System* system, const QString& unavailableReason) 
         loadCapabilities(*system, addSection(CapabilitiesSection));
         loadDeviceTypes(*system, addSection(DeviceTypesSection));
         loadAttributes(*system, addSection(AttributesSection));
+        loadDebugging(*system, addSection(DebuggingSection));
     } else {
         addRow(summary, tr("KVM"), tr("unavailable"), unavailableReason, false);
     }
@@ -200,6 +205,32 @@ void HostInfoModel::loadAttributes(kvm::System& system, QStandardItem* section) 
                    false);
     } catch (const Error& error) {
         addRow(section, tr("attributes"), errorText(error), {}, false);
+    }
+}
+
+void HostInfoModel::loadDebugging(kvm::System& system, QStandardItem* section) {
+    // The debugger's host probe (a tiny guest per mechanism), then what each breakpoint kind
+    // gets from it with every debug register free: the same choice the engine makes.
+    const debug::HostDebugSupport& support = debug::hostDebugSupport(system);
+    for (const auto& entry : debug::HostDebugSupport::entries()) {
+        const debug::ProbeFinding& finding = support.*entry.finding;
+        addRow(section, QString::fromLatin1(entry.name),
+               finding.works ? tr("works") : tr("does not work"),
+               QString::fromStdString(finding.detail), finding.works);
+    }
+    const std::pair<debug::BreakpointKind, QString> kinds[] = {
+        {debug::BreakpointKind::Software, tr("Breakpoints use")},
+        {debug::BreakpointKind::Hardware, tr("Hardware breakpoints use")},
+        {debug::BreakpointKind::WriteWatch, tr("Write watchpoints use")},
+        {debug::BreakpointKind::ReadWriteWatch, tr("Read/write watchpoints use")},
+    };
+    for (const auto& [kind, name] : kinds) {
+        const debug::MechanismChoice choice =
+            debug::chooseMechanism(kind, false, support, debug::Debugger::kDebugRegisterSlots);
+        addRow(section, name,
+               choice.mechanism ? QString::fromLatin1(debug::toString(*choice.mechanism))
+                                : tr("none: refused"),
+               QString::fromStdString(choice.note), choice.mechanism.has_value());
     }
 }
 

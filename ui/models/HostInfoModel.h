@@ -2,8 +2,10 @@
 // What this host's KVM offers, as a read-only tree section -> item with columns name / value /
 // meaning: API version, hardware or nested virtualization, vcpu limits, the capabilities kvmscope
 // relies on (KVM_CHECK_EXTENSION, api.rst 4.4), the KVM_CREATE_DEVICE types, the system
-// attributes and the MSR and CPUID counts — so a user can see why something is slow or missing.
-// The data is read once by load(); device types need a VM, so load() creates a throwaway one.
+// attributes and the MSR and CPUID counts, and the debug mechanisms the debugger's host probe saw
+// work (debug/HostDebugProbe.h) with the one each breakpoint kind uses — so a user can see why
+// something is slow or missing. The data is read once by load(); device types need a VM, so load()
+// creates a throwaway one, and the probe runs its own (once per process).
 #include <QStandardItemModel>
 
 namespace kvmscope::kvm {
@@ -16,7 +18,13 @@ class HostInfoModel : public QStandardItemModel {
     Q_OBJECT
 public:
     enum Column { NameColumn, ValueColumn, MeaningColumn, ColumnCount };
-    enum Section { SummarySection, CapabilitiesSection, DeviceTypesSection, AttributesSection };
+    enum Section {
+        SummarySection,
+        CapabilitiesSection,
+        DeviceTypesSection,
+        AttributesSection,
+        DebuggingSection,
+    };
     enum Role { PresentRole = Qt::UserRole + 1 }; // bool: capability / device type offered
 
     explicit HostInfoModel(QObject* parent = nullptr);
@@ -39,6 +47,7 @@ private:
     void loadCapabilities(kvm::System& system, QStandardItem* section);
     void loadDeviceTypes(kvm::System& system, QStandardItem* section);
     void loadAttributes(kvm::System& system, QStandardItem* section);
+    void loadDebugging(kvm::System& system, QStandardItem* section);
 
     bool loaded_ = false;
 };

@@ -187,6 +187,17 @@ std::string GdbSession::handleQuery(std::string_view packet) {
         return "1"; // attached to an existing machine: gdb detaches rather than kills on quit
     if (packet == "qSymbol::")
         return "OK";
+    if (packet.starts_with("qRcmd,")) {
+        // monitor COMMAND: the command in hex; the reply is the output in hex (gdb prints it).
+        const auto command = parseHexBytes(packet.substr(6));
+        if (!command)
+            return std::string(kErrorInvalid);
+        const auto output = target_.monitor(
+            std::string_view(reinterpret_cast<const char*>(command->data()), command->size()));
+        if (!output)
+            return std::string();
+        return output->empty() ? std::string("OK") : toHex(*output);
+    }
     if (packet.starts_with("qThreadExtraInfo,")) {
         std::optional<uint32_t> vcpu;
         if (!parseThread(packet.substr(17), vcpu) || !vcpu)

@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace kvmscope::debug::gdb {
 
@@ -63,6 +64,13 @@ public:
     // Returns an id for removeBreakpoint.
     virtual int addBreakpoint(GdbBreakpointType type, uint64_t address, size_t length) = 0;
     virtual bool removeBreakpoint(int id) = 0;
+
+    // gdb's `monitor COMMAND` (qRcmd): the text to print, or nullopt when the target has no
+    // such command (the stub then answers "not supported").
+    virtual std::optional<std::string> monitor(std::string_view command) {
+        (void)command;
+        return std::nullopt;
+    }
 
     // Non-blocking: the stop comes later through the listener.
     virtual void resume() = 0;

@@ -3,6 +3,7 @@
 #include "common/Error.h"
 #include "debug/Debugger.h"
 #include "kvm/Vcpu.h"
+#include "log/Log.h"
 #include "machine/Machine.h"
 
 #include <algorithm>
@@ -146,28 +147,73 @@ size_t MachineGdbTarget::writeMemory(uint32_t vcpu, uint64_t address, const void
 }
 
 bool MachineGdbTarget::supports(GdbBreakpointType type) const {
+    // What the debugger's host probe saw work (chooseMechanism with every register free): a
+    // type no mechanism can serve here is "unsupported", never armed and silent. gdb then says
+    // it cannot insert it, and for watchpoints falls back to watching by single-stepping itself.
+    const HostDebugSupport& host = machine_.debugger().hostSupport();
+    auto served = [&host](BreakpointKind kind) {
+        return chooseMechanism(kind, false, host, Debugger::kDebugRegisterSlots)
+            .mechanism.has_value();
+    };
     switch (type) {
     case GdbBreakpointType::Software:
+        return served(BreakpointKind::Software);
     case GdbBreakpointType::Hardware:
-        return true;
+        return served(BreakpointKind::Hardware); // a debug register, or the stepping fallback
     case GdbBreakpointType::WriteWatch:
+        return served(BreakpointKind::WriteWatch);
     case GdbBreakpointType::AccessWatch:
-        // Where the host's KVM never fires data breakpoints (HOST-NOTES, the debugger's probe),
-        // "unsupported" lets gdb fall back to watching by single-stepping, which works.
-        return machine_.debugger().hostSupport().dataWatchpoints;
+        return served(BreakpointKind::ReadWriteWatch);
     case GdbBreakpointType::ReadWatch:
         return false; // x86 debug registers have no read-only condition (SDM vol. 3B 18.2.4)
     }
     return false;
 }
 
+std::optional<std::string> MachineGdbTarget::monitor(std::string_view command) {
+    const Debugger& debugger = machine_.debugger();
+    if (command == "breakpoints") {
+        std::string text;
+        for (const Breakpoint& b : debugger.breakpoints()) {
+            text += b.describe() + "\n";
+            if (!b.mechanismNote.empty())
+                text += "  (" + b.mechanismNote + ")\n";
+        }
+        return text.empty() ? "no breakpoints\n" : text;
+    }
+    if (command == "host") {
+        std::string text;
+        const HostDebugSupport& host = debugger.hostSupport();
+        for (const auto& entry : HostDebugSupport::entries()) {
+            const ProbeFinding& finding = host.*entry.finding;
+            text += fmt::format("{}: {} ({})\n", entry.name,
+                                finding.works ? "works" : "does not work", finding.detail);
+        }
+        return text;
+    }
+    return std::string("kvmscope monitor commands:\n"
+                       "  breakpoints  every breakpoint and the mechanism it uses\n"
+                       "  host         what the host probe saw of each debug mechanism\n");
+}
+
+void MachineGdbTarget::logMechanism(int id) const {
+    // gdb shows nothing of how a breakpoint is served: the log (and `monitor breakpoints`) do.
+    for (const Breakpoint& b : machine_.debugger().breakpoints())
+        if (b.id == id)
+            log::get("gdb")->debug("{}", b.describe());
+}
+
 int MachineGdbTarget::addBreakpoint(GdbBreakpointType type, uint64_t address, size_t length) {
     Debugger& debugger = machine_.debugger();
     switch (type) {
-    case GdbBreakpointType::Software:
-        return debugger.addBreakpoint(address);
+    case GdbBreakpointType::Software: {
+        const int id = debugger.addBreakpoint(address);
+        logMechanism(id);
+        return id;
+    }
     case GdbBreakpointType::Hardware: {
         const int id = debugger.addHardwareBreakpoint(address);
+        logMechanism(id);
         std::lock_guard lock(shared_->mutex);
         shared_->hardwareIds.insert(id);
         return id;

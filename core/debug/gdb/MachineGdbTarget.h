@@ -30,6 +30,9 @@ public:
     bool supports(GdbBreakpointType type) const override;
     int addBreakpoint(GdbBreakpointType type, uint64_t address, size_t length) override;
     bool removeBreakpoint(int id) override;
+    // `monitor breakpoints`: every breakpoint with the mechanism it uses; `monitor host`: the
+    // host probe's findings; anything else: the list of commands.
+    std::optional<std::string> monitor(std::string_view command) override;
     void resume() override;
     void step(uint32_t vcpu) override;
     void stepRange(uint32_t vcpu, uint64_t begin, uint64_t end) override;
@@ -39,6 +42,8 @@ public:
     std::optional<GdbStop> exitStop() const override;
 
 private:
+    void logMechanism(int id) const; // which mechanism breakpoint `id` got, in the gdb log
+
     // What the signal handlers use, shared with them: a handler already running on a vcpu thread
     // when the target goes away keeps it alive until it returns.
     struct Shared {

@@ -82,6 +82,21 @@ public:
     void kill() override { ++kills; }
     void setStopListener(StopListener l) override { listener = std::move(l); }
     std::optional<GdbStop> exitStop() const override { return std::nullopt; }
+    std::optional<std::string> monitor(std::string_view command) override {
+        if (command == "breakpoints")
+            return fmt::format("{} breakpoints\n", breakpoints.size());
+        if (command == "quiet")
+            return std::string();
+        return std::nullopt;
+    }
+};
+
+// A target without monitor commands: GdbTarget's own answer.
+class PlainTarget : public FakeTarget {
+public:
+    std::optional<std::string> monitor(std::string_view command) override {
+        return GdbTarget::monitor(command);
+    }
 };
 
 std::vector<PacketReader::Event> read(std::string_view bytes) {
@@ -335,6 +350,22 @@ private Q_SLOTS:
         QCOMPARE(reply(session, "z0,1010,1"), std::string("E16")); // not set
         QCOMPARE(target.breakpoints.size(), size_t{2});
         QCOMPARE(reply(session, "Z9,1010,1"), std::string(""));
+    }
+
+    void monitorCommandsAnswerInHex() {
+        FakeTarget target;
+        GdbSession session(target);
+        QCOMPARE(reply(session, "Z0,1010,1"), std::string("OK"));
+        // qRcmd,HEX(command): the output in hex, which gdb prints; no output is OK.
+        QCOMPARE(reply(session, "qRcmd," + toHex(std::string_view("breakpoints"))),
+                 toHex(std::string_view("1 breakpoints\n")));
+        QCOMPARE(reply(session, "qRcmd," + toHex(std::string_view("quiet"))), std::string("OK"));
+        QCOMPARE(reply(session, "qRcmd," + toHex(std::string_view("nope"))), std::string(""));
+        QCOMPARE(reply(session, "qRcmd,zz"), std::string("E16"));
+        PlainTarget plain;
+        GdbSession plainSession(plain);
+        QCOMPARE(reply(plainSession, "qRcmd," + toHex(std::string_view("breakpoints"))),
+                 std::string(""));
     }
 
     void continueWaitsForTheStopReply() {

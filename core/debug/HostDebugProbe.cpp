@@ -58,6 +58,8 @@ struct ProbeGuest {
     bool endMarker = true;
     kvm_guest_debug debug{};
     unsigned runs = 1; // KVM_RUNs while every exit is KVM_EXIT_DEBUG
+    uint64_t cr4 = 0;
+    uint32_t data = 0; // the dword at kProbeData
 };
 
 struct ProbeExit {
@@ -106,6 +108,7 @@ ProbeRun runProbe(const kvm::System& system, const ProbeGuest& guest) {
         } unmap{host};
         std::memset(host, kHlt, kProbeMemory); // a stray jump ends at a hlt
         std::memcpy(static_cast<uint8_t*>(host) + kProbeCode, code.data(), code.size());
+        std::memcpy(static_cast<uint8_t*>(host) + kProbeData, &guest.data, sizeof guest.data);
         vm.setTssAddress(kProbeTss);
         vm.setMemoryRegion(0, 0, kProbeMemory, host);
         kvm::Vcpu vcpu = vm.createVcpu(0);
@@ -120,7 +123,7 @@ ProbeRun runProbe(const kvm::System& system, const ProbeGuest& guest) {
         sregs.idt.base = 0;
         sregs.idt.limit = 0;
         sregs.cr0 = 0x11; // PE, ET
-        sregs.cr4 = 0;
+        sregs.cr4 = guest.cr4;
         sregs.efer = 0;
         vcpu.setSregs(sregs);
         kvm_regs regs{};
@@ -255,6 +258,34 @@ ProbeFinding probeRing3Privilege(const kvm::System& system) {
     const bool works =
         run.error.empty() && !run.exits.empty() && run.exits[0].reason == KVM_EXIT_SHUTDOWN;
     return finding("hlt in the ring-3 probe guest", run, works);
+}
+
+ProbeFinding probeLdmxcsrReservedBitFault(const kvm::System& system) {
+    // ldmxcsr [kProbeData] (0F AE /2, ModRM 0x15: disp32) with CR4.OSFXSR set, so that SSE state
+    // instructions do not raise #UD. With a valid MXCSR (0x1F80, its reset value) the guest must
+    // reach its hlt; with bit 16 set, which is reserved, it must take #GP(0) (SDM vol. 2B,
+    // LDMXCSR), here a shutdown through the empty IDT.
+    constexpr uint64_t kCr4Osfxsr = 1u << 9;
+    constexpr uint32_t kMxcsrDefault = 0x1F80;
+    constexpr uint32_t kMxcsrReservedBit = 1u << 16;
+    ProbeGuest guest;
+    guest.code = {0x0F,
+                  0xAE,
+                  0x15,
+                  static_cast<uint8_t>(kProbeData),
+                  static_cast<uint8_t>(kProbeData >> 8),
+                  static_cast<uint8_t>(kProbeData >> 16),
+                  static_cast<uint8_t>(kProbeData >> 24)};
+    guest.cr4 = kCr4Osfxsr;
+    guest.data = kMxcsrDefault;
+    const ProbeRun valid = runProbe(system, guest);
+    if (!valid.error.empty() || valid.exits.empty() || valid.exits[0].reason != KVM_EXIT_HLT)
+        return finding("ldmxcsr of the default MXCSR 0x1f80 in ring 0", valid, false);
+    guest.data = kMxcsrDefault | kMxcsrReservedBit;
+    const ProbeRun reserved = runProbe(system, guest);
+    const bool faulted = reserved.error.empty() && !reserved.exits.empty() &&
+                         reserved.exits[0].reason == KVM_EXIT_SHUTDOWN;
+    return finding("ldmxcsr of 0x11f80 (reserved bit 16) in ring 0", reserved, faulted);
 }
 
 HostDebugSupport probeHostDebugSupport(const kvm::System& system) {

@@ -28,6 +28,12 @@ HostDebugSupport probeHostDebugSupport(const kvm::System& system);
 // it did; the detail says what was seen.
 ProbeFinding probeRing3Privilege(const kvm::System& system);
 
+// Whether the host's KVM raises #GP for LDMXCSR of a reserved MXCSR bit, as the SDM requires:
+// `works` when it does (a shutdown through the probe's empty IDT), after a valid value ran on to
+// hlt. QEMU's TCG, under which the nested test harness runs its KVM, loads the value instead.
+// Not used by the debugger: it tells tests of the guest-visible behaviour what to expect.
+ProbeFinding probeLdmxcsrReservedBitFault(const kvm::System& system);
+
 // The same, once per process, then cached: the answer is a property of the host's KVM, not of
 // a machine. Thread-safe.
 const HostDebugSupport& hostDebugSupport(const kvm::System& system);

@@ -49,6 +49,18 @@ private Q_SLOTS:
         qInfo("%s", privilege.detail.c_str());
         QVERIFY2(privilege.works, privilege.detail.c_str());
     }
+
+    // The MXCSR probe's control run (a valid value) reaches hlt on every host, so its finding
+    // always says what the reserved bit did; a probe that could not run fails here.
+    void mxcsrProbeRunsItsControlAndNamesTheOutcome() {
+        kvm::System system;
+        const debug::ProbeFinding fault = debug::probeLdmxcsrReservedBitFault(system);
+        qInfo("%s", fault.detail.c_str());
+        QVERIFY2(fault.detail.find("reserved bit 16") != std::string::npos, fault.detail.c_str());
+        QVERIFY2(fault.detail.find("KVM_EXIT_SHUTDOWN") != std::string::npos ||
+                     fault.detail.find("KVM_EXIT_HLT") != std::string::npos,
+                 fault.detail.c_str());
+    }
 };
 
 QTEST_GUILESS_MAIN(HostDebugProbeTest)

@@ -6,7 +6,7 @@
 #
 # usage: run-tests-in-vm.sh BUILD_DIR [ctest selection arguments, e.g. -R NAME]
 #
-# environment: KVMSCOPE_NESTED_TIMEOUT  time limit of each VM in seconds (default 2700)
+# environment: KVMSCOPE_NESTED_TIMEOUT  time limit of all VMs together, seconds (default 2700)
 #              KVMSCOPE_NESTED_BOOTS    VMs to try at most (default 3)
 # exit status: 0 when every selected test passed, 1 when one failed or never finished, 125 when
 # the harness could not run at all.
@@ -23,6 +23,14 @@ jobs=${KVMSCOPE_NESTED_JOBS:-2}
 # --- inside the VM: run the named tests, $jobs at a time; each one's log and status land in $state
 if [[ ${KVMSCOPE_IN_VM_RUNNER:-} == 1 ]]; then
     cd "$build"
+    # The GUI tests keep their settings in the build tree (XDG_CONFIG_HOME, tests/gui), which is a
+    # 9p share here, where QSettings' writes do not reach the file: a tmpfs over each one.
+    for name in "$@"; do
+        [[ $name == test_gui_* ]] || continue
+        config=$build/tests/gui/config-$name
+        mkdir -p "$config" && mount -t tmpfs "config-$name" "$config" ||
+            echo "$me: no tmpfs for $config" >&2
+    done
     run_one() {
         local name=$1 rc=0
         # A test failing here runs once more: the nested SVM now and then hands back state that
@@ -51,7 +59,13 @@ fi
 rm -rf "$state"
 mkdir -p "$state"
 boots=${KVMSCOPE_NESTED_BOOTS:-3}
+deadline=$(($(date +%s) + ${KVMSCOPE_NESTED_TIMEOUT:-2700}))
 for ((boot = 1; boot <= boots; ++boot)); do
+    left=$((deadline - $(date +%s)))
+    if ((left < 60)); then
+        echo "$me: the time limit of ${KVMSCOPE_NESTED_TIMEOUT:-2700}s is used up" >&2
+        break
+    fi
     remaining=()
     for name in "${tests[@]}"; do [[ -f $state/$name.status ]] || remaining+=("$name"); done
     ((${#remaining[@]} > 0)) || break
@@ -64,7 +78,7 @@ for ((boot = 1; boot <= boots; ++boot)); do
         done
     fi
     rc=0
-    "$here/run-in-kvm-vm.sh" -C "$build" -t "${KVMSCOPE_NESTED_TIMEOUT:-2700}" \
+    "$here/run-in-kvm-vm.sh" -C "$build" -t "$left" \
         -e KVMSCOPE_IN_VM_RUNNER=1 -e KVMSCOPE_NESTED_JOBS="$jobs" -- \
         bash "$here/run-tests-in-vm.sh" "$build" "${remaining[@]}" || rc=$?
     # 124: the time limit; anything else but 0 means the VM or the harness went down.

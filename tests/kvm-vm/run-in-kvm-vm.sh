@@ -205,6 +205,14 @@ else
 fi
 reader_pids+=($!)
 
+# The VM's TSC counts at the host's TSC rate (TCG reads the host's cycle counter). Its kernel would
+# calibrate that rate at boot, and on a busy host got it wrong enough for its clock to run about
+# three times slower than the host's, stretching every time limit inside it: hand it the host's
+# own calibration instead (tsc_early_khz; the later refinement only accepts a value within 1%).
+kernel_args="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1 tsc=reliable transparent_hugepage=never"
+host_tsc_khz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9]*\)\.\([0-9][0-9][0-9]\) MHz processor.*/\1\2/p' | head -n 1)
+[[ -z $host_tsc_khz ]] || kernel_args+=" tsc_early_khz=$host_tsc_khz"
+
 # TCG runs one host thread per vcpu with thread=multi; SVM works with it.
 # transparent_hugepage=never: with it, khugepaged collapsing a nested guest's RAM locked up one
 # vcpu of this VM for good (soft lockups for 850 s and more, the whole VM stalled) while tests ran.
@@ -220,7 +228,7 @@ qemu_args=(
     -smp "$cpus" -m "$memory"
     -nodefaults -no-user-config -display none -no-reboot
     -kernel "$cache/vmlinuz" -initrd "$tmp/initramfs.cpio"
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1 tsc=reliable transparent_hugepage=never"
+    -append "$kernel_args"
     -chardev file,id=con,path="$tmp/con.fifo" -serial chardev:con
     -device virtio-serial-pci,id=vser
     -chardev file,id=out,path="$tmp/out.fifo" -device virtconsole,bus=vser.0,chardev=out,name=kvmvm.stdout

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <utility>
 
 namespace kvmscope {
 namespace {
@@ -48,47 +47,32 @@ InputFile::InputFile(const std::string& path, const char* what) : path_(path), w
         throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
     if (!readable(status.st_mode))
         throw wrongType(path, what, status.st_mode);
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd_ < 0)
+    fd_ = kvm::FileDescriptor(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd_.valid())
         throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
-    try {
-        if (::fstat(fd_, &status) != 0)
-            throw LoadError(path,
-                            fmt::format("cannot stat the {}: {}", what, std::strerror(errno)));
-        if (!readable(status.st_mode))
-            throw wrongType(path, what, status.st_mode);
-        if (S_ISREG(status.st_mode)) {
-            size_ = static_cast<uint64_t>(status.st_size);
-        } else {
-            const off_t end = ::lseek(fd_, 0, SEEK_END);
-            if (end < 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
-                throw LoadError(path, fmt::format("cannot find the size of the {}: {}", what,
-                                                  std::strerror(errno)));
-            size_ = static_cast<uint64_t>(end);
-        }
-        // Reads block from here on, as they would have without O_NONBLOCK: regular files and
-        // block devices never make a reader wait for another process.
-        ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
-    } catch (...) {
-        ::close(fd_);
-        throw;
+    if (::fstat(fd(), &status) != 0)
+        throw LoadError(path, fmt::format("cannot stat the {}: {}", what, std::strerror(errno)));
+    if (!readable(status.st_mode))
+        throw wrongType(path, what, status.st_mode);
+    if (S_ISREG(status.st_mode)) {
+        size_ = static_cast<uint64_t>(status.st_size);
+    } else {
+        const off_t end = ::lseek(fd(), 0, SEEK_END);
+        if (end < 0 || ::lseek(fd(), 0, SEEK_SET) != 0)
+            throw LoadError(path, fmt::format("cannot find the size of the {}: {}", what,
+                                              std::strerror(errno)));
+        size_ = static_cast<uint64_t>(end);
     }
-}
-
-InputFile::InputFile(InputFile&& other) noexcept
-    : path_(std::move(other.path_)), what_(other.what_), fd_(std::exchange(other.fd_, -1)),
-      size_(other.size_) {}
-
-InputFile::~InputFile() {
-    if (fd_ >= 0)
-        ::close(fd_);
+    // Reads block from here on, as they would have without O_NONBLOCK: regular files and block
+    // devices never make a reader wait for another process.
+    ::fcntl(fd(), F_SETFL, ::fcntl(fd(), F_GETFL) & ~O_NONBLOCK);
 }
 
 std::vector<uint8_t> InputFile::readAll() const {
     std::vector<uint8_t> bytes(size_);
     uint64_t done = 0;
     while (done < size_) {
-        const ssize_t count = ::pread(fd_, bytes.data() + done, size_ - done, off_t(done));
+        const ssize_t count = ::pread(fd(), bytes.data() + done, size_ - done, off_t(done));
         if (count < 0 && errno == EINTR)
             continue;
         if (count < 0)

@@ -5,6 +5,8 @@
 // anything when read. So the path's type is checked before it is opened; it is opened with
 // O_NONBLOCK, so that a FIFO put in its place meanwhile cannot hold the open either; and fstat(2)
 // of the descriptor confirms that what was opened is a regular file or a block device.
+#include "kvm/FileDescriptor.h"
+
 #include <cstdint>
 #include <string>
 #include <sys/types.h>
@@ -18,13 +20,8 @@ public:
     // LoadError naming the file when it cannot be opened, or when it is neither a regular file
     // nor a block device: the message names its type ("a FIFO (named pipe)", "a directory", ...).
     InputFile(const std::string& path, const char* what);
-    ~InputFile();
-    InputFile(InputFile&& other) noexcept;
-    InputFile(const InputFile&) = delete;
-    InputFile& operator=(const InputFile&) = delete;
-    InputFile& operator=(InputFile&&) = delete;
 
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
     const std::string& path() const { return path_; }
     // The size fstat reported for a regular file; the device's size for a block device.
     uint64_t size() const { return size_; }
@@ -36,7 +33,7 @@ public:
 private:
     std::string path_;
     const char* what_;
-    int fd_ = -1;
+    kvm::FileDescriptor fd_; // the move-only owner every fd wrapper uses
     uint64_t size_ = 0;
 };
 

@@ -32,6 +32,28 @@ class DebuggerTest : public QObject, private DebugTargetMachine {
 private:
     cpu::CpuState state(uint32_t vcpu = 0) { return machine().vcpu(vcpu).readState(); }
 
+    // Makes the next software breakpoint use stepping with an address check: DR0-DR3 taken by
+    // breakpoints the guest never reaches, where debug registers fire at all. False (the test
+    // skipped, saying why) where int3 serves software breakpoints or stepping does not work.
+    bool nextSoftwareBreakpointSteps() {
+        const debug::HostDebugSupport& host = debugger().hostSupport();
+        if (host.int3()) {
+            QTest::qSkip("this host delivers int3: software breakpoints never need stepping",
+                         __FILE__, __LINE__);
+            return false;
+        }
+        if (!host.stepping()) {
+            QTest::qSkip(qPrintable("single-stepping does not work on this host: " +
+                                    QString::fromStdString(host.stepRing0.detail)),
+                         __FILE__, __LINE__);
+            return false;
+        }
+        if (host.executionBreakpoints())
+            for (int i = 0; i < 4; ++i)
+                debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        return true;
+    }
+
 private Q_SLOTS:
     void initTestCase() { KVMSCOPE_REQUIRE_KVM(); }
 
@@ -181,15 +203,8 @@ private Q_SLOTS:
         // Fill DR0-DR3 with breakpoints the guest never reaches, so the next software
         // breakpoint (where int3 cannot be used) falls back to stepping with an address check.
         // Where debug registers never fire, software breakpoints step from the start.
-        const debug::HostDebugSupport& host = debugger().hostSupport();
-        if (host.int3())
-            QSKIP("this host delivers int3: software breakpoints never need stepping");
-        if (!host.stepping())
-            QSKIP(qPrintable("single-stepping does not work on this host: " +
-                             QString::fromStdString(host.stepRing0.detail)));
-        if (host.executionBreakpoints())
-            for (int i = 0; i < 4; ++i)
-                debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        if (!nextSoftwareBreakpointSteps())
+            return;
         debugger().runTo(symbol("kernel_main"));
         const debug::DebugStop atMain = expectStop();
         QCOMPARE(atMain.pc, symbol("kernel_main"));
@@ -286,15 +301,8 @@ private Q_SLOTS:
     }
 
     void manyStepsEndAtASteppingCheckBreakpoint() {
-        const debug::HostDebugSupport& host = debugger().hostSupport();
-        if (host.int3())
-            QSKIP("this host delivers int3: software breakpoints never need stepping");
-        if (!host.stepping())
-            QSKIP(qPrintable("single-stepping does not work on this host: " +
-                             QString::fromStdString(host.stepRing0.detail)));
-        if (host.executionBreakpoints())
-            for (int i = 0; i < 4; ++i)
-                debugger().addHardwareBreakpoint(symbol("memcpy") + i);
+        if (!nextSoftwareBreakpointSteps())
+            return;
         debugger().runTo(symbol("kernel_main"));
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
         const int id = debugger().addBreakpoint(symbol("add_step"));

@@ -17,6 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 (($# >= 1)) || { echo "usage: $me BUILD_DIR [ctest arguments...]" >&2; exit 2; }
 build=$(cd "$1" && pwd -P)
 shift
+root=$(cd "$here/../.." && pwd -P)
 state=$build/Testing/kvm-vm
 jobs=${KVMSCOPE_NESTED_JOBS:-2}
 
@@ -78,7 +79,11 @@ for ((boot = 1; boot <= boots; ++boot)); do
         done
     fi
     rc=0
-    "$here/run-in-kvm-vm.sh" -C "$build" -t "$left" \
+    # The VM sees the host's root read-only and an empty /tmp: share the checkout (this script,
+    # the sources gdb shows) and the build tree, wherever they are.
+    shares=(-C "$root")
+    [[ $build == "$root"/* ]] || shares+=(-s "$build")
+    "$here/run-in-kvm-vm.sh" "${shares[@]}" -t "$left" \
         -e KVMSCOPE_IN_VM_RUNNER=1 -e KVMSCOPE_NESTED_JOBS="$jobs" -- \
         bash "$here/run-tests-in-vm.sh" "$build" "${remaining[@]}" || rc=$?
     # 124: the time limit; anything else but 0 means the VM or the harness went down.

@@ -50,7 +50,7 @@ memory=3072
 cpus=2
 kvm_amd_params=""
 qemu_cpu=max
-qemu_accel=tcg,thread=multi,tb-size=256
+qemu_accel=${KVMSCOPE_QEMU_ACCEL:-tcg,thread=multi,tb-size=256}
 force_vm=0
 cache="${KVMSCOPE_CACHE:-${HOME:-/tmp}/.cache/kvmscope}/debian-kernel"
 console_keep=""
@@ -122,6 +122,8 @@ cleanup() {
     local p
     [[ -z $qemu_pid ]] || kill "$qemu_pid" 2>/dev/null || true
     for p in "${reader_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Keep the console also when the run was ended from outside: it says why a VM stopped.
+    [[ -z $console_keep || ! -f $tmp/console.log ]] || cp "$tmp/console.log" "$console_keep" || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -213,7 +215,9 @@ kernel_args="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off i8042.noaux
 host_tsc_khz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9]*\)\.\([0-9][0-9][0-9]\) MHz processor.*/\1\2/p' | head -n 1)
 [[ -z $host_tsc_khz ]] || kernel_args+=" tsc_early_khz=$host_tsc_khz"
 
-# TCG runs one host thread per vcpu with thread=multi; SVM works with it.
+# TCG runs one host thread per vcpu (thread=multi). With all vcpus on one thread (thread=single)
+# a nested Linux with 3 vcpus never finished booting: TCG switches vcpus only every 100 ms, and
+# the nested guest's vcpus wait for each other far more often than that.
 # transparent_hugepage=never: with it, khugepaged collapsing a nested guest's RAM locked up one
 # vcpu of this VM for good (soft lockups for 850 s and more, the whole VM stalled) while tests ran.
 # The VM keeps its TSC clocksource: with clocksource=hpet the inner KVM's kvm-clock is not
@@ -272,7 +276,7 @@ show_console() {
 
 if [[ -f $tmp/timed-out ]]; then
     echo "$me: error: time limit of ${timeout_s}s reached; the VM was killed" >&2
-    [[ -f $tmp/ctl/started ]] || show_console
+    show_console
     exit $TIMED_OUT
 fi
 if [[ -f $tmp/ctl/harness-error ]]; then

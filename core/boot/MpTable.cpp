@@ -2,6 +2,7 @@
 
 #include "boot/FirmwareChecksum.h"
 #include "boot/GuestLayout.h"
+#include "machine/PcPlatform.h"
 
 #include <cstring>
 #include <fmt/format.h>
@@ -96,8 +97,8 @@ constexpr uint8_t kCpuBootstrap = 0x02;
 constexpr uint8_t kIoApicEnabled = 0x01;
 constexpr uint8_t kAllLocalApics = 0xff;
 
-constexpr uint32_t kLocalApicAddress = 0xfee00000;
-constexpr uint32_t kIoApicAddress = 0xfec00000;
+constexpr auto kLocalApicAddress = static_cast<uint32_t>(pc::kLocalApicAddress);
+constexpr auto kIoApicAddress = static_cast<uint32_t>(pc::kIoApicAddress);
 constexpr uint8_t kLocalApicVersion = 0x14; // an integrated xAPIC, as KVM's reports
 constexpr uint8_t kIoApicVersion = 0x11;    // the 82093AA, as KVM's in-kernel IOAPIC reports
 // Family 6, model 15, stepping 1: any P6-class signature will do; guests only print it.
@@ -105,10 +106,8 @@ constexpr uint32_t kCpuSignature = (6u << 8) | (15u << 4) | 1u;
 // CPUID.1:EDX bits the table claims: FPU (0) and APIC (9) (table 4-6).
 constexpr uint32_t kCpuFeatures = (1u << 0) | (1u << 9);
 constexpr uint8_t kIsaBusId = 0;
-constexpr unsigned kIsaIrqs = 16;
-// KVM's default GSI routing (no KVM_SET_GSI_ROUTING; arch/x86/kvm/irq_comm.c, default_routing)
-// connects GSI n to I/O APIC pin n, the in-kernel PIT's IRQ 0 included. A real PC wires IRQ 0 to
-// pin 2 instead; the table has to describe this machine, so every IRQ is identity-mapped.
+using pc::kIsaIrqs;
+// Every ISA IRQ on the I/O APIC pin of its number, IRQ 0 included (machine/PcPlatform.h).
 constexpr uint8_t ioApicPinForIsaIrq(unsigned irq) {
     return static_cast<uint8_t>(irq);
 }

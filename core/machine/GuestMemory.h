@@ -2,6 +2,7 @@
 // Guest RAM: anonymous host memory mapped into the guest's physical address space, split around
 // the 32-bit PCI/MMIO hole, with one audited accessor for every host-side access to it.
 #include "common/Error.h"
+#include "machine/PcPlatform.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -38,9 +39,9 @@ struct MemoryRegion {
 class GuestMemory {
 public:
     // The 32-bit hole for PCI and MMIO devices (IOAPIC, LAPIC, framebuffer): RAM that would lie
-    // in [3 GiB, 4 GiB) is placed above 4 GiB instead, as PC firmware does.
-    static constexpr uint64_t kMmioHoleStart = 0xC000'0000;
-    static constexpr uint64_t kMmioHoleEnd = 0x1'0000'0000;
+    // in [3 GiB, 4 GiB) is placed above 4 GiB instead, as PC firmware does (machine/PcPlatform.h).
+    static constexpr uint64_t kMmioHoleStart = pc::kMmioHoleStart;
+    static constexpr uint64_t kMmioHoleEnd = pc::kMmioHoleEnd;
     static constexpr uint64_t kMinRamSize = 1ull << 20;
     static constexpr uint64_t kMaxRamSize = 1ull << 40; // 1 TiB; reserved lazily
 

@@ -34,25 +34,6 @@
 namespace kvmscope {
 namespace {
 
-// Three pages for the real-mode TSS and one for the EPT identity map, just below the BIOS ROM
-// area at the top of the 32-bit space, outside guest RAM (api.rst 4.48 and 4.62).
-constexpr uint64_t kIdentityMapAddress = 0xfeffc000;
-constexpr uint64_t kTssAddress = 0xfeffd000;
-
-// PC platform wiring (ISA IRQs and ports).
-constexpr uint64_t kCom1Port = 0x3f8;
-constexpr uint64_t kUartPortCount = 8;
-constexpr uint32_t kCom1Irq = 4;
-constexpr uint64_t kDebugExitPort = 0xf4;
-constexpr uint32_t kKeyboardIrq = 1;
-constexpr uint32_t kMouseIrq = 12;
-constexpr uint64_t kPostCodePort = 0x80;
-constexpr uint64_t kCmosPort = 0x70;
-constexpr uint64_t kCmosPortCount = 2;
-constexpr uint64_t kAcpiPmPort = 0x600;
-constexpr uint64_t kAcpiPmPortCount = 8;
-constexpr uint64_t kResetControlPort = 0xcf9;
-
 // A vcpu that does not park within this time after a kick is reported, not waited for forever.
 constexpr int kVcpuCallTimeoutMs = 5000;
 
@@ -71,8 +52,8 @@ Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& s
     createMemory();
     createFramebufferMemory();
     // Intel VMX needs both before the first KVM_RUN; harmless elsewhere.
-    vm_.setIdentityMapAddress(kIdentityMapAddress);
-    vm_.setTssAddress(kTssAddress);
+    vm_.setIdentityMapAddress(pc::kKvmIdentityMapAddress);
+    vm_.setTssAddress(pc::kKvmTssAddress);
     vm_.createIrqchip();
     vm_.createPit2(KVM_PIT_SPEAKER_DUMMY);
     createDevices(system, serialSink);
@@ -106,8 +87,8 @@ void Machine::createMemory() {
     }
 }
 
-void Machine::addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device) {
-    ioBus_.add(base, length, busDevice, device.name());
+void Machine::addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevice, Device& device) {
+    ioBus_.add(place.port, place.portCount, busDevice, device.name());
 }
 
 void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
@@ -116,45 +97,47 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
         return *irqLines_.back();
     };
 
-    auto uart = std::make_unique<Uart16550>(makeLine(kCom1Irq), serialSink);
+    auto uart = std::make_unique<Uart16550>(makeLine(pc::kCom1.irq), serialSink);
     uart_ = uart.get();
-    addPortDevice(kCom1Port, kUartPortCount, *uart, *uart);
+    addLegacyDevice(pc::kCom1, *uart, *uart);
     devices_.push_back(std::move(uart));
 
     auto debugExit = std::make_unique<DebugExitPort>([this](uint32_t value) {
         requestStop({StopKind::DebugExit, value, 0,
                      fmt::format("the guest wrote {:#x} to the debug-exit port", value)});
     });
-    addPortDevice(kDebugExitPort, 1, *debugExit, *debugExit);
+    addLegacyDevice(pc::kDebugExit, *debugExit, *debugExit);
     devices_.push_back(std::move(debugExit));
 
     auto post = std::make_unique<PostCodePort>();
-    addPortDevice(kPostCodePort, 1, *post, *post);
+    addLegacyDevice(pc::kPostCode, *post, *post);
     devices_.push_back(std::move(post));
 
     auto cmos = std::make_unique<CmosRtc>(config_.memorySize);
-    addPortDevice(kCmosPort, kCmosPortCount, *cmos, *cmos);
+    addLegacyDevice(pc::kRtc, *cmos, *cmos);
     devices_.push_back(std::move(cmos));
 
     auto pm = std::make_unique<AcpiPmControl>([this] {
         requestStop({StopKind::PowerOff, 0, 0, "the guest powered off (ACPI S5)"});
     });
-    addPortDevice(kAcpiPmPort, kAcpiPmPortCount, *pm, *pm);
+    addLegacyDevice(pc::kAcpiPm, *pm, *pm);
     devices_.push_back(std::move(pm));
 
     // The keyboard controller: ports 0x60-0x64 as one range (I8042Controller.h; 0x61 inside it is
-    // answered by the in-kernel PIT's speaker port first), keyboard on IRQ 1, mouse on IRQ 12.
-    auto keyboard =
-        std::make_unique<I8042Controller>(makeLine(kKeyboardIrq), makeLine(kMouseIrq), [this] {
+    // answered by the in-kernel PIT's speaker port first), keyboard and mouse IRQs from its row.
+    auto keyboard = std::make_unique<I8042Controller>(
+        makeLine(pc::kI8042.irq), makeLine(pc::kI8042.secondIrq), [this] {
             requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (i8042 pulse)"});
         });
-    addPortDevice(I8042Controller::kBasePort, I8042Controller::kPortCount, *keyboard, *keyboard);
+    addLegacyDevice(pc::kI8042, *keyboard, *keyboard);
     devices_.push_back(std::move(keyboard));
 
     auto reset = std::make_unique<ResetControlPort>([this] {
-        requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (port 0xcf9)"});
+        requestStop(
+            {StopKind::Reset, 0, 0,
+             fmt::format("the guest asked for a reset (port {:#x})", pc::kResetControl.port)});
     });
-    addPortDevice(kResetControlPort, 1, *reset, *reset);
+    addLegacyDevice(pc::kResetControl, *reset, *reset);
     devices_.push_back(std::move(reset));
 
     createDisplayDevices();
@@ -183,8 +166,8 @@ void Machine::createFramebufferMemory() {
     if (!config_.framebuffer.enabled)
         return;
     // 16 MiB holds the largest mode the dispi (and so MachineConfig::validate) accepts.
-    unattachedFramebuffer_ = std::make_unique<Framebuffer>(Framebuffer::kDefaultAddress,
-                                                           Framebuffer::kDefaultMemorySize);
+    unattachedFramebuffer_ =
+        std::make_unique<Framebuffer>(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
     // Without dirty logging until a display looks: DisplaySource turns it on at its first update,
     // so a screen nobody watches costs the guest no write-protection faults.
     framebufferSlot_ = static_cast<uint32_t>(memory_->regions().size());
@@ -196,7 +179,7 @@ void Machine::createFramebufferMemory() {
 void Machine::createDisplayDevices() {
     auto vgaText = std::make_unique<VgaText>();
     vgaText_ = vgaText.get();
-    addPortDevice(VgaText::kBasePort, VgaText::kPortCount, *vgaText, *vgaText);
+    addLegacyDevice(pc::kVgaText, *vgaText, *vgaText);
     devices_.push_back(std::move(vgaText));
 
     const auto& mode = config_.framebuffer;
@@ -206,7 +189,7 @@ void Machine::createDisplayDevices() {
                                                   static_cast<uint16_t>(mode.bitsPerPixel));
         framebuffer_ = framebuffer.get();
         dispi_ = dispi.get();
-        addPortDevice(BochsDispi::kBasePort, BochsDispi::kPortCount, *dispi, *dispi);
+        addLegacyDevice(pc::kBochsDispi, *dispi, *dispi);
         devices_.push_back(std::move(framebuffer));
         devices_.push_back(std::move(dispi));
     }

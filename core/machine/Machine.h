@@ -1,7 +1,7 @@
 #pragma once
 // One VM: its memory, buses, devices and vcpu runners, assembled from a MachineConfig.
-// This is the one place where the machine is put together (STYLE.md: adding a device touches
-// the device's file and this one).
+// This is the one place where the machine is put together: where each device sits comes from the
+// platform table (machine/PcPlatform.h), how it is wired to the VM and its neighbours from here.
 #include "boot/Smbios.h"
 #include "common/Signal.h"
 #include "cpu/VcpuRunner.h"
@@ -96,7 +96,8 @@ private:
     void createFramebufferMemory();
     void createDisplayDevices();
     void createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported);
-    void addPortDevice(uint64_t base, uint64_t length, BusDevice& busDevice, Device& device);
+    // Puts a legacy device's ports where the platform table says (machine/PcPlatform.h).
+    void addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevice, Device& device);
 
     MachineConfig config_;
     kvm::Vm vm_;

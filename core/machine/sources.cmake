@@ -1,5 +1,5 @@
 list(APPEND KVMSCOPE_CORE_SOURCES
-    machine/GuestMemory.h machine/GuestMemory.cpp
+    machine/PcPlatform.h machine/GuestMemory.h machine/GuestMemory.cpp
     machine/BusDevice.h machine/AddressBus.h machine/AddressBus.cpp
     machine/MachineConfig.h machine/MachineConfig.cpp machine/MachineStop.h machine/MachineStop.cpp
     machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h

@@ -4,6 +4,7 @@
 #include "devices/Device.h"
 #include "kvm/compat.h"
 #include "machine/Machine.h"
+#include "machine/PcPlatform.h"
 
 using namespace kvmscope;
 using namespace kvmscope::testing;
@@ -112,9 +113,14 @@ private Q_SLOTS:
         }
     }
 
-    void userSpaceDevicesAreOnTheirPorts() {
-        for (uint64_t port : {0x3f8ull, 0xf4ull, 0x80ull, 0x70ull, 0x604ull, 0xcf9ull})
-            QVERIFY2(machine_->ioBus().find(port), qPrintable(QString::number(port, 16)));
+    // Each row of the platform table is on the I/O bus with exactly its ports (PcPlatform.h).
+    void legacyDevicesAreWhereThePlatformTableSays() {
+        for (const pc::LegacyDevice& row : pc::kLegacyDevices) {
+            const AddressBus::Range* range = machine_->ioBus().find(row.port);
+            QVERIFY2(range, row.name.data());
+            QCOMPARE(range->base, uint64_t(row.port));
+            QCOMPARE(range->length, uint64_t(row.portCount));
+        }
         QVERIFY(!machine_->ioBus().find(0x510));
     }
 };

@@ -35,9 +35,9 @@ constexpr uint8_t kDsdtRevision = 2;
 constexpr uint8_t kFacsVersion = 2;
 
 // The interrupt controllers KVM's in-kernel irqchip puts at their PC addresses.
-constexpr uint32_t kLocalApicAddress = 0xfee00000;
-constexpr uint32_t kIoApicAddress = 0xfec00000;
-constexpr unsigned kIsaIrqs = 16;
+constexpr auto kLocalApicAddress = static_cast<uint32_t>(pc::kLocalApicAddress);
+constexpr auto kIoApicAddress = static_cast<uint32_t>(pc::kIoApicAddress);
+using pc::kIsaIrqs;
 
 // Table 5.9: latencies above 100 (C2) and 1000 (C3) microseconds say the state is unsupported.
 constexpr uint16_t kC2NotSupported = 101;

@@ -4,6 +4,7 @@
 // (the FADT's reset register). See docs/acpi.md.
 #include "boot/GuestLayout.h"
 #include "machine/GuestMemory.h"
+#include "machine/PcPlatform.h"
 
 #include <cstdint>
 
@@ -16,13 +17,14 @@ constexpr uint64_t kAcpiAreaStart = layout::kAcpiAreaStart;
 constexpr uint64_t kAcpiAreaEnd = layout::kAcpiAreaEnd; // exclusive
 constexpr unsigned kMaxAcpiCpus = 255;
 
+// The platform's values (machine/PcPlatform.h) unless a test asks for others.
 struct AcpiConfig {
-    unsigned cpus = 1;                // 1 to kMaxAcpiCpus; local APIC id = ACPI uid = index
-    uint16_t pm1aEventPort = 0x600;   // PM1a_EVT_BLK, 4 bytes (devices/AcpiPmControl.h)
-    uint16_t pm1aControlPort = 0x604; // PM1a_CNT_BLK, 2 bytes
-    uint8_t sciIrq = 9;               // ISA IRQ of the SCI; level, active high
-    uint16_t resetPort = 0xcf9;       // RESET_REG (devices/ResetControlPort.h)
-    uint8_t resetValue = 0x06;        // RESET_VALUE: SYS_RST | RST_CPU, a hard reset
+    unsigned cpus = 1; // 1 to kMaxAcpiCpus; local APIC id = ACPI uid = index
+    uint16_t pm1aEventPort = pc::kPm1aEventPort;     // PM1a_EVT_BLK, 4 bytes
+    uint16_t pm1aControlPort = pc::kPm1aControlPort; // PM1a_CNT_BLK, 2 bytes
+    uint8_t sciIrq = pc::kAcpiPm.irq;                // ISA IRQ of the SCI; level, active high
+    uint16_t resetPort = pc::kResetControl.port;     // RESET_REG (devices/ResetControlPort.h)
+    uint8_t resetValue = 0x06;                       // RESET_VALUE: SYS_RST | RST_CPU, a hard reset
 };
 
 // Writes RSDP, XSDT, RSDT, FADT, FACS, MADT and DSDT into [kAcpiAreaStart, kAcpiAreaEnd) and

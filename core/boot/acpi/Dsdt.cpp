@@ -1,7 +1,7 @@
 #include "boot/acpi/Dsdt.h"
 
 #include "devices/AcpiPmControl.h"
-#include "devices/CmosRtc.h"
+#include "machine/PcPlatform.h"
 
 namespace kvmscope::boot::acpi {
 namespace {
@@ -33,8 +33,7 @@ Bytes ioPortDescriptor(uint16_t base, uint8_t alignment, uint8_t length) {
 
 // 6.4.2.1 IRQ Descriptor, the 2-byte form (no flags byte: edge-triggered, active high,
 // exclusive, which is what IRQNoFlags means): 22 mask(2), bit n = IRQ n.
-Bytes irqNoFlagsDescriptor(uint8_t irq) {
-    const auto mask = static_cast<uint16_t>(1u << irq);
+Bytes irqNoFlagsDescriptor(uint16_t mask) {
     return {smallResourceTag(kIrqDescriptor, 2), static_cast<uint8_t>(mask),
             static_cast<uint8_t>(mask >> 8)};
 }
@@ -48,8 +47,19 @@ void append(Bytes& to, const Bytes& bytes) {
     to.insert(to.end(), bytes.begin(), bytes.end());
 }
 
-// The ports the RTC's _CRS claims are the ones the CMOS device answers.
-static_assert(kRtcPortCount == CmosRtc::kPortCount);
+// 6.2.2 _CRS: the device's ports (6.4.2.5, full 16-bit decode, fixed base) and its ISA IRQs
+// (6.4.2.1), then the end tag.
+Bytes currentResources(const pc::LegacyDevice& device) {
+    Bytes resources = ioPortDescriptor(device.port, 1, static_cast<uint8_t>(device.portCount));
+    uint16_t irqs = 0;
+    for (uint8_t irq : {device.irq, device.secondIrq})
+        if (irq != pc::kNoIrq)
+            irqs = static_cast<uint16_t>(irqs | (1u << irq));
+    if (irqs != 0)
+        append(resources, irqNoFlagsDescriptor(irqs));
+    append(resources, endTagDescriptor());
+    return resources;
+}
 
 } // namespace
 
@@ -80,30 +90,22 @@ aml::Bytes buildDsdtAml() {
     Bytes termList = aml::name("_S5", aml::package({aml::integer(softOff), aml::integer(softOff),
                                                     aml::integer(0), aml::integer(0)}));
 
-    Bytes resources = ioPortDescriptor(kCom1Port, 1, kCom1PortCount);
-    append(resources, irqNoFlagsDescriptor(kCom1Irq));
-    append(resources, endTagDescriptor());
-
-    // 6.1.5 _HID, 6.1.12 _UID, 6.2 _CRS.
-    Bytes com1 = aml::name("_HID", aml::eisaId("PNP0501"));
-    append(com1, aml::name("_UID", aml::integer(1)));
-    append(com1, aml::name("_CRS", aml::buffer(resources)));
-
-    // The AT RTC as PC firmware declares it, so that an OS binds its CMOS clock driver to an
-    // enumerated device (Linux: rtc_cmos through PNP/ACPI rather than its platform fallback,
-    // arch/x86/kernel/rtc.c). ACPI 6.5 6.1.5 _HID (EISA id PNP0B00: "AT real-time clock"),
-    // 6.2.2 _CRS with the ports (6.4.2.5) and the ISA IRQ (6.4.2.1) the device owns. The FADT
-    // agrees: CENTURY names the CMOS century register and IAPC_BOOT_ARCH leaves "CMOS RTC Not
-    // Present" clear (AcpiTables.cpp).
-    Bytes rtcResources = ioPortDescriptor(kRtcPort, 1, kRtcPortCount);
-    append(rtcResources, irqNoFlagsDescriptor(kRtcIrq));
-    append(rtcResources, endTagDescriptor());
-    Bytes rtc = aml::name("_HID", aml::eisaId("PNP0B00"));
-    append(rtc, aml::name("_CRS", aml::buffer(rtcResources)));
-
+    // Each device an OS should bind a driver to through ACPI rather than by probing (Linux:
+    // 8250_pnp for COM1; rtc_cmos through PNP rather than its platform fallback,
+    // arch/x86/kernel/rtc.c). 6.1.5 _HID, 6.1.12 _UID, 6.2.2 _CRS. The FADT agrees about the RTC:
+    // CENTURY names the CMOS century register and IAPC_BOOT_ARCH leaves "CMOS RTC Not Present"
+    // clear (AcpiTables.cpp).
+    Bytes systemBus;
+    for (const pc::LegacyDevice& device : pc::kLegacyDevices) {
+        if (device.acpiHid.empty())
+            continue;
+        Bytes body = aml::name("_HID", aml::eisaId(device.acpiHid));
+        if (device.acpiUid != 0)
+            append(body, aml::name("_UID", aml::integer(device.acpiUid)));
+        append(body, aml::name("_CRS", aml::buffer(currentResources(device))));
+        append(systemBus, aml::device(device.acpiName, body));
+    }
     // \_SB is predefined (5.3.1 "Predefined Root Namespaces"), so Scope can open it.
-    Bytes systemBus = aml::device("COM1", com1);
-    append(systemBus, aml::device("RTC", rtc));
     append(termList, aml::scope("\\_SB", systemBus));
     return termList;
 }

@@ -1,6 +1,7 @@
 #include "boot/acpi/Dsdt.h"
 
 #include "devices/CmosRtc.h"
+#include "machine/PcPlatform.h"
 
 #include <QTest>
 #include <algorithm>
@@ -40,8 +41,8 @@ private Q_SLOTS:
                         'R',  'S',  0x11, 0x10, 0x0a, 0x0d, 0x47, 0x01, 0x70, 0x00,
                         0x70, 0x00, 0x01, 0x02, 0x22, 0x00, 0x01, 0x79, 0x00};
         QVERIFY(std::search(aml.begin(), aml.end(), rtc.begin(), rtc.end()) != aml.end());
-        QCOMPARE(kRtcPort, uint16_t(0x70));
-        QCOMPARE(uint64_t(kRtcPortCount), kvmscope::CmosRtc::kPortCount);
+        QCOMPARE(kvmscope::pc::kRtc.port, uint16_t(0x70));
+        QCOMPARE(uint64_t(kvmscope::pc::kRtc.portCount), kvmscope::CmosRtc::kPortCount);
     }
 
     // The whole block, byte by byte (lengths: COM1's body 4 + 10 + 6 + 22 = 42 -> PkgLength

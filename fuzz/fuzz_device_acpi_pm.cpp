@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::DeviceDriver driver({pm, pm, AcpiPmControl::kPortCount, {}});
     driver.run(data, size);
     const uint64_t counted =
-        pm.getAttr(AcpiPmControl::kStatisticsGroup, AcpiPmControl::kAttrPowerOffRequests).scalar;
+        pm.getAttr(AcpiPmControl::kStatisticsGroup, attrId("power-off requests")).scalar;
     fuzz::check(counted == powerOffs, "the power-off counter differs from the onPowerOff calls");
     return 0;
 }

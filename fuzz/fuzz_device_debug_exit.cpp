@@ -14,11 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::DeviceDriver driver({port, port, 1, {}});
     driver.run(data, size);
     // The attributes (read-only) and the callbacks must agree.
-    const uint64_t counted =
-        port.getAttr(DebugExitPort::kStatisticsGroup, DebugExitPort::kAttrWrites).scalar;
+    const uint64_t counted = port.getAttr(DebugExitPort::kStatisticsGroup, attrId("writes")).scalar;
     fuzz::check(counted == exits, "the debug-exit write counter differs from the onExit calls");
     const uint64_t shown =
-        port.getAttr(DebugExitPort::kRegistersGroup, DebugExitPort::kAttrLastValue).scalar;
+        port.getAttr(DebugExitPort::kRegistersGroup, attrId("last value")).scalar;
     fuzz::check(shown == lastExit, "the debug-exit last value differs from the last onExit value");
     return 0;
 }

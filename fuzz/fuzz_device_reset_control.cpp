@@ -9,8 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::DeviceDriver driver({port, port, 1, {}});
     driver.run(data, size);
     const uint64_t counted =
-        port.getAttr(ResetControlPort::kStatisticsGroup, ResetControlPort::kAttrResetRequests)
-            .scalar;
+        port.getAttr(ResetControlPort::kStatisticsGroup, attrId("reset requests")).scalar;
     fuzz::check(counted == resets, "the reset counter differs from the onReset calls");
     return 0;
 }

@@ -87,35 +87,24 @@ void AcpiPmControl::write(uint64_t offset, std::span<const uint8_t> data) {
         onPowerOff_();
 }
 
-std::vector<AttributeInfo> AcpiPmControl::attributes() const {
-    return {
-        {kRegistersGroup, kAttrStatus, "registers", "PM1_STS", AttrType::U16, AttrAccess::Read,
-         "PM1a status (port 0x600): 0 TMR, 4 BM, 5 GBL, 8 PWRBTN, 9 SLPBTN, 10 RTC, 15 WAK"},
-        {kRegistersGroup, kAttrEnable, "registers", "PM1_EN", AttrType::U16, AttrAccess::ReadWrite,
-         "PM1a enable (port 0x602): 0 TMR, 5 GBL, 8 PWRBTN, 9 SLPBTN, 10 RTC, 14 PCIEXP_WAKE_DIS"},
-        {kRegistersGroup, kAttrControl, "registers", "PM1_CNT", AttrType::U16, AttrAccess::Read,
-         "PM1a control (port 0x604): 0 SCI_EN (always set), 1 BM_RLD, 12-10 SLP_TYP"},
-        {kStatisticsGroup, kAttrPowerOffRequests, "statistics", "power-off requests", AttrType::U64,
-         AttrAccess::Read, "writes of SLP_EN with SLP_TYP = S5"},
-    };
-}
-
-AttrValue AcpiPmControl::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    if (group == kStatisticsGroup)
-        return AttrValue::of(powerOffRequests_);
-    return AttrValue::of(readRegister(attr * 2)); // kAttrStatus, kAttrEnable, kAttrControl
-}
-
-void AcpiPmControl::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    const AttributeInfo info = requireAttr(group, attr);
-    requireWritable(info, value); // only PM1_EN is writable
-    if (value.scalar & ~uint64_t(kEnableBits))
-        throw AttributeError(fmt::format("{}: {:#x} sets reserved PM1_EN bits (valid: {:#x})",
-                                         name(), value.scalar, kEnableBits));
-    std::lock_guard lock(mutex_);
-    enable_ = static_cast<uint16_t>(value.scalar);
+void AcpiPmControl::describeState(StateVisitor& state) {
+    state.group(kRegistersGroup, "registers");
+    state.field("PM1_STS", status_, AttrAccess::Read,
+                "PM1a status (PM1a_EVT_BLK + 0): 0 TMR, 4 BM, 5 GBL, 8 PWRBTN, 9 SLPBTN, 10 RTC, "
+                "15 WAK");
+    state.field("PM1_EN", enable_, AttrAccess::ReadWrite,
+                "PM1a enable (PM1a_EVT_BLK + 2): 0 TMR, 5 GBL, 8 PWRBTN, 9 SLPBTN, 10 RTC, 14 "
+                "PCIEXP_WAKE_DIS",
+                FieldHooks::checkedBy([](uint64_t value) {
+                    if ((value & ~uint64_t(kEnableBits)) == 0)
+                        return std::string();
+                    return fmt::format("{:#x} sets reserved PM1_EN bits (valid: {:#x})", value,
+                                       kEnableBits);
+                }));
+    state.field("PM1_CNT", control_, AttrAccess::Read,
+                "PM1a control (PM1a_CNT_BLK): 0 SCI_EN (always set), 1 BM_RLD, 12-10 SLP_TYP");
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("power-off requests", powerOffRequests_, "writes of SLP_EN with SLP_TYP = S5");
 }
 
 } // namespace kvmscope

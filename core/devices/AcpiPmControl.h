@@ -12,7 +12,7 @@
 //
 // Locking: the mutex guards the registers only; onPowerOff runs after it is released, since the
 // machine's stop request kicks every vcpu.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <cstdint>
@@ -22,7 +22,7 @@
 
 namespace kvmscope {
 
-class AcpiPmControl : public BusDevice, public Device {
+class AcpiPmControl : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint64_t kPortCount = 8;
     // Register offsets in the port block.
@@ -52,8 +52,6 @@ public:
 
     static constexpr uint32_t kRegistersGroup = 0;
     static constexpr uint32_t kStatisticsGroup = 1;
-    enum RegisterAttr : uint64_t { kAttrStatus, kAttrEnable, kAttrControl };
-    enum StatisticAttr : uint64_t { kAttrPowerOffRequests };
 
     // `onPowerOff` runs on the writing vcpu's thread when the guest enters S5.
     explicit AcpiPmControl(std::function<void()> onPowerOff);
@@ -65,10 +63,10 @@ public:
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
     std::string name() const override { return "ACPI PM1a (power management)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     // With mutex_ held; `registerOffset` is 0, 2 or 4, `mask` the bits the access wrote.

@@ -274,53 +274,37 @@ void BochsDispi::setMode(uint16_t width, uint16_t height, uint16_t bpp) {
     writeEnable(kEnabled | kLfbEnabled);
 }
 
-std::vector<AttributeInfo> BochsDispi::attributes() const {
-    std::vector<AttributeInfo> list = {
-        {kIndexGroup, kAttrIndex, "index", "index", AttrType::U16, AttrAccess::ReadWrite,
-         "the register port 0x1CF reaches"},
-    };
-    for (const auto& reg : kRegisterNames)
-        list.push_back({kRegistersGroup, reg.index, "registers", reg.name, AttrType::U16,
-                        reg.access, reg.description});
-    list.push_back({kStatisticsGroup, kAttrRefusedWrites, "statistics", "refused writes",
-                    AttrType::U64, AttrAccess::Read,
-                    "values out of range, XRES/YRES/BPP while enabled, read-only registers"});
-    list.push_back({kStatisticsGroup, kAttrUnknownAccesses, "statistics", "unknown accesses",
-                    AttrType::U64, AttrAccess::Read, "registers past VIDEO_MEMORY_64K"});
-    list.push_back({kStatisticsGroup, kAttrModeSets, "statistics", "mode sets", AttrType::U64,
-                    AttrAccess::Read, "ENABLE writes that switched a graphics mode on"});
-    return list;
-}
+void BochsDispi::describeState(StateVisitor& state) {
+    state.group(kIndexGroup, "index");
+    state.field("index", index_, AttrAccess::ReadWrite, "the register the data port reaches");
 
-AttrValue BochsDispi::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    switch (group) {
-    case kIndexGroup:
-        return AttrValue::of(index_);
-    case kRegistersGroup:
-        return AttrValue::of(readRegister(static_cast<uint16_t>(attr)));
-    default:
-        switch (attr) {
-        case kAttrRefusedWrites:
-            return AttrValue::of(refusedWrites_);
-        case kAttrUnknownAccesses:
-            return AttrValue::of(unknownAccesses_);
-        default:
-            return AttrValue::of(modeSets_);
-        }
+    // Each register as the guest reads it, written through the same path and checks as the
+    // guest's write.
+    state.group(kRegistersGroup, "registers");
+    for (const auto& reg : kRegisterNames) {
+        const uint16_t index = reg.index;
+        state.computed(
+            {reg.name, AttrType::U16, reg.access, reg.description, StateUse::Shown},
+            [this, index] { return uint64_t(readRegister(index)); },
+            [this, index](uint64_t value) { writeRegister(index, static_cast<uint16_t>(value)); });
     }
-}
+    // What the registers read from.
+    state.hidden("id", id_);
+    state.hidden("xres", xres_);
+    state.hidden("yres", yres_);
+    state.hidden("bpp", bpp_);
+    state.hidden("enable", enable_);
+    state.hidden("bank", bank_);
+    state.hidden("virtual width", virtWidth_);
+    state.hidden("virtual height", virtHeight_);
+    state.hidden("x offset", xOffset_);
+    state.hidden("y offset", yOffset_);
 
-void BochsDispi::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value);
-    std::lock_guard lock(mutex_);
-    if (group == kIndexGroup) {
-        index_ = static_cast<uint16_t>(value.scalar);
-        return;
-    }
-    // A register: the same path and checks as the guest's write.
-    writeRegister(static_cast<uint16_t>(attr), static_cast<uint16_t>(value.scalar));
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("refused writes", refusedWrites_,
+                    "values out of range, XRES/YRES/BPP while enabled, read-only registers");
+    state.statistic("unknown accesses", unknownAccesses_, "registers past VIDEO_MEMORY_64K");
+    state.statistic("mode sets", modeSets_, "ENABLE writes that switched a graphics mode on");
 }
 
 } // namespace kvmscope

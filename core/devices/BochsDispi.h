@@ -26,7 +26,7 @@
 // Threads and locking: read()/write() on vcpu threads, the attributes on the GUI thread; one
 // mutex guards the registers. Framebuffer::setScanout is called with it held (it takes only the
 // framebuffer's own lock and never calls back).
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "devices/Framebuffer.h"
 #include "machine/BusDevice.h"
 
@@ -37,7 +37,7 @@
 
 namespace kvmscope {
 
-class BochsDispi : public BusDevice, public Device {
+class BochsDispi : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint64_t kBasePort = 0x1CE; // VBE_DISPI_IOPORT_INDEX; data at 0x1CF
     static constexpr uint64_t kPortCount = 2;
@@ -76,10 +76,8 @@ public:
     static constexpr uint16_t kMaxBpp = 32;
 
     static constexpr uint32_t kIndexGroup = 0;      // the index register
-    static constexpr uint32_t kRegistersGroup = 1;  // attr = register index, as the guest reads it
+    static constexpr uint32_t kRegistersGroup = 1;  // "ID" ... "VIDEO_MEMORY_64K", as read
     static constexpr uint32_t kStatisticsGroup = 2; // refused and unknown accesses
-    enum IndexAttr : uint64_t { kAttrIndex };
-    enum StatisticAttr : uint64_t { kAttrRefusedWrites, kAttrUnknownAccesses, kAttrModeSets };
 
     // The registers start with XRES x YRES x BPP = `initial` (disabled): a guest that only
     // writes ENABLE gets that mode. `framebuffer` must outlive the device.
@@ -95,10 +93,10 @@ public:
     void setMode(uint16_t width, uint16_t height, uint16_t bpp);
 
     std::string name() const override { return "Bochs VBE dispi"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     // With mutex_ held.

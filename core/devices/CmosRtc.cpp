@@ -288,67 +288,62 @@ void CmosRtc::writeTimeRegister(uint8_t index, uint8_t value) {
     offset_ = timegm(&time) - clock_();
 }
 
-std::vector<AttributeInfo> CmosRtc::attributes() const {
-    std::vector<AttributeInfo> list = {
-        {kIndexGroup, kAttrIndex, "index", "index", AttrType::U8, AttrAccess::ReadWrite,
-         "the CMOS register port 0x71 reaches (0x00-0x7f)"},
-        {kIndexGroup, kAttrNmiDisabled, "index", "NMI disabled", AttrType::Bool,
-         AttrAccess::ReadWrite, "bit 7 of the last write to port 0x70 (kept, not enforced)"},
-    };
+void CmosRtc::describeState(StateVisitor& state) {
+    state.group(kIndexGroup, "index");
+    state.field("index", index_, AttrAccess::ReadWrite,
+                "the CMOS register the data port reaches (0x00-0x7f)",
+                FieldHooks::checkedBy([](uint64_t value) {
+                    return value > kIndexMask
+                               ? fmt::format("index {:#x} is out of range (0x00-0x7f)", value)
+                               : std::string();
+                }));
+    state.field("NMI disabled", nmiDisabled_, AttrAccess::ReadWrite,
+                "bit 7 of the last write to the index port (kept, not enforced)");
+
+    state.group(kTimeGroup, "time");
     for (const auto& time : kTimeAttrs)
-        list.push_back({kTimeGroup, time.index, "time", time.name, AttrType::U8, AttrAccess::Read,
-                        fmt::format("register {:#04x} as the guest reads it (format from "
-                                    "register B)",
-                                    time.index)});
-    list.push_back({kStatusGroup, kRegisterA, "status", "register A", AttrType::U8,
-                    AttrAccess::ReadWrite, "7 UIP (always 0), 6-4 time base, 3-0 periodic rate"});
-    list.push_back({kStatusGroup, kRegisterB, "status", "register B", AttrType::U8,
-                    AttrAccess::ReadWrite,
-                    "7 SET, 6 PIE, 5 AIE, 4 UIE, 3 SQWE, 2 DM (binary), 1 24-hour, 0 DSE"});
-    list.push_back({kStatusGroup, kRegisterC, "status", "register C", AttrType::U8,
-                    AttrAccess::Read,
-                    "7 IRQF, 6 PF, 5 AF, 4 UF (shown without the guest read's clearing)"});
-    list.push_back({kStatusGroup, kRegisterD, "status", "register D", AttrType::U8,
-                    AttrAccess::Read, "7 VRT: valid RAM and time"});
-    list.push_back({kMemoryGroup, kAttrCmosBytes, "memory", "CMOS", AttrType::Bytes,
-                    AttrAccess::Read, "all 128 registers as the guest would read them"});
-    return list;
-}
+        state.readOnly(time.name, AttrType::U8,
+                       fmt::format("register {:#04x} as the guest reads it (format from "
+                                   "register B)",
+                                   time.index),
+                       [this, index = time.index] { return peekRegister(index); });
+    // The clock's own state: the guest's offset from the host clock, the time SET holds, and
+    // when register C's flags were last read.
+    state.hidden("offset", offset_);
+    state.computed(
+        {"held time", AttrType::U64, AttrAccess::None, {}, StateUse::Saved},
+        [this] { return static_cast<uint64_t>(timegm(&heldTime_)); },
+        [this](uint64_t seconds) {
+            const auto time = static_cast<std::time_t>(seconds);
+            gmtime_r(&time, &heldTime_);
+        });
+    state.hidden("last flag read", lastFlagRead_);
 
-AttrValue CmosRtc::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    switch (group) {
-    case kIndexGroup:
-        return AttrValue::of(attr == kAttrIndex ? index_ : uint8_t(nmiDisabled_));
-    case kMemoryGroup: {
-        AttrValue value;
-        value.bytes.resize(kCmosSize);
+    // Registers A and B: written as the guest writes them (SET stops the clock).
+    state.group(kStatusGroup, "status");
+    state.readWrite(
+        "register A", AttrType::U8, "7 UIP (always 0), 6-4 time base, 3-0 periodic rate",
+        [this] { return peekRegister(kRegisterA); },
+        [this](uint64_t value) { writeRegister(kRegisterA, static_cast<uint8_t>(value)); });
+    state.readWrite(
+        "register B", AttrType::U8,
+        "7 SET, 6 PIE, 5 AIE, 4 UIE, 3 SQWE, 2 DM (binary), 1 24-hour, 0 DSE",
+        [this] { return peekRegister(kRegisterB); },
+        [this](uint64_t value) { writeRegister(kRegisterB, static_cast<uint8_t>(value)); });
+    state.readOnly("register C", AttrType::U8,
+                   "7 IRQF, 6 PF, 5 AF, 4 UF (shown without the guest read's clearing)",
+                   [this] { return peekRegister(kRegisterC); });
+    state.readOnly("register D", AttrType::U8, "7 VRT: valid RAM and time",
+                   [this] { return peekRegister(kRegisterD); });
+
+    state.group(kMemoryGroup, "memory");
+    state.readOnlyBytes("CMOS", "all 128 registers as the guest would read them", [this] {
+        std::vector<uint8_t> bytes(kCmosSize);
         for (size_t i = 0; i < kCmosSize; ++i)
-            value.bytes[i] = peekRegister(static_cast<uint8_t>(i));
-        return value;
-    }
-    default: // time and status registers: attr is the register index
-        return AttrValue::of(peekRegister(static_cast<uint8_t>(attr)));
-    }
-}
-
-void CmosRtc::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    const AttributeInfo info = requireAttr(group, attr);
-    requireWritable(info, value);
-    if (group == kIndexGroup && attr == kAttrIndex && value.scalar > kIndexMask)
-        throw AttributeError(
-            fmt::format("{}: index {:#x} is out of range (0x00-0x7f)", name(), value.scalar));
-    std::lock_guard lock(mutex_);
-    if (group == kIndexGroup) {
-        if (attr == kAttrIndex)
-            index_ = static_cast<uint8_t>(value.scalar);
-        else
-            nmiDisabled_ = value.scalar != 0;
-        return;
-    }
-    // Registers A and B: the same effects as the guest's writes (SET stops the clock).
-    writeRegister(static_cast<uint8_t>(attr), static_cast<uint8_t>(value.scalar));
+            bytes[i] = peekRegister(static_cast<uint8_t>(i));
+        return bytes;
+    });
+    state.hidden("RAM", cmos_);
 }
 
 } // namespace kvmscope

@@ -15,7 +15,7 @@
 //
 // Locking: one mutex guards all state; no callback is called. The clock function is called with
 // the lock held and must not call back into the device.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <array>
@@ -27,7 +27,7 @@
 
 namespace kvmscope {
 
-class CmosRtc : public BusDevice, public Device {
+class CmosRtc : public BusDevice, public EmulatedDevice {
 public:
     using Clock = std::function<std::time_t()>;
 
@@ -84,11 +84,9 @@ public:
     static constexpr uint8_t kIndexNmiDisable = 0x80;    // port 0x70 bit 7
 
     static constexpr uint32_t kIndexGroup = 0;  // "index", "NMI disabled"
-    static constexpr uint32_t kTimeGroup = 1;   // attr = register index (0x00 ... 0x09, 0x32)
-    static constexpr uint32_t kStatusGroup = 2; // attr = register index (0x0a ... 0x0d)
-    static constexpr uint32_t kMemoryGroup = 3; // the 128 bytes
-    enum IndexAttr : uint64_t { kAttrIndex, kAttrNmiDisabled };
-    enum MemoryAttr : uint64_t { kAttrCmosBytes };
+    static constexpr uint32_t kTimeGroup = 1;   // "seconds" ... "year", "century"
+    static constexpr uint32_t kStatusGroup = 2; // "register A" ... "register D"
+    static constexpr uint32_t kMemoryGroup = 3; // "CMOS": the 128 bytes
 
     // `ramSize` is the guest's RAM in bytes (GuestMemory's layout: at most 3 GiB below 4 GiB,
     // the rest above). `clock` returns the host time; the system clock when empty.
@@ -100,10 +98,10 @@ public:
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
     std::string name() const override { return "RTC/CMOS (MC146818A)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     // All of these run with mutex_ held.

@@ -26,23 +26,12 @@ void DebugExitPort::write(uint64_t, std::span<const uint8_t> data) {
         onExit_(value);
 }
 
-std::vector<AttributeInfo> DebugExitPort::attributes() const {
-    return {
-        {kRegistersGroup, kAttrLastValue, "registers", "last value", AttrType::U32,
-         AttrAccess::Read, "the value V the guest wrote last (exit status (V << 1) | 1)"},
-        {kStatisticsGroup, kAttrWrites, "statistics", "writes", AttrType::U64, AttrAccess::Read,
-         "writes to the port"},
-    };
-}
-
-AttrValue DebugExitPort::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    return AttrValue::of(group == kRegistersGroup ? lastValue_ : writes_);
-}
-
-void DebugExitPort::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value); // every attribute is read-only: throws
+void DebugExitPort::describeState(StateVisitor& state) {
+    state.group(kRegistersGroup, "registers");
+    state.field("last value", lastValue_, AttrAccess::Read,
+                "the value V the guest wrote last (exit status (V << 1) | 1)");
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("writes", writes_, "writes to the port");
 }
 
 } // namespace kvmscope

@@ -6,7 +6,7 @@
 //
 // Locking: the mutex guards the counters only; onExit runs after it is released, since the
 // machine's stop request kicks every vcpu and may end up back in this device.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <cstdint>
@@ -16,12 +16,10 @@
 
 namespace kvmscope {
 
-class DebugExitPort : public BusDevice, public Device {
+class DebugExitPort : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint32_t kRegistersGroup = 0;
     static constexpr uint32_t kStatisticsGroup = 1;
-    enum RegisterAttr : uint64_t { kAttrLastValue };
-    enum StatisticAttr : uint64_t { kAttrWrites };
 
     // `onExit(V)` runs on the writing vcpu's thread for every write.
     explicit DebugExitPort(std::function<void(uint32_t)> onExit);
@@ -32,10 +30,10 @@ public:
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
     std::string name() const override { return "debug-exit port"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     std::function<void(uint32_t)> onExit_;

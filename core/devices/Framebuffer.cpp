@@ -126,72 +126,38 @@ void Framebuffer::recordUpdate(uint64_t dirtyPages, uint64_t rowsCopied) {
     rowsCopied_.fetch_add(rowsCopied, std::memory_order_relaxed);
 }
 
-std::vector<AttributeInfo> Framebuffer::attributes() const {
-    return {
-        {kMemoryGroup, kAttrAddress, "memory", "address", AttrType::U64, AttrAccess::Read,
-         "guest-physical address of the video memory (its own memslot, dirty-logged)"},
-        {kMemoryGroup, kAttrSize, "memory", "size", AttrType::U64, AttrAccess::Read,
-         "bytes of video memory"},
-        {kScanoutGroup, kAttrEnabled, "scanout", "graphics", AttrType::Bool, AttrAccess::Read,
-         "1: the display shows this framebuffer; 0: VGA text"},
-        {kScanoutGroup, kAttrWidth, "scanout", "width", AttrType::U32, AttrAccess::Read,
-         "visible pixels per row"},
-        {kScanoutGroup, kAttrHeight, "scanout", "height", AttrType::U32, AttrAccess::Read,
-         "visible rows"},
-        {kScanoutGroup, kAttrBitsPerPixel, "scanout", "bits per pixel", AttrType::U32,
-         AttrAccess::Read, "15 (XRGB1555), 16 (RGB565), 24 (RGB888) or 32 (XRGB8888)"},
-        {kScanoutGroup, kAttrStride, "scanout", "stride", AttrType::U32, AttrAccess::Read,
-         "bytes from one row to the next"},
-        {kScanoutGroup, kAttrOffset, "scanout", "offset", AttrType::U64, AttrAccess::Read,
-         "byte offset of the top-left visible pixel in video memory (panning)"},
-        {kScanoutGroup, kAttrModeChanges, "scanout", "changes", AttrType::U64, AttrAccess::Read,
-         "times the scanout changed (mode, stride, offset, on/off)"},
-        {kStatisticsGroup, kAttrUpdates, "statistics", "updates", AttrType::U64, AttrAccess::Read,
-         "display updates (dirty-log fetches)"},
-        {kStatisticsGroup, kAttrDirtyPages, "statistics", "dirty pages", AttrType::U64,
-         AttrAccess::Read, "4 KiB pages the guest wrote, summed over the updates"},
-        {kStatisticsGroup, kAttrRowsCopied, "statistics", "rows copied", AttrType::U64,
-         AttrAccess::Read, "rows copied to the display, summed over the updates"},
-    };
-}
+// The mode is the guest's to set (through the dispi, or the boot protocol): every attribute is
+// read-only.
+void Framebuffer::describeState(StateVisitor& state) {
+    state.group(kMemoryGroup, "memory");
+    state.readOnly("address", AttrType::U64,
+                   "guest-physical address of the video memory (its own memslot, dirty-logged)",
+                   [this] { return guestAddress_; });
+    state.readOnly("size", AttrType::U64, "bytes of video memory", [this] { return memorySize_; });
 
-AttrValue Framebuffer::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    if (group == kMemoryGroup)
-        return AttrValue::of(attr == kAttrAddress ? guestAddress_ : memorySize_);
-    if (group == kStatisticsGroup) {
-        switch (attr) {
-        case kAttrUpdates:
-            return AttrValue::of(updates_.load(std::memory_order_relaxed));
-        case kAttrDirtyPages:
-            return AttrValue::of(dirtyPages_.load(std::memory_order_relaxed));
-        default:
-            return AttrValue::of(rowsCopied_.load(std::memory_order_relaxed));
-        }
-    }
-    const auto [mode, generation] = scanoutAndGeneration();
-    switch (attr) {
-    case kAttrEnabled:
-        return AttrValue::of(mode.enabled);
-    case kAttrWidth:
-        return AttrValue::of(mode.width);
-    case kAttrHeight:
-        return AttrValue::of(mode.height);
-    case kAttrBitsPerPixel:
-        return AttrValue::of(mode.bitsPerPixel);
-    case kAttrStride:
-        return AttrValue::of(mode.stride);
-    case kAttrOffset:
-        return AttrValue::of(mode.offset);
-    default:
-        return AttrValue::of(generation);
-    }
-}
+    state.group(kScanoutGroup, "scanout");
+    state.field("graphics", scanout_.enabled, AttrAccess::Read,
+                "1: the display shows this framebuffer; 0: VGA text");
+    state.field("width", scanout_.width, AttrAccess::Read, "visible pixels per row");
+    state.field("height", scanout_.height, AttrAccess::Read, "visible rows");
+    state.field("bits per pixel", scanout_.bitsPerPixel, AttrAccess::Read,
+                "15 (XRGB1555), 16 (RGB565), 24 (RGB888) or 32 (XRGB8888)");
+    state.field("stride", scanout_.stride, AttrAccess::Read, "bytes from one row to the next");
+    state.field("offset", scanout_.offset, AttrAccess::Read,
+                "byte offset of the top-left visible pixel in video memory (panning)");
+    state.statistic("changes", generation_,
+                    "times the scanout changed (mode, stride, offset, on/off)");
 
-void Framebuffer::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    // The mode is the guest's to set (dispi, or the boot protocol): every attribute is
-    // read-only, so this throws.
-    requireWritable(requireAttr(group, attr), value);
+    // Counted by the display thread without the lock; what the display costs, not device state.
+    state.group(kStatisticsGroup, "statistics");
+    state.readOnly("updates", AttrType::U64, "display updates (dirty-log fetches)",
+                   [this] { return updates_.load(std::memory_order_relaxed); });
+    state.readOnly("dirty pages", AttrType::U64,
+                   "4 KiB pages the guest wrote, summed over the updates",
+                   [this] { return dirtyPages_.load(std::memory_order_relaxed); });
+    state.readOnly("rows copied", AttrType::U64,
+                   "rows copied to the display, summed over the updates",
+                   [this] { return rowsCopied_.load(std::memory_order_relaxed); });
 }
 
 } // namespace kvmscope

@@ -1,7 +1,7 @@
 #pragma once
 // The linear framebuffer: video memory the guest sees at a fixed guest-physical address in the
-// 32-bit MMIO hole (kDefaultAddress, where Bochs and QEMU's standard VGA put their LFB), and the
-// scanout: which part of it the display shows, in which mode. It is not RAM: its own anonymous
+// 32-bit MMIO hole (machine/PcPlatform.h: where Bochs and QEMU's standard VGA put their LFB), and
+// the scanout: which part of it the display shows, in which mode. It is not RAM: its own anonymous
 // host mapping, its own KVM memslot (with KVM_MEM_LOG_DIRTY_PAGES from the display's first look,
 // so it learns which pages the guest wrote), and absent from the e820 and multiboot memory maps.
 // Linux learns of it from boot_params.screen_info, bare-metal guests through the Bochs VBE
@@ -10,7 +10,7 @@
 // Threads: setScanout() runs on a vcpu thread (a dispi write) or at boot, scanout() and the
 // statistics on the display's thread (DisplaySource) and the GUI's; one mutex guards the scanout,
 // the statistics are atomics. The memory itself is the guest's to write at any time.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 
 #include <atomic>
 #include <cstdint>
@@ -65,30 +65,17 @@ struct ScanoutMode {
     bool operator==(const ScanoutMode&) const = default;
 };
 
-class Framebuffer : public Device {
+class Framebuffer : public EmulatedDevice {
 public:
-    // 0xE0000000: the LFB address of Bochs and QEMU's standard VGA, in kvmscope's MMIO hole
-    // (GuestMemory::kMmioHoleStart) and far below the IOAPIC (0xfec00000), the LAPIC (0xfee00000)
-    // and the identity map and TSS at 0xfeffc000.
-    static constexpr uint64_t kDefaultAddress = 0xE000'0000;
-    // 16 MiB, Bochs' VBE_DISPI_TOTAL_VIDEO_MEMORY_MB: room for the largest dispi mode,
-    // 2560 x 1600 x 32. Reserved with MAP_NORESERVE, so untouched video memory costs nothing.
+    // Where the machine places it is the platform's choice (machine/PcPlatform.h,
+    // kFramebufferAddress). 16 MiB, Bochs' VBE_DISPI_TOTAL_VIDEO_MEMORY_MB: room for the largest
+    // dispi mode, 2560 x 1600 x 32. Reserved with MAP_NORESERVE, so untouched video memory costs
+    // nothing.
     static constexpr uint64_t kDefaultMemorySize = 16ull << 20;
 
     static constexpr uint32_t kMemoryGroup = 0;     // where the video memory is
     static constexpr uint32_t kScanoutGroup = 1;    // what the display shows
     static constexpr uint32_t kStatisticsGroup = 2; // what the display's updates cost
-    enum MemoryAttr : uint64_t { kAttrAddress, kAttrSize };
-    enum ScanoutAttr : uint64_t {
-        kAttrEnabled,
-        kAttrWidth,
-        kAttrHeight,
-        kAttrBitsPerPixel,
-        kAttrStride,
-        kAttrOffset,
-        kAttrModeChanges,
-    };
-    enum StatisticAttr : uint64_t { kAttrUpdates, kAttrDirtyPages, kAttrRowsCopied };
 
     // Reserves `memorySize` bytes (a multiple of 4 KiB) of zeroed host memory for the guest's
     // `guestAddress`. Throws InputError for a bad size or address, Error when mmap fails.
@@ -117,10 +104,11 @@ public:
     void recordUpdate(uint64_t dirtyPages, uint64_t rowsCopied);
 
     std::string name() const override { return "Linear framebuffer"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    // The scanout is saved; the video memory is guest memory, which a snapshot keeps with RAM.
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     uint64_t guestAddress_;

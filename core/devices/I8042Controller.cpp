@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <iterator>
+#include <utility>
 #include <vector>
 
 namespace kvmscope {
@@ -260,61 +261,6 @@ void returnByte(std::span<uint8_t> data, uint8_t value) {
     if (!data.empty())
         data[0] = value;
 }
-
-struct AttrSpec {
-    uint32_t group;
-    uint64_t attr;
-    const char* groupName;
-    const char* name;
-    AttrType type;
-    AttrAccess access;
-    const char* description;
-};
-
-constexpr AttrSpec kAttrs[] = {
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrStatus, "controller", "status",
-     AttrType::U8, AttrAccess::Read,
-     "port 0x64 read: 0 OBF, 1 IBF (never), 2 SYS, 3 A2 (last write was a command), "
-     "4 not inhibited, 5 AUXB (mouse byte)"},
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrCommandByte, "controller",
-     "command byte", AttrType::U8, AttrAccess::ReadWrite,
-     "0 keyboard IRQ, 1 mouse IRQ, 2 system flag, 4 keyboard disabled, 5 mouse disabled, "
-     "6 translate to set 1"},
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrOutputPort, "controller",
-     "output port", AttrType::U8, AttrAccess::ReadWrite,
-     "0 reset line (writing 0 resets the machine), 1 A20 gate"},
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrA20, "controller", "A20",
-     AttrType::Bool, AttrAccess::Read, "output port bit 1 (recorded; KVM does not mask A20)"},
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrLastCommand, "controller",
-     "last command", AttrType::U8, AttrAccess::Read, "the last byte written to port 0x64"},
-    {I8042Controller::kControllerGroup, I8042Controller::kAttrPortB, "controller", "port 0x61",
-     AttrType::U8, AttrAccess::Read,
-     "system control port B: 0 timer 2 gate, 1 speaker data, 2-3 NMI masks, 4 refresh toggle"},
-    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrScanningEnabled, "keyboard",
-     "scanning enabled", AttrType::Bool, AttrAccess::Read, "0xf4 enables, 0xf5 disables"},
-    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrScancodeSet, "keyboard", "scancode set",
-     AttrType::U8, AttrAccess::Read, "the set the keyboard sends (1 or 2)"},
-    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrLeds, "keyboard", "LEDs", AttrType::U8,
-     AttrAccess::Read, "0 Scroll Lock, 1 Num Lock, 2 Caps Lock"},
-    {I8042Controller::kKeyboardGroup, I8042Controller::kAttrKeyboardQueued, "keyboard",
-     "queued bytes", AttrType::U32, AttrAccess::Read,
-     "keyboard and controller bytes waiting, the output buffer included"},
-    {I8042Controller::kMouseGroup, I8042Controller::kAttrMouseEnabled, "mouse", "enabled",
-     AttrType::Bool, AttrAccess::Read, "data reporting (0xf4 enables, 0xf5 disables)"},
-    {I8042Controller::kMouseGroup, I8042Controller::kAttrSampleRate, "mouse", "sample rate",
-     AttrType::U8, AttrAccess::Read, "reports per second, set by 0xf3"},
-    {I8042Controller::kMouseGroup, I8042Controller::kAttrResolution, "mouse", "resolution",
-     AttrType::U8, AttrAccess::Read, "0-3: 1, 2, 4, 8 counts/mm, set by 0xe8"},
-    {I8042Controller::kMouseGroup, I8042Controller::kAttrMouseQueued, "mouse", "queued bytes",
-     AttrType::U32, AttrAccess::Read, "mouse bytes waiting, the output buffer included"},
-    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesRead, "statistics", "bytes read",
-     AttrType::U64, AttrAccess::Read, "output buffer bytes the guest read"},
-    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrResetsRequested, "statistics",
-     "resets requested", AttrType::U64, AttrAccess::Read,
-     "reset line pulses (0xfe and friends, or 0xd1 with bit 0 clear)"},
-    {I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesDropped, "statistics",
-     "bytes dropped", AttrType::U64, AttrAccess::Read, "bytes lost because a queue was full"},
-};
 
 } // namespace
 
@@ -759,84 +705,114 @@ void I8042Controller::updateIrqs() {
     }
 }
 
-std::vector<AttributeInfo> I8042Controller::attributes() const {
-    std::vector<AttributeInfo> list;
-    for (const AttrSpec& spec : kAttrs)
-        list.push_back({spec.group, spec.attr, spec.groupName, spec.name, spec.type, spec.access,
-                        spec.description});
-    return list;
+void I8042Controller::describeState(StateVisitor& state) {
+    state.group(kControllerGroup, "controller");
+    state.readOnly("status", AttrType::U8,
+                   "status register read: 0 OBF, 1 IBF (never), 2 SYS, 3 A2 (last write was a "
+                   "command), 4 not inhibited, 5 AUXB (mouse byte)",
+                   [this] { return uint64_t(status()); });
+    // The command byte and the output port take the effects of the guest's 0x60 and 0xd1
+    // commands.
+    state.readWrite(
+        "command byte", AttrType::U8,
+        "0 keyboard IRQ, 1 mouse IRQ, 2 system flag, 4 keyboard disabled, 5 mouse disabled, "
+        "6 translate to set 1",
+        [this] { return uint64_t(ram_[0]); },
+        [this](uint64_t value) {
+            if (value & ~uint64_t(kCommandByteBits))
+                throw AttributeError(
+                    fmt::format("{}: command byte {:#04x} sets reserved bit 7", name(), value));
+            writeCommandByte(static_cast<uint8_t>(value));
+        });
+    state.field("output port", outputPort_, AttrAccess::ReadWrite,
+                "0 reset line (writing 0 resets the machine), 1 A20 gate",
+                FieldHooks::writtenBy([this](uint64_t value) {
+                    resetFromAttribute_ = writeOutputPort(static_cast<uint8_t>(value));
+                    fillOutputBuffer();
+                }));
+    state.readOnly("A20", AttrType::Bool, "output port bit 1 (recorded; KVM does not mask A20)",
+                   [this] { return uint64_t((outputPort_ & kOutputPortA20) ? 1 : 0); });
+    state.field("last command", lastCommand_, AttrAccess::Read,
+                "the last byte written to the command port");
+    state.readOnly("port 0x61", AttrType::U8,
+                   "system control port B: 0 timer 2 gate, 1 speaker data, 2-3 NMI masks, 4 "
+                   "refresh toggle",
+                   [this] { return uint64_t(portB_ | (refreshToggle_ ? kPortBRefresh : 0)); });
+    // The controller's own state behind the registers.
+    state.hidden("RAM", ram_);
+    state.hiddenEncoded(
+        "queue",
+        [this] {
+            // Three bytes per queued byte: the value, whether it is the mouse's, whether a
+            // device sent it.
+            std::vector<uint8_t> bytes;
+            for (const QueuedByte& queued : queue_)
+                bytes.insert(bytes.end(),
+                             {queued.value, uint8_t(queued.aux), uint8_t(queued.fromDevice)});
+            return bytes;
+        },
+        [this](std::span<const uint8_t> bytes) {
+            if (bytes.size() % 3 != 0 || bytes.size() / 3 > 2 * kQueueCapacity)
+                return fmt::format("{} bytes are not a queue of 3-byte entries", bytes.size());
+            queue_.clear();
+            for (size_t i = 0; i < bytes.size(); i += 3)
+                queue_.push_back({bytes[i], bytes[i + 1] != 0, bytes[i + 2] != 0});
+            return std::string();
+        });
+    state.hidden("output full", outputFull_);
+    state.hidden("output is the mouse's", outputAux_);
+    state.hidden("output", output_);
+    state.hidden("last read", lastRead_);
+    state.hidden("break prefix pending", breakPrefixPending_);
+    state.hidden("pending command", pendingCommand_);
+    state.hidden("last write was a command", lastWriteWasCommand_);
+    state.hidden("port B", portB_);
+    state.hidden("refresh toggle", refreshToggle_);
+    state.hidden("keyboard IRQ level", keyboardIrqLevel_);
+    state.hidden("mouse IRQ level", mouseIrqLevel_);
+
+    state.group(kKeyboardGroup, "keyboard");
+    state.field("scanning enabled", scanning_, AttrAccess::Read, "0xf4 enables, 0xf5 disables");
+    state.field("scancode set", scancodeSet_, AttrAccess::Read,
+                "the set the keyboard sends (1 or 2)");
+    state.field("LEDs", leds_, AttrAccess::Read, "0 Scroll Lock, 1 Num Lock, 2 Caps Lock");
+    state.readOnly("queued bytes", AttrType::U32,
+                   "keyboard and controller bytes waiting, the output buffer included",
+                   [this] { return uint64_t(queued(false)); });
+    state.hidden("pending command", keyboardPending_);
+    state.hidden("typematic", typematic_);
+
+    state.group(kMouseGroup, "mouse");
+    state.field("enabled", reporting_, AttrAccess::Read,
+                "data reporting (0xf4 enables, 0xf5 disables)");
+    state.field("sample rate", sampleRate_, AttrAccess::Read, "reports per second, set by 0xf3");
+    state.field("resolution", resolution_, AttrAccess::Read,
+                "0-3: 1, 2, 4, 8 counts/mm, set by 0xe8");
+    state.readOnly("queued bytes", AttrType::U32, "mouse bytes waiting, the output buffer included",
+                   [this] { return uint64_t(queued(true)); });
+    state.hidden("pending command", mousePending_);
+    state.hidden("2:1 scaling", scaling21_);
+    state.hidden("buttons", buttons_);
+
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("bytes read", bytesRead_, "output buffer bytes the guest read");
+    state.statistic("resets requested", resetsRequested_,
+                    "reset line pulses (0xfe and friends, or 0xd1 with bit 0 clear)");
+    state.statistic("bytes dropped", bytesDropped_, "bytes lost because a queue was full");
 }
 
-AttrValue I8042Controller::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    switch (group) {
-    case kControllerGroup:
-        switch (attr) {
-        case kAttrStatus:
-            return AttrValue::of(status());
-        case kAttrCommandByte:
-            return AttrValue::of(ram_[0]);
-        case kAttrOutputPort:
-            return AttrValue::of(outputPort_);
-        case kAttrA20:
-            return AttrValue::of((outputPort_ & kOutputPortA20) ? 1 : 0);
-        case kAttrLastCommand:
-            return AttrValue::of(lastCommand_);
-        default: // kAttrPortB, without the read's toggle
-            return AttrValue::of(portB_ | (refreshToggle_ ? kPortBRefresh : 0));
-        }
-    case kKeyboardGroup:
-        switch (attr) {
-        case kAttrScanningEnabled:
-            return AttrValue::of(scanning_ ? 1 : 0);
-        case kAttrScancodeSet:
-            return AttrValue::of(scancodeSet_);
-        case kAttrLeds:
-            return AttrValue::of(leds_);
-        default: // kAttrKeyboardQueued
-            return AttrValue::of(queued(false));
-        }
-    case kMouseGroup:
-        switch (attr) {
-        case kAttrMouseEnabled:
-            return AttrValue::of(reporting_ ? 1 : 0);
-        case kAttrSampleRate:
-            return AttrValue::of(sampleRate_);
-        case kAttrResolution:
-            return AttrValue::of(resolution_);
-        default: // kAttrMouseQueued
-            return AttrValue::of(queued(true));
-        }
-    default: // kStatisticsGroup
-        switch (attr) {
-        case kAttrBytesRead:
-            return AttrValue::of(bytesRead_);
-        case kAttrResetsRequested:
-            return AttrValue::of(resetsRequested_);
-        default: // kAttrBytesDropped
-            return AttrValue::of(bytesDropped_);
-        }
-    }
+// Drive both IRQ lines to the restored levels (the interrupt controller's state comes back with
+// the machine's).
+void I8042Controller::afterRestore() {
+    keyboardIrq_.setLevel(keyboardIrqLevel_);
+    mouseIrq_.setLevel(mouseIrqLevel_);
 }
 
-void I8042Controller::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value);
-    const auto byte = static_cast<uint8_t>(value.scalar);
+void I8042Controller::afterAttributeWrite() {
     bool reset = false;
     {
         std::lock_guard lock(mutex_);
-        // The writable attributes are the command byte and the output port, with the effects
-        // of the guest's 0x60 and 0xd1 commands.
-        if (attr == kAttrCommandByte) {
-            if (byte & ~kCommandByteBits)
-                throw AttributeError(
-                    fmt::format("{}: command byte {:#04x} sets reserved bit 7", name(), byte));
-            writeCommandByte(byte);
-        } else {
-            reset = writeOutputPort(byte);
-            fillOutputBuffer();
-        }
+        reset = std::exchange(resetFromAttribute_, false);
     }
     if (reset && onResetRequest_)
         onResetRequest_();

@@ -30,7 +30,7 @@
 //
 // Locking: one mutex guards all state; the IrqLines are set with it held (KVM_IRQ_LINE never
 // calls back). onResetRequest runs after it is released.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "devices/IrqLine.h"
 #include "machine/BusDevice.h"
 
@@ -45,7 +45,7 @@
 
 namespace kvmscope {
 
-class I8042Controller : public BusDevice, public Device {
+class I8042Controller : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint64_t kBasePort = 0x60;
     static constexpr uint64_t kPortCount = 5; // 0x60-0x64
@@ -91,32 +91,6 @@ public:
     static constexpr uint32_t kKeyboardGroup = 1;
     static constexpr uint32_t kMouseGroup = 2;
     static constexpr uint32_t kStatisticsGroup = 3;
-    enum ControllerAttr : uint64_t {
-        kAttrStatus,
-        kAttrCommandByte,
-        kAttrOutputPort,
-        kAttrA20,
-        kAttrLastCommand,
-        kAttrPortB,
-    };
-    enum KeyboardAttr : uint64_t {
-        kAttrScanningEnabled,
-        kAttrScancodeSet,
-        kAttrLeds,
-        kAttrKeyboardQueued,
-    };
-    enum MouseAttr : uint64_t {
-        kAttrMouseEnabled,
-        kAttrSampleRate,
-        kAttrResolution,
-        kAttrMouseQueued,
-    };
-    enum StatisticAttr : uint64_t {
-        kAttrBytesRead,
-        kAttrResetsRequested,
-        kAttrBytesDropped,
-    };
-
     // `keyboardIrq` is ISA IRQ 1, `mouseIrq` ISA IRQ 12; both must outlive the controller.
     // `onResetRequest` runs on the writing vcpu's thread when the guest pulses the reset line.
     I8042Controller(IrqLine& keyboardIrq, IrqLine& mouseIrq, std::function<void()> onResetRequest);
@@ -137,10 +111,12 @@ public:
 
     // Device
     std::string name() const override { return "i8042 keyboard controller (ports 0x60-0x64)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
+    void afterRestore() override;
+    void afterAttributeWrite() override;
 
 private:
     struct QueuedByte {
@@ -209,6 +185,10 @@ private:
     uint64_t bytesRead_ = 0;
     uint64_t resetsRequested_ = 0;
     uint64_t bytesDropped_ = 0;
+
+    // An output port write through the attributes that pulsed the reset line: the request is
+    // made once the lock is released (afterAttributeWrite).
+    bool resetFromAttribute_ = false;
 };
 
 } // namespace kvmscope

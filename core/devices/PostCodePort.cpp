@@ -27,23 +27,11 @@ void PostCodePort::write(uint64_t, std::span<const uint8_t> data) {
     log::get("devices")->debug("POST code {:#04x} (write {})", code, count);
 }
 
-std::vector<AttributeInfo> PostCodePort::attributes() const {
-    return {
-        {kRegistersGroup, kAttrLastCode, "registers", "last code", AttrType::U8, AttrAccess::Read,
-         "the POST code the guest wrote last"},
-        {kStatisticsGroup, kAttrWrites, "statistics", "writes", AttrType::U64, AttrAccess::Read,
-         "POST codes written"},
-    };
-}
-
-AttrValue PostCodePort::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    return AttrValue::of(group == kRegistersGroup ? lastCode_ : writes_);
-}
-
-void PostCodePort::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value); // every attribute is read-only: throws
+void PostCodePort::describeState(StateVisitor& state) {
+    state.group(kRegistersGroup, "registers");
+    state.field("last code", lastCode_, AttrAccess::Read, "the POST code the guest wrote last");
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("writes", writes_, "POST codes written");
 }
 
 } // namespace kvmscope

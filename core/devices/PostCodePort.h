@@ -4,7 +4,7 @@
 // keeps the last code and a count, logs each code at debug level, and reads back the last code.
 //
 // Locking: the mutex guards the two fields only; logging happens after it is released.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <cstdint>
@@ -13,12 +13,10 @@
 
 namespace kvmscope {
 
-class PostCodePort : public BusDevice, public Device {
+class PostCodePort : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint32_t kRegistersGroup = 0;
     static constexpr uint32_t kStatisticsGroup = 1;
-    enum RegisterAttr : uint64_t { kAttrLastCode };
-    enum StatisticAttr : uint64_t { kAttrWrites };
 
     PostCodePort() = default;
 
@@ -27,10 +25,10 @@ public:
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
     std::string name() const override { return "POST code port"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     mutable std::mutex mutex_;

@@ -30,31 +30,20 @@ void ResetControlPort::write(uint64_t, std::span<const uint8_t> data) {
         onReset_();
 }
 
-std::vector<AttributeInfo> ResetControlPort::attributes() const {
-    return {
-        {kRegistersGroup, kAttrResetControl, "registers", "RST_CNT", AttrType::U8,
-         AttrAccess::ReadWrite,
-         "reset control: 1 SYS_RST (hard reset), 3 FULL_RST (power cycle); only these bits "
-         "can be set here, RST_CPU (bit 2) is the guest's to write"},
-        {kStatisticsGroup, kAttrResetRequests, "statistics", "reset requests", AttrType::U64,
-         AttrAccess::Read, "writes with RST_CPU set"},
-    };
-}
-
-AttrValue ResetControlPort::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    return AttrValue::of(group == kRegistersGroup ? control_ : resetRequests_);
-}
-
-void ResetControlPort::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value);
-    if (value.scalar & ~uint64_t(kStoredBits))
-        throw AttributeError(fmt::format("{}: RST_CNT {:#x} has bits other than SYS_RST and "
-                                         "FULL_RST (mask {:#x})",
-                                         name(), value.scalar, kStoredBits));
-    std::lock_guard lock(mutex_);
-    control_ = static_cast<uint8_t>(value.scalar);
+void ResetControlPort::describeState(StateVisitor& state) {
+    state.group(kRegistersGroup, "registers");
+    state.field("RST_CNT", control_, AttrAccess::ReadWrite,
+                "reset control: 1 SYS_RST (hard reset), 3 FULL_RST (power cycle); only these bits "
+                "can be set here, RST_CPU (bit 2) is the guest's to write",
+                FieldHooks::checkedBy([](uint64_t value) {
+                    if ((value & ~uint64_t(kStoredBits)) == 0)
+                        return std::string();
+                    return fmt::format("RST_CNT {:#x} has bits other than SYS_RST and FULL_RST "
+                                       "(mask {:#x})",
+                                       value, kStoredBits);
+                }));
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("reset requests", resetRequests_, "writes with RST_CPU set");
 }
 
 } // namespace kvmscope

@@ -12,7 +12,7 @@
 //
 // Locking: the mutex guards the register only; onReset runs after it is released, since the
 // machine's stop request kicks every vcpu.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <cstdint>
@@ -22,7 +22,7 @@
 
 namespace kvmscope {
 
-class ResetControlPort : public BusDevice, public Device {
+class ResetControlPort : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint8_t kSystemReset = 0x02; // SYS_RST
     static constexpr uint8_t kResetCpu = 0x04;    // RST_CPU
@@ -31,8 +31,6 @@ public:
 
     static constexpr uint32_t kRegistersGroup = 0;
     static constexpr uint32_t kStatisticsGroup = 1;
-    enum RegisterAttr : uint64_t { kAttrResetControl };
-    enum StatisticAttr : uint64_t { kAttrResetRequests };
 
     // `onReset` runs on the writing vcpu's thread.
     explicit ResetControlPort(std::function<void()> onReset);
@@ -42,10 +40,10 @@ public:
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
     std::string name() const override { return "reset control (port 0xcf9)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     std::function<void()> onReset_;

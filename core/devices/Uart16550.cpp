@@ -84,50 +84,6 @@ void returnByte(std::span<uint8_t> data, uint8_t value) {
         data[0] = value;
 }
 
-struct AttrSpec {
-    const char* name;
-    AttrType type;
-    AttrAccess access;
-    const char* description;
-};
-
-// Indexed by Uart16550::RegisterAttr.
-constexpr AttrSpec kRegisterAttrs[] = {
-    {"RBR", AttrType::U8, AttrAccess::Read, "receiver buffer: the byte the guest read last"},
-    {"THR", AttrType::U8, AttrAccess::Read, "transmitter holding: the byte the guest wrote last"},
-    {"IER", AttrType::U8, AttrAccess::ReadWrite,
-     "interrupt enable: 0 received data, 1 THR empty, 2 line status, 3 modem status"},
-    {"IIR", AttrType::U8, AttrAccess::Read,
-     "interrupt identification as a read would return it (bit 0 clear: interrupt pending)"},
-    {"FCR", AttrType::U8, AttrAccess::Read,
-     "FIFO control as last written: 0 enable, 3 DMA mode, 7-6 receiver trigger level"},
-    {"LCR", AttrType::U8, AttrAccess::ReadWrite,
-     "line control: 1-0 word length, 2 stop bits, 5-3 parity, 6 break, 7 DLAB"},
-    {"MCR", AttrType::U8, AttrAccess::ReadWrite,
-     "modem control: 0 DTR, 1 RTS, 2 OUT1, 3 OUT2 (gates the IRQ on a PC), 4 loopback"},
-    {"LSR", AttrType::U8, AttrAccess::Read,
-     "line status: 0 data ready, 1 overrun, 5 THR empty, 6 transmitter empty"},
-    {"MSR", AttrType::U8, AttrAccess::Read, "modem status: 3-0 deltas, 4 CTS, 5 DSR, 6 RI, 7 DCD"},
-    {"SCR", AttrType::U8, AttrAccess::ReadWrite, "scratch register"},
-    {"DLL", AttrType::U8, AttrAccess::ReadWrite, "divisor latch, low byte"},
-    {"DLM", AttrType::U8, AttrAccess::ReadWrite, "divisor latch, high byte"},
-};
-
-// Indexed by Uart16550::StatisticAttr.
-constexpr AttrSpec kStatisticAttrs[] = {
-    {"bytes transmitted", AttrType::U64, AttrAccess::Read, "bytes the guest wrote to THR"},
-    {"bytes received", AttrType::U64, AttrAccess::Read,
-     "bytes accepted into the receiver (from the host, or looped back)"},
-    {"overruns", AttrType::U64, AttrAccess::Read,
-     "received bytes dropped because the receive queue was full"},
-    {"interrupts raised", AttrType::U64, AttrAccess::Read,
-     "rising edges of the IRQ output (interrupt pending and MCR.OUT2)"},
-    {"receive queued", AttrType::U32, AttrAccess::Read,
-     "bytes waiting for the guest (the 16-byte FIFO and the host-side queue behind it)"},
-    {"baud rate", AttrType::U32, AttrAccess::Read,
-     "115200 / divisor latch (0 while the divisor is 0)"},
-};
-
 } // namespace
 
 Uart16550::Uart16550(IrqLine& irq, SerialSink& sink) : irq_(irq), sink_(sink) {}
@@ -346,96 +302,67 @@ void Uart16550::updateIrq() {
     irq_.setLevel(level);
 }
 
-std::vector<AttributeInfo> Uart16550::attributes() const {
-    std::vector<AttributeInfo> list;
-    for (uint64_t i = 0; i < std::size(kRegisterAttrs); ++i)
-        list.push_back({kRegistersGroup, i, "registers", kRegisterAttrs[i].name,
-                        kRegisterAttrs[i].type, kRegisterAttrs[i].access,
-                        kRegisterAttrs[i].description});
-    for (uint64_t i = 0; i < std::size(kStatisticAttrs); ++i)
-        list.push_back({kStatisticsGroup, i, "statistics", kStatisticAttrs[i].name,
-                        kStatisticAttrs[i].type, kStatisticAttrs[i].access,
-                        kStatisticAttrs[i].description});
-    return list;
+// The registers as the datasheet names them; IER, LCR, MCR, SCR and the divisor latch are written
+// with the same effects as the guest's writes (an IER or MCR change may raise or drop the IRQ).
+void Uart16550::describeState(StateVisitor& state) {
+    state.group(kRegistersGroup, "registers");
+    state.field("RBR", rbr_, AttrAccess::Read, "receiver buffer: the byte the guest read last");
+    state.field("THR", thr_, AttrAccess::Read,
+                "transmitter holding: the byte the guest wrote last");
+    state.field("IER", ier_, AttrAccess::ReadWrite,
+                "interrupt enable: 0 received data, 1 THR empty, 2 line status, 3 modem status",
+                FieldHooks::writtenBy(
+                    [this](uint64_t value) { writeInterruptEnable(static_cast<uint8_t>(value)); }));
+    state.readOnly("IIR", AttrType::U8,
+                   "interrupt identification as a read would return it (bit 0 clear: interrupt "
+                   "pending)",
+                   [this] { return interruptIdentification(); });
+    state.field("FCR", fcr_, AttrAccess::Read,
+                "FIFO control as last written: 0 enable, 3 DMA mode, 7-6 receiver trigger level");
+    state.field("LCR", lcr_, AttrAccess::ReadWrite,
+                "line control: 1-0 word length, 2 stop bits, 5-3 parity, 6 break, 7 DLAB");
+    state.field("MCR", mcr_, AttrAccess::ReadWrite,
+                "modem control: 0 DTR, 1 RTS, 2 OUT1, 3 OUT2 (gates the IRQ on a PC), 4 loopback",
+                FieldHooks::writtenBy(
+                    [this](uint64_t value) { writeModemControl(static_cast<uint8_t>(value)); }));
+    state.readOnly("LSR", AttrType::U8,
+                   "line status: 0 data ready, 1 overrun, 5 THR empty, 6 transmitter empty",
+                   [this] { return lineStatus(); });
+    state.readOnly("MSR", AttrType::U8, "modem status: 3-0 deltas, 4 CTS, 5 DSR, 6 RI, 7 DCD",
+                   [this] { return modemStatus(); });
+    state.field("SCR", scr_, AttrAccess::ReadWrite, "scratch register");
+    state.field("DLL", dll_, AttrAccess::ReadWrite, "divisor latch, low byte");
+    state.field("DLM", dlm_, AttrAccess::ReadWrite, "divisor latch, high byte");
+    // What the registers above are computed from, and the FIFO behind RBR.
+    state.hidden("receive queue", receiveQueue_);
+    state.hidden("line errors", lineErrors_);
+    state.hidden("modem deltas", modemDeltas_);
+    state.hidden("THR empty interrupt", thrEmptyInterrupt_);
+    state.hidden("IRQ level", irqLevel_);
+
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("bytes transmitted", bytesTransmitted_, "bytes the guest wrote to THR");
+    state.statistic("bytes received", bytesReceived_,
+                    "bytes accepted into the receiver (from the host, or looped back)");
+    state.statistic("overruns", overruns_,
+                    "received bytes dropped because the receive queue was full");
+    state.statistic("interrupts raised", interruptsRaised_,
+                    "rising edges of the IRQ output (interrupt pending and MCR.OUT2)");
+    state.readOnly("receive queued", AttrType::U32,
+                   "bytes waiting for the guest (the 16-byte FIFO and the host-side queue behind "
+                   "it)",
+                   [this] { return uint64_t(receiveQueue_.size()); });
+    state.readOnly("baud rate", AttrType::U32, "115200 / divisor latch (0 while the divisor is 0)",
+                   [this] {
+                       const uint32_t divisor = static_cast<uint32_t>(dlm_) << 8 | dll_;
+                       return uint64_t(divisor ? kBaudBase / divisor : 0);
+                   });
 }
 
-AttrValue Uart16550::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    if (group == kStatisticsGroup) {
-        switch (attr) {
-        case kAttrBytesTransmitted:
-            return AttrValue::of(bytesTransmitted_);
-        case kAttrBytesReceived:
-            return AttrValue::of(bytesReceived_);
-        case kAttrOverruns:
-            return AttrValue::of(overruns_);
-        case kAttrInterruptsRaised:
-            return AttrValue::of(interruptsRaised_);
-        case kAttrReceiveQueued:
-            return AttrValue::of(receiveQueue_.size());
-        default: { // kAttrBaudRate
-            const uint32_t divisor = static_cast<uint32_t>(dlm_) << 8 | dll_;
-            return AttrValue::of(divisor ? kBaudBase / divisor : 0);
-        }
-        }
-    }
-    switch (attr) {
-    case kAttrRbr:
-        return AttrValue::of(rbr_);
-    case kAttrThr:
-        return AttrValue::of(thr_);
-    case kAttrIer:
-        return AttrValue::of(ier_);
-    case kAttrIir:
-        return AttrValue::of(interruptIdentification());
-    case kAttrFcr:
-        return AttrValue::of(fcr_);
-    case kAttrLcr:
-        return AttrValue::of(lcr_);
-    case kAttrMcr:
-        return AttrValue::of(mcr_);
-    case kAttrLsr:
-        return AttrValue::of(lineStatus());
-    case kAttrMsr:
-        return AttrValue::of(modemStatus());
-    case kAttrScr:
-        return AttrValue::of(scr_);
-    case kAttrDll:
-        return AttrValue::of(dll_);
-    default: // kAttrDlm
-        return AttrValue::of(dlm_);
-    }
-}
-
-void Uart16550::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value);
-    const auto byte = static_cast<uint8_t>(value.scalar);
-    std::lock_guard lock(mutex_);
-    // Writable attributes are group 0's IER, LCR, MCR, SCR, DLL and DLM: the same effects as
-    // the guest's writes (an IER or MCR change may raise or drop the IRQ).
-    switch (attr) {
-    case kAttrIer:
-        writeInterruptEnable(byte);
-        break;
-    case kAttrLcr:
-        lcr_ = byte;
-        break;
-    case kAttrMcr:
-        writeModemControl(byte);
-        break;
-    case kAttrScr:
-        scr_ = byte;
-        break;
-    case kAttrDll:
-        dll_ = byte;
-        break;
-    case kAttrDlm:
-        dlm_ = byte;
-        break;
-    default:
-        throw AttributeError(fmt::format("{}: attribute {} cannot be set", name(), attr));
-    }
+// The restored IRQ level is what the line showed when the state was saved; drive the line to it
+// (the interrupt controller's own state is restored with it).
+void Uart16550::afterRestore() {
+    irq_.setLevel(irqLevel_);
 }
 
 } // namespace kvmscope

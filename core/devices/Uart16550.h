@@ -14,7 +14,7 @@
 // sink may call receive() (an echoing test sink does) without deadlocking; a second mutex keeps
 // sink calls one at a time and in transmit order. Rule: nothing the lock guards calls out to code
 // that may re-enter the UART.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "devices/IrqLine.h"
 #include "devices/SerialSink.h"
 #include "machine/BusDevice.h"
@@ -27,7 +27,7 @@
 
 namespace kvmscope {
 
-class Uart16550 : public BusDevice, public Device {
+class Uart16550 : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint64_t kPortCount = 8;
     static constexpr size_t kFifoSize = 16;
@@ -52,29 +52,6 @@ public:
 
     static constexpr uint32_t kRegistersGroup = 0;
     static constexpr uint32_t kStatisticsGroup = 1;
-    enum RegisterAttr : uint64_t {
-        kAttrRbr, // the byte the guest read last
-        kAttrThr, // the byte the guest wrote last
-        kAttrIer,
-        kAttrIir, // the value a read would return, without the read's side effect
-        kAttrFcr, // the FIFO control bits last written (FCR is write-only to the guest)
-        kAttrLcr,
-        kAttrMcr,
-        kAttrLsr,
-        kAttrMsr,
-        kAttrScr,
-        kAttrDll,
-        kAttrDlm,
-    };
-    enum StatisticAttr : uint64_t {
-        kAttrBytesTransmitted,
-        kAttrBytesReceived,
-        kAttrOverruns,
-        kAttrInterruptsRaised,
-        kAttrReceiveQueued,
-        kAttrBaudRate,
-    };
-
     // `irq` is the ISA IRQ line (IRQ 4 for COM1); `sink` takes every transmitted byte. Both
     // must outlive the UART.
     Uart16550(IrqLine& irq, SerialSink& sink);
@@ -89,10 +66,11 @@ public:
 
     // Device
     std::string name() const override { return "COM1 (16550A UART)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
+    void afterRestore() override;
 
 private:
     // Everything below is guarded by mutex_ and only touched through these helpers.

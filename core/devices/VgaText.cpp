@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <optional>
 
 namespace kvmscope {
 namespace {
@@ -111,11 +112,12 @@ VgaTextState VgaText::state() const {
     return decode();
 }
 
-std::vector<AttributeInfo> VgaText::attributes() const {
-    std::vector<AttributeInfo> list = {
-        {kIndexGroup, kAttrIndex, "index", "index", AttrType::U8, AttrAccess::ReadWrite,
-         "the CRTC register port 0x3D5 reaches"},
-    };
+void VgaText::describeState(StateVisitor& state) {
+    state.group(kIndexGroup, "index");
+    state.field("index", index_, AttrAccess::ReadWrite, "the CRTC register the data port reaches");
+
+    // Each CRTC register, written through the same path and protection as the guest's write.
+    state.group(kCrtcGroup, "CRTC");
     for (uint8_t index = 0; index < kCrtcRegisterCount; ++index) {
         const char* what = "";
         switch (index) {
@@ -143,71 +145,41 @@ std::vector<AttributeInfo> VgaText::attributes() const {
             what = "timing (stored, not interpreted)";
             break;
         }
-        list.push_back({kCrtcGroup, index, "CRTC", fmt::format("CR{:02X}", index), AttrType::U8,
-                        AttrAccess::ReadWrite, what});
+        state.readWrite(
+            fmt::format("CR{:02X}", index), AttrType::U8, what,
+            [this, index] { return crtc_[index]; },
+            [this, index](uint64_t value) { writeCrtc(index, static_cast<uint8_t>(value)); });
     }
-    list.push_back({kCursorGroup, kAttrCursorRow, "cursor", "row", AttrType::U32, AttrAccess::Read,
-                    "cursor row on the screen (from the start address)"});
-    list.push_back({kCursorGroup, kAttrCursorColumn, "cursor", "column", AttrType::U32,
-                    AttrAccess::Read, "cursor column"});
-    list.push_back({kCursorGroup, kAttrCursorVisible, "cursor", "visible", AttrType::Bool,
-                    AttrAccess::Read, "cursor enabled and on the 80 x 25 screen"});
-    list.push_back({kCursorGroup, kAttrStart, "cursor", "start address", AttrType::U16,
-                    AttrAccess::Read, "first cell shown, counted from 0xB8000"});
-    list.push_back({kStatisticsGroup, kAttrIgnoredWrites, "statistics", "ignored writes",
-                    AttrType::U64, AttrAccess::Read,
-                    "writes to protected registers 0-7 or to indices beyond 0x18"});
-    list.push_back({kStatisticsGroup, kAttrUnknownAccesses, "statistics", "unknown accesses",
-                    AttrType::U64, AttrAccess::Read, "0x3D6/0x3D7, index beyond 0x18 on reads"});
-    list.push_back({kStatisticsGroup, kAttrStatusReads, "statistics", "status reads", AttrType::U64,
-                    AttrAccess::Read, "reads of input status 1 (0x3DA)"});
-    return list;
-}
+    state.hidden("registers", crtc_);
+    state.hidden("CGA mode", cgaMode_);
+    state.hidden("CGA colour", cgaColour_);
 
-AttrValue VgaText::getAttr(uint32_t group, uint64_t attr) const {
-    requireAttr(group, attr);
-    std::lock_guard lock(mutex_);
-    switch (group) {
-    case kIndexGroup:
-        return AttrValue::of(index_);
-    case kCrtcGroup:
-        return AttrValue::of(crtc_[attr]);
-    case kCursorGroup: {
-        const VgaTextState state = decode();
-        const int cell = int(state.cursorLocation) - int(state.startAddress);
-        const bool onScreen = cell >= 0 && cell < int(kColumns * kRows);
-        switch (attr) {
-        case kAttrCursorRow:
-            return AttrValue::of(onScreen ? uint64_t(cell) / kColumns : 0);
-        case kAttrCursorColumn:
-            return AttrValue::of(onScreen ? uint64_t(cell) % kColumns : 0);
-        case kAttrCursorVisible:
-            return AttrValue::of(onScreen && state.cursorEnabled);
-        default:
-            return AttrValue::of(state.startAddress);
-        }
-    }
-    default:
-        switch (attr) {
-        case kAttrIgnoredWrites:
-            return AttrValue::of(ignoredWrites_);
-        case kAttrUnknownAccesses:
-            return AttrValue::of(unknownAccesses_);
-        default:
-            return AttrValue::of(statusReads_);
-        }
-    }
-}
+    state.group(kCursorGroup, "cursor");
+    // The cursor's cell on the 80 x 25 screen, or none when it lies outside.
+    auto cursorCell = [this]() -> std::optional<unsigned> {
+        const VgaTextState decoded = decode();
+        const int cell = int(decoded.cursorLocation) - int(decoded.startAddress);
+        if (cell < 0 || cell >= int(kColumns * kRows))
+            return std::nullopt;
+        return unsigned(cell);
+    };
+    state.readOnly("row", AttrType::U32, "cursor row on the screen (from the start address)",
+                   [cursorCell] { return uint64_t(cursorCell().value_or(0) / kColumns); });
+    state.readOnly("column", AttrType::U32, "cursor column",
+                   [cursorCell] { return uint64_t(cursorCell().value_or(0) % kColumns); });
+    state.readOnly("visible", AttrType::Bool, "cursor enabled and on the 80 x 25 screen",
+                   [this, cursorCell] {
+                       return uint64_t(cursorCell().has_value() && decode().cursorEnabled);
+                   });
+    state.readOnly("start address", AttrType::U16, "first cell shown, counted from 0xB8000",
+                   [this] { return uint64_t(decode().startAddress); });
 
-void VgaText::setAttr(uint32_t group, uint64_t attr, const AttrValue& value) {
-    requireWritable(requireAttr(group, attr), value);
-    std::lock_guard lock(mutex_);
-    if (group == kIndexGroup) {
-        index_ = static_cast<uint8_t>(value.scalar);
-        return;
-    }
-    // A CRTC register: the same path and protection as the guest's write.
-    writeCrtc(static_cast<uint8_t>(attr), static_cast<uint8_t>(value.scalar));
+    state.group(kStatisticsGroup, "statistics");
+    state.statistic("ignored writes", ignoredWrites_,
+                    "writes to protected registers 0-7 or to indices beyond 0x18");
+    state.statistic("unknown accesses", unknownAccesses_,
+                    "0x3D6/0x3D7, index beyond 0x18 on reads");
+    state.statistic("status reads", statusReads_, "reads of input status 1 (0x3DA)");
 }
 
 } // namespace kvmscope

@@ -27,7 +27,7 @@
 //
 // Threads and locking: read()/write() on vcpu threads, cursor()/registers and attributes on the
 // GUI thread; one mutex guards the state. No callback.
-#include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
 
 #include <array>
@@ -47,7 +47,7 @@ struct VgaTextState {
     uint8_t characterHeight = 16; // maximum scan line + 1
 };
 
-class VgaText : public BusDevice, public Device {
+class VgaText : public BusDevice, public EmulatedDevice {
 public:
     static constexpr uint64_t kBasePort = 0x3D4; // CRTC index; the range runs to 0x3DA
     static constexpr uint64_t kPortCount = 7;
@@ -81,17 +81,9 @@ public:
     static constexpr uint8_t kVerticalRetrace = 0x08;
 
     static constexpr uint32_t kIndexGroup = 0;      // the CRTC index
-    static constexpr uint32_t kCrtcGroup = 1;       // attr = CRTC register index
+    static constexpr uint32_t kCrtcGroup = 1;       // "CR00" ... "CR18"
     static constexpr uint32_t kCursorGroup = 2;     // decoded cursor and start address
     static constexpr uint32_t kStatisticsGroup = 3; // odd accesses
-    enum IndexAttr : uint64_t { kAttrIndex };
-    enum CursorAttr : uint64_t {
-        kAttrCursorRow,
-        kAttrCursorColumn,
-        kAttrCursorVisible,
-        kAttrStart
-    };
-    enum StatisticAttr : uint64_t { kAttrIgnoredWrites, kAttrUnknownAccesses, kAttrStatusReads };
 
     static constexpr unsigned kColumns = 80;
     static constexpr unsigned kRows = 25;
@@ -104,10 +96,10 @@ public:
     VgaTextState state() const;
 
     std::string name() const override { return "VGA text (CRTC)"; }
-    DeviceKind kind() const override { return DeviceKind::UserSpace; }
-    std::vector<AttributeInfo> attributes() const override;
-    AttrValue getAttr(uint32_t group, uint64_t attr) const override;
-    void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;
+
+protected:
+    void describeState(StateVisitor& state) override;
+    std::mutex& stateMutex() const override { return mutex_; }
 
 private:
     // With mutex_ held.

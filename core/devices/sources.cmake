@@ -1,4 +1,5 @@
-list(APPEND KVMSCOPE_CORE_SOURCES devices/Device.h devices/Device.cpp devices/IrqLine.h)
+list(APPEND KVMSCOPE_CORE_SOURCES devices/Device.h devices/Device.cpp devices/IrqLine.h
+    devices/DeviceState.h devices/DeviceState.cpp devices/EmulatedDevice.h devices/EmulatedDevice.cpp)
 list(APPEND KVMSCOPE_CORE_SOURCES
     devices/SerialSink.h
     devices/Uart16550.h devices/Uart16550.cpp

@@ -11,6 +11,7 @@
 #include "devices/AcpiPmControl.h"
 #include "devices/BochsDispi.h"
 #include "devices/CmosRtc.h"
+#include "devices/Framebuffer.h"
 #include "devices/I8042Controller.h"
 #include "devices/Uart16550.h"
 #include "devices/VgaText.h"
@@ -77,10 +78,10 @@ inline constexpr uint64_t kIoApicAddress = 0xfec0'0000;
 inline constexpr uint64_t kMmioHoleStart = 0xc000'0000;
 inline constexpr uint64_t kMmioHoleEnd = 0x1'0000'0000;
 // The linear framebuffer (devices/Framebuffer.h): inside the hole, far below the APICs, where
-// QEMU's VGA BAR usually lands, so firmware-aware guests find nothing unusual. 16 MiB holds the
-// largest mode the dispi accepts.
+// QEMU's VGA BAR usually lands, so firmware-aware guests find nothing unusual; as large as the
+// device's video memory, which holds the largest mode the dispi accepts.
 inline constexpr uint64_t kFramebufferAddress = 0xe000'0000;
-inline constexpr uint64_t kFramebufferSize = 16ull << 20;
+inline constexpr uint64_t kFramebufferSize = Framebuffer::kDefaultMemorySize;
 // KVM's own pages on Intel VMX: the real-mode TSS (three pages) and the EPT identity map (one
 // page), just below the BIOS ROM area at the top of the 32-bit space, outside guest RAM (KVM API
 // documentation, KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR).

@@ -62,11 +62,10 @@ private Q_SLOTS:
         const QModelIndex transmitted = model_->findAttribute(device, QStringLiteral("statistics"),
                                                               QStringLiteral("bytes transmitted"));
         QVERIFY(transmitted.isValid());
-        const uint64_t sent =
-            session_->machine()
-                .serial()
-                .getAttr(Uart16550::kStatisticsGroup, Uart16550::kAttrBytesTransmitted)
-                .scalar;
+        const uint64_t sent = session_->machine()
+                                  .serial()
+                                  .getAttr(Uart16550::kStatisticsGroup, attrId("bytes transmitted"))
+                                  .scalar;
         QVERIFY(sent >= 5);
         QTRY_COMPARE_WITH_TIMEOUT(transmitted.data().toString(),
                                   QStringLiteral("0x%1 (%2)").arg(sent, 0, 16).arg(sent),
@@ -80,18 +79,14 @@ private Q_SLOTS:
         QSignalSpy errors(model_.get(), &DeviceTreeModel::attributeError);
         QVERIFY(model_->setData(scr, QStringLiteral("0x5a")));
         QCOMPARE(errors.count(), 0);
-        QCOMPARE(session_->machine()
-                     .serial()
-                     .getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr)
-                     .scalar,
-                 uint64_t(0x5a));
+        QCOMPARE(
+            session_->machine().serial().getAttr(Uart16550::kRegistersGroup, attrId("SCR")).scalar,
+            uint64_t(0x5a));
         QCOMPARE(scr.data().toString(), QStringLiteral("0x5a (90)"));
         QVERIFY(model_->setData(scr, QStringLiteral("165")));
-        QCOMPARE(session_->machine()
-                     .serial()
-                     .getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr)
-                     .scalar,
-                 uint64_t(165));
+        QCOMPARE(
+            session_->machine().serial().getAttr(Uart16550::kRegistersGroup, attrId("SCR")).scalar,
+            uint64_t(165));
     }
 
     void aValueOutOfRangeIsRefusedWithTheDevicesMessage() {
@@ -118,20 +113,33 @@ private Q_SLOTS:
         QCOMPARE(lsr.data().toString(), before);
     }
 
+    // Only the UART's rows are counted: with the vcpus paused the in-kernel PIT still ticks and
+    // sets IRQ 0 in the in-kernel PIC, whose rows change on their own (seen in the nested VM,
+    // where a refresh takes long enough for a tick to fall between two).
     void refreshAnnouncesOnlyChangedValues() {
         session_->pause();
         QTRY_COMPARE_WITH_TIMEOUT(session_->state(), MachineSession::State::Paused,
                                   kGuestTimeoutMs);
         model_->refresh();
         QSignalSpy changed(model_.get(), &QAbstractItemModel::dataChanged);
+        const QModelIndex device = uart();
+        auto uartChanges = [&] {
+            QList<QModelIndex> rows;
+            for (const QList<QVariant>& arguments : changed) {
+                const QModelIndex row = arguments.at(0).toModelIndex();
+                for (QModelIndex up = row.parent(); up.isValid(); up = up.parent())
+                    if (up == device)
+                        rows.append(row);
+            }
+            return rows;
+        };
         model_->refresh();
-        QCOMPARE(changed.count(), 0); // a halted guest changes nothing
-        session_->machine().serial().setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr,
+        QCOMPARE(uartChanges().count(), 0); // a halted guest changes nothing in the UART
+        session_->machine().serial().setAttr(Uart16550::kRegistersGroup, attrId("SCR"),
                                              AttrValue::of(0x11));
         model_->refresh();
-        QCOMPARE(changed.count(), 1);
-        const QModelIndex scr = model_->findAttribute(uart(), {}, QStringLiteral("SCR"));
-        QCOMPARE(changed.at(0).at(0).toModelIndex(), scr);
+        const QModelIndex scr = model_->findAttribute(device, {}, QStringLiteral("SCR"));
+        QCOMPARE(uartChanges(), QList<QModelIndex>{scr});
         QCOMPARE(scr.data().toString(), QStringLiteral("0x11 (17)"));
     }
 
@@ -141,7 +149,7 @@ private Q_SLOTS:
         QVERIFY(model_->live());
         model_->setLive(false);
         QSignalSpy changed(model_.get(), &QAbstractItemModel::dataChanged);
-        session_->machine().serial().setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr,
+        session_->machine().serial().setAttr(Uart16550::kRegistersGroup, attrId("SCR"),
                                              AttrValue::of(0x5a));
         QTest::qWait(DeviceTreeModel::kRefreshIntervalMs * 3);
         const QModelIndex scr = model_->findAttribute(uart(), {}, QStringLiteral("SCR"));

@@ -176,11 +176,10 @@ private Q_SLOTS:
         QVERIFY(framebuffer);
         view.hide();
         const uint64_t updates =
-            framebuffer->getAttr(Framebuffer::kStatisticsGroup, Framebuffer::kAttrUpdates).scalar;
+            framebuffer->getAttr(Framebuffer::kStatisticsGroup, attrId("updates")).scalar;
         QTest::qWait(200);
-        QCOMPARE(
-            framebuffer->getAttr(Framebuffer::kStatisticsGroup, Framebuffer::kAttrUpdates).scalar,
-            updates);
+        QCOMPARE(framebuffer->getAttr(Framebuffer::kStatisticsGroup, attrId("updates")).scalar,
+                 updates);
         session.stop();
     }
 
@@ -302,11 +301,11 @@ private Q_SLOTS:
         auto value = [&](uint32_t group, uint64_t attr) {
             return framebuffer->getAttr(group, attr).scalar;
         };
-        QCOMPARE(value(Framebuffer::kMemoryGroup, Framebuffer::kAttrAddress), 0xE0000000ull);
-        QCOMPARE(value(Framebuffer::kScanoutGroup, Framebuffer::kAttrWidth), 640ull);
-        QCOMPARE(value(Framebuffer::kScanoutGroup, Framebuffer::kAttrHeight), 480ull);
-        QCOMPARE(value(Framebuffer::kScanoutGroup, Framebuffer::kAttrBitsPerPixel), 32ull);
-        QCOMPARE(value(Framebuffer::kScanoutGroup, Framebuffer::kAttrStride), 2560ull);
+        QCOMPARE(value(Framebuffer::kMemoryGroup, attrId("address")), 0xE0000000ull);
+        QCOMPARE(value(Framebuffer::kScanoutGroup, attrId("width")), 640ull);
+        QCOMPARE(value(Framebuffer::kScanoutGroup, attrId("height")), 480ull);
+        QCOMPARE(value(Framebuffer::kScanoutGroup, attrId("bits per pixel")), 32ull);
+        QCOMPARE(value(Framebuffer::kScanoutGroup, attrId("stride")), 2560ull);
         session.stop();
     }
 };

@@ -120,8 +120,7 @@ private Q_SLOTS:
 
         Framebuffer* framebuffer = machine->framebuffer();
         QVERIFY(framebuffer);
-        QCOMPARE(framebuffer->getAttr(Framebuffer::kStatisticsGroup, Framebuffer::kAttrRowsCopied)
-                     .scalar,
+        QCOMPARE(framebuffer->getAttr(Framebuffer::kStatisticsGroup, attrId("rows copied")).scalar,
                  uint64_t(768 + 3));
 
         sendByte(*machine);
@@ -167,14 +166,12 @@ private Q_SLOTS:
         // The device tree shows the new mode.
         Device* dispi = machine->dispi();
         QVERIFY(dispi);
-        QCOMPARE(dispi->getAttr(BochsDispi::kRegistersGroup, BochsDispi::kIndexXres).scalar,
-                 uint64_t(640));
-        QCOMPARE(dispi->getAttr(BochsDispi::kStatisticsGroup, BochsDispi::kAttrModeSets).scalar,
+        QCOMPARE(dispi->getAttr(BochsDispi::kRegistersGroup, attrId("XRES")).scalar, uint64_t(640));
+        QCOMPARE(dispi->getAttr(BochsDispi::kStatisticsGroup, attrId("mode sets")).scalar,
                  uint64_t(2));
-        QCOMPARE(machine->framebuffer()
-                     ->getAttr(Framebuffer::kScanoutGroup, Framebuffer::kAttrStride)
-                     .scalar,
-                 uint64_t(1280));
+        QCOMPARE(
+            machine->framebuffer()->getAttr(Framebuffer::kScanoutGroup, attrId("stride")).scalar,
+            uint64_t(1280));
         machine->requestStop({StopKind::UserStop, 0, 0, "test done"});
     }
 

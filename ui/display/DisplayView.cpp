@@ -121,8 +121,7 @@ I8042Controller* DisplayView::keyboard() const {
 bool DisplayView::guestMouseEnabled() const {
     I8042Controller* controller = keyboard();
     return controller &&
-           controller->getAttr(I8042Controller::kMouseGroup, I8042Controller::kAttrMouseEnabled)
-                   .scalar != 0;
+           controller->getAttr(I8042Controller::kMouseGroup, attrId("enabled")).scalar != 0;
 }
 
 void DisplayView::setSession(MachineSession* session) {

@@ -8,6 +8,7 @@
 
 using kvmscope::AcpiPmControl;
 using kvmscope::AttributeError;
+using kvmscope::attrId;
 using kvmscope::AttrValue;
 using kvmscope::testing::inb;
 using kvmscope::testing::inl;
@@ -39,8 +40,7 @@ private Q_SLOTS:
         QCOMPARE(powerOffs, 1);
         // SLP_TYP is kept, SLP_EN is write-only, SCI_EN stays set.
         QCOMPARE(inw(pm, PM1_CNT), uint16_t(sleepType(S5) | SCI_EN));
-        QCOMPARE(pm.getAttr(AcpiPmControl::kStatisticsGroup, AcpiPmControl::kAttrPowerOffRequests)
-                     .scalar,
+        QCOMPARE(pm.getAttr(AcpiPmControl::kStatisticsGroup, attrId("power-off requests")).scalar,
                  uint64_t(1));
     }
 
@@ -82,15 +82,14 @@ private Q_SLOTS:
         QCOMPARE(inw(pm, PM1_STS), uint16_t(0)); // nothing to clear, nothing set
         // The unused bytes +6, +7 read as 0 and a dword read at +4 does not run past them.
         QCOMPARE(inl(pm, PM1_CNT), uint32_t(SCI_EN));
-        pm.setAttr(AcpiPmControl::kRegistersGroup, AcpiPmControl::kAttrEnable,
-                   AttrValue::of(0x0020));
+        pm.setAttr(AcpiPmControl::kRegistersGroup, attrId("PM1_EN"), AttrValue::of(0x0020));
         QCOMPARE(inw(pm, PM1_EN), uint16_t(0x0020));
+        QVERIFY_THROWS_EXCEPTION(
+            AttributeError,
+            pm.setAttr(AcpiPmControl::kRegistersGroup, attrId("PM1_EN"), AttrValue::of(0x0002)));
         QVERIFY_THROWS_EXCEPTION(AttributeError,
-                                 pm.setAttr(AcpiPmControl::kRegistersGroup,
-                                            AcpiPmControl::kAttrEnable, AttrValue::of(0x0002)));
-        QVERIFY_THROWS_EXCEPTION(AttributeError, pm.setAttr(AcpiPmControl::kRegistersGroup,
-                                                            AcpiPmControl::kAttrControl,
-                                                            AttrValue::of(sleepType(S5) | SLP_EN)));
+                                 pm.setAttr(AcpiPmControl::kRegistersGroup, attrId("PM1_CNT"),
+                                            AttrValue::of(sleepType(S5) | SLP_EN)));
     }
 };
 

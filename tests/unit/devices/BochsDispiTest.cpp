@@ -3,6 +3,7 @@
 
 #include "DeviceTestSupport.h"
 #include "devices/Framebuffer.h"
+#include "machine/PcPlatform.h"
 
 #include <QTest>
 
@@ -37,7 +38,7 @@ void setMode(BochsDispi& dispi, uint16_t width, uint16_t height, uint16_t bpp,
 }
 
 uint64_t refused(const BochsDispi& dispi) {
-    return dispi.getAttr(BochsDispi::kStatisticsGroup, BochsDispi::kAttrRefusedWrites).scalar;
+    return dispi.getAttr(BochsDispi::kStatisticsGroup, attrId("refused writes")).scalar;
 }
 
 } // namespace
@@ -46,7 +47,7 @@ class BochsDispiTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void idReadsBackTheVersionTheGuestSpeaks() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexId), BochsDispi::kId5);
         writeRegister(dispi, BochsDispi::kIndexId, 0xB0C2);
@@ -58,7 +59,7 @@ private Q_SLOTS:
     }
 
     void startsDisabledWithTheConfiguredModeInItsRegisters() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 800, 600, 16);
         QVERIFY(!framebuffer.scanout().enabled);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexXres), uint16_t(800));
@@ -75,7 +76,7 @@ private Q_SLOTS:
     }
 
     void enablingSetsTheScanoutAndClearsTheScreen() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         std::fill_n(framebuffer.memory().data(), 640 * 480 * 4 + 16, uint8_t(0xAB));
         setMode(dispi, 640, 480, 32);
@@ -87,12 +88,12 @@ private Q_SLOTS:
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexVirtWidth), uint16_t(640));
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexVirtHeight),
                  uint16_t(Framebuffer::kDefaultMemorySize / 2560));
-        QCOMPARE(dispi.getAttr(BochsDispi::kStatisticsGroup, BochsDispi::kAttrModeSets).scalar,
+        QCOMPARE(dispi.getAttr(BochsDispi::kStatisticsGroup, attrId("mode sets")).scalar,
                  uint64_t(1));
     }
 
     void noClearMemKeepsVideoMemory() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         framebuffer.memory()[100] = 0x5A;
         setMode(dispi, 320, 200, 24, BochsDispi::kLfbEnabled | BochsDispi::kNoClearMem);
@@ -102,7 +103,7 @@ private Q_SLOTS:
     }
 
     void modeSwitchesChangeTheScanoutGeneration() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         const uint64_t start = framebuffer.scanoutAndGeneration().second;
         setMode(dispi, 640, 480, 32);
@@ -120,7 +121,7 @@ private Q_SLOTS:
     }
 
     void resolutionAndDepthCannotChangeWhileEnabled() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         setMode(dispi, 640, 480, 32);
         writeRegister(dispi, BochsDispi::kIndexXres, 800);
@@ -132,7 +133,7 @@ private Q_SLOTS:
     }
 
     void paletteDepthsAndOversizedModesAreRefused() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         writeRegister(dispi, BochsDispi::kIndexBpp, 8);
         writeRegister(dispi, BochsDispi::kIndexBpp, 4);
@@ -142,7 +143,7 @@ private Q_SLOTS:
         QCOMPARE(refused(dispi), uint64_t(3));
 
         // A mode the video memory cannot hold leaves the display off.
-        Framebuffer small(Framebuffer::kDefaultAddress, 1 << 20);
+        Framebuffer small(pc::kFramebufferAddress, 1 << 20);
         BochsDispi smallDispi(small, 1024, 768, 32);
         writeRegister(smallDispi, BochsDispi::kIndexEnable, BochsDispi::kEnabled);
         QVERIFY(!small.scanout().enabled);
@@ -151,7 +152,7 @@ private Q_SLOTS:
     }
 
     void getCapsReportsTheMaximums() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         writeRegister(dispi, BochsDispi::kIndexEnable, BochsDispi::kGetCaps);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexXres), BochsDispi::kMaxXres);
@@ -162,7 +163,7 @@ private Q_SLOTS:
     }
 
     void virtualWidthAndOffsetsPanTheScanout() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         setMode(dispi, 640, 480, 32);
         writeRegister(dispi, BochsDispi::kIndexVirtWidth, 1024);
@@ -190,7 +191,7 @@ private Q_SLOTS:
     }
 
     void byteAccessesReachTheLowByte() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         outb(dispi, kIndex, BochsDispi::kIndexXres);
         QCOMPARE(inb(dispi, kData), uint8_t(1024 & 0xFF));
@@ -199,35 +200,34 @@ private Q_SLOTS:
     }
 
     void unknownRegistersAreCounted() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         QCOMPARE(readRegister(dispi, 0x20), uint16_t(0));
         writeRegister(dispi, 0x20, 1);
-        QCOMPARE(
-            dispi.getAttr(BochsDispi::kStatisticsGroup, BochsDispi::kAttrUnknownAccesses).scalar,
-            uint64_t(2));
+        QCOMPARE(dispi.getAttr(BochsDispi::kStatisticsGroup, attrId("unknown accesses")).scalar,
+                 uint64_t(2));
     }
 
     void attributesGoThroughTheGuestsPath() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
-        dispi.setAttr(BochsDispi::kRegistersGroup, BochsDispi::kIndexEnable,
+        dispi.setAttr(BochsDispi::kRegistersGroup, attrId("ENABLE"),
                       AttrValue::of(BochsDispi::kEnabled));
         QVERIFY(framebuffer.scanout().enabled);
-        QCOMPARE(framebuffer.getAttr(Framebuffer::kScanoutGroup, Framebuffer::kAttrStride).scalar,
+        QCOMPARE(framebuffer.getAttr(Framebuffer::kScanoutGroup, attrId("stride")).scalar,
                  uint64_t(4096));
-        QCOMPARE(framebuffer.getAttr(Framebuffer::kMemoryGroup, Framebuffer::kAttrAddress).scalar,
+        QCOMPARE(framebuffer.getAttr(Framebuffer::kMemoryGroup, attrId("address")).scalar,
                  uint64_t(0xE0000000));
-        QVERIFY_THROWS_EXCEPTION(AttributeError,
-                                 dispi.setAttr(BochsDispi::kRegistersGroup,
-                                               BochsDispi::kIndexVirtHeight, AttrValue::of(1)));
-        QVERIFY_THROWS_EXCEPTION(AttributeError,
-                                 framebuffer.setAttr(Framebuffer::kScanoutGroup,
-                                                     Framebuffer::kAttrWidth, AttrValue::of(1)));
+        QVERIFY_THROWS_EXCEPTION(
+            AttributeError,
+            dispi.setAttr(BochsDispi::kRegistersGroup, attrId("VIRT_HEIGHT"), AttrValue::of(1)));
+        QVERIFY_THROWS_EXCEPTION(
+            AttributeError,
+            framebuffer.setAttr(Framebuffer::kScanoutGroup, attrId("width"), AttrValue::of(1)));
     }
 
     void setModeActsAsFirmware() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         dispi.setMode(1280, 1024, 16);
         QCOMPARE(framebuffer.scanout(), (ScanoutMode{true, 1280, 1024, 16, 2560, 0}));

@@ -8,6 +8,7 @@
 #include <memory>
 
 using kvmscope::AttributeError;
+using kvmscope::attrId;
 using kvmscope::AttrValue;
 using kvmscope::CmosRtc;
 using kvmscope::testing::inb;
@@ -164,7 +165,7 @@ private Q_SLOTS:
         QCOMPARE(readCmos(rtc, 0x0c), uint8_t(0x00));
         // The attribute shows the flags without clearing them.
         *clock.now += 1;
-        QVERIFY(rtc.getAttr(CmosRtc::kStatusGroup, 0x0c).scalar & 0x10);
+        QVERIFY(rtc.getAttr(CmosRtc::kStatusGroup, attrId("register C")).scalar & 0x10);
         QVERIFY(readCmos(rtc, 0x0c) & 0x10);
     }
 
@@ -173,10 +174,10 @@ private Q_SLOTS:
         CmosRtc rtc(64 * MiB, clock.function());
         outb(rtc, INDEX, 0x80 | 0x0d);
         QCOMPARE(inb(rtc, DATA), uint8_t(0x80)); // register D: bit 7 did not go into the index
-        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, CmosRtc::kAttrNmiDisabled).scalar, uint64_t(1));
-        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, CmosRtc::kAttrIndex).scalar, uint64_t(0x0d));
+        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, attrId("NMI disabled")).scalar, uint64_t(1));
+        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, attrId("index")).scalar, uint64_t(0x0d));
         outb(rtc, INDEX, 0x0d);
-        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, CmosRtc::kAttrNmiDisabled).scalar, uint64_t(0));
+        QCOMPARE(rtc.getAttr(CmosRtc::kIndexGroup, attrId("NMI disabled")).scalar, uint64_t(0));
         QCOMPARE(inb(rtc, INDEX), uint8_t(0xff)); // write-only
     }
 
@@ -237,27 +238,26 @@ private Q_SLOTS:
         FakeClock clock;
         *clock.now = utc(2024, 2, 29, 13, 45, 7);
         CmosRtc rtc(64 * MiB, clock.function());
-        const AttrValue value = rtc.getAttr(CmosRtc::kMemoryGroup, CmosRtc::kAttrCmosBytes);
+        const AttrValue value = rtc.getAttr(CmosRtc::kMemoryGroup, attrId("CMOS"));
         QCOMPARE(value.bytes.size(), CmosRtc::kCmosSize);
         QCOMPARE(value.bytes[0x00], uint8_t(0x07));
         QCOMPARE(value.bytes[0x09], uint8_t(0x24));
         QCOMPARE(value.bytes[0x0d], uint8_t(0x80));
         QCOMPARE(value.bytes[0x15], uint8_t(0x80));
         QCOMPARE(value.bytes[0x35], uint8_t(0x03));
-        QCOMPARE(rtc.getAttr(CmosRtc::kTimeGroup, CmosRtc::kHours).scalar, uint64_t(0x13));
+        QCOMPARE(rtc.getAttr(CmosRtc::kTimeGroup, attrId("hours")).scalar, uint64_t(0x13));
     }
 
     void attributeRangeChecks() {
         FakeClock clock;
         CmosRtc rtc(64 * MiB, clock.function());
+        QVERIFY_THROWS_EXCEPTION(AttributeError, rtc.setAttr(CmosRtc::kIndexGroup, attrId("index"),
+                                                             AttrValue::of(0x80)));
         QVERIFY_THROWS_EXCEPTION(
-            AttributeError,
-            rtc.setAttr(CmosRtc::kIndexGroup, CmosRtc::kAttrIndex, AttrValue::of(0x80)));
-        QVERIFY_THROWS_EXCEPTION(
-            AttributeError, rtc.setAttr(CmosRtc::kTimeGroup, CmosRtc::kSeconds, AttrValue::of(1)));
-        rtc.setAttr(CmosRtc::kIndexGroup, CmosRtc::kAttrIndex, AttrValue::of(0x15));
+            AttributeError, rtc.setAttr(CmosRtc::kTimeGroup, attrId("seconds"), AttrValue::of(1)));
+        rtc.setAttr(CmosRtc::kIndexGroup, attrId("index"), AttrValue::of(0x15));
         QCOMPARE(inb(rtc, DATA), uint8_t(0x80));
-        rtc.setAttr(CmosRtc::kStatusGroup, CmosRtc::kRegisterB, AttrValue::of(0x06));
+        rtc.setAttr(CmosRtc::kStatusGroup, attrId("register B"), AttrValue::of(0x06));
         QCOMPARE(readCmos(rtc, 0x0b), uint8_t(0x06));
     }
 };

@@ -6,6 +6,7 @@
 
 #include <QTest>
 
+using kvmscope::attrId;
 using kvmscope::DebugExitPort;
 using kvmscope::testing::inb;
 using kvmscope::testing::inl;
@@ -23,9 +24,9 @@ private Q_SLOTS:
         outw(port, 0, 0x1234);
         outl(port, 0, 0x89abcdef);
         QCOMPARE(values, (std::vector<uint32_t>{0x21, 0x1234, 0x89abcdef}));
-        QCOMPARE(port.getAttr(DebugExitPort::kRegistersGroup, DebugExitPort::kAttrLastValue).scalar,
+        QCOMPARE(port.getAttr(DebugExitPort::kRegistersGroup, attrId("last value")).scalar,
                  uint64_t(0x89abcdef));
-        QCOMPARE(port.getAttr(DebugExitPort::kStatisticsGroup, DebugExitPort::kAttrWrites).scalar,
+        QCOMPARE(port.getAttr(DebugExitPort::kStatisticsGroup, attrId("writes")).scalar,
                  uint64_t(3));
     }
 

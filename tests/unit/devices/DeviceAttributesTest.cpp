@@ -14,6 +14,7 @@
 #include <set>
 
 using kvmscope::AttrAccess;
+using kvmscope::attrId;
 using kvmscope::AttributeError;
 using kvmscope::AttrType;
 using kvmscope::AttrValue;
@@ -117,17 +118,17 @@ private Q_SLOTS:
         UartWithPeers peers;
         auto& uart = peers.uart;
         using U = kvmscope::Uart16550;
-        for (uint64_t attr : {U::kAttrLcr, U::kAttrScr, U::kAttrDll, U::kAttrDlm}) {
+        for (uint64_t attr : {attrId("LCR"), attrId("SCR"), attrId("DLL"), attrId("DLM")}) {
             uart.setAttr(U::kRegistersGroup, attr, AttrValue::of(0x5a));
             QCOMPARE(uart.getAttr(U::kRegistersGroup, attr).scalar, uint64_t(0x5a));
         }
         QVERIFY_THROWS_EXCEPTION(
-            AttributeError, uart.setAttr(U::kRegistersGroup, U::kAttrScr, AttrValue::of(0x100)));
+            AttributeError, uart.setAttr(U::kRegistersGroup, attrId("SCR"), AttrValue::of(0x100)));
         QVERIFY_THROWS_EXCEPTION(AttributeError,
-                                 uart.setAttr(U::kRegistersGroup, U::kAttrLsr, AttrValue::of(0)));
+                                 uart.setAttr(U::kRegistersGroup, attrId("LSR"), AttrValue::of(0)));
         QVERIFY_THROWS_EXCEPTION(
             AttributeError,
-            uart.setAttr(U::kStatisticsGroup, U::kAttrBytesReceived, AttrValue::of(0)));
+            uart.setAttr(U::kStatisticsGroup, attrId("bytes received"), AttrValue::of(0)));
     }
 };
 

@@ -5,6 +5,7 @@
 #include "boot/linux/LinuxLoader.h"
 #include "common/Error.h"
 #include "machine/MachineConfig.h"
+#include "machine/PcPlatform.h"
 
 #include <QTest>
 
@@ -14,7 +15,7 @@ class FramebufferTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void memoryIsZeroedAndSized() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         QCOMPARE(framebuffer.memory().size(), size_t(16 << 20));
         QCOMPARE(framebuffer.memory()[0], uint8_t(0));
         QCOMPARE(framebuffer.memory()[(16 << 20) - 1], uint8_t(0));
@@ -24,7 +25,7 @@ private Q_SLOTS:
     }
 
     void scanoutMustFitTheMemory() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, 1 << 20);
+        Framebuffer framebuffer(pc::kFramebufferAddress, 1 << 20);
         const ScanoutMode fits{true, 512, 512, 32, 2048, 0};
         QVERIFY(framebuffer.fits(fits));
         framebuffer.setScanout(fits);
@@ -39,14 +40,13 @@ private Q_SLOTS:
     }
 
     void generationCountsChangesOnly() {
-        Framebuffer framebuffer(Framebuffer::kDefaultAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
         const uint64_t start = framebuffer.scanoutAndGeneration().second;
         framebuffer.setScanout({true, 640, 480, 32, 2560, 0});
         framebuffer.setScanout({true, 640, 480, 32, 2560, 0});
         QCOMPARE(framebuffer.scanoutAndGeneration().second, start + 1);
-        QCOMPARE(
-            framebuffer.getAttr(Framebuffer::kScanoutGroup, Framebuffer::kAttrModeChanges).scalar,
-            start + 1);
+        QCOMPARE(framebuffer.getAttr(Framebuffer::kScanoutGroup, attrId("changes")).scalar,
+                 start + 1);
     }
 
     void depthsMapToFormatsAndLayouts() {

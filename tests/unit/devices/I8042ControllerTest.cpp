@@ -11,6 +11,7 @@
 #include <vector>
 
 using kvmscope::AttributeError;
+using kvmscope::attrId;
 using kvmscope::AttrValue;
 using kvmscope::I8042Controller;
 using kvmscope::testing::inb;
@@ -80,8 +81,7 @@ private Q_SLOTS:
         QCOMPARE(f.drain(), (Bytes{0x00}));
         f.command(0xa9);
         QCOMPARE(f.drain(), (Bytes{0x00}));
-        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesRead),
-                 uint64_t(3));
+        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, attrId("bytes read")), uint64_t(3));
     }
 
     void commandByteReadsBackWhatWasWritten() {
@@ -91,8 +91,7 @@ private Q_SLOTS:
         QVERIFY(!(inb(f.i8042, STATUS) & ST_SYS)); // SYS follows command byte bit 2
         f.command(0x20);
         QCOMPARE(f.drain(), (Bytes{0x43}));
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrCommandByte),
-                 uint64_t(0x43));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("command byte")), uint64_t(0x43));
         // 0xad/0xae and 0xa7/0xa8 flip the interface-disable bits 4 and 5.
         f.command(0xad);
         f.command(0xa7);
@@ -102,10 +101,9 @@ private Q_SLOTS:
         f.command(0xa8);
         f.command(0x20);
         QCOMPARE(f.drain(), (Bytes{0x43}));
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrLastCommand),
-                 uint64_t(0x20));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("last command")), uint64_t(0x20));
         // The attribute write has the guest's effect.
-        f.i8042.setAttr(I8042Controller::kControllerGroup, I8042Controller::kAttrCommandByte,
+        f.i8042.setAttr(I8042Controller::kControllerGroup, attrId("command byte"),
                         AttrValue::of(0x47));
         QVERIFY(inb(f.i8042, STATUS) & ST_SYS);
         f.command(0x20);
@@ -119,25 +117,25 @@ private Q_SLOTS:
         f.command(0xff); // pulses nothing
         f.command(0xfd); // pulses bit 1 only, wired to nothing
         QCOMPARE(f.resets, 1);
-        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, I8042Controller::kAttrResetsRequested),
+        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, attrId("resets requested")),
                  uint64_t(1));
         QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF)); // no reply
     }
 
     void outputPortTracksA20AndResets() {
         Fixture f;
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrA20), uint64_t(1));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("A20")), uint64_t(1));
         f.commandWithData(0xd1, 0x01); // A20 off, reset line high
         QCOMPARE(f.resets, 0);
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrA20), uint64_t(0));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("A20")), uint64_t(0));
         f.command(0xd0);
         QCOMPARE(f.drain(), (Bytes{0x01}));
         f.commandWithData(0xd1, 0x03);
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrA20), uint64_t(1));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("A20")), uint64_t(1));
         QCOMPARE(f.resets, 0);
         f.commandWithData(0xd1, 0x02); // bit 0 clear: the CPU is held in reset
         QCOMPARE(f.resets, 1);
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrA20), uint64_t(1));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("A20")), uint64_t(1));
         // The data byte was the output port's, not a keyboard command: no reply came.
         QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
     }
@@ -188,8 +186,7 @@ private Q_SLOTS:
         QCOMPARE(f.drain(), (Bytes{0xfa}));
         outb(f.i8042, DATA, 0x06); // Num Lock and Caps Lock
         QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, I8042Controller::kAttrLeds),
-                 uint64_t(0x06));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("LEDs")), uint64_t(0x06));
         // The argument was not taken as a command: a real command works as before.
         outb(f.i8042, DATA, 0xee);
         QCOMPARE(f.drain(), (Bytes{0xee}));
@@ -212,8 +209,7 @@ private Q_SLOTS:
         outb(f.i8042, DATA, 0xf0);
         outb(f.i8042, DATA, 0x01);
         QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, I8042Controller::kAttrScancodeSet),
-                 uint64_t(1));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scancode set")), uint64_t(1));
         // A set-1 keyboard converts the host's set 2 itself.
         const uint8_t breakA[] = {0xf0, 0x1c};
         f.i8042.keyboardInput(breakA);
@@ -227,8 +223,7 @@ private Q_SLOTS:
         Fixture f;
         outb(f.i8042, DATA, 0xf5);
         QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, I8042Controller::kAttrScanningEnabled),
-                 uint64_t(0));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scanning enabled")), uint64_t(0));
         const uint8_t a[] = {0x1c};
         f.i8042.keyboardInput(a);
         QVERIFY(f.drain().empty());
@@ -270,10 +265,8 @@ private Q_SLOTS:
         f.toMouse(3);
         f.toMouse(0xe7);
         QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa, 0xfa, 0xfa, 0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, I8042Controller::kAttrSampleRate),
-                 uint64_t(40));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, I8042Controller::kAttrResolution),
-                 uint64_t(3));
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("sample rate")), uint64_t(40));
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("resolution")), uint64_t(3));
         // Not reporting yet: movement is not queued.
         f.i8042.mouseInput(5, 5, 0);
         QVERIFY(f.drain().empty());
@@ -287,10 +280,8 @@ private Q_SLOTS:
         QCOMPARE(f.drain(), (Bytes{0xfa, 0x33, 0x03, 40}));
         f.toMouse(0xf6);
         QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, I8042Controller::kAttrMouseEnabled),
-                 uint64_t(0));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, I8042Controller::kAttrSampleRate),
-                 uint64_t(100));
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("enabled")), uint64_t(0));
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("sample rate")), uint64_t(100));
     }
 
     void auxDisabledHoldsMouseBytes() {
@@ -298,8 +289,7 @@ private Q_SLOTS:
         f.command(0xa7);
         f.toMouse(0xf2);
         QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, I8042Controller::kAttrMouseQueued),
-                 uint64_t(2));
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("queued bytes")), uint64_t(2));
         f.command(0xa8);
         QCOMPARE(f.drain(), (Bytes{0xfa, 0x00}));
     }
@@ -360,9 +350,9 @@ private Q_SLOTS:
         Fixture f;
         const Bytes many(100, 0x1c);
         f.i8042.keyboardInput(many);
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, I8042Controller::kAttrKeyboardQueued),
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("queued bytes")),
                  uint64_t(I8042Controller::kQueueCapacity));
-        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, I8042Controller::kAttrBytesDropped),
+        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, attrId("bytes dropped")),
                  uint64_t(100 - I8042Controller::kQueueCapacity));
         QCOMPARE(f.drain().size(), I8042Controller::kQueueCapacity);
     }
@@ -404,23 +394,20 @@ private Q_SLOTS:
             f.i8042.getAttr(info.group, info.attr); // every listed attribute can be read
         }
         QVERIFY(!f.i8042.hasAttr(I8042Controller::kStatisticsGroup, 99));
+        QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.setAttr(I8042Controller::kControllerGroup,
+                                                                 attrId("A20"), AttrValue::of(0)));
+        QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.setAttr(I8042Controller::kKeyboardGroup,
+                                                                 attrId("LEDs"), AttrValue::of(1)));
         QVERIFY_THROWS_EXCEPTION(AttributeError,
                                  f.i8042.setAttr(I8042Controller::kControllerGroup,
-                                                 I8042Controller::kAttrA20, AttrValue::of(0)));
+                                                 attrId("command byte"), AttrValue::of(0x100)));
         QVERIFY_THROWS_EXCEPTION(AttributeError,
-                                 f.i8042.setAttr(I8042Controller::kKeyboardGroup,
-                                                 I8042Controller::kAttrLeds, AttrValue::of(1)));
-        QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.setAttr(I8042Controller::kControllerGroup,
-                                                                 I8042Controller::kAttrCommandByte,
-                                                                 AttrValue::of(0x100)));
-        QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.setAttr(I8042Controller::kControllerGroup,
-                                                                 I8042Controller::kAttrCommandByte,
-                                                                 AttrValue::of(0x80)));
+                                 f.i8042.setAttr(I8042Controller::kControllerGroup,
+                                                 attrId("command byte"), AttrValue::of(0x80)));
         QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.getAttr(7, 0));
         // Reading port 0x61 as an attribute does not flip its refresh bit.
-        const uint64_t portB =
-            f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrPortB);
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, I8042Controller::kAttrPortB), portB);
+        const uint64_t portB = f.attr(I8042Controller::kControllerGroup, attrId("port 0x61"));
+        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("port 0x61")), portB);
     }
 };
 

@@ -5,6 +5,7 @@
 
 #include <QTest>
 
+using kvmscope::attrId;
 using kvmscope::PostCodePort;
 using kvmscope::testing::inb;
 using kvmscope::testing::inw;
@@ -20,9 +21,9 @@ private Q_SLOTS:
         outb(port, 0, 0x55);
         outb(port, 0, 0xaa);
         QCOMPARE(inb(port, 0), uint8_t(0xaa));
-        QCOMPARE(port.getAttr(PostCodePort::kRegistersGroup, PostCodePort::kAttrLastCode).scalar,
+        QCOMPARE(port.getAttr(PostCodePort::kRegistersGroup, attrId("last code")).scalar,
                  uint64_t(0xaa));
-        QCOMPARE(port.getAttr(PostCodePort::kStatisticsGroup, PostCodePort::kAttrWrites).scalar,
+        QCOMPARE(port.getAttr(PostCodePort::kStatisticsGroup, attrId("writes")).scalar,
                  uint64_t(2));
     }
 

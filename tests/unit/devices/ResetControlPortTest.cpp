@@ -6,6 +6,7 @@
 #include <QTest>
 
 using kvmscope::AttributeError;
+using kvmscope::attrId;
 using kvmscope::AttrValue;
 using kvmscope::ResetControlPort;
 using kvmscope::testing::inb;
@@ -27,10 +28,8 @@ private Q_SLOTS:
         outb(port, 0, 0x04); // soft reset
         QCOMPARE(resets, 3);
         QCOMPARE(inb(port, 0), uint8_t(0x00));
-        QCOMPARE(
-            port.getAttr(ResetControlPort::kStatisticsGroup, ResetControlPort::kAttrResetRequests)
-                .scalar,
-            uint64_t(3));
+        QCOMPARE(port.getAttr(ResetControlPort::kStatisticsGroup, attrId("reset requests")).scalar,
+                 uint64_t(3));
     }
 
     void otherBitsOnlyStore() {
@@ -50,12 +49,11 @@ private Q_SLOTS:
     void attributeSetsOnlyTheStoredBits() {
         int resets = 0;
         ResetControlPort port([&] { ++resets; });
-        port.setAttr(ResetControlPort::kRegistersGroup, ResetControlPort::kAttrResetControl,
-                     AttrValue::of(0x02));
+        port.setAttr(ResetControlPort::kRegistersGroup, attrId("RST_CNT"), AttrValue::of(0x02));
         QCOMPARE(inb(port, 0), uint8_t(0x02));
-        QVERIFY_THROWS_EXCEPTION(AttributeError, port.setAttr(ResetControlPort::kRegistersGroup,
-                                                              ResetControlPort::kAttrResetControl,
-                                                              AttrValue::of(0x06)));
+        QVERIFY_THROWS_EXCEPTION(AttributeError,
+                                 port.setAttr(ResetControlPort::kRegistersGroup, attrId("RST_CNT"),
+                                              AttrValue::of(0x06)));
         QCOMPARE(resets, 0);
     }
 };

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+using kvmscope::attrId;
 using kvmscope::AttrValue;
 using kvmscope::Uart16550;
 using kvmscope::testing::CollectingSerialSink;
@@ -70,9 +71,8 @@ private Q_SLOTS:
         for (char c : std::string("hello\r\n"))
             outb(uart, THR, static_cast<uint8_t>(c));
         QCOMPARE(sink.text(), std::string("hello\r\n"));
-        QCOMPARE(statistic(uart, Uart16550::kAttrBytesTransmitted), uint64_t(7));
-        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrThr).scalar,
-                 uint64_t('\n'));
+        QCOMPARE(statistic(uart, attrId("bytes transmitted")), uint64_t(7));
+        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, attrId("THR")).scalar, uint64_t('\n'));
         // THR never fills: the guest's polling loop (console.c) always sees THRE.
         QVERIFY(inb(uart, LSR) & LSR_THRE);
     }
@@ -99,7 +99,7 @@ private Q_SLOTS:
         QCOMPARE(inb(uart, DLL), uint8_t(0x0c));
         QCOMPARE(inb(uart, DLM), uint8_t(0x00));
         QVERIFY(sink.text().empty()); // a DLL write is not a transmission
-        QCOMPARE(statistic(uart, Uart16550::kAttrBaudRate), uint64_t(9600));
+        QCOMPARE(statistic(uart, attrId("baud rate")), uint64_t(9600));
 
         outb(uart, LCR, LCR_8N1);
         outb(uart, IER, IER_RDA);
@@ -110,8 +110,7 @@ private Q_SLOTS:
         outb(uart, LCR, LCR_DLAB);
         QCOMPARE(inb(uart, DLL), uint8_t(0x0c));
         QCOMPARE(inb(uart, DLM), uint8_t(0x00));
-        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrIer).scalar,
-                 uint64_t(IER_RDA));
+        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, attrId("IER")).scalar, uint64_t(IER_RDA));
     }
 
     void dataReadyUntilEveryByteIsRead() {
@@ -126,7 +125,7 @@ private Q_SLOTS:
         QCOMPARE(inb(uart, RBR), uint8_t('b'));
         QVERIFY(!(inb(uart, LSR) & LSR_DR));
         QCOMPARE(inb(uart, RBR), uint8_t('b')); // an empty receiver returns its last byte
-        QCOMPARE(statistic(uart, Uart16550::kAttrBytesReceived), uint64_t(2));
+        QCOMPARE(statistic(uart, attrId("bytes received")), uint64_t(2));
     }
 
     void fifoControlShowsInIirAndClearsTheReceiver() {
@@ -140,7 +139,7 @@ private Q_SLOTS:
         outb(uart, FCR, FCR_ENABLE | FCR_CLEAR_RX);
         QVERIFY(!(inb(uart, LSR) & LSR_DR));
         // FCR1 clears itself; the enable stays.
-        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrFcr).scalar,
+        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, attrId("FCR")).scalar,
                  uint64_t(FCR_ENABLE));
         // Turning the FIFOs off clears them too, and IIR loses bits 7-6.
         uart.receive(bytesOf("z"));
@@ -162,14 +161,14 @@ private Q_SLOTS:
         QVERIFY(!(inb(uart, LSR) & LSR_OE));
         uart.receive(std::span(data).subspan(Uart16550::kFifoSize));
         QVERIFY(!(inb(uart, LSR) & LSR_OE));
-        QCOMPARE(statistic(uart, Uart16550::kAttrOverruns), uint64_t(0));
+        QCOMPARE(statistic(uart, attrId("overruns")), uint64_t(0));
 
         const uint8_t extra[2] = {0xee, 0xef};
         uart.receive(extra);
         QCOMPARE(inb(uart, LSR), uint8_t(LSR_DR | LSR_OE | LSR_THRE | LSR_TEMT));
         QVERIFY(!(inb(uart, LSR) & LSR_OE)); // reading LSR cleared OE
-        QCOMPARE(statistic(uart, Uart16550::kAttrOverruns), uint64_t(2));
-        QCOMPARE(statistic(uart, Uart16550::kAttrReceiveQueued),
+        QCOMPARE(statistic(uart, attrId("overruns")), uint64_t(2));
+        QCOMPARE(statistic(uart, attrId("receive queued")),
                  uint64_t(Uart16550::kReceiveQueueCapacity));
         for (size_t i = 0; i < data.size(); ++i)
             QCOMPARE(inb(uart, RBR), data[i]);
@@ -247,7 +246,7 @@ private Q_SLOTS:
         QCOMPARE(irq.risingEdges(), 3);
         outb(uart, IER, 0);
         QVERIFY(!irq.level());
-        QCOMPARE(statistic(uart, Uart16550::kAttrInterruptsRaised), uint64_t(3));
+        QCOMPARE(statistic(uart, attrId("interrupts raised")), uint64_t(3));
         QCOMPARE(sink.text(), std::string("abc"));
     }
 
@@ -305,19 +304,19 @@ private Q_SLOTS:
         RecordingIrqLine irq;
         CollectingSerialSink sink;
         Uart16550 uart(irq, sink);
-        uart.setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrMcr, AttrValue::of(MCR_OUT2));
-        uart.setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrIer, AttrValue::of(IER_THRE));
+        uart.setAttr(Uart16550::kRegistersGroup, attrId("MCR"), AttrValue::of(MCR_OUT2));
+        uart.setAttr(Uart16550::kRegistersGroup, attrId("IER"), AttrValue::of(IER_THRE));
         QVERIFY(irq.level());
-        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrIir).scalar,
+        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, attrId("IIR")).scalar,
                  uint64_t(IIR_THRE));
         // Reading the attribute has no side effect: the guest still sees THRE.
         QCOMPARE(inb(uart, IIR), IIR_THRE);
-        uart.setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrScr, AttrValue::of(0xa5));
+        uart.setAttr(Uart16550::kRegistersGroup, attrId("SCR"), AttrValue::of(0xa5));
         QCOMPARE(inb(uart, SCR), uint8_t(0xa5));
-        uart.setAttr(Uart16550::kRegistersGroup, Uart16550::kAttrDll, AttrValue::of(3));
-        QCOMPARE(statistic(uart, Uart16550::kAttrBaudRate), uint64_t(38400));
+        uart.setAttr(Uart16550::kRegistersGroup, attrId("DLL"), AttrValue::of(3));
+        QCOMPARE(statistic(uart, attrId("baud rate")), uint64_t(38400));
         uart.receive(bytesOf("q"));
-        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, Uart16550::kAttrLsr).scalar & LSR_DR,
+        QCOMPARE(uart.getAttr(Uart16550::kRegistersGroup, attrId("LSR")).scalar & LSR_DR,
                  uint64_t(LSR_DR));
         QCOMPARE(inb(uart, RBR), uint8_t('q')); // the attribute read did not consume it
     }
@@ -335,8 +334,8 @@ private Q_SLOTS:
             std::vector<uint8_t> chunk;
             for (size_t sent = 0; sent < kTotal;) {
                 // Stay within the bound, as a flow-controlled sender would.
-                if (uart.getAttr(Uart16550::kStatisticsGroup, Uart16550::kAttrReceiveQueued)
-                        .scalar > Uart16550::kReceiveQueueCapacity - kChunk) {
+                if (uart.getAttr(Uart16550::kStatisticsGroup, attrId("receive queued")).scalar >
+                    Uart16550::kReceiveQueueCapacity - kChunk) {
                     std::this_thread::yield();
                     continue;
                 }
@@ -366,8 +365,8 @@ private Q_SLOTS:
         transmitter.join();
         QVERIFY(done);
         QVERIFY(inOrder);
-        QCOMPARE(statistic(uart, Uart16550::kAttrOverruns), uint64_t(0));
-        QCOMPARE(statistic(uart, Uart16550::kAttrBytesReceived), uint64_t(kTotal));
+        QCOMPARE(statistic(uart, attrId("overruns")), uint64_t(0));
+        QCOMPARE(statistic(uart, attrId("bytes received")), uint64_t(kTotal));
         QCOMPARE(sink.text().size(), size_t(10'000));
         QVERIFY(!irq.level()); // everything read: no interrupt left pending
     }

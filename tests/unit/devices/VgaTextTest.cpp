@@ -48,11 +48,9 @@ private Q_SLOTS:
         writeCrtc(vga, VgaText::kCursorLocationHigh, uint8_t(cell >> 8));
         writeCrtc(vga, VgaText::kCursorLocationLow, uint8_t(cell));
         QCOMPARE(vga.state().cursorLocation, cell);
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorRow).scalar, uint64_t(4));
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorColumn).scalar,
-                 uint64_t(49));
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorVisible).scalar,
-                 uint64_t(1));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("row")).scalar, uint64_t(4));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("column")).scalar, uint64_t(49));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("visible")).scalar, uint64_t(1));
         QCOMPARE(readCrtc(vga, VgaText::kCursorLocationLow), uint8_t(cell));
     }
 
@@ -73,8 +71,7 @@ private Q_SLOTS:
         QVERIFY(!state.cursorEnabled);
         QCOMPARE(state.cursorStart, uint8_t(14));
         QCOMPARE(state.cursorEnd, uint8_t(15));
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorVisible).scalar,
-                 uint64_t(0));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("visible")).scalar, uint64_t(0));
     }
 
     void cursorRowIsCountedFromTheStartAddress() {
@@ -84,13 +81,11 @@ private Q_SLOTS:
         writeCrtc(vga, VgaText::kCursorLocationHigh, 0);
         writeCrtc(vga, VgaText::kCursorLocationLow, 80 + 5);
         QCOMPARE(vga.state().startAddress, uint16_t(80));
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorRow).scalar, uint64_t(0));
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorColumn).scalar,
-                 uint64_t(5));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("row")).scalar, uint64_t(0));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("column")).scalar, uint64_t(5));
         // Above the start: not on the screen.
         writeCrtc(vga, VgaText::kCursorLocationLow, 3);
-        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, VgaText::kAttrCursorVisible).scalar,
-                 uint64_t(0));
+        QCOMPARE(vga.getAttr(VgaText::kCursorGroup, attrId("visible")).scalar, uint64_t(0));
     }
 
     void protectBitGuardsRegisters0To7() {
@@ -101,7 +96,7 @@ private Q_SLOTS:
         QCOMPARE(readCrtc(vga, 0x00), uint8_t(0x5F));
         writeCrtc(vga, VgaText::kOverflow, 0x00); // only the line-compare bit goes through
         QCOMPARE(readCrtc(vga, VgaText::kOverflow), uint8_t(0x1F & ~VgaText::kLineCompareBit8));
-        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, VgaText::kAttrIgnoredWrites).scalar,
+        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, attrId("ignored writes")).scalar,
                  uint64_t(2));
         writeCrtc(vga, VgaText::kVerticalRetraceEndProtect, 0x0E);
         writeCrtc(vga, 0x00, 0x12);
@@ -119,7 +114,7 @@ private Q_SLOTS:
         while ((inb(vga, VgaText::kInputStatusOffset) & VgaText::kVerticalRetrace) && reads < 10)
             ++reads;
         QVERIFY(reads < 10);
-        QVERIFY(vga.getAttr(VgaText::kStatisticsGroup, VgaText::kAttrStatusReads).scalar >= 2);
+        QVERIFY(vga.getAttr(VgaText::kStatisticsGroup, attrId("status reads")).scalar >= 2);
     }
 
     void unknownPortsAndIndicesAreCounted() {
@@ -127,19 +122,18 @@ private Q_SLOTS:
         QCOMPARE(inb(vga, 2), uint8_t(0xFF)); // 0x3D6
         QCOMPARE(readCrtc(vga, 0x40), uint8_t(0xFF));
         writeCrtc(vga, 0x40, 1);
-        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, VgaText::kAttrUnknownAccesses).scalar,
+        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, attrId("unknown accesses")).scalar,
                  uint64_t(2));
-        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, VgaText::kAttrIgnoredWrites).scalar,
+        QCOMPARE(vga.getAttr(VgaText::kStatisticsGroup, attrId("ignored writes")).scalar,
                  uint64_t(1));
     }
 
     void attributesWriteThroughTheCrtc() {
         VgaText vga;
-        vga.setAttr(VgaText::kCrtcGroup, VgaText::kCursorLocationLow, AttrValue::of(7));
+        vga.setAttr(VgaText::kCrtcGroup, attrId("CR0F"), AttrValue::of(7));
         QCOMPARE(vga.state().cursorLocation, uint16_t(7));
         QVERIFY_THROWS_EXCEPTION(
-            AttributeError,
-            vga.setAttr(VgaText::kCursorGroup, VgaText::kAttrCursorRow, AttrValue::of(1)));
+            AttributeError, vga.setAttr(VgaText::kCursorGroup, attrId("row"), AttrValue::of(1)));
     }
 };
 

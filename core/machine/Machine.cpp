@@ -167,7 +167,7 @@ void Machine::createFramebufferMemory() {
         return;
     // 16 MiB holds the largest mode the dispi (and so MachineConfig::validate) accepts.
     unattachedFramebuffer_ =
-        std::make_unique<Framebuffer>(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        std::make_unique<Framebuffer>(pc::kFramebufferAddress, pc::kFramebufferSize);
     // Without dirty logging until a display looks: DisplaySource turns it on at its first update,
     // so a screen nobody watches costs the guest no write-protection faults.
     framebufferSlot_ = static_cast<uint32_t>(memory_->regions().size());

@@ -35,8 +35,9 @@ else
     log_step "running the ${host_tests:-0} tests that need no /dev/kvm on the host"
     (cd "$KVMSCOPE_BUILD" && ctest --output-on-failure -j "$(nproc)" -LE kvm "$@") || status=$?
     log_step "running the ${kvm_tests:-0} tests labelled kvm in the nested harness ($no_kvm)"
-    # One VM with both cores, two tests at a time; its time limit keeps a hang inside it from
-    # eating CI's budget, and a VM that goes down is replaced for the tests it did not finish.
+    # One VM with one vcpu, one test at a time; a VM that goes down or stops is replaced for the
+    # tests it did not finish, and one time limit for all of them keeps a hang from eating CI's
+    # budget (docs/testing-without-kvm.md).
     "$KVMSCOPE_ROOT/tests/kvm-vm/run-tests-in-vm.sh" "$KVMSCOPE_BUILD" "$@" || status=$?
     echo "kvmscope: ${host_tests:-0} tests ran on the host, ${kvm_tests:-0} in the nested VM" \
         "(QEMU TCG with emulated SVM) because $no_kvm" >&2

@@ -7,7 +7,7 @@
 #
 # usage: run-tests-in-vm.sh BUILD_DIR [ctest selection arguments, e.g. -R NAME]
 #
-# environment: KVMSCOPE_NESTED_TIMEOUT  time limit of all VMs together, seconds (default 2700)
+# environment: KVMSCOPE_NESTED_TIMEOUT  time limit of all VMs together, seconds (default 2100)
 #              KVMSCOPE_NESTED_BOOTS    VMs to try at most (default 3)
 #              KVMSCOPE_NESTED_JOBS     tests at a time in the VM (default 1)
 #              KVMSCOPE_NESTED_CPUS     the VM's vcpus (default 1: with two the VM stopped dead
@@ -102,7 +102,7 @@ read_limits "${tests[@]}"
 rm -rf "$state"
 mkdir -p "$state"
 boots=${KVMSCOPE_NESTED_BOOTS:-3}
-total=${KVMSCOPE_NESTED_TIMEOUT:-2700}
+total=${KVMSCOPE_NESTED_TIMEOUT:-2100}
 deadline=$(($(date +%s) + total))
 # The VM's vital signs: the runner in it rewrites $state/heartbeat every few seconds, and writes
 # NAME.started and NAME.status around each test. Silence for this long means the VM has stopped

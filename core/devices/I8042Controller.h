@@ -9,7 +9,8 @@
 //
 //   offset 0  port 0x60  data: the output buffer on read; a command's argument or a byte for
 //                        the keyboard on write
-//   offset 1  port 0x61  system control port B (speaker gate and data, refresh toggle)
+//   offset 1  port 0x61  not this device's: KVM's in-kernel PIT answers it (system control port
+//                        B, KVM_PIT_SPEAKER_DUMMY), so no access reaches user space
 //   offset 2  port 0x62  unclaimed: reads 0xff, writes ignored
 //   offset 3  port 0x63  unclaimed: reads 0xff, writes ignored
 //   offset 4  port 0x64  status on read, controller command on write
@@ -26,7 +27,7 @@
 //
 // The keyboard holds scan code set 2 bytes; with the command byte's translate bit on, the
 // controller translates each to set 1 as it moves it into the output buffer (the standard 8042
-// translation, see I8042Controller.cpp).
+// translation, devices/ScancodeTranslation.h).
 //
 // Locking: one mutex guards all state; the IrqLines are set with it held (KVM_IRQ_LINE never
 // calls back). onResetRequest runs after it is released.
@@ -50,9 +51,8 @@ public:
     static constexpr uint64_t kBasePort = 0x60;
     static constexpr uint64_t kPortCount = 5; // 0x60-0x64
     enum Offset : uint64_t {
-        kDataOffset = 0,          // port 0x60
-        kSystemControlOffset = 1, // port 0x61
-        kCommandOffset = 4,       // port 0x64
+        kDataOffset = 0,    // port 0x60
+        kCommandOffset = 4, // port 0x64
     };
 
     // Bytes waiting for the guest, for each side (keyboard with the controller's own replies,
@@ -82,10 +82,6 @@ public:
     static constexpr uint8_t kOutputPortReset = 0x01; // 0 holds the CPU in reset
     static constexpr uint8_t kOutputPortA20 = 0x02;
     static constexpr uint8_t kDefaultOutputPort = kOutputPortReset | kOutputPortA20;
-
-    // System control port B (port 0x61).
-    static constexpr uint8_t kPortBStoredBits = 0x0f; // timer 2 gate, speaker data, NMI masks
-    static constexpr uint8_t kPortBRefresh = 0x10;    // toggles on every read
 
     static constexpr uint32_t kControllerGroup = 0;
     static constexpr uint32_t kKeyboardGroup = 1;
@@ -162,8 +158,6 @@ private:
     uint8_t lastCommand_ = 0;
     bool lastWriteWasCommand_ = false;
     uint8_t outputPort_ = kDefaultOutputPort;
-    uint8_t portB_ = 0;
-    bool refreshToggle_ = false;
     bool keyboardIrqLevel_ = false;
     bool mouseIrqLevel_ = false;
 

@@ -8,6 +8,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/CmosRtc.h devices/CmosRtc.cpp
     devices/AcpiPmControl.h devices/AcpiPmControl.cpp
     devices/ResetControlPort.h devices/ResetControlPort.cpp
+    devices/ScancodeTranslation.h devices/ScancodeTranslation.cpp
     devices/I8042Controller.h devices/I8042Controller.cpp
     devices/Framebuffer.h devices/Framebuffer.cpp
     devices/BochsDispi.h devices/BochsDispi.cpp

@@ -357,20 +357,12 @@ private Q_SLOTS:
         QCOMPARE(f.drain().size(), I8042Controller::kQueueCapacity);
     }
 
-    void portBRefreshToggles() {
-        Fixture f;
-        const uint8_t first = inb(f.i8042, PORT_B);
-        const uint8_t second = inb(f.i8042, PORT_B);
-        QCOMPARE(uint8_t((first ^ second) & 0x10), uint8_t(0x10));
-        QCOMPARE(uint8_t(first & 0x20), uint8_t(0)); // PIT channel 2 output not modelled
-        outb(f.i8042, PORT_B, 0x03);                 // gate and speaker on
-        QCOMPARE(uint8_t(inb(f.i8042, PORT_B) & 0x03), uint8_t(0x03));
-        outb(f.i8042, PORT_B, 0x00);
-        QCOMPARE(uint8_t(inb(f.i8042, PORT_B) & 0x03), uint8_t(0x00));
-    }
-
+    // Port 0x61 (offset 1) is KVM's in-kernel PIT's; like 0x62 and 0x63 nothing here answers it.
     void unclaimedOffsetsReadAllOnes() {
         Fixture f;
+        QCOMPARE(inb(f.i8042, PORT_B), uint8_t(0xff));
+        outb(f.i8042, PORT_B, 0x03);
+        QCOMPARE(inb(f.i8042, PORT_B), uint8_t(0xff));
         QCOMPARE(inb(f.i8042, 2), uint8_t(0xff));
         QCOMPARE(inb(f.i8042, 3), uint8_t(0xff));
         QCOMPARE(inw(f.i8042, 2), uint16_t(0xffff));
@@ -384,7 +376,7 @@ private Q_SLOTS:
     void attributesAreConsistent() {
         Fixture f;
         const auto list = f.i8042.attributes();
-        QCOMPARE(list.size(), size_t(17));
+        QCOMPARE(list.size(), size_t(16));
         std::set<std::pair<uint32_t, uint64_t>> seen;
         for (const auto& info : list) {
             QVERIFY(seen.insert({info.group, info.attr}).second);
@@ -405,9 +397,6 @@ private Q_SLOTS:
                                  f.i8042.setAttr(I8042Controller::kControllerGroup,
                                                  attrId("command byte"), AttrValue::of(0x80)));
         QVERIFY_THROWS_EXCEPTION(AttributeError, f.i8042.getAttr(7, 0));
-        // Reading port 0x61 as an attribute does not flip its refresh bit.
-        const uint64_t portB = f.attr(I8042Controller::kControllerGroup, attrId("port 0x61"));
-        QCOMPARE(f.attr(I8042Controller::kControllerGroup, attrId("port 0x61")), portB);
     }
 };
 

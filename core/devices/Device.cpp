@@ -52,6 +52,23 @@ const char* toString(AttrAccess access) {
     return "?";
 }
 
+uint64_t maxScalarOf(AttrType type) {
+    switch (type) {
+    case AttrType::Bool:
+        return 1;
+    case AttrType::U8:
+        return 0xff;
+    case AttrType::U16:
+        return 0xffff;
+    case AttrType::U32:
+        return 0xffff'ffff;
+    case AttrType::U64:
+    case AttrType::Bytes:
+        break;
+    }
+    return ~uint64_t(0);
+}
+
 bool Device::hasAttr(uint32_t group, uint64_t attr) const {
     for (const auto& info : attributes())
         if (info.group == group && info.attr == attr)
@@ -70,25 +87,7 @@ void Device::requireWritable(const AttributeInfo& info, const AttrValue& value) 
     if (!canWrite(info.access))
         throw AttributeError(
             fmt::format("{}: attribute {} is {}", name(), info.name, toString(info.access)));
-    uint64_t max = ~0ull;
-    switch (info.type) {
-    case AttrType::Bool:
-        max = 1;
-        break;
-    case AttrType::U8:
-        max = 0xff;
-        break;
-    case AttrType::U16:
-        max = 0xffff;
-        break;
-    case AttrType::U32:
-        max = 0xffff'ffff;
-        break;
-    case AttrType::U64:
-    case AttrType::Bytes:
-        break;
-    }
-    if (value.scalar > max)
+    if (value.scalar > maxScalarOf(info.type))
         throw AttributeError(fmt::format("{}: value {:#x} does not fit attribute {} ({})", name(),
                                          value.scalar, info.name, toString(info.type)));
 }

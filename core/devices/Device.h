@@ -34,6 +34,8 @@ inline bool canWrite(AttrAccess access) {
     return (static_cast<unsigned>(access) & 2u) != 0;
 }
 const char* toString(AttrType type);
+// The largest scalar an attribute of `type` holds (Bytes: no limit on the scalar).
+uint64_t maxScalarOf(AttrType type);
 const char* toString(AttrAccess access);
 
 struct AttributeInfo {

@@ -13,21 +13,6 @@ bool saved(const FieldInfo& info) {
     return (static_cast<unsigned>(info.use) & static_cast<unsigned>(StateUse::Saved)) != 0;
 }
 
-uint64_t maxOf(AttrType type) {
-    switch (type) {
-    case AttrType::Bool:
-        return 1;
-    case AttrType::U8:
-        return 0xff;
-    case AttrType::U16:
-        return 0xffff;
-    case AttrType::U32:
-        return 0xffff'ffff;
-    default:
-        return ~uint64_t(0);
-    }
-}
-
 // Walks the declarations and keeps track of the current group.
 class GroupTracker : public StateVisitor {
 public:
@@ -201,7 +186,7 @@ public:
                              toString(field->type), toString(info.type)));
             return;
         }
-        if (field->scalar > maxOf(info.type)) {
+        if (field->scalar > maxScalarOf(info.type)) {
             fail(fmt::format("field {}/{} holds {:#x}, more than a {} holds", groupName_, info.name,
                              field->scalar, toString(info.type)));
             return;

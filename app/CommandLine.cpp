@@ -58,12 +58,18 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         } else if (name == "--version") {
             noValue();
             result.showVersion = true;
+        } else if (name == "--host-info") {
+            noValue();
+            result.showHostInfo = true;
         } else if (name == "--headless") {
             noValue();
             result.headless = true;
         } else if (name == "--no-host-workarounds") {
             noValue();
             result.machine.hostWorkarounds = false;
+        } else if (name == "--paused") {
+            noValue();
+            result.startPaused = true;
         } else if (name == "--no-reboot") {
             noValue();
             result.noReboot = true;
@@ -165,6 +171,9 @@ Options:
   --serial MODE         COM1: stdio (default), none, or file:PATH
   --timeout SECONDS     stop the guest after this long (exit status 6)
   --no-reboot           when the guest resets, exit (status 0) instead of booting it again
+  --paused              create the machine paused before its first instruction: the window
+                        runs it on Run (F5); headless, a gdb client continues it (needs --gdb).
+                        Without it the guest runs at once (as Machine > New... unticked)
   --no-host-workarounds on a host without VMX/SVM, do not add the kernel parameters that avoid
                         instructions KVM's emulator cannot run, hide the KVM features used
                         through hypercalls from the guest's CPUID, or boot a detected bzImage
@@ -176,6 +185,9 @@ Options:
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos
+  --host-info           print what this host's KVM offers (virtualization kind, limits,
+                        capabilities, kernel device types, the debug mechanisms that work) and
+                        exit; the window's Host dock shows the same
   --help, -h            show this help
   --version             show the version
 

@@ -17,10 +17,13 @@ struct CommandLine {
     bool listDemos = false;
     bool showHelp = false;
     bool showVersion = false;
-    std::string demo; // --demo NAME
-    bool cpusGiven = false;
-    bool noReboot = false; // --no-reboot: a guest reset ends the run (status 0)            //
-                           // --cpus was given (a demo's suggested count yields to it)
+    bool showHostInfo = false; // --host-info: print the host's profile and exit
+    std::string demo;          // --demo NAME
+    bool cpusGiven = false;    // --cpus was given (a demo's suggested count yields to it)
+    // --paused: the machine waits before its first instruction (the window: until Run; headless:
+    // until a gdb client continues it, so it needs --gdb).
+    bool startPaused = false;
+    bool noReboot = false; // --no-reboot: a guest reset ends the run (status 0)
     SerialMode serial = SerialMode::Stdio;
     std::string serialPath; // --serial file:PATH
     std::optional<double> timeoutSeconds;

@@ -4,11 +4,16 @@
 #include "Headless.h"
 #include "InstallLayout.h"
 #include "common/Error.h"
+#include "host/HostProfile.h"
+#include "kvm/KvmError.h"
+#include "kvm/System.h"
 #include "log/Log.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <filesystem>
 #include <fmt/format.h>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +21,21 @@
 namespace {
 
 constexpr int kStatusBadInput = 2;
+constexpr int kStatusKvmUnavailable = 3;
+
+// --host-info: the host's profile as text, or why there is none (status 3, as for a guest).
+int printHostInfo() {
+    using namespace kvmscope;
+    std::unique_ptr<kvm::System> system;
+    try {
+        system = std::make_unique<kvm::System>();
+    } catch (const kvm::KvmError& error) {
+        fmt::print("{}", host::formatHostProfile(host::HostProfile::unavailable(error.what())));
+        return kStatusKvmUnavailable;
+    }
+    fmt::print("{}", host::formatHostProfile(host::hostProfile(*system)));
+    return 0;
+}
 
 // A window needs a display: an explicit Qt platform (offscreen, vnc, ...) or an X11/Wayland
 // session. Without one, kvmscope runs headless on the terminal as with --headless.
@@ -77,13 +97,19 @@ int main(int argc, char** argv) {
             throw InputError(fmt::format(
                 "--log-level '{}': expected trace, debug, info, warn, error, critical or off",
                 options.logLevel));
+        if (options.showHostInfo)
+            return printHostInfo();
         if (options.listDemos) {
             for (const auto& demo : app::bundledDemos())
                 fmt::print("{:<10} {}{}\n", demo.name, demo.description,
                            demo.isDefault ? " (default)" : "");
             return 0;
         }
-        if (options.machine.boot.imagePath.empty()) {
+        if (!options.machine.boot.imagePath.empty()) {
+            // Named by its file, as Open image… names it.
+            options.machine.name =
+                std::filesystem::path(options.machine.boot.imagePath).filename().string();
+        } else {
             const app::Demo demo = app::findDemo(
                 options.demo.empty() ? app::defaultDemo(app::bundledDemos()).name : options.demo);
             options.machine.boot.imagePath = demo.path;

@@ -31,7 +31,7 @@ private Q_SLOTS:
         QVERIFY2(result.exitCode == 0, describe(result));
         for (const char* option :
              {"--headless", "--format", "--memory", "--cpus", "--append", "--initrd", "--serial",
-              "--timeout", "--log-level", "--demo", "--list-demos", "--version"})
+              "--timeout", "--log-level", "--demo", "--list-demos", "--version", "--host-info"})
             QVERIFY2(result.out.contains(option), option);
     }
 
@@ -47,6 +47,19 @@ private Q_SLOTS:
         for (const char* demo : {"hello", "realmode", "longmode", "smp"})
             QVERIFY2(result.out.contains(demo), describe(result));
         QVERIFY2(result.out.contains("(default)"), describe(result));
+    }
+
+    // --host-info prints the same profile the Host dock shows: the summary with the API version
+    // and the virtualization kind, the capabilities, and what each breakpoint kind uses here.
+    void hostInfoPrintsTheHostsProfile() {
+        KVMSCOPE_REQUIRE_KVM();
+        const CliResult result = runKvmscope({"--host-info"}, {}, 120000);
+        QVERIFY2(result.finished && result.exitCode == 0, describe(result));
+        for (const char* text :
+             {"Summary", "API version", "12", "Virtualization", "KVM_CAP_IRQCHIP",
+              "Kernel device types", "Debugging", "Breakpoints use", "single-step in ring 0"})
+            QVERIFY2(result.out.contains(text),
+                     qPrintable(QString::fromLatin1(text) + "\n" + describe(result)));
     }
 
     void badOptionsExitTwoNamingOptionAndValue_data() {

@@ -1,0 +1,3 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    host/HostProfile.h host/HostProfile.cpp
+)

@@ -64,12 +64,13 @@ int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) 
         QTimer::singleShot(static_cast<int>(std::ceil(*options.timeoutSeconds * 1000.0)),
                            &application, &QApplication::closeAllWindows);
     QString error;
-    if (ui::MachineSession* session = window.openMachine(options.machine, &error)) {
-        // With --gdb the guest waits for the client, as headless (docs/debugger.md).
-        if (!options.gdb)
-            session->run();
-        else if (QString gdbError;
-                 !window.startGdbServer(options.gdb->host, options.gdb->port, &gdbError))
+    // The window's one rule for a new machine (MainWindow::launchMachine): it runs at once
+    // unless --paused, or --gdb, with which the guest waits for the client as headless
+    // (docs/debugger.md).
+    const bool paused = options.startPaused || options.gdb.has_value();
+    if (window.launchMachine(options.machine, paused, &error)) {
+        if (QString gdbError;
+            options.gdb && !window.startGdbServer(options.gdb->host, options.gdb->port, &gdbError))
             window.showMessage(gdbError);
     } else {
         // Not exec(): the window stays usable (Machine > New… or a demo) behind the message.

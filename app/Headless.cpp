@@ -3,12 +3,12 @@
 #include "ConsoleSerial.h"
 #include "cpu/CpuState.h"
 #include "debug/Debugger.h"
-#include "debug/gdb/MachineGdbTarget.h"
 #include "kvm/ExitTeardown.h"
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
+#include "machine/MachineHost.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -111,6 +111,11 @@ private:
 } // namespace
 
 int runHeadless(const CommandLine& options) {
+    if (options.startPaused && !options.gdb) {
+        printError("--paused without a window: only a gdb client could continue the guest; add "
+                   "--gdb [HOST:]PORT, or run with a display");
+        return kStatusBadInput;
+    }
     TerminationSignals signals;
     std::unique_ptr<kvm::System> system;
     try {
@@ -149,32 +154,76 @@ int runHeadless(const CommandLine& options) {
     const Clock::time_point deadline =
         Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
                            std::ceil(options.timeoutSeconds.value_or(0.0) * 1000.0)));
-    std::unique_ptr<Machine> machine;
     std::unique_ptr<TerminalInput> input;
-    // --gdb: one stub per machine (a reboot makes a new machine); declared after `machine` so it
-    // goes first.
-    std::unique_ptr<debug::gdb::MachineGdbTarget> gdbTarget;
-    std::unique_ptr<debug::gdb::GdbServer> gdbServer;
+    // Nothing on a terminal shows a kernel device's attributes, and creating one only costs time
+    // (a VFIO device's teardown takes ~10 ms on some hosts): the window makes them. Only a file
+    // given with --symbols is read (a bad one is bad input): nothing here shows the image's own.
+    MachineConfig config = options.machine;
+    config.inspectKernelDevices = false;
+    MachineHost::Options hostOptions;
+    hostOptions.rebootOnGuestReset = !options.noReboot;
+    hostOptions.symbols = MachineHost::Symbols::Named;
+    std::unique_ptr<MachineHost> host;
+    // Between a guest reset and the next boot, a signal ends kvmscope at once.
+    Connection detachSignals;
     std::optional<MachineStop> stop;
-    for (unsigned boot = 0;; ++boot) {
+    try {
+        host = std::make_unique<MachineHost>(config, *system, sink, hostOptions);
+        // --gdb: the server stays at its address across the guest's reboots (MachineHost).
+        if (options.gdb)
+            host->serveGdb(*options.gdb);
+    } catch (const InputError& error) {
+        printError(error.what());
+        return kStatusBadInput;
+    } catch (const kvm::KvmError& error) {
+        printError(error.what());
+        return kStatusKvmUnavailable;
+    } catch (const Error& error) { // the gdb port
+        printError(error.what());
+        return kStatusBadInput;
+    }
+    detachSignals = host->machineAboutToBeReplaced.connect([&signals, &input] {
         input.reset();
-        signals.setMachine(nullptr); // a signal from here until the next boot ends kvmscope
-        gdbServer.reset();
-        gdbTarget.reset();
-        machine.reset(); // a reboot is a new machine: fresh RAM, devices and vcpus
-        sink.resume();
+        signals.setMachine(nullptr);
+    });
+    for (;;) {
+        Machine& machine = host->machine();
+        signals.setMachine(&machine);
+        if (const int signal = signals.received()) // it reached the previous machine as it ended
+            machine.requestStop(signalStop(signal));
+        if (options.serial == SerialMode::Stdio)
+            input = std::make_unique<TerminalInput>(STDIN_FILENO, machine.serial(), [&machine] {
+                machine.requestStop({StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
+            });
+
+        if (host->gdbServing() && host->boots() == 1) {
+            // As a debugger expects (and QEMU's -s -S does): the guest waits before its first
+            // instruction until the client continues it. A reboot runs on: the client was told
+            // the old machine exited and attaches to the new one when it wants.
+            fmt::print(stderr, "kvmscope: gdb: waiting for a client on {}\n", host->gdbAddress());
+        } else {
+            machine.run();
+        }
+        int timeoutMs = -1;
+        if (hasDeadline)
+            timeoutMs = static_cast<int>(std::max<int64_t>(
+                0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                       .count()));
+        stop = machine.waitForStop(timeoutMs);
+        // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
+        // it give up, or the machine could never be paused or torn down.
+        sink.abandon();
+        if (!stop) {
+            machine.requestStop(
+                {StopKind::Timeout, 0, 0,
+                 fmt::format("--timeout of {} s ran out", *options.timeoutSeconds)});
+            stop = machine.stopState();
+        }
+        // A reset boots the guest again, as a PC does, unless --no-reboot or a quit came.
+        if (!host->rebootsAfter(*stop) || signals.received())
+            break;
         try {
-            // Nothing on a terminal shows a kernel device's attributes, and creating one only
-            // costs time (a VFIO device's teardown takes ~10 ms on some hosts): the window makes
-            // them.
-            MachineConfig config = options.machine;
-            config.inspectKernelDevices = false;
-            machine = std::make_unique<Machine>(config, *system, sink);
-            machine->boot();
-            // Only a file given with --symbols is read here (a bad one is bad input): nothing
-            // on a terminal shows symbols otherwise, and a vmlinux's .symtab costs start-up time.
-            if (!config.symbolsPath.empty())
-                machine->debugger().loadSymbols(config.symbolsPath, config.boot.imagePath);
+            host->reboot(); // a new machine: fresh RAM, devices and vcpus
         } catch (const InputError& error) {
             printError(error.what());
             return kStatusBadInput;
@@ -182,67 +231,24 @@ int runHeadless(const CommandLine& options) {
             printError(error.what());
             return kStatusKvmUnavailable;
         }
-        if (options.gdb) {
-            // Before the signal thread can see this machine: an early return must leave it none.
-            try {
-                gdbTarget = std::make_unique<debug::gdb::MachineGdbTarget>(*machine);
-                gdbServer = std::make_unique<debug::gdb::GdbServer>(*gdbTarget, *options.gdb);
-            } catch (const Error& error) {
-                printError(error.what());
-                return kStatusBadInput;
-            }
-        }
-        signals.setMachine(machine.get());
-        if (const int signal = signals.received()) // it reached the previous machine as it ended
-            machine->requestStop(signalStop(signal));
-        if (boot > 0)
-            log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
-                                  options.machine.name, boot + 1);
-        if (options.serial == SerialMode::Stdio)
-            input = std::make_unique<TerminalInput>(STDIN_FILENO, machine->serial(), [&machine] {
-                machine->requestStop(
-                    {StopKind::UserStop, 0, 0, "quit from the console (Ctrl-A x)"});
-            });
-
-        if (gdbServer) {
-            // As a debugger expects (and QEMU's -s -S does): the guest waits before its first
-            // instruction until the client continues it.
-            fmt::print(stderr, "kvmscope: gdb: waiting for a client on {}\n", gdbServer->address());
-        } else {
-            machine->run();
-        }
-        int timeoutMs = -1;
-        if (hasDeadline)
-            timeoutMs = static_cast<int>(std::max<int64_t>(
-                0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                       .count()));
-        stop = machine->waitForStop(timeoutMs);
-        // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
-        // it give up, or the machine could never be paused or torn down.
-        sink.abandon();
-        if (!stop) {
-            machine->requestStop(
-                {StopKind::Timeout, 0, 0,
-                 fmt::format("--timeout of {} s ran out", *options.timeoutSeconds)});
-            stop = machine->stopState();
-        }
-        // A reset boots the guest again, as a PC does, unless --no-reboot or a quit came.
-        if (stop->kind != StopKind::Reset || options.noReboot || signals.received())
-            break;
+        sink.resume();
+        log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
+                              options.machine.name, host->boots());
     }
-    gdbServer.reset(); // the client has had the exit reply; no stop reaches it any more
-    gdbTarget.reset();
+    host->stopGdb(); // the client has had the exit reply; no stop reaches it any more
+    detachSignals.reset();
     signals.finish();
     input.reset(); // restore the terminal before printing anything
+    Machine& machine = host->machine();
     // This VM never runs again and the process is about to exit: let the kernel destroy it
     // after we are gone instead of before (ExitTeardown.h; 8-30 ms on busy hosts).
-    kvm::deferTeardownToExit(machine->vm());
+    kvm::deferTeardownToExit(machine.vm());
 
     if (stop->kind == StopKind::Crash || stop->kind == StopKind::Timeout) {
         printError(stop->reason);
-        if (stop->kind == StopKind::Crash && machine->waitUntilPaused(kPauseTimeoutMs)) {
+        if (stop->kind == StopKind::Crash && machine.waitUntilPaused(kPauseTimeoutMs)) {
             try {
-                const cpu::CpuState state = machine->vcpu(stop->vcpu).readState(kPauseTimeoutMs);
+                const cpu::CpuState state = machine.vcpu(stop->vcpu).readState(kPauseTimeoutMs);
                 fmt::print(stderr, "{}\n", cpu::formatRegisters(state));
             } catch (const Error& error) {
                 printError(fmt::format("final registers unavailable: {}", error.what()));

@@ -474,11 +474,15 @@ void DebuggerView::updateStatus() {
         status_->setText(tr("No machine"));
         return;
     }
+    // The last debug stop says where the vcpus are only while they are still paused there: once
+    // the machine runs or has stopped for good, its state says more ("Stopped: the guest powered
+    // off (ACPI S5)").
     QString text;
-    if (lastStop_)
+    const MachineSession::State state = session_->state();
+    if (lastStop_ && state == MachineSession::State::Paused)
         text = QString::fromStdString(lastStop_->description);
     else
-        text = MachineSession::stateText(session_->state());
+        text = session_->statusText();
     const QString listing = disassembly_->statusText();
     if (!listing.isEmpty())
         text += QStringLiteral(" — ") + listing;

@@ -3,6 +3,8 @@
 #include "session/MachineSession.h"
 #include "trace/ExitRecord.h"
 
+#include <algorithm>
+
 namespace kvmscope::ui {
 
 ExitCountersModel::ExitCountersModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -25,10 +27,12 @@ void ExitCountersModel::update() {
     std::vector<Row> rows;
     if (session_) {
         const auto& counts = session_->exitCounts();
+        const auto all = session_->exitCountsOfAllBoots();
         const auto& rates = session_->exitRates();
         for (size_t reason = 0; reason < counts.size(); ++reason)
-            if (counts[reason] > 0)
-                rows.push_back({static_cast<uint32_t>(reason), counts[reason], rates[reason]});
+            if (all[reason] > 0 || counts[reason] > 0)
+                rows.push_back({static_cast<uint32_t>(reason), counts[reason],
+                                std::max(all[reason], counts[reason]), rates[reason]});
     }
     bool sameReasons = rows.size() == rows_.size();
     for (size_t row = 0; sameReasons && row < rows.size(); ++row)
@@ -73,6 +77,8 @@ QVariant ExitCountersModel::data(const QModelIndex& index, int role) const {
         return QString::fromLatin1(trace::exitReasonName(row.reason));
     case CountColumn:
         return QVariant::fromValue<qulonglong>(row.count);
+    case AllBootsColumn:
+        return QVariant::fromValue<qulonglong>(row.allBoots);
     case RateColumn:
         return QString::number(row.rate, 'f', 1);
     }
@@ -86,7 +92,9 @@ QVariant ExitCountersModel::headerData(int section, Qt::Orientation orientation,
     case ReasonColumn:
         return tr("Reason");
     case CountColumn:
-        return tr("Count");
+        return tr("This boot");
+    case AllBootsColumn:
+        return tr("All boots");
     case RateColumn:
         return tr("Rate /s");
     }

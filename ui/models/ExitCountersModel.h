@@ -1,7 +1,8 @@
 #pragma once
-// Per-reason exit counters of a machine, all vcpus together: reason / count / rate per second,
-// one row per reason seen so far. Follows MachineSession's statistics samples (a timer), never
-// the exits themselves.
+// Per-reason exit counters of a machine, all vcpus together: reason / count in this boot / count
+// over all boots of the session / rate per second, one row per reason seen in any boot. Follows
+// MachineSession's statistics samples (a timer), never the exits themselves; a guest that resets
+// itself keeps its totals.
 #include <QAbstractTableModel>
 #include <QPointer>
 #include <vector>
@@ -13,7 +14,7 @@ class MachineSession;
 class ExitCountersModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { ReasonColumn, CountColumn, RateColumn, ColumnCount };
+    enum Column { ReasonColumn, CountColumn, AllBootsColumn, RateColumn, ColumnCount };
 
     explicit ExitCountersModel(QObject* parent = nullptr);
 
@@ -32,7 +33,8 @@ public:
 private:
     struct Row {
         uint32_t reason = 0;
-        quint64 count = 0;
+        quint64 count = 0;    // this boot
+        quint64 allBoots = 0; // every boot, this one included
         double rate = 0;
     };
     QPointer<MachineSession> session_;

@@ -34,6 +34,12 @@ void RecentExitsModel::setSession(MachineSession* session) {
         lastSequence_.assign(session_->vcpuCount(), 0);
         connect(session_, &MachineSession::statisticsUpdated, this, &RecentExitsModel::drain);
         connect(session_, &MachineSession::stateChanged, this, &RecentExitsModel::drain);
+        // A reboot: the old machine's last exits stay in the table, and the new machine's
+        // traces count from zero again (a guest that resets itself keeps a full table).
+        connect(session_, &MachineSession::machineAboutToBeReplaced, this,
+                &RecentExitsModel::drain);
+        connect(session_, &MachineSession::machineReplaced, this,
+                [this] { lastSequence_.assign(session_->vcpuCount(), 0); });
     }
     drain();
 }

@@ -1,11 +1,11 @@
 #include "session/MachineSession.h"
 
+#include "common/Error.h"
 #include "cpu/VcpuRunner.h"
 #include "devices/Uart16550.h"
-#include "devices/kernel/KernelDevice.h"
-#include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
+#include "machine/MachineHost.h"
 #include "session/SessionSerialSink.h"
 
 #include <span>
@@ -13,11 +13,16 @@
 namespace kvmscope::ui {
 
 MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent)
-    : QObject(parent), system_(system), config_(config),
-      sink_(std::make_unique<SessionSerialSink>()) {
+    : QObject(parent), sink_(std::make_unique<SessionSerialSink>()) {
     connect(sink_.get(), &SessionSerialSink::output, this, &MachineSession::onSerialOutput);
 
-    attach(bootMachine());
+    host_ = std::make_unique<MachineHost>(config, system, *sink_, MachineHost::Options{});
+    // The host replaces the machine on this thread, inside reset(): the views hear of it at once.
+    hostConnections_.push_back(host_->machineAboutToBeReplaced.connect([this] {
+        Q_EMIT machineAboutToBeReplaced();
+        machineConnections_.clear();
+    }));
+    attach();
 
     statisticsTimer_.setInterval(kStatisticsIntervalMs);
     connect(&statisticsTimer_, &QTimer::timeout, this, &MachineSession::sampleStatistics);
@@ -25,49 +30,45 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
     sampleClock_.start();
 }
 
-std::unique_ptr<Machine> MachineSession::bootMachine() {
-    auto machine = std::make_unique<Machine>(config_, system_, *sink_);
-    machine->boot();
-    machine->debugger().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
-    return machine;
-}
-
-void MachineSession::attach(std::unique_ptr<Machine> machine) {
+void MachineSession::attach() {
     machineConnections_.clear();
-    machine_ = std::move(machine);
-    const unsigned generation = ++generation_;
+    Machine& machine = host_->machine();
+    const unsigned boot = host_->boots();
 
     // The notifications come from vcpu threads (or from this thread for a GUI stop): they are
     // always queued to this object's thread, so the session's state only changes on the GUI
     // thread. One of a machine that a reset has since replaced is stale and dropped.
+    machineConnections_.push_back(machine.stopped.connect([this, boot](const MachineStop& stop) {
+        QMetaObject::invokeMethod(
+            this,
+            [this, boot, stop] {
+                if (boot == host_->boots())
+                    onMachineStopped(stop);
+            },
+            Qt::QueuedConnection);
+    }));
     machineConnections_.push_back(
-        machine_->stopped.connect([this, generation](const MachineStop& stop) {
+        machine.debugger().stopped.connect([this, boot](const debug::DebugStop& stop) {
             QMetaObject::invokeMethod(
                 this,
-                [this, generation, stop] {
-                    if (generation == generation_)
-                        onMachineStopped(stop);
-                },
-                Qt::QueuedConnection);
-        }));
-    machineConnections_.push_back(
-        machine_->debugger().stopped.connect([this, generation](const debug::DebugStop& stop) {
-            QMetaObject::invokeMethod(
-                this,
-                [this, generation, stop] {
-                    if (generation == generation_)
+                [this, boot, stop] {
+                    if (boot == host_->boots())
                         Q_EMIT debugStopped(stop);
                 },
                 Qt::QueuedConnection);
         }));
-    for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
-        machineConnections_.push_back(machine_->vcpu(index).stateChanged.connect(
-            [this, generation](uint32_t vcpu, cpu::RunState state) {
+    for (size_t index = 0; index < machine.vcpuCount(); ++index) {
+        machineConnections_.push_back(machine.vcpu(index).stateChanged.connect(
+            [this, boot](uint32_t vcpu, cpu::RunState state) {
                 QMetaObject::invokeMethod(
                     this,
-                    [this, generation, vcpu, state] {
-                        if (generation != generation_)
+                    [this, boot, vcpu, state] {
+                        if (boot != host_->boots())
                             return;
+                        // A vcpu that ran (a step from the debugger or gdb counts) makes the
+                        // machine one that has run: never "Created" again.
+                        if (state == cpu::RunState::Running)
+                            everRun_ = true;
                         if (state == cpu::RunState::Paused)
                             onRunnerParked(vcpu);
                         updateState();
@@ -78,84 +79,113 @@ void MachineSession::attach(std::unique_ptr<Machine> machine) {
 }
 
 void MachineSession::reset(bool runAfter) {
-    // The new machine first: if the image cannot be loaded any more, the old one stays as it
-    // was and the caller reports the error.
-    std::unique_ptr<Machine> fresh = bootMachine();
+    // The new machine first (inside reboot): if the image cannot be loaded any more, the old one
+    // stays as it was and the caller reports the error.
+    host_->reboot();
+    // The console keeps the old boot's output; a line in it says where the new boot begins.
+    onSerialOutput(QStringLiteral("\r\n-- kvmscope: boot %1 --\r\n").arg(host_->boots()).toUtf8());
     rebootFailed_ = false;
     rebootCancelled_ = false;
-    Q_EMIT machineAboutToBeReplaced();
-    addedDevices_.clear(); // their fds close before the old VM's
-    machineConnections_.clear();
-    machine_.reset(); // stops and joins the old vcpu threads
-    attach(std::move(fresh));
-    ++resetCount_;
-    everRun_ = false;
+    attach();
     uptimeBeforeMs_ = 0;
     runningClock_.invalidate();
-    // The new machine's exit counters start at zero.
-    lastTotalExits_ = 0;
+    // The new machine's exit counters start at zero (the host keeps the earlier boots'); the
+    // rates go on over all boots, so a guest that resets often still shows its exits.
     counts_ = {};
-    rates_ = {};
-    exitsPerSecond_ = 0;
-    updateState(); // Created: the new machine has not run yet
+    // Running at once when asked (a guest's own reset): the state goes from Running to Running,
+    // never through "Created", which would say the guest had not run.
+    everRun_ = runAfter;
+    if (runAfter)
+        host_->machine().run();
+    updateState();
     Q_EMIT machineReplaced();
     Q_EMIT devicesChanged();
-    if (runAfter)
-        run();
 }
 
 MachineSession::~MachineSession() {
-    // The added devices' fds close first; the machine joins its vcpu threads before the sink they
-    // write to goes away.
-    addedDevices_.clear();
+    // No slot may run into a half-destroyed session; the host then stops the gdb server, closes
+    // the added devices' fds and joins the vcpu threads before the sink they write to goes.
     machineConnections_.clear();
-    machine_.reset();
+    hostConnections_.clear();
+    host_.reset();
+}
+
+Machine& MachineSession::machine() {
+    return host_->machine();
+}
+
+unsigned MachineSession::resetCount() const {
+    return host_->boots() - 1;
+}
+
+void MachineSession::setRebootOnGuestReset(bool reboot) {
+    host_->setRebootOnGuestReset(reboot);
 }
 
 std::vector<Device*> MachineSession::devices() const {
-    std::vector<Device*> all = machine_->devices();
-    for (const auto& device : addedDevices_)
-        all.push_back(device.get());
-    return all;
+    return host_->devices();
 }
 
 Device& MachineSession::addKernelDevice(uint32_t type) {
-    auto device = std::make_unique<KernelDevice>(machine_->vm().createDevice(type));
-    unsigned sameType = 0;
-    for (Device* existing : devices())
-        if (auto* kernel = dynamic_cast<KernelDevice*>(existing); kernel && kernel->type() == type)
-            ++sameType;
-    device->setInstance(sameType + 1);
-    Device& added = *device;
-    addedDevices_.push_back(std::move(device));
+    Device& added = host_->addKernelDevice(type);
     Q_EMIT devicesChanged();
     return added;
 }
 
+bool MachineSession::serveGdb(const debug::gdb::GdbEndpoint& endpoint, uint16_t ports,
+                              QString* error) {
+    if (host_->gdbServing())
+        return true;
+    try {
+        host_->serveGdb(endpoint, ports);
+        return true;
+    } catch (const Error& failure) {
+        if (error)
+            *error = QString::fromUtf8(failure.what());
+        return false;
+    }
+}
+
+void MachineSession::stopGdb() {
+    host_->stopGdb();
+}
+
+bool MachineSession::gdbServing() const {
+    return host_->gdbServing();
+}
+
+QString MachineSession::gdbAddress() const {
+    return QString::fromStdString(host_->gdbAddress());
+}
+
+uint16_t MachineSession::gdbPort() const {
+    return host_->gdbPort();
+}
+
 QString MachineSession::name() const {
-    return QString::fromStdString(config_.name);
+    return QString::fromStdString(host_->config().name);
 }
 
 QString MachineSession::imagePath() const {
-    return QString::fromStdString(config_.boot.imagePath);
+    return QString::fromStdString(host_->config().boot.imagePath);
 }
 
 const MachineConfig& MachineSession::config() const {
-    return config_;
+    return host_->config();
 }
 
 size_t MachineSession::vcpuCount() const {
-    return machine_->vcpuCount();
+    return host_->machine().vcpuCount();
 }
 
 std::optional<MachineStop> MachineSession::stopReason() const {
-    return machine_->stopState();
+    return host_->machine().stopState();
 }
 
 bool MachineSession::vcpuParked(size_t vcpu) const {
-    if (vcpu >= machine_->vcpuCount())
+    if (vcpu >= host_->machine().vcpuCount())
         return false;
-    return machine_->vcpu(vcpu).state() == cpu::RunState::Paused;
+    return host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
 }
 
 void MachineSession::run() {
@@ -167,13 +197,13 @@ void MachineSession::run() {
     everRun_ = true;
     if (fromPause) {
         try {
-            machine_->debugger().continueAll();
+            host_->machine().debugger().continueAll();
         } catch (const std::exception& error) {
             log::get("ui")->warn("continue: {}", error.what());
-            machine_->run();
+            host_->machine().run();
         }
     } else {
-        machine_->run();
+        host_->machine().run();
     }
     updateState();
 }
@@ -181,14 +211,14 @@ void MachineSession::run() {
 void MachineSession::pause() {
     if (!canPause())
         return;
-    machine_->pause(); // the runners' queued stateChanged(Paused) completes the transition
+    host_->machine().pause(); // the runners' queued stateChanged(Paused) completes the transition
 }
 
 void MachineSession::step(size_t vcpu) {
-    if (!canStep() || vcpu >= machine_->vcpuCount())
+    if (!canStep() || vcpu >= host_->machine().vcpuCount())
         return;
     everRun_ = true;
-    machine_->vcpu(vcpu).step();
+    host_->machine().vcpu(vcpu).step();
     updateState();
 }
 
@@ -196,7 +226,7 @@ void MachineSession::stop() {
     if (!canStop())
         return;
     rebootCancelled_ = true; // a guest reset waiting to boot again stays off
-    machine_->requestStop({StopKind::UserStop, 0, 0, "powered off from the window"});
+    host_->machine().requestStop({StopKind::UserStop, 0, 0, "powered off from the window"});
 }
 
 qint64 MachineSession::uptimeMs() const {
@@ -205,15 +235,30 @@ qint64 MachineSession::uptimeMs() const {
 
 quint64 MachineSession::totalExits() const {
     quint64 total = 0;
-    for (size_t index = 0; index < machine_->vcpuCount(); ++index)
-        total += machine_->vcpu(index).trace().totalExits();
+    for (size_t index = 0; index < host_->machine().vcpuCount(); ++index)
+        total += host_->machine().vcpu(index).trace().totalExits();
     return total;
+}
+
+quint64 MachineSession::totalExitsOfAllBoots() const {
+    quint64 total = totalExits();
+    for (const uint64_t count : host_->exitCountsOfEarlierBoots())
+        total += count;
+    return total;
+}
+
+std::array<uint64_t, trace::ExitTrace::kReasonCount> MachineSession::exitCountsOfAllBoots() const {
+    auto all = host_->exitCountsOfEarlierBoots();
+    const auto current = host_->exitCountsOfThisBoot();
+    for (size_t reason = 0; reason < all.size(); ++reason)
+        all[reason] += current[reason];
+    return all;
 }
 
 void MachineSession::sendSerialInput(const QByteArray& bytes) {
     if (bytes.isEmpty() || state_ == State::Stopped)
         return;
-    machine_->serial().receive(std::span<const uint8_t>(
+    host_->machine().serial().receive(std::span<const uint8_t>(
         reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size())));
 }
 
@@ -234,7 +279,7 @@ QString MachineSession::stateText(State state) {
 QString MachineSession::statusText() const {
     if (state_ != State::Stopped)
         return stateText(state_);
-    const auto stop = machine_->stopState();
+    const auto stop = host_->machine().stopState();
     return stop ? tr("Stopped: %1").arg(QString::fromStdString(stop->reason)) : tr("Stopped");
 }
 
@@ -243,7 +288,7 @@ void MachineSession::onRunnerParked(uint32_t vcpu) {
 }
 
 void MachineSession::onMachineStopped(const MachineStop& stop) {
-    if (stop.kind == StopKind::Reset && rebootOnGuestReset_) {
+    if (host_->rebootsAfter(stop)) {
         // The guest reset itself: boot it again, as a PC does (the headless runner does the
         // same). Deferred, so the old machine is not destroyed from inside its own signal; until
         // then the session stays Running rather than flickering through Stopped.
@@ -280,17 +325,16 @@ void MachineSession::onSerialOutput(const QByteArray& bytes) {
 void MachineSession::updateState() {
     // A guest reset is not a stop the user sees: onMachineStopped() boots the machine again
     // (the vcpus' queued signals may arrive before the machine's own).
-    if (const auto stop = machine_->stopState(); stop && stop->kind == StopKind::Reset &&
-                                                 rebootOnGuestReset_ && !rebootFailed_ &&
-                                                 !rebootCancelled_)
+    if (const auto stop = host_->machine().stopState();
+        stop && host_->rebootsAfter(*stop) && !rebootFailed_ && !rebootCancelled_)
         return;
     State next = State::Paused;
-    if (machine_->stopState()) {
+    if (host_->machine().stopState()) {
         next = State::Stopped;
     } else {
         bool anyRunning = false;
-        for (size_t index = 0; index < machine_->vcpuCount(); ++index)
-            anyRunning |= machine_->vcpu(index).state() == cpu::RunState::Running;
+        for (size_t index = 0; index < host_->machine().vcpuCount(); ++index)
+            anyRunning |= host_->machine().vcpu(index).state() == cpu::RunState::Running;
         if (anyRunning)
             next = State::Running;
         else if (!everRun_)
@@ -310,21 +354,18 @@ void MachineSession::updateState() {
 
 void MachineSession::sampleStatistics() {
     const double seconds = static_cast<double>(sampleClock_.restart()) / 1000.0;
-    std::array<uint64_t, trace::ExitTrace::kReasonCount> counts{};
-    for (size_t index = 0; index < machine_->vcpuCount(); ++index) {
-        const auto vcpuCounts = machine_->vcpu(index).trace().counts();
-        for (size_t reason = 0; reason < counts.size(); ++reason)
-            counts[reason] += vcpuCounts[reason];
-    }
+    counts_ = host_->exitCountsOfThisBoot();
+    // Rates from the totals of all boots: they only grow, also across a reboot in between.
+    const auto all = exitCountsOfAllBoots();
     quint64 total = 0;
-    for (size_t reason = 0; reason < counts.size(); ++reason) {
-        total += counts[reason];
+    for (size_t reason = 0; reason < all.size(); ++reason) {
+        total += all[reason];
         rates_[reason] =
-            seconds > 0 ? static_cast<double>(counts[reason] - counts_[reason]) / seconds : 0.0;
+            seconds > 0 ? static_cast<double>(all[reason] - allCounts_[reason]) / seconds : 0.0;
     }
     exitsPerSecond_ = seconds > 0 ? static_cast<double>(total - lastTotalExits_) / seconds : 0.0;
     lastTotalExits_ = total;
-    counts_ = counts;
+    allCounts_ = all;
     Q_EMIT statisticsUpdated();
 }
 

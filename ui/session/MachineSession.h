@@ -1,10 +1,12 @@
 #pragma once
-// One VM as the GUI sees it: the core Machine, its serial sink, its run state and the statistics
-// the status bar shows. Everything here runs on the GUI thread and never blocks on a vcpu:
-// run/pause/step/stop are the runners' non-blocking requests, and the state follows the runners'
-// stateChanged notifications, queued to the GUI thread.
+// One VM as the GUI sees it: a Qt adapter over the core's MachineHost (the machine across its
+// boots, its added devices, its gdb server), with the serial transcript, the run state and the
+// statistics the status bar shows. Everything here runs on the GUI thread and never blocks on a
+// vcpu: run/pause/step/stop are the runners' non-blocking requests, and the state follows the
+// runners' stateChanged notifications, queued to the GUI thread.
 #include "common/Signal.h"
 #include "debug/Debugger.h"
+#include "debug/gdb/GdbServer.h"
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
@@ -22,6 +24,7 @@
 namespace kvmscope {
 class Device;
 class Machine;
+class MachineHost;
 namespace kvm {
 class System;
 }
@@ -53,7 +56,8 @@ public:
     QString name() const;
     QString imagePath() const;
     const MachineConfig& config() const;
-    Machine& machine() { return *machine_; }
+    Machine& machine();
+    MachineHost& host() { return *host_; }
     size_t vcpuCount() const;
 
     State state() const { return state_; }
@@ -65,18 +69,18 @@ public:
     void pause();
     void step(size_t vcpu);
     void stop(); // power off from the GUI (StopKind::UserStop)
-    // Power-cycles the machine, as a PC's reset button does: a fresh Machine from the same
-    // configuration (new RAM, devices and vcpus, the image loaded again), running at once when
-    // `runAfter`. Possible in every state, also after a crash. Kernel devices added in this
-    // session belonged to the old VM and are gone. Views must let go of the old machine's devices
+    // Power-cycles the machine, as a PC's reset button does (MachineHost::reboot: a fresh
+    // Machine from the same configuration), running at once when `runAfter`. Possible in every
+    // state, also after a crash. Kernel devices added in this session belonged to the old VM and
+    // are gone; a gdb server stays at its address. Views must let go of the old machine's devices
     // and vcpus: machineAboutToBeReplaced() comes before, machineReplaced() after. Throws what
     // the constructor throws (the image may have changed on disk); the old machine then stays.
     void reset(bool runAfter);
     // How many times the machine was reset, by reset() or by the guest.
-    unsigned resetCount() const { return resetCount_; }
+    unsigned resetCount() const;
     // A guest that resets itself (i8042 pulse, port 0xCF9, triple fault is NOT one) boots again,
     // as a PC does, unless this is off; then it stays Stopped with the reset as its reason.
-    void setRebootOnGuestReset(bool reboot) { rebootOnGuestReset_ = reboot; }
+    void setRebootOnGuestReset(bool reboot);
 
     bool canRun() const { return state_ == State::Created || state_ == State::Paused; }
     bool canPause() const { return state_ == State::Running; }
@@ -87,15 +91,19 @@ public:
     qint64 uptimeMs() const;
     // Exits per second over the last statistics interval, all vcpus together.
     double exitsPerSecond() const { return exitsPerSecond_; }
+    // Exits of this boot so far, all vcpus together.
     quint64 totalExits() const;
-    // Per-reason totals and rates at the last statistics sample (index: KVM_EXIT_*).
+    // Exits of every boot of this session, the current one included.
+    quint64 totalExitsOfAllBoots() const;
+    // Per-reason totals of this boot and rates (over all boots) at the last statistics sample
+    // (index: KVM_EXIT_*); and the totals of every boot, now.
     const std::array<uint64_t, trace::ExitTrace::kReasonCount>& exitCounts() const {
         return counts_;
     }
+    std::array<uint64_t, trace::ExitTrace::kReasonCount> exitCountsOfAllBoots() const;
     const std::array<double, trace::ExitTrace::kReasonCount>& exitRates() const { return rates_; }
 
-    // The machine's devices followed by the kernel devices added in this session. Machine has no
-    // way to take a device after construction, so the session owns the ones the user adds.
+    // The machine's devices followed by the kernel devices added to it.
     std::vector<Device*> devices() const;
     // KVM_CREATE_DEVICE of `type` on the machine's VM (a VM ioctl: no vcpu is touched), shown
     // with the other devices. Throws kvm::KvmError when the kernel refuses.
@@ -105,6 +113,14 @@ public:
     QByteArray serialTranscript() const { return transcript_; }
     // Keyboard or pasted bytes for the guest's COM1.
     void sendSerialInput(const QByteArray& bytes);
+
+    // Machine > gdb server: serves this session's machine to gdb (MachineHost::serveGdb);
+    // the server stays across resets and goes with the session.
+    bool serveGdb(const debug::gdb::GdbEndpoint& endpoint, uint16_t ports, QString* error);
+    void stopGdb();
+    bool gdbServing() const;
+    QString gdbAddress() const;
+    uint16_t gdbPort() const;
 
     static QString stateText(State state);
     // "Running", "Stopped: the guest powered off (ACPI S5)", ...
@@ -131,29 +147,22 @@ Q_SIGNALS:
     void debugStopped(const kvmscope::debug::DebugStop& stop);
 
 private:
-    std::unique_ptr<Machine> bootMachine();
-    void attach(std::unique_ptr<Machine> machine);
+    void attach();
     void onRunnerParked(uint32_t vcpu);
     void onMachineStopped(const MachineStop& stop);
     void onSerialOutput(const QByteArray& bytes);
     void updateState();
     void sampleStatistics();
 
-    kvm::System& system_;
-    MachineConfig config_;
-    std::unique_ptr<SessionSerialSink> sink_; // outlives machine_ (declared first)
-    std::unique_ptr<Machine> machine_;
-    // Bumped for every new machine: signals the old machine's threads queued before it was
-    // destroyed carry the old value and are dropped.
-    unsigned generation_ = 0;
-    // To machine_'s notifications; cleared before machine_ goes, so that no slot still runs.
+    std::unique_ptr<SessionSerialSink> sink_; // outlives host_ (declared first)
+    std::unique_ptr<MachineHost> host_;
+    // To the machine's notifications, each carrying the host's boot number: the old machine's
+    // queued before it was replaced are dropped. Cleared before the machine goes, so that no
+    // slot still runs.
     std::vector<Connection> machineConnections_;
-    unsigned resetCount_ = 0;
-    bool rebootOnGuestReset_ = true;
+    std::vector<Connection> hostConnections_;
     bool rebootFailed_ = false;    // the guest reset itself and booting again failed
     bool rebootCancelled_ = false; // stop() came between a guest reset and its reboot
-    // Declared after machine_, so destroyed first: their fds close before the VM's.
-    std::vector<std::unique_ptr<Device>> addedDevices_;
     State state_ = State::Created;
     bool everRun_ = false;
 
@@ -162,7 +171,8 @@ private:
 
     QTimer statisticsTimer_;
     QElapsedTimer sampleClock_;
-    quint64 lastTotalExits_ = 0;
+    quint64 lastTotalExits_ = 0; // of all boots, at the last sample
+    std::array<uint64_t, trace::ExitTrace::kReasonCount> allCounts_{}; // of all boots, ditto
     double exitsPerSecond_ = 0;
     std::array<uint64_t, trace::ExitTrace::kReasonCount> counts_{};
     std::array<double, trace::ExitTrace::kReasonCount> rates_{};

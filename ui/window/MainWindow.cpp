@@ -1,8 +1,7 @@
 #include "window/MainWindow.h"
 
+#include "boot/BootPlan.h"
 #include "common/Error.h"
-#include "debug/gdb/GdbServer.h"
-#include "debug/gdb/MachineGdbTarget.h"
 #include "debugger/DebuggerView.h"
 #include "devices/Device.h"
 #include "display/DisplayView.h"
@@ -44,6 +43,16 @@ namespace {
 
 constexpr int kMessageTimeoutMs = 10000;
 const QString kRecentKey = QStringLiteral("recentImages");
+const QString kStartPausedKey = QStringLiteral("startPaused");
+
+// "multiboot", or "linux (detected)" when the format was left to detection.
+QString formatText(MachineSession& session) {
+    const boot::ImageFormat asked = session.config().boot.format;
+    const boot::BootPlan* plan = session.machine().bootPlan();
+    if (asked != boot::ImageFormat::Auto || !plan)
+        return QString::fromLatin1(boot::toString(asked));
+    return QObject::tr("%1 (detected)").arg(QString::fromLatin1(boot::toString(plan->format)));
+}
 
 QString formatUptime(qint64 ms) {
     const qint64 seconds = ms / 1000;
@@ -84,7 +93,6 @@ MainWindow::MainWindow(std::vector<DemoImage> demos, QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
-    setGdbServerEnabled(false); // it serves a machine that is about to go
     // Views first (they watch sessions), then the sessions, then the KVM system fd.
     setCurrentSession(nullptr);
     delete machines_;
@@ -185,9 +193,7 @@ void MainWindow::createMenus() {
         action->setStatusTip(demo.description);
         connect(action, &QAction::triggered, this, [this, demo] {
             QString error;
-            if (MachineSession* session = openDemo(demo, &error))
-                session->run();
-            else
+            if (!launchMachine(demoConfig(demo), startPausedDefault(), &error))
                 QMessageBox::warning(this, tr("Demo %1").arg(demo.name), error);
         });
     }
@@ -212,6 +218,15 @@ void MainWindow::createMenus() {
         if (!setGdbServerEnabled(on, &error) && on)
             showMessage(error);
     });
+    startPausedAction_ = machine->addAction(tr("Start new machines &paused"));
+    startPausedAction_->setObjectName(QStringLiteral("startPausedAction"));
+    startPausedAction_->setCheckable(true);
+    startPausedAction_->setToolTip(
+        tr("New machines (Open image, Recent, Demos; New… has its own box) wait before their "
+           "first instruction until Run (F5); otherwise they run at once"));
+    startPausedAction_->setChecked(QSettings().value(kStartPausedKey, false).toBool());
+    connect(startPausedAction_, &QAction::toggled, this,
+            [](bool paused) { QSettings().setValue(kStartPausedKey, paused); });
     machine->addSeparator();
     machine->addAction(removeAction_);
     machine->addAction(quitAction_);
@@ -279,8 +294,8 @@ void MainWindow::createDocks() {
     // The Debugger: code, breakpoints, stack and memory, beside the console and the exits.
     debuggerView_ = new DebuggerView(this);
     connect(debuggerView_, &DebuggerView::errorOccurred, this, &MainWindow::showMessage);
-    QDockWidget* debuggerDock = dock(tr("Debugger"), QStringLiteral("debuggerDock"),
-                                     debuggerView_, Qt::BottomDockWidgetArea);
+    QDockWidget* debuggerDock = dock(tr("Debugger"), QStringLiteral("debuggerDock"), debuggerView_,
+                                     Qt::BottomDockWidgetArea);
     tabifyDockWidget(exits, debuggerDock);
     serial->raise();
 
@@ -289,8 +304,8 @@ void MainWindow::createDocks() {
     connect(displayView_, &DisplayView::errorOccurred, this, &MainWindow::showMessage);
     connect(displayView_, &DisplayView::screenshotSaved, this,
             [this](const QString& path) { showMessage(tr("Screenshot saved to %1").arg(path)); });
-    QDockWidget* display = dock(tr("Display"), QStringLiteral("displayDock"), displayView_,
-                                Qt::RightDockWidgetArea);
+    QDockWidget* display =
+        dock(tr("Display"), QStringLiteral("displayDock"), displayView_, Qt::RightDockWidgetArea);
     tabifyDockWidget(findChild<QDockWidget*>(QStringLiteral("registersDock")), display);
     display->raise();
     for (QObject* object : addDeviceAction_->associatedObjects())
@@ -405,14 +420,15 @@ MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* er
             reportCrash(*raw);
         }
     });
-    // A reset replaces the session's machine: the views let go of the old one first.
+    // A reset replaces the session's machine: the views that hold its devices and vcpus let go
+    // of the old one first. The exits and the console follow the session across boots.
     connect(raw, &MachineSession::machineAboutToBeReplaced, this, [this, raw] {
         if (raw == current_)
-            bindViews(nullptr);
+            bindMachineViews(nullptr);
     });
     connect(raw, &MachineSession::machineReplaced, this, [this, raw] {
         if (raw == current_) {
-            bindViews(raw);
+            bindMachineViews(raw);
             updateActions();
             updateStatus();
         }
@@ -429,13 +445,17 @@ MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* er
     return raw;
 }
 
-MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
+MachineConfig MainWindow::demoConfig(const DemoImage& demo) {
     MachineConfig config;
     config.name = demo.name.toStdString();
     config.boot.imagePath = demo.path.toStdString();
     config.boot.format = demo.format;
     config.cpus = config.boot.cpus = std::max(1u, demo.cpus);
-    return openMachine(config, error);
+    return config;
+}
+
+MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
+    return openMachine(demoConfig(demo), error);
 }
 
 MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
@@ -443,6 +463,34 @@ MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
     config.name = QFileInfo(path).fileName().toStdString();
     config.boot.imagePath = path.toStdString();
     return openMachine(config, error);
+}
+
+MachineSession* MainWindow::launchMachine(const MachineConfig& config, bool startPaused,
+                                          QString* error) {
+    MachineSession* session = openMachine(config, error);
+    if (!session)
+        return nullptr;
+    if (startPaused)
+        showMessage(tr("%1: created paused before its first instruction; Run (F5) starts it")
+                        .arg(session->name()));
+    else
+        session->run();
+    return session;
+}
+
+MachineSession* MainWindow::launchImagePath(const QString& path, QString* error) {
+    MachineConfig config;
+    config.name = QFileInfo(path).fileName().toStdString();
+    config.boot.imagePath = path.toStdString();
+    return launchMachine(config, startPausedDefault(), error);
+}
+
+bool MainWindow::startPausedDefault() const {
+    return startPausedAction_ && startPausedAction_->isChecked();
+}
+
+void MainWindow::setStartPausedDefault(bool paused) {
+    startPausedAction_->setChecked(paused);
 }
 
 QStringList MainWindow::recentImages() const {
@@ -472,7 +520,7 @@ void MainWindow::updateRecentMenu() {
         action->setData(path);
         connect(action, &QAction::triggered, this, [this, path] {
             QString error;
-            if (!openImagePath(path, &error))
+            if (!launchImagePath(path, &error))
                 QMessageBox::warning(this, tr("Recent machine"), error);
         });
     }
@@ -508,10 +556,14 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 void MainWindow::bindViews(MachineSession* session) {
-    registersView_->setSession(session);
-    devicesView_->setSession(session);
+    bindMachineViews(session);
     exitsView_->setSession(session);
     serialConsole_->setSession(session);
+}
+
+void MainWindow::bindMachineViews(MachineSession* session) {
+    registersView_->setSession(session);
+    devicesView_->setSession(session);
     displayView_->setSession(session);
     debuggerView_->setSession(session);
 }
@@ -534,8 +586,7 @@ void MainWindow::setCurrentSession(MachineSession* session) {
         overview_->setText(
             tr("<h3>%1</h3><p>Image: %2<br>Format: %3<br>Memory: %4 MiB, "
                "vcpus: %5<br>Command line: %6</p>")
-                .arg(session->name().toHtmlEscaped(), image,
-                     QString::fromLatin1(boot::toString(config.boot.format)))
+                .arg(session->name().toHtmlEscaped(), image, formatText(*session))
                 .arg(config.memorySize >> 20)
                 .arg(config.cpus)
                 .arg(QString::fromStdString(config.boot.commandLine).toHtmlEscaped()));
@@ -545,6 +596,7 @@ void MainWindow::setCurrentSession(MachineSession* session) {
                               "one.</p>"));
         setWindowTitle(tr("kvmscope"));
     }
+    showGdbServing();
     updateActions();
     updateStatus();
 }
@@ -614,9 +666,13 @@ void MainWindow::updateStatus() {
         return;
     }
     stateLabel_->setText(tr("%1: %2").arg(current_->name(), current_->statusText()));
-    exitsLabel_->setText(tr("%1 exits/s (%2 total)")
-                             .arg(QString::number(current_->exitsPerSecond(), 'f', 0))
-                             .arg(current_->totalExits()));
+    // Totals over every boot: a guest that resets itself keeps counting.
+    const QString exits = tr("%1 exits/s (%2 total)")
+                              .arg(QString::number(current_->exitsPerSecond(), 'f', 0))
+                              .arg(current_->totalExitsOfAllBoots());
+    exitsLabel_->setText(current_->resetCount() == 0
+                             ? exits
+                             : tr("%1, boot %2").arg(exits).arg(current_->resetCount() + 1));
     uptimeLabel_->setText(tr("uptime %1").arg(formatUptime(current_->uptimeMs())));
 }
 
@@ -662,10 +718,12 @@ NewMachineDialog* MainWindow::showNewMachineDialog(const QString& imagePath) {
         newMachineDialog_ = new NewMachineDialog(
             [this](const MachineConfig& config) {
                 QString error;
-                return openMachine(config, &error) ? QString() : error;
+                return launchMachine(config, newMachineDialog_->startPaused(), &error) ? QString()
+                                                                                       : error;
             },
             this);
         newMachineDialog_->setAttribute(Qt::WA_DeleteOnClose);
+        newMachineDialog_->setStartPaused(startPausedDefault());
     }
     if (!imagePath.isEmpty())
         newMachineDialog_->setImagePath(imagePath);
@@ -683,7 +741,7 @@ void MainWindow::openImage() {
     if (path.isEmpty())
         return;
     QString error;
-    if (!openImagePath(path, &error))
+    if (!launchImagePath(path, &error))
         QMessageBox::warning(this, tr("Open image"), error);
 }
 
@@ -696,8 +754,6 @@ void MainWindow::removeCurrent() {
     if (!current_)
         return;
     const int row = machines_->rowOf(current_);
-    if (gdbSession_ == current_)
-        setGdbServerEnabled(false);
     setCurrentSession(nullptr);
     machines_->removeSession(row);
     if (machines_->count() > 0)
@@ -711,18 +767,11 @@ bool MainWindow::setGdbServerEnabled(bool enabled, QString* error) {
         constexpr uint16_t kPortsTried = 16;
         return serveGdb("127.0.0.1", kFirstPort, kPortsTried, error);
     }
-    const bool wasOn = gdbServer_ != nullptr;
-    if (gdbSession_)
-        disconnect(gdbSession_, &MachineSession::machineAboutToBeReplaced, this, nullptr);
-    gdbServer_.reset(); // joins its thread: no call reaches the target after this
-    gdbTarget_.reset();
-    gdbSession_ = nullptr;
-    if (gdbAction_) {
-        const QSignalBlocker blocker(gdbAction_);
-        gdbAction_->setChecked(false);
-    }
-    if (wasOn)
+    if (current_ && current_->gdbServing()) {
+        current_->stopGdb();
         showMessage(tr("gdb: stopped"));
+    }
+    showGdbServing();
     return true;
 }
 
@@ -732,44 +781,28 @@ bool MainWindow::startGdbServer(const std::string& host, uint16_t port, QString*
 
 bool MainWindow::serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports,
                           QString* error) {
-    auto fail = [&](const QString& text) {
+    QString failure;
+    const bool served = current_ ? current_->serveGdb({host, firstPort}, ports, &failure)
+                                 : (failure = tr("gdb: no machine to serve"), false);
+    showGdbServing();
+    if (!served) {
         if (error)
-            *error = text;
-        const QSignalBlocker blocker(gdbAction_);
-        gdbAction_->setChecked(false);
+            *error = failure;
         return false;
-    };
-    if (gdbServer_)
-        return true;
-    if (!current_)
-        return fail(tr("gdb: no machine to serve"));
-    auto target = std::make_unique<debug::gdb::MachineGdbTarget>(current_->machine());
-    QString lastError;
-    for (uint32_t port = firstPort; port < uint32_t{firstPort} + ports && !gdbServer_; ++port) {
-        try {
-            gdbServer_ = std::make_unique<debug::gdb::GdbServer>(
-                *target, debug::gdb::GdbEndpoint{host, static_cast<uint16_t>(port)});
-        } catch (const Error& e) {
-            lastError = QString::fromStdString(e.what());
-        }
     }
-    if (!gdbServer_)
-        return fail(lastError);
-    gdbTarget_ = std::move(target);
-    gdbSession_ = current_;
-    // A reset replaces the machine: the server goes with the old one.
-    connect(gdbSession_, &MachineSession::machineAboutToBeReplaced, this,
-            [this] { setGdbServerEnabled(false); });
-    {
-        const QSignalBlocker blocker(gdbAction_);
-        gdbAction_->setChecked(true);
-    }
-    showMessage(tr("gdb: listening on %1").arg(QString::fromStdString(gdbServer_->address())));
+    showMessage(tr("gdb: listening on %1").arg(current_->gdbAddress()));
     return true;
 }
 
+void MainWindow::showGdbServing() {
+    if (!gdbAction_)
+        return;
+    const QSignalBlocker blocker(gdbAction_);
+    gdbAction_->setChecked(current_ && current_->gdbServing());
+}
+
 uint16_t MainWindow::gdbServerPort() const {
-    return gdbServer_ ? gdbServer_->port() : 0;
+    return current_ ? current_->gdbPort() : 0;
 }
 
 void MainWindow::addKernelDevice() {

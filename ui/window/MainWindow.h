@@ -26,10 +26,6 @@ namespace kvmscope {
 namespace kvm {
 class System;
 }
-namespace debug::gdb {
-class GdbServer;
-class MachineGdbTarget;
-} // namespace debug::gdb
 } // namespace kvmscope
 
 namespace kvmscope::ui {
@@ -71,8 +67,22 @@ public:
     // sets `error` (the core's message: LoadError, InputError, KvmError) when that fails.
     MachineSession* openMachine(const MachineConfig& config, QString* error = nullptr);
     MachineSession* openDemo(const DemoImage& demo, QString* error = nullptr);
+    // A demo's configuration: its name, image, format and suggested vcpus.
+    static MachineConfig demoConfig(const DemoImage& demo);
     // A machine for the image at `path` with the default configuration (format detected).
     MachineSession* openImagePath(const QString& path, QString* error = nullptr);
+
+    // The one rule for a machine a person opens (the command line, Machine ▸ New…, Open image…,
+    // Recent machines, Demos): openMachine(), then it runs at once unless `startPaused`. The
+    // entry points pass the New… dialog's box, --paused or --gdb, or else startPausedDefault().
+    MachineSession* launchMachine(const MachineConfig& config, bool startPaused,
+                                  QString* error = nullptr);
+    // Machine ▸ Start new machines paused (kept in the settings).
+    bool startPausedDefault() const;
+    void setStartPausedDefault(bool paused);
+    QAction* startPausedAction() const { return startPausedAction_; }
+    // Open image… and Recent machines without their file dialog: a machine for `path`, launched.
+    MachineSession* launchImagePath(const QString& path, QString* error = nullptr);
 
     // Shows Machine ▸ New… (not blocking) with the image field set to `imagePath`; the dialog
     // stays reachable through newMachineDialog() until it closes.
@@ -108,12 +118,12 @@ public:
 
     // Machine ▸ gdb server: serves the current machine to gdb on 127.0.0.1, port 1234 or the
     // next free one (docs/debugger.md, "gdb remote stub"). Returns false with `error` set when no
-    // port could be opened or no machine is current. The server stops when the machine is reset
-    // or removed.
+    // port could be opened or no machine is current. Each machine has its own server: it stays
+    // across the machine's resets (MachineHost) and stops when the machine is removed.
     bool setGdbServerEnabled(bool enabled, QString* error = nullptr);
     // The same at one given address (the command line's --gdb [HOST:]PORT).
     bool startGdbServer(const std::string& host, uint16_t port, QString* error = nullptr);
-    // 0 while the server is off.
+    // The current machine's server port; 0 while it serves none.
     uint16_t gdbServerPort() const;
     QAction* gdbServerAction() const { return gdbAction_; }
 
@@ -134,6 +144,8 @@ private:
     void createActions();
     // Points every view at `session`'s machine (nullptr: at none).
     void bindViews(MachineSession* session);
+    // Only the views that hold the machine's devices and vcpus (a reset replaces those).
+    void bindMachineViews(MachineSession* session);
     void createMenus();
     void createDocks();
     void createStatusBar();
@@ -186,11 +198,9 @@ private:
     QAction* quitAction_ = nullptr;
     QAction* aboutAction_ = nullptr;
     QAction* gdbAction_ = nullptr;
-    // The gdb server of gdbSession_'s machine; stopped before that machine goes away.
-    QPointer<MachineSession> gdbSession_;
-    std::unique_ptr<debug::gdb::MachineGdbTarget> gdbTarget_;
-    std::unique_ptr<debug::gdb::GdbServer> gdbServer_;
+    QAction* startPausedAction_ = nullptr;
     bool serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports, QString* error);
+    void showGdbServing(); // the action's tick follows the current machine's server
 };
 
 } // namespace kvmscope::ui

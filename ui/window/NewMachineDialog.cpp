@@ -2,6 +2,7 @@
 
 #include "common/Error.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFileDialog>
@@ -54,6 +55,10 @@ NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
     cpus_ = new QSpinBox(this);
     cpus_->setRange(0, static_cast<int>(MachineConfig::kMaxCpus) + 1); // validate() says why not
     cpus_->setValue(static_cast<int>(defaults.cpus));
+    startPaused_ = new QCheckBox(tr("Start &paused (run it with Run, F5)"), this);
+    startPaused_->setObjectName(QStringLiteral("startPaused"));
+    startPaused_->setToolTip(tr("Ticked: the machine waits before its first instruction, to set "
+                                "breakpoints or attach gdb. Unticked: it runs at once."));
     error_ = new QLabel(this);
     error_->setObjectName(QStringLiteral("errorLabel"));
     error_->setWordWrap(true);
@@ -70,6 +75,7 @@ NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
     form->addRow(tr("&Command line"), commandLine_);
     form->addRow(tr("&Memory"), memory_);
     form->addRow(tr("&vcpus"), cpus_);
+    form->addRow(QString(), startPaused_);
     connect(browseImageButton, &QPushButton::clicked, this, &NewMachineDialog::browseImage);
     connect(browseInitrdButton, &QPushButton::clicked, this, &NewMachineDialog::browseInitrd);
 
@@ -86,6 +92,14 @@ NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
 
 void NewMachineDialog::setImagePath(const QString& path) {
     image_->setText(path);
+}
+
+bool NewMachineDialog::startPaused() const {
+    return startPaused_->isChecked();
+}
+
+void NewMachineDialog::setStartPaused(bool paused) {
+    startPaused_->setChecked(paused);
 }
 
 MachineConfig NewMachineDialog::config() const {

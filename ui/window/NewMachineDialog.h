@@ -8,6 +8,7 @@
 #include <QDialog>
 #include <functional>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -24,6 +25,10 @@ public:
     explicit NewMachineDialog(Creator creator, QWidget* parent = nullptr);
 
     void setImagePath(const QString& path);
+    // "Start paused": the new machine waits before its first instruction until Run (F5);
+    // unticked it runs at once (MainWindow::launchMachine).
+    bool startPaused() const;
+    void setStartPaused(bool paused);
     // The configuration the fields describe; throws InputError for a malformed memory size.
     MachineConfig config() const;
     QString errorText() const;
@@ -32,6 +37,7 @@ public:
     QLineEdit* imageEdit() const { return image_; }
     QLineEdit* memoryEdit() const { return memory_; }
     QSpinBox* cpusSpin() const { return cpus_; }
+    QCheckBox* startPausedBox() const { return startPaused_; }
     QComboBox* formatCombo() const { return format_; }
 
 public Q_SLOTS:
@@ -44,6 +50,7 @@ private:
 
     Creator creator_;
     QLineEdit* name_ = nullptr;
+    QCheckBox* startPaused_ = nullptr;
     QLineEdit* image_ = nullptr;
     QComboBox* format_ = nullptr;
     QLineEdit* initrd_ = nullptr;

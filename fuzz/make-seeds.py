@@ -193,6 +193,126 @@ def loader_seeds():
             write("fuzz_loader_auto", prefix + "-" + name, data)
 
 
+# --- The ELF reader ------------------------------------------------------------------------
+
+NOBITS, NOTE, STRTAB, SYMTAB = 8, 7, 3, 2
+
+
+def elf_with_sections(bits, sections, segments=(), elf_type=2, extended_numbering=False):
+    """An ELF file laid out as GNU ld writes one (System V gABI): the header, the program headers,
+    each section's bytes, then the section header table, .shstrtab last. sections: (name,
+    sh_type, bytes or, for SHT_NOBITS, the size, sh_link, sh_entsize, sh_addralign); a segment
+    (p_type, section index, address) covers that section's bytes. With extended_numbering,
+    e_shnum and e_shstrndx point into section 0 (gABI "Extended Section Numbering")."""
+    sections = list(sections) + [(".shstrtab", STRTAB, b"", 0, 0, 1)]
+    names = b"\0"
+    name_offsets = []
+    for section in sections:
+        name_offsets.append(len(names))
+        names += section[0].encode() + b"\0"
+    sections[-1] = (".shstrtab", STRTAB, names, 0, 0, 1)
+    ehsize, phsize, shsize = (52, 32, 40) if bits == 32 else (64, 56, 64)
+    data = bytearray(ehsize + phsize * len(segments))
+    placed = [(0, 0)]  # (sh_offset, sh_size) of each section, the null one first
+    for name, kind, contents, link, entsize, align in sections:
+        data += b"\0" * (-len(data) % align)
+        if kind == NOBITS:
+            placed.append((len(data), contents))
+        else:
+            placed.append((len(data), len(contents)))
+            data += contents
+    data += b"\0" * (-len(data) % 8)
+    table = len(data)
+    count = len(sections) + 1
+    for index in range(count):
+        if index == 0:
+            fields = (0, 0, 0, 0, 0, count if extended_numbering else 0,
+                      count - 1 if extended_numbering else 0, 0, 0, 0)
+        else:
+            name, kind, contents, link, entsize, align = sections[index - 1]
+            offset, size = placed[index]
+            # A symbol table's sh_info is one past its last local symbol: only entry 0 here.
+            info = 1 if kind == SYMTAB else 0
+            fields = (name_offsets[index - 1], kind, 0, 0, offset, size, link, info, align,
+                      entsize)
+        data += struct.pack("<IIIIIIIIII" if bits == 32 else "<IIQQQQIIQQ", *fields)
+    for index, (kind, section, address) in enumerate(segments):
+        offset, size = placed[section]
+        filesz = 0 if sections[section - 1][1] == NOBITS else size
+        align = sections[section - 1][5]
+        if bits == 32:
+            header = struct.pack("<IIIIIIII", kind, offset, address, address, filesz, size, 4,
+                                 align)
+        else:
+            header = struct.pack("<IIQQQQQQ", kind, 4, offset, address, address, filesz, size,
+                                 align)
+        data[ehsize + index * phsize:ehsize + (index + 1) * phsize] = header
+    ident = b"\x7fELF" + bytes([1 if bits == 32 else 2, 1, 1]) + b"\0" * 9
+    machine = 3 if bits == 32 else 62  # EM_386, EM_X86_64
+    fields = (elf_type, machine, 1, 0x100000, ehsize if segments else 0, table, 0, ehsize,
+              phsize if segments else 0, len(segments), shsize, 0 if extended_numbering else count,
+              0xFFFF if extended_numbering else count - 1)
+    data[:ehsize] = ident + struct.pack("<HHIIIIIHHHHHH" if bits == 32 else "<HHIQQQIHHHHHH",
+                                        *fields)
+    return bytes(data)
+
+
+def note(name, kind, descriptor, align=4):
+    """gABI "Note Section": the header, then the name with its NUL and the descriptor, each
+    padded to `align` bytes."""
+    name = name.encode() + b"\0"
+    data = struct.pack("<III", len(name), len(descriptor), kind) + name
+    data += b"\0" * (-len(data) % align) + descriptor
+    return data + b"\0" * (-len(data) % align)
+
+
+def symbol_sections(bits, symbols, strtab_index):
+    """.symtab and .strtab: entry 0 the undefined symbol, then (name, value, size, st_info,
+    st_shndx) for each."""
+    strings = b"\0"
+    table = b"\0" * (16 if bits == 32 else 24)
+    for name, value, size, info, shndx in symbols:
+        if bits == 32:
+            table += struct.pack("<IIIBBH", len(strings), value, size, info, 0, shndx)
+        else:
+            table += struct.pack("<IBBHQQ", len(strings), info, 0, shndx, value, size)
+        strings += name.encode() + b"\0"
+    return [(".symtab", SYMTAB, table, strtab_index, 16 if bits == 32 else 24, 8),
+            (".strtab", STRTAB, strings, 0, 0, 1)]
+
+
+def elf_file_seeds():
+    FUNC, OBJECT, NOTYPE = 0x12, 0x11, 0x10  # STB_GLOBAL with STT_FUNC, STT_OBJECT, STT_NOTYPE
+    symbols = [("_start", 0x100000, 16, FUNC, 1), ("counter", 0x101000, 8, OBJECT, 2),
+               (".Llocal", 0x100008, 0, NOTYPE, 1), ("undefined", 0, 0, FUNC, 0)]
+    notes = note("GNU", 3, b"\xab" * 20) + note("Xen", 18, struct.pack("<Q", 0x100000))
+
+    def kernel(bits):
+        return elf_with_sections(
+            bits, [(".text", 1, CODE * 4, 0, 0, 16), (".data", 1, b"\1" * 8, 0, 0, 8),
+                   (".bss", NOBITS, 0x1000, 0, 0, 16), (".notes", NOTE, notes, 0, 0, 4)]
+            + symbol_sections(bits, symbols, 6),
+            [(1, 1, 0x100000), (1, 2, 0x101000), (4, 4, 0)])
+
+    seeds = {
+        "kernel64-sections": kernel(64),
+        "kernel32-sections": kernel(32),
+        "object64-no-program-headers": elf_with_sections(
+            64, [(".text", 1, CODE, 0, 0, 16)] + symbol_sections(64, symbols[:1], 3), elf_type=1),
+        "gnu-property-notes-align8": elf_with_sections(
+            64, [(".text", 1, CODE, 0, 0, 16),
+                 (".note.gnu.property", NOTE,
+                  note("GNU", 5, struct.pack("<IIII", 0xC0000002, 4, 3, 0), 8), 0, 0, 8)],
+            [(1, 1, 0x100000), (4, 2, 0)]),
+        "extended-section-numbering": elf_with_sections(
+            64, [(".text", 1, CODE, 0, 0, 16)] + symbol_sections(64, symbols, 3),
+            [(1, 1, 0x100000)], extended_numbering=True),
+        "vmlinux64-no-sections": vmlinux(),
+    }
+    for name, data in seeds.items():
+        write("fuzz_elf_file", name, data)
+
+
 # --- Firmware tables -----------------------------------------------------------------------
 
 def table_seeds():
@@ -330,5 +450,6 @@ if __name__ == "__main__":
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
     loader_seeds()
+    elf_file_seeds()
     table_seeds()
     device_seeds()

@@ -1,8 +1,10 @@
 #pragma once
-// Reading x86 ELF executables (System V gABI, "ELF Header" and "Program Header"), shared by the
-// ELF loader and the multiboot loader. Everything taken from the file is checked against the
-// file size and for overflow before use; only PT_LOAD segments matter for booting.
+// What the ELF, multiboot and PVH loaders need of an x86 ELF executable (System V gABI, "ELF
+// Header" and "Program Header"): its PT_LOAD segments, the only part that matters for booting,
+// checked and placed in guest memory. The file itself is read by common/ElfFile.h, which checks
+// every offset and size against the file.
 #include "boot/GuestLayout.h"
+#include "common/ElfFile.h"
 #include "machine/GuestMemory.h"
 
 #include <cstdint>
@@ -30,13 +32,13 @@ struct ElfImage {
     std::vector<ElfSegment> segments;
 };
 
-// True when the file starts with \x7fELF.
-bool hasElfMagic(std::span<const uint8_t> file);
-
-// Validates e_ident (class, data, version), the header (e_type ET_EXEC, e_machine EM_386 for
-// ELF32 or EM_X86_64 for ELF64, e_version), the program header table's bounds, and each PT_LOAD:
-// p_filesz <= p_memsz, file bytes inside the file, p_paddr + p_memsz without overflow, no two
-// segments overlapping. Throws LoadError(path, ...) naming the field and its value.
+// On top of what ElfFile checks (e_ident, e_machine EM_386 for ELF32 or EM_X86_64 for ELF64,
+// e_version, the program header table's bounds): e_type ET_EXEC, at least one program header,
+// and each PT_LOAD: p_filesz <= p_memsz, file bytes inside the file, p_paddr + p_memsz without
+// overflow, no two segments overlapping. Throws LoadError(file.path(), ...) naming the field and
+// its value.
+ElfImage parseElf(const ElfFile& file);
+// parseElf of ElfFile(file, path).
 ElfImage parseElf(std::span<const uint8_t> file, const std::string& path);
 
 // The guest-physical range the loaded segments span, [start, end).

@@ -1,6 +1,5 @@
 #include "boot/ImageLoader.h"
 
-#include "boot/ElfImage.h"
 #include "boot/ElfLoader.h"
 #include "boot/FlatLoader.h"
 #include "boot/MultibootHeader.h"
@@ -8,6 +7,7 @@
 #include "boot/linux/EmulatedHostParameters.h"
 #include "boot/linux/LinuxLoader.h"
 #include "boot/linux/PvhLoader.h"
+#include "common/ElfFile.h"
 #include "common/InputFile.h"
 
 #include <fmt/format.h>

@@ -1,10 +1,11 @@
 #include "debug/SymbolTable.h"
 
+#include "common/ElfFile.h"
 #include "common/Error.h"
 #include "common/InputFile.h"
+#include "common/MappedFile.h"
 
 #include <algorithm>
-#include <cstring>
 #include <elf.h>
 #include <fmt/format.h>
 #include <sstream>
@@ -12,91 +13,68 @@
 namespace kvmscope::debug {
 namespace {
 
-std::vector<uint8_t> readFile(const std::string& path) {
-    return InputFile(path, "symbol file").readAll();
+// A symbol file is mapped, not read onto the heap (common/MappedFile.h): a vmlinux with its debug
+// information runs to hundreds of MiB, of which the symbol and string tables are a small part,
+// and only the pages read come in.
+MappedFile mapSymbolFile(const std::string& path) {
+    const InputFile file(path, "symbol file");
+    if (file.size() == 0)
+        throw LoadError(path, "the symbol file is empty");
+    return MappedFile(file.fd(), file.size(), path);
 }
 
-template <typename T>
-T readAt(std::span<const uint8_t> file, uint64_t offset, const std::string& path,
-         const char* what) {
-    if (offset > file.size() || file.size() - offset < sizeof(T))
-        throw LoadError(path,
-                        fmt::format("{} at offset {:#x} lies outside the file", what, offset));
-    T value;
-    std::memcpy(&value, file.data() + offset, sizeof value);
-    return value;
+// A file truncated while it was mapped reads as zeros past its new end: what was made of them is
+// not the file's.
+void checkUnchanged(const MappedFile& file, const std::string& path) {
+    if (file.shrank())
+        throw LoadError(path, "the symbol file shrank (or could not be read) while being read");
 }
 
-// Reads every STT_FUNC/STT_OBJECT symbol of the SHT_SYMTAB section (System V gABI, "Symbol
-// Table"); Ehdr/Shdr/Sym are the 32- or 64-bit structures of <elf.h>.
-template <typename Ehdr, typename Shdr, typename Sym>
-void readElfSymbols(std::span<const uint8_t> file, const std::string& path, SymbolTable& table) {
-    const auto header = readAt<Ehdr>(file, 0, path, "ELF header");
-    if (header.e_shentsize != sizeof(Shdr))
-        throw LoadError(path,
-                        fmt::format("e_shentsize {} is not {}", header.e_shentsize, sizeof(Shdr)));
-    for (unsigned i = 0; i < header.e_shnum; ++i) {
-        const auto section =
-            readAt<Shdr>(file, header.e_shoff + uint64_t{i} * sizeof(Shdr), path, "section header");
-        if (section.sh_type != SHT_SYMTAB || section.sh_entsize != sizeof(Sym))
+// Every STT_FUNC, STT_OBJECT and STT_NOTYPE symbol of `symbols` that names a place in a section
+// (gABI "Symbol Table").
+void addElfSymbols(const ElfSymbols& symbols, SymbolTable& table) {
+    for (uint64_t index = 1; index < symbols.count(); ++index) { // entry 0 is the undefined symbol
+        const Elf64_Sym symbol = symbols.entry(index);
+        const unsigned type = ELF64_ST_TYPE(symbol.st_info);
+        if ((type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE) ||
+            symbol.st_shndx == SHN_UNDEF || symbol.st_shndx == SHN_ABS)
             continue;
-        if (section.sh_link >= header.e_shnum)
-            throw LoadError(path, fmt::format("symbol table links to section {}", section.sh_link));
-        const auto strings = readAt<Shdr>(
-            file, header.e_shoff + uint64_t{section.sh_link} * sizeof(Shdr), path, "string table");
-        const uint64_t count = section.sh_size / sizeof(Sym);
-        for (uint64_t n = 1; n < count; ++n) { // entry 0 is the undefined symbol
-            const auto sym = readAt<Sym>(file, section.sh_offset + n * sizeof(Sym), path, "symbol");
-            const unsigned type = sym.st_info & 0xf; // ELF_ST_TYPE
-            if ((type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE) ||
-                sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
-                continue;
-            const uint64_t nameOffset = strings.sh_offset + sym.st_name;
-            if (sym.st_name >= strings.sh_size || nameOffset >= file.size())
-                throw LoadError(path, fmt::format("symbol {} has name offset {:#x} outside .strtab",
-                                                  n, sym.st_name));
-            const auto* start = reinterpret_cast<const char*>(file.data() + nameOffset);
-            const size_t limit =
-                std::min<uint64_t>(strings.sh_size - sym.st_name, file.size() - nameOffset);
-            std::string name(start, strnlen(start, limit));
-            // Local labels of assembly code (".L...") and empty names are no help to a reader.
-            if (name.empty() || name.starts_with(".L"))
-                continue;
-            table.add({sym.st_value, sym.st_size, std::move(name), type == STT_FUNC});
-        }
+        const std::string_view name = symbols.name(symbol, index);
+        // Local labels of assembly code (".L...") and empty names are no help to a reader.
+        if (name.empty() || name.starts_with(".L"))
+            continue;
+        table.add({symbol.st_value, symbol.st_size, std::string(name), type == STT_FUNC});
     }
 }
 
 } // namespace
 
 SymbolTable SymbolTable::fromElfFile(const std::string& path) {
-    const auto bytes = readFile(path);
-    return fromElf(bytes, path);
+    const MappedFile file = mapSymbolFile(path);
+    SymbolTable table = fromElf(file.bytes(), path);
+    checkUnchanged(file, path);
+    return table;
 }
 
 SymbolTable SymbolTable::fromElf(std::span<const uint8_t> file, const std::string& path) {
-    if (file.size() < EI_NIDENT || std::memcmp(file.data(), ELFMAG, SELFMAG) != 0)
-        throw LoadError(path, "not an ELF file");
+    const ElfFile elf(file, path);
     SymbolTable table;
-    switch (file[EI_CLASS]) {
-    case ELFCLASS32:
-        readElfSymbols<Elf32_Ehdr, Elf32_Shdr, Elf32_Sym>(file, path, table);
-        break;
-    case ELFCLASS64:
-        readElfSymbols<Elf64_Ehdr, Elf64_Shdr, Elf64_Sym>(file, path, table);
-        break;
-    default:
-        throw LoadError(
-            path, fmt::format("EI_CLASS {} is neither ELFCLASS32 nor ELFCLASS64", file[EI_CLASS]));
-    }
+    // SHT_SYMTAB only: the gABI calls it the complete symbol table and SHT_DYNSYM "a minimal set
+    // of dynamic linking symbols", and a kernel has no .dynsym at all.
+    for (const ElfSection& section : elf.sections())
+        if (section.header.sh_type == SHT_SYMTAB)
+            addElfSymbols(elf.symbols(section), table);
     if (table.empty())
         throw LoadError(path, "no symbols in .symtab (was the file stripped?)");
     return table;
 }
 
 SymbolTable SymbolTable::fromSystemMapFile(const std::string& path) {
-    const auto bytes = readFile(path);
-    return fromSystemMap(std::string(bytes.begin(), bytes.end()), path);
+    const MappedFile file = mapSymbolFile(path);
+    const std::span<const uint8_t> bytes = file.bytes();
+    SymbolTable table = fromSystemMap(std::string(bytes.begin(), bytes.end()), path);
+    checkUnchanged(file, path);
+    return table;
 }
 
 SymbolTable SymbolTable::fromSystemMap(const std::string& text, const std::string& path) {
@@ -140,10 +118,13 @@ SymbolTable SymbolTable::fromSystemMap(const std::string& text, const std::strin
 }
 
 SymbolTable SymbolTable::load(const std::string& path) {
-    const auto bytes = readFile(path);
-    if (bytes.size() >= SELFMAG && std::memcmp(bytes.data(), ELFMAG, SELFMAG) == 0)
-        return fromElf(bytes, path);
-    return fromSystemMap(std::string(bytes.begin(), bytes.end()), path);
+    const MappedFile file = mapSymbolFile(path);
+    const std::span<const uint8_t> bytes = file.bytes();
+    SymbolTable table = hasElfMagic(bytes)
+                            ? fromElf(bytes, path)
+                            : fromSystemMap(std::string(bytes.begin(), bytes.end()), path);
+    checkUnchanged(file, path);
+    return table;
 }
 
 void SymbolTable::add(Symbol symbol) {

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <elf.h>
 #include <fmt/format.h>
 
 namespace kvmscope::boot {
@@ -25,10 +24,6 @@ constexpr uint64_t kStartInfoAreaEnd = layout::kLinuxCommandLineAddress;
 constexpr uint64_t kCommandLineAddress = layout::kLinuxCommandLineAddress;
 constexpr uint64_t kCommandLineRoom = layout::kLinuxCommandLineEnd - kCommandLineAddress - 1;
 constexpr uint64_t kPageSize = 0x1000;
-// gABI "Note Section": a 12-byte header (n_namesz, n_descsz, n_type), then the name and the
-// descriptor, each padded to the note alignment (4 bytes in practice, 8 where the segment or
-// section says so).
-constexpr uint64_t kNoteHeaderSize = 12;
 
 uint64_t alignUp(uint64_t value, uint64_t alignment) {
     return (value + alignment - 1) & ~(alignment - 1);
@@ -37,116 +32,27 @@ uint64_t alignDown(uint64_t value, uint64_t alignment) {
     return value & ~(alignment - 1);
 }
 
-template <typename T> T readAt(std::span<const uint8_t> bytes, uint64_t offset) {
-    T value;
-    std::memcpy(&value, bytes.data() + offset, sizeof value); // bounds checked by the callers
-    return value;
-}
-
-// A run of notes in the file: a PT_NOTE segment's or an SHT_NOTE section's bytes.
-struct NoteArea {
-    uint64_t offset = 0;
-    uint64_t size = 0;
-    uint64_t alignment = 4;
-    std::string where;
-};
-
-// The notes' file ranges, from the program headers (sections == false) or the section headers.
-template <typename Ehdr, typename Phdr, typename Shdr>
-std::vector<NoteArea> noteAreas(std::span<const uint8_t> file, const std::string& path,
-                                bool sections) {
-    const auto header = readAt<Ehdr>(file, 0); // parseElf has checked the header's size
-    std::vector<NoteArea> areas;
-    auto add = [&](uint64_t offset, uint64_t size, uint64_t align, std::string where) {
-        if (offset > file.size() || size > file.size() - offset)
-            throw LoadError(path, fmt::format("{}: offset {:#x} + size {:#x} extends beyond the "
-                                              "end of the file ({:#x} bytes)",
-                                              where, offset, size, file.size()));
-        areas.push_back({offset, size, align == 8 ? uint64_t{8} : uint64_t{4}, std::move(where)});
-    };
-    if (!sections) {
-        // parseElf has checked e_phoff, e_phnum and e_phentsize against the file.
-        for (unsigned index = 0; index < header.e_phnum; ++index) {
-            const auto program =
-                readAt<Phdr>(file, header.e_phoff + uint64_t{index} * sizeof(Phdr));
-            if (program.p_type == PT_NOTE)
-                add(program.p_offset, program.p_filesz, program.p_align,
-                    fmt::format("PT_NOTE program header {}", index));
-        }
-        return areas;
+// The XEN_ELFNOTE_PHYS32_ENTRY note among `area`'s notes, its entry checked (pvh.pandoc: a
+// 32-bit physical address; Xen's public/elfnote.h lets the value be 4 or 8 bytes, and Linux's
+// _ASM_PTR makes it 8 in a 64-bit kernel). Stops at the note: what follows is not read.
+std::optional<PvhEntryNote> searchArea(const ElfNoteArea& area, const std::string& path) {
+    ElfNotes notes(area, path);
+    while (const std::optional<ElfNote> note = notes.next()) {
+        if (!note->isNamed(pvh::kXenNoteName) || note->type != pvh::kXenElfNotePhys32Entry)
+            continue;
+        uint64_t entry = 0;
+        if (note->descriptor.size() == 4 || note->descriptor.size() == 8)
+            std::memcpy(&entry, note->descriptor.data(), note->descriptor.size()); // little-endian
+        else
+            throw LoadError(path, fmt::format("{}: the XEN_ELFNOTE_PHYS32_ENTRY note has "
+                                              "n_descsz {}, expected 4 or 8",
+                                              area.where, note->descriptor.size()));
+        if (entry >= layout::kFourGib)
+            throw LoadError(path, fmt::format("{}: XEN_ELFNOTE_PHYS32_ENTRY {:#x} is above "
+                                              "4 GiB: the PVH entry is a 32-bit address",
+                                              area.where, entry));
+        return PvhEntryNote{entry, area.where};
     }
-    if (header.e_shoff == 0 || header.e_shnum == 0)
-        return areas; // no section header table: nothing to look at
-    if (header.e_shentsize != sizeof(Shdr))
-        throw LoadError(
-            path, fmt::format("e_shentsize is {}, expected {}", header.e_shentsize, sizeof(Shdr)));
-    const uint64_t tableSize = uint64_t{header.e_shnum} * sizeof(Shdr);
-    if (header.e_shoff > file.size() || tableSize > file.size() - header.e_shoff)
-        throw LoadError(path, fmt::format("the section header table (e_shoff {:#x}, e_shnum {}) "
-                                          "extends beyond the end of the file ({:#x} bytes)",
-                                          uint64_t{header.e_shoff}, header.e_shnum, file.size()));
-    for (unsigned index = 0; index < header.e_shnum; ++index) {
-        const auto section = readAt<Shdr>(file, header.e_shoff + uint64_t{index} * sizeof(Shdr));
-        if (section.sh_type == SHT_NOTE)
-            add(section.sh_offset, section.sh_size, section.sh_addralign,
-                fmt::format("SHT_NOTE section {}", index));
-    }
-    return areas;
-}
-
-std::optional<PvhEntryNote> searchArea(std::span<const uint8_t> file, const NoteArea& area,
-                                       const std::string& path) {
-    const std::span<const uint8_t> bytes = file.subspan(area.offset, area.size);
-    uint64_t position = 0;
-    while (position < bytes.size()) {
-        if (bytes.size() - position < kNoteHeaderSize)
-            throw LoadError(path, fmt::format("{}: the note at offset {:#x} in it is truncated: "
-                                              "{} bytes left, a note header needs {}",
-                                              area.where, position, bytes.size() - position,
-                                              kNoteHeaderSize));
-        const uint64_t nameSize = readAt<uint32_t>(bytes, position);
-        const uint64_t descriptorSize = readAt<uint32_t>(bytes, position + 4);
-        const uint32_t type = readAt<uint32_t>(bytes, position + 8);
-        const uint64_t name = position + kNoteHeaderSize;
-        const uint64_t descriptor = name + alignUp(nameSize, area.alignment);
-        if (descriptor > bytes.size() || descriptorSize > bytes.size() - descriptor)
-            throw LoadError(path, fmt::format("{}: the note at offset {:#x} in it is truncated: "
-                                              "n_namesz {} and n_descsz {} run past the end of "
-                                              "its {:#x} bytes",
-                                              area.where, position, nameSize, descriptorSize,
-                                              bytes.size()));
-        const bool isXen = nameSize == sizeof pvh::kXenNoteName &&
-                           std::memcmp(bytes.data() + name, pvh::kXenNoteName, nameSize) == 0;
-        if (isXen && type == pvh::kXenElfNotePhys32Entry) {
-            uint64_t entry = 0;
-            if (descriptorSize == 4)
-                entry = readAt<uint32_t>(bytes, descriptor);
-            else if (descriptorSize == 8)
-                entry = readAt<uint64_t>(bytes, descriptor);
-            else
-                throw LoadError(path, fmt::format("{}: the XEN_ELFNOTE_PHYS32_ENTRY note has "
-                                                  "n_descsz {}, expected 4 or 8",
-                                                  area.where, descriptorSize));
-            if (entry >= layout::kFourGib)
-                throw LoadError(path, fmt::format("{}: XEN_ELFNOTE_PHYS32_ENTRY {:#x} is above "
-                                                  "4 GiB: the PVH entry is a 32-bit address",
-                                                  area.where, entry));
-            return PvhEntryNote{entry, area.where};
-        }
-        position = descriptor + alignUp(descriptorSize, area.alignment);
-    }
-    return std::nullopt;
-}
-
-template <typename Ehdr, typename Phdr, typename Shdr>
-std::optional<PvhEntryNote> findNote(std::span<const uint8_t> file, const std::string& path) {
-    // Program headers first: they are what a loader is meant to read, and a stripped image may
-    // have no section headers. Sections are the fallback for images whose notes are not in a
-    // PT_NOTE segment.
-    for (const bool sections : {false, true})
-        for (const NoteArea& area : noteAreas<Ehdr, Phdr, Shdr>(file, path, sections))
-            if (auto note = searchArea(file, area, path))
-                return note;
     return std::nullopt;
 }
 
@@ -217,19 +123,31 @@ private:
 
 } // namespace
 
+std::optional<PvhEntryNote> findPvhEntryNote(const ElfFile& elf) {
+    // Program headers first: they are what a loader is meant to read, and a stripped image may
+    // have no section headers. Sections are the fallback for images whose notes are not in a
+    // PT_NOTE segment; they are not even looked at when a segment has the note.
+    for (const ElfNoteArea& area : elf.noteSegments())
+        if (auto note = searchArea(area, elf.path()))
+            return note;
+    for (const ElfNoteArea& area : elf.noteSections())
+        if (auto note = searchArea(area, elf.path()))
+            return note;
+    return std::nullopt;
+}
+
 std::optional<PvhEntryNote> findPvhEntryNote(std::span<const uint8_t> elf,
                                              const std::string& path) {
-    if (elf.size() > EI_CLASS && elf[EI_CLASS] == ELFCLASS64)
-        return findNote<Elf64_Ehdr, Elf64_Phdr, Elf64_Shdr>(elf, path);
-    return findNote<Elf32_Ehdr, Elf32_Phdr, Elf32_Shdr>(elf, path);
+    return findPvhEntryNote(ElfFile(elf, path));
 }
 
 bool hasPvhEntryNote(std::span<const uint8_t> image) {
     if (!hasElfMagic(image))
         return false;
     try {
-        parseElf(image, {});
-        return findPvhEntryNote(image, {}).has_value();
+        const ElfFile elf(image, {});
+        parseElf(elf);
+        return findPvhEntryNote(elf).has_value();
     } catch (const LoadError&) {
         return false; // a broken ELF is the ELF loader's to report
     }
@@ -290,8 +208,9 @@ std::optional<BootPlan> loadPvhImpl(std::span<const uint8_t> image, const BootOp
 
     if (onlyIfPvh && !hasPvhEntryNote(elfBytes))
         return std::nullopt;
-    const ElfImage elf = parseElf(elfBytes, elfName);
-    const std::optional<PvhEntryNote> note = findPvhEntryNote(elfBytes, elfName);
+    const ElfFile elfFile(elfBytes, elfName);
+    const ElfImage elf = parseElf(elfFile);
+    const std::optional<PvhEntryNote> note = findPvhEntryNote(elfFile);
     if (!note)
         throw LoadError(elfName, "no XEN_ELFNOTE_PHYS32_ENTRY note (name \"Xen\", type 18) in any "
                                  "PT_NOTE segment or SHT_NOTE section: the kernel has no PVH "

@@ -6,6 +6,7 @@
 // decompressor runs: the kernel starts at its own 32-bit entry (docs/boot.md, "PVH").
 #include "boot/BootPlan.h"
 #include "boot/linux/PvhStartInfo.h"
+#include "common/ElfFile.h"
 #include "machine/GuestMemory.h"
 
 #include <cstdint>
@@ -22,10 +23,11 @@ struct PvhEntryNote {
 };
 
 // Looks for the note named "Xen" of type XEN_ELFNOTE_PHYS32_ENTRY (18) in the ELF's PT_NOTE
-// segments, then, when none holds it, in its SHT_NOTE sections. The ELF header must have passed
-// parseElf. Throws LoadError(path, ...) for a note table that runs past its segment or section,
-// a descriptor that is not 4 or 8 bytes, or an entry above 4 GiB; nullopt when there is no such
-// note.
+// segments, then, when none holds it, in its SHT_NOTE sections. Throws LoadError(path, ...) for
+// what ElfFile refuses (a header, a table, a segment or section, or a note that runs past the
+// file or its area), a descriptor that is not 4 or 8 bytes, or an entry above 4 GiB; nullopt
+// when there is no such note.
+std::optional<PvhEntryNote> findPvhEntryNote(const ElfFile& elf);
 std::optional<PvhEntryNote> findPvhEntryNote(std::span<const uint8_t> elf, const std::string& path);
 
 // For format detection: true when `image` is an ELF that parseElf accepts and findPvhEntryNote

@@ -17,8 +17,17 @@ import struct
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
 
+# The targets written in this run: each one's folder is emptied before its first seed, and the
+# folders of targets whose seeds are kept by hand (fuzz_gdb_packet) are left alone.
+_cleared = set()
+
+
 def write(target, name, data):
     directory = os.path.join(ROOT, target)
+    if target not in _cleared:
+        _cleared.add(target)
+        if os.path.isdir(directory):
+            shutil.rmtree(directory)
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, name), "wb") as seed:
         seed.write(data)
@@ -447,8 +456,6 @@ def device_seeds():
 
 
 if __name__ == "__main__":
-    if os.path.isdir(ROOT):
-        shutil.rmtree(ROOT)
     loader_seeds()
     elf_file_seeds()
     table_seeds()

@@ -1,7 +1,7 @@
 #include "Headless.h"
 
 #include "ConsoleSerial.h"
-#include "cpu/CpuState.h"
+#include "cpu/CrashState.h"
 #include "debug/Debugger.h"
 #include "kvm/ExitTeardown.h"
 #include "kvm/KvmError.h"
@@ -9,6 +9,7 @@
 #include "log/Log.h"
 #include "machine/Machine.h"
 #include "machine/MachineHost.h"
+#include "trace/ExitRecord.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -247,12 +248,11 @@ int runHeadless(const CommandLine& options) {
     if (stop->kind == StopKind::Crash || stop->kind == StopKind::Timeout) {
         printError(stop->reason);
         if (stop->kind == StopKind::Crash && machine.waitUntilPaused(kPauseTimeoutMs)) {
-            try {
-                const cpu::CpuState state = machine.vcpu(stop->vcpu).readState(kPauseTimeoutMs);
-                fmt::print(stderr, "{}\n", cpu::formatRegisters(state));
-            } catch (const Error& error) {
-                printError(fmt::format("final registers unavailable: {}", error.what()));
-            }
+            // KVM's state now, and the registers at the last exit before the crash: on AMD
+            // hosts the first is the reset state, and the report says so (cpu/CrashState.h).
+            const cpu::CrashState state =
+                cpu::readCrashState(machine.vcpu(stop->vcpu), stop->vcpu, kPauseTimeoutMs);
+            fmt::print(stderr, "{}", cpu::formatCrashState(state, trace::monotonicNs()));
         }
     } else {
         log::get("kvm")->info("{}", stop->reason);

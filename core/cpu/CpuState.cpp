@@ -20,11 +20,9 @@ uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs) {
     return (sregs.cs.base + regs.rip) & 0xffff'ffffull;
 }
 
-std::string formatRegisters(const CpuState& state) {
-    const kvm_regs& r = state.regs;
-    const kvm_sregs& s = state.sregs;
-    std::string text = fmt::format("vcpu {}: RIP={:016x} RFLAGS={:08x} RSP={:016x}\n", state.vcpu,
-                                   r.rip, r.rflags, r.rsp);
+std::string formatGeneralRegisters(const kvm_regs& r) {
+    std::string text =
+        fmt::format("RIP={:016x} RFLAGS={:08x} RSP={:016x}\n", r.rip, r.rflags, r.rsp);
     text += fmt::format("RAX={:016x} RBX={:016x} RCX={:016x} RDX={:016x}\n", r.rax, r.rbx, r.rcx,
                         r.rdx);
     text +=
@@ -32,6 +30,18 @@ std::string formatRegisters(const CpuState& state) {
     text +=
         fmt::format("R9 ={:016x} R10={:016x} R11={:016x} R12={:016x}\n", r.r9, r.r10, r.r11, r.r12);
     text += fmt::format("R13={:016x} R14={:016x} R15={:016x}\n", r.r13, r.r14, r.r15);
+    return text;
+}
+
+bool isResetState(const CpuState& state) {
+    constexpr uint64_t kResetCsBase = 0xffff0000;
+    constexpr uint64_t kResetIp = 0xfff0;
+    return state.sregs.cs.base == kResetCsBase && state.regs.rip == kResetIp;
+}
+
+std::string formatRegisters(const CpuState& state) {
+    const kvm_sregs& s = state.sregs;
+    std::string text = fmt::format("vcpu {}: ", state.vcpu) + formatGeneralRegisters(state.regs);
     text += fmt::format("CR0={:08x} CR2={:016x} CR3={:016x} CR4={:08x} EFER={:x}\n", s.cr0, s.cr2,
                         s.cr3, s.cr4, s.efer);
     for (auto [name, seg] : {std::pair{"CS", &s.cs},

@@ -40,5 +40,12 @@ uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs);
 
 // Multi-line summary (RIP, RFLAGS, GPRs, CR0/3/4, EFER, segments) for crash reports and logs.
 std::string formatRegisters(const CpuState& state);
+// The general-register lines of it (RIP, RFLAGS, RSP, RAX-R15).
+std::string formatGeneralRegisters(const kvm_regs& regs);
+
+// Whether the vcpu is in the processor's reset state (SDM vol. 3A 9.1.1, Table 9-1: CS base
+// 0xFFFF0000 with IP 0xFFF0). A triple fault on an AMD host is reported that way: KVM resets the
+// vcpu at the SHUTDOWN intercept, so its registers no longer show the crash.
+bool isResetState(const CpuState& state);
 
 } // namespace kvmscope::cpu

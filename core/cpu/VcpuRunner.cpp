@@ -39,13 +39,6 @@ void installKickHandler() {
     });
 }
 
-uint64_t monotonicNs() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull +
-           static_cast<uint64_t>(now.tv_nsec);
-}
-
 std::atomic_ref<uint8_t> immediateExit(kvm_run* run) {
     return std::atomic_ref<uint8_t>(run->immediate_exit);
 }
@@ -653,14 +646,21 @@ void VcpuRunner::dispatchMmio(kvm_run& run) {
     }
 }
 
+std::optional<VcpuRunner::LastExit> VcpuRunner::lastExit(int timeoutMs) {
+    return call([this](kvm::Vcpu&) { return lastExit_; }, timeoutMs);
+}
+
 void VcpuRunner::recordExit(const kvm_run& run) {
     trace::ExitRecord record;
-    record.timestampNs = monotonicNs();
+    record.timestampNs = trace::monotonicNs();
     record.reason = run.exit_reason;
     record.vcpu = vcpu_.id();
     if (run.kvm_valid_regs & KVM_SYNC_X86_REGS) {
         record.rip = run.s.regs.regs.rip;
         record.ripValid = true;
+        // Not a shutdown's: on AMD hosts KVM has already reset the vcpu when it reports one.
+        if (run.exit_reason != KVM_EXIT_SHUTDOWN)
+            lastExit_ = LastExit{run.s.regs.regs, run.exit_reason, record.timestampNs};
     }
     if (run.exit_reason == KVM_EXIT_IO) {
         record.address = run.io.port;

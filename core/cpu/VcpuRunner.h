@@ -162,6 +162,18 @@ public:
     template <typename Work>
     std::invoke_result_t<Work&, kvm::Vcpu&> call(Work work, int timeoutMs = 2000);
 
+    // The general registers at the last exit that reached kvmscope before the vcpu stopped for
+    // good (KVM_CAP_SYNC_REGS; a shutdown's own exit is not one). A triple fault is reported on
+    // AMD hosts after KVM has reset the vcpu (SVM leaves its state undefined at a SHUTDOWN
+    // intercept), so this is the last state of the guest's own that anyone saw.
+    struct LastExit {
+        kvm_regs regs{};
+        uint32_t reason = 0;      // KVM_EXIT_*
+        uint64_t timestampNs = 0; // CLOCK_MONOTONIC, as exit records
+    };
+    // Thread-safe once the vcpu is parked; nullopt without sync regs or before any exit.
+    std::optional<LastExit> lastExit(int timeoutMs = 2000);
+
     // Convenience wrappers over call().
     CpuState readState(int timeoutMs = 2000);
     void writeState(const CpuState& state, unsigned parts, int timeoutMs = 2000);
@@ -226,6 +238,7 @@ private:
     trace::AddressCounters addressCounters_;
     std::vector<uint32_t> msrIndices_;
     bool syncRegs_ = false;
+    std::optional<LastExit> lastExit_; // vcpu thread only (read through call())
     bool lastExitNeedsCompletion_ = false;
     const debug::ExitBreakpoints* exitBreakpoints_ = nullptr;
     // An exit breakpoint parked the vcpu before the device saw the access in kvm_run: the next
@@ -250,8 +263,8 @@ private:
     std::deque<std::shared_ptr<std::packaged_task<void()>>> work_; // guarded by mutex_
     kvm_guest_debug armedDebug_{};                                 // guarded by mutex_
     StepRequest stepRequest_;                                      // guarded by mutex_
-    uint64_t stepSerial_ = 0; // guarded by mutex_: step requests so far
-    std::vector<uint64_t> stepCheck_;                              // guarded by mutex_
+    uint64_t stepSerial_ = 0;         // guarded by mutex_: step requests so far
+    std::vector<uint64_t> stepCheck_; // guarded by mutex_
     std::atomic<RunState> state_{RunState::Created};
     std::atomic<bool> threadInKvm_{false};
     std::thread thread_;

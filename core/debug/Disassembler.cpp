@@ -185,6 +185,13 @@ std::vector<Instruction> Disassembler::around(uint64_t address, size_t before, s
     }
     if (best.size() > before)
         best.erase(best.begin(), best.end() - static_cast<std::ptrdiff_t>(before));
+    // Zeroed memory decodes as `add [rax], al` (00 00): rows of it before an entry point say
+    // nothing, so the listing starts after them (at the address itself when that is all).
+    const auto meaningful = std::find_if(best.begin(), best.end(), [](const Instruction& i) {
+        return std::any_of(i.bytes.begin(), i.bytes.begin() + i.length,
+                           [](uint8_t byte) { return byte != 0; });
+    });
+    best.erase(best.begin(), meaningful);
     auto rest = listing(address, after + 1, read);
     best.insert(best.end(), std::make_move_iterator(rest.begin()),
                 std::make_move_iterator(rest.end()));

@@ -2,6 +2,8 @@
 
 #include "kvm/compat.h"
 
+#include <ctime>
+
 namespace kvmscope::trace {
 
 const char* exitReasonName(uint32_t reason) {
@@ -85,6 +87,13 @@ const char* toString(AccessKind access) {
         return "write";
     }
     return "?";
+}
+
+uint64_t monotonicNs() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000ull +
+           static_cast<uint64_t>(now.tv_nsec);
 }
 
 } // namespace kvmscope::trace

@@ -23,6 +23,9 @@ struct ExitRecord {
 
 // KVM_EXIT_IO -> "IO", and "EXIT_<n>" for numbers newer than the headers.
 const char* exitReasonName(uint32_t reason);
+
+// CLOCK_MONOTONIC in nanoseconds: the clock of every record's timestampNs.
+uint64_t monotonicNs();
 const char* toString(AccessKind access);
 
 } // namespace kvmscope::trace

@@ -197,6 +197,11 @@ private Q_SLOTS:
             kGuestTimeoutMs);
         QVERIFY2(report->text().contains(QStringLiteral("triple fault")),
                  qPrintable(report->text()));
+        // Which state the Registers view shows is said, and the last exit's registers are there.
+        QVERIFY2(report->text().contains(QStringLiteral("Registers view")),
+                 qPrintable(report->text()));
+        QVERIFY2(report->detailedText().contains(QStringLiteral("at its last exit")),
+                 qPrintable(report->detailedText()));
         QCOMPARE(report->windowModality(), Qt::NonModal); // the window stays usable
         QCOMPARE(window.currentSession(), crashing);
         QCOMPARE(spin->state(), MachineSession::State::Running);

@@ -3,6 +3,8 @@
 // restart through QSettings, and the new-machine dialog reports bad input in place.
 #include "window/MainWindow.h"
 
+#include "debugger/DebuggerView.h"
+#include "session/MachineSession.h"
 #include "models/MachineListModel.h"
 #include "views/SerialConsoleView.h"
 #include "window/NewMachineDialog.h"
@@ -12,6 +14,7 @@
 #include <QDockWidget>
 #include <QDropEvent>
 #include <QFile>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
@@ -20,6 +23,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUrl>
@@ -96,6 +100,99 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&restored));
         QVERIFY(restored.findChild<QDockWidget*>(QStringLiteral("devicesDock"))->isHidden());
         QVERIFY(!restored.findChild<QDockWidget*>(QStringLiteral("registersDock"))->isHidden());
+    }
+
+    // The default layout gives the room to the docks, in proportion to the window: the screen
+    // and the registers side by side (not a tab apart), the screen the widest, the devices tall
+    // enough for a device tree, and at 1920x1080 a dozen code rows in the Debugger.
+    void defaultLayoutScalesWithTheWindow_data() {
+        QTest::addColumn<QSize>("size");
+        QTest::addColumn<int>("minimumCodeRows");
+        QTest::addColumn<int>("minimumDevicesHeight"); // 8 rows and more from 1280x800 on
+        QTest::newRow("1280x720") << QSize(1280, 720) << 4 << 100;
+        QTest::newRow("1280x800") << QSize(1280, 800) << 4 << 180;
+        QTest::newRow("1920x1080") << QSize(1920, 1080) << 12 << 300;
+    }
+
+    void defaultLayoutScalesWithTheWindow() {
+        QFETCH(QSize, size);
+        QFETCH(int, minimumCodeRows);
+        QFETCH(int, minimumDevicesHeight);
+        MainWindow window;
+        window.resize(size);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* reset = window.findChild<QAction*>(QStringLiteral("resetLayoutAction"));
+        QVERIFY(reset);
+        reset->trigger();
+        auto dockNamed = [&window](const char* name) {
+            return window.findChild<QDockWidget*>(QString::fromLatin1(name));
+        };
+        QTRY_VERIFY(dockNamed("displayDock")->width() > 0);
+        QTest::qWait(50); // the layout's deferred sizing
+        QDockWidget* display = dockNamed("displayDock");
+        QDockWidget* registers = dockNamed("registersDock");
+        QDockWidget* devices = dockNamed("devicesDock");
+        QDockWidget* machines = dockNamed("machinesDock");
+        // Side by side, both visible.
+        QVERIFY(window.tabifiedDockWidgets(display).isEmpty());
+        QVERIFY(display->isVisible() && !display->visibleRegion().isEmpty());
+        QVERIFY(registers->isVisible() && !registers->visibleRegion().isEmpty());
+        const QString sizes =
+            QStringLiteral("display %1x%2, registers %3, devices %4x%5, machines %6")
+                .arg(display->width())
+                .arg(display->height())
+                .arg(registers->width())
+                .arg(devices->width())
+                .arg(devices->height())
+                .arg(machines->width());
+        QVERIFY2(display->width() >= size.width() * 40 / 100, qPrintable(sizes));
+        QVERIFY2(display->width() > registers->width(), qPrintable(sizes));
+        QVERIFY2(registers->width() >= 300, qPrintable(sizes));
+        QVERIFY2(devices->height() >= minimumDevicesHeight, qPrintable(sizes));
+        QVERIFY2(machines->width() <= size.width() / 4, qPrintable(sizes));
+        // A bigger window: a bigger screen, not a blank centre.
+        QVERIFY2(display->height() >= size.height() * 35 / 100, qPrintable(sizes));
+        if (size.width() >= 1920)
+            QVERIFY2(display->width() >= 900 && display->height() >= 450, qPrintable(sizes));
+
+        // The Debugger, brought to the front of its tab group.
+        QDockWidget* debugger = dockNamed("debuggerDock");
+        debugger->raise();
+        QTRY_VERIFY(debugger->isVisible() && !debugger->visibleRegion().isEmpty());
+        QApplication::processEvents();
+        if (const QByteArray dir = qgetenv("KVMSCOPE_LAYOUT_GRABS"); !dir.isEmpty())
+            window.grab().save(QString::fromUtf8(dir) +
+                               QStringLiteral("/layout-%1x%2.png").arg(size.width()).arg(size.height()));
+        QTableView* code = window.debuggerView()->disassemblyView();
+        const int rowHeight = code->verticalHeader()->defaultSectionSize();
+        const int rows = code->viewport()->height() / std::max(rowHeight, 1);
+        QVERIFY2(rows >= minimumCodeRows, qPrintable(QStringLiteral("%1 code rows of %2 px in a "
+                                                                    "%3 px debugger")
+                                                         .arg(rows)
+                                                         .arg(rowHeight)
+                                                         .arg(debugger->height())));
+    }
+
+    // A dock the person moved comes back in place with View > Reset layout, and one that was
+    // floating is docked again.
+    void resetLayoutDocksEverythingAgain() {
+        MainWindow window;
+        window.resize(1280, 800);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* registers = window.findChild<QDockWidget*>(QStringLiteral("registersDock"));
+        auto* devices = window.findChild<QDockWidget*>(QStringLiteral("devicesDock"));
+        registers->setFloating(true);
+        devices->hide();
+        window.findChild<QAction*>(QStringLiteral("resetLayoutAction"))->trigger();
+        QVERIFY(!registers->isFloating());
+        QVERIFY(devices->isVisible());
+        QCOMPARE(window.dockWidgetArea(registers), Qt::RightDockWidgetArea);
+        QCOMPARE(window.dockWidgetArea(devices), Qt::LeftDockWidgetArea);
+        QCOMPARE(
+            window.dockWidgetArea(window.findChild<QDockWidget*>(QStringLiteral("serialDock"))),
+            Qt::BottomDockWidgetArea);
     }
 
     void newMachineDialogShowsValidationErrorsAndStaysOpen() {

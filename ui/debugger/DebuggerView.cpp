@@ -118,6 +118,10 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
             disassembly_->follow(index.row());
     });
     connect(disassembly_, &DisassemblyModel::modelReset, this, [this] {
+        if (codeTarget_) { // Go to code: its row selected and in view
+            showCodeTarget();
+            return;
+        }
         if (const int row = disassembly_->currentRow(); row >= 0 && disassembly_->followingPc())
             disassemblyView_->scrollTo(disassembly_->index(row, 0),
                                        QAbstractItemView::PositionAtCenter);
@@ -224,8 +228,10 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     split->setObjectName(QStringLiteral("debuggerSplitter"));
     split->addWidget(top);
     split->addWidget(bottom);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
+    // The code gets most of the height: at the default layout on 1920x1080 a dozen rows or more.
+    split->setStretchFactor(0, 7);
+    split->setStretchFactor(1, 3);
+    split->setSizes({7200, 2800}); // scaled to the height it gets
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
@@ -520,9 +526,26 @@ std::optional<uint64_t> DebuggerView::evaluate(const QString& expression) {
 
 bool DebuggerView::goToCode(const QString& expression) {
     const auto address = evaluate(expression);
-    if (address)
-        disassembly_->goTo(*address);
-    return address.has_value();
+    if (!address)
+        return false;
+    // The listing may be read again later (the vcpu thread answers): the row is selected and
+    // scrolled into view once it is there.
+    codeTarget_ = *address;
+    disassembly_->goTo(*address);
+    showCodeTarget();
+    return true;
+}
+
+void DebuggerView::showCodeTarget() {
+    if (!codeTarget_)
+        return;
+    const int row = disassembly_->rowOf(*codeTarget_);
+    if (row < 0)
+        return; // not listed yet: the next reset of the model shows it
+    codeTarget_.reset();
+    const QModelIndex index = disassembly_->index(row, DisassemblyModel::AddressColumn);
+    disassemblyView_->setCurrentIndex(index);
+    disassemblyView_->scrollTo(index, QAbstractItemView::PositionAtCenter);
 }
 
 bool DebuggerView::goToMemory(const QString& expression) {
@@ -556,6 +579,10 @@ void DebuggerView::addBreakpoint() {
     if (const QModelIndex selected = disassemblyView_->currentIndex(); selected.isValid())
         dialog.addressEdit()->setText(QStringLiteral("0x%1").arg(
             disassembly_->data(selected, DisassemblyModel::AddressRole).value<quint64>(), 0, 16));
+    // The address is what a person types first: a symbol typed at once replaces the selected
+    // row's address instead of landing in the Kind list.
+    dialog.addressEdit()->setFocus();
+    dialog.addressEdit()->selectAll();
     dialog.exec();
 }
 

@@ -89,6 +89,7 @@ protected:
     void keyPressEvent(QKeyEvent* event) override;
 
 private:
+    void showCodeTarget();
     void createActions();
     // Points every model at `session`'s machine (nullptr: none, while a reset replaces it).
     void bindModels(MachineSession* session);
@@ -116,6 +117,8 @@ private:
     QLabel* status_ = nullptr;
     QLineEdit* codeGoTo_ = nullptr;
     QTableView* disassemblyView_ = nullptr;
+    // Go to code's address until its row is listed, selected and scrolled into view.
+    std::optional<uint64_t> codeTarget_;
     QTabWidget* sideTabs_ = nullptr;
     QTableView* breakpointsView_ = nullptr;
     QTableView* callStackView_ = nullptr;

@@ -19,6 +19,9 @@ DevicesView::DevicesView(QWidget* parent) : QWidget(parent) {
                                           QHeaderView::ResizeToContents);
     tree_->header()->setSectionResizeMode(DeviceTreeModel::ValueColumn,
                                           QHeaderView::ResizeToContents);
+    // "user-space device", "kernel device (KVM_CREATE_DEVICE)": as wide as the text.
+    tree_->header()->setSectionResizeMode(DeviceTreeModel::TypeColumn,
+                                          QHeaderView::ResizeToContents);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
     layout->addWidget(tree_);

@@ -29,6 +29,8 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     countersTable_ = new QTableView(this);
     countersTable_->setModel(counters_);
     countersTable_->verticalHeader()->hide();
+    // Columns as wide as their text (headers included), so no counter or header is cut.
+    countersTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     countersTable_->horizontalHeader()->setStretchLastSection(true);
 
     // Exits per port / MMIO address, sorted on numbers (SortRole), busiest first.
@@ -44,6 +46,7 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     addressTable_->setSortingEnabled(true);
     addressTable_->sortByColumn(ExitAddressCountersModel::ExitsColumn, Qt::DescendingOrder);
     addressTable_->verticalHeader()->hide();
+    addressTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     addressTable_->horizontalHeader()->setStretchLastSection(true);
     addressTable_->setToolTip(
         tr("Exits by port and MMIO address. Each vcpu counts up to %1 addresses on their own; "
@@ -61,6 +64,7 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     recentTable_->setModel(recent_);
     recentTable_->verticalHeader()->hide();
     recentTable_->verticalHeader()->setDefaultSectionSize(recentTable_->fontMetrics().height() + 4);
+    recentTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     recentTable_->horizontalHeader()->setStretchLastSection(true);
     // Follow the newest exit unless the person scrolled up to read.
     connect(recent_, &QAbstractItemModel::rowsInserted, recentTable_, [this] {
@@ -86,6 +90,7 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     auto* splitter = new QSplitter(Qt::Horizontal, this);
     splitter->addWidget(countersSplitter);
     splitter->addWidget(recentTable_);
+    splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 3);
 
     auto* layout = new QVBoxLayout(this);

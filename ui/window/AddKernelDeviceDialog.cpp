@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QStandardItemModel>
 #include <QVBoxLayout>
 
@@ -36,12 +37,19 @@ AddKernelDeviceDialog::AddKernelDeviceDialog(MachineSession& session, QWidget* p
         if (!vm.canCreateDevice(type))
             continue;
         QString text = QString::fromStdString(kvm::DeviceFd::typeName(type));
-        // Some types allow one instance per VM (VFIO answers EBUSY to a second one).
-        if (present.contains(type))
-            text += tr(" (already on this machine)");
-        auto* item = new QStandardItem(text);
+        auto* item = new QStandardItem;
         item->setData(type, kTypeRole);
         item->setEditable(false);
+        if (present.contains(type)) {
+            // KVM allows one VFIO device per VM (virt/kvm/vfio.c answers a second with EBUSY):
+            // offered, but not again.
+            const bool onePerVm = type == KVM_DEV_TYPE_VFIO;
+            text += onePerVm ? tr(" (already on this machine; one per VM)")
+                             : tr(" (already on this machine)");
+            if (onePerVm)
+                item->setFlags(item->flags() & ~Qt::ItemIsEnabled);
+        }
+        item->setText(text);
         types_->appendRow(item);
     }
 
@@ -49,8 +57,15 @@ AddKernelDeviceDialog::AddKernelDeviceDialog(MachineSession& session, QWidget* p
     list_->setObjectName(QStringLiteral("deviceTypes"));
     list_->setModel(types_);
     list_->setSelectionMode(QAbstractItemView::SingleSelection);
-    if (types_->rowCount() > 0)
-        list_->setCurrentIndex(types_->index(0, 0));
+    for (int row = 0; row < types_->rowCount(); ++row) {
+        if (types_->item(row)->isEnabled()) {
+            list_->setCurrentIndex(types_->index(row, 0));
+            break;
+        }
+    }
+    // Every entry whole: as wide as the longest one.
+    list_->setMinimumWidth(list_->sizeHintForColumn(0) + 2 * list_->frameWidth() +
+                           list_->verticalScrollBar()->sizeHint().width());
 
     auto* intro = new QLabel(
         types_->rowCount() > 0
@@ -67,7 +82,14 @@ AddKernelDeviceDialog::AddKernelDeviceDialog(MachineSession& session, QWidget* p
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
-    buttons->button(QDialogButtonBox::Ok)->setEnabled(types_->rowCount() > 0);
+    // Add only for a type that can be added (a VFIO device that is there already cannot).
+    QPushButton* add = buttons->button(QDialogButtonBox::Ok);
+    auto updateAdd = [this, add] {
+        const QModelIndex current = list_->currentIndex();
+        add->setEnabled(current.isValid() && (current.flags() & Qt::ItemIsEnabled));
+    };
+    updateAdd();
+    connect(list_->selectionModel(), &QItemSelectionModel::currentChanged, this, updateAdd);
     connect(buttons, &QDialogButtonBox::accepted, this, &AddKernelDeviceDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(list_, &QListView::doubleClicked, this, &AddKernelDeviceDialog::accept);
@@ -102,7 +124,7 @@ QString AddKernelDeviceDialog::errorText() const {
 
 void AddKernelDeviceDialog::accept() {
     const QModelIndex current = list_->currentIndex();
-    if (!current.isValid())
+    if (!current.isValid() || !(current.flags() & Qt::ItemIsEnabled))
         return;
     const auto type = current.data(kTypeRole).toUInt();
     try {

@@ -2,6 +2,7 @@
 
 #include "boot/BootPlan.h"
 #include "common/Error.h"
+#include "cpu/CrashState.h"
 #include "debugger/DebuggerView.h"
 #include "devices/Device.h"
 #include "display/DisplayView.h"
@@ -11,6 +12,7 @@
 #include "models/HostInfoModel.h"
 #include "models/MachineListModel.h"
 #include "session/MachineSession.h"
+#include "trace/ExitRecord.h"
 #include "views/DevicesView.h"
 #include "views/ExitsView.h"
 #include "views/HostView.h"
@@ -36,12 +38,17 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTimer>
 #include <QToolBar>
+#include <QUrl>
+#include <QVBoxLayout>
+#include <algorithm>
 
 namespace kvmscope::ui {
 namespace {
 
 constexpr int kMessageTimeoutMs = 10000;
+constexpr int kCrashReadTimeoutMs = 2000; // the crashed vcpu parks at once
 const QString kRecentKey = QStringLiteral("recentImages");
 const QString kStartPausedKey = QStringLiteral("startPaused");
 
@@ -71,13 +78,15 @@ MainWindow::MainWindow(std::vector<DemoImage> demos, QWidget* parent)
     setObjectName(QStringLiteral("kvmscopeMainWindow"));
     machines_ = new MachineListModel(this);
 
+    // No central widget: the docks share the whole window (docs/gui.md, "Layout"). The machine
+    // summary lives under the machine list.
     overview_ = new QLabel(this);
     overview_->setObjectName(QStringLiteral("overview"));
     overview_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     overview_->setWordWrap(true);
     overview_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    overview_->setMargin(8);
-    setCentralWidget(overview_);
+    overview_->setMargin(4);
+    setDockNestingEnabled(true);
     setAcceptDrops(true);
 
     createActions();
@@ -266,7 +275,12 @@ void MainWindow::createDocks() {
     machineList_->setSelectionMode(QAbstractItemView::SingleSelection);
     connect(machineList_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) { onCurrentRowChanged(current.row()); });
-    dock(tr("Machines"), QStringLiteral("machinesDock"), machineList_, Qt::LeftDockWidgetArea);
+    auto* machinesPane = new QWidget(this);
+    auto* machinesLayout = new QVBoxLayout(machinesPane);
+    machinesLayout->setContentsMargins(0, 0, 0, 0);
+    machinesLayout->addWidget(machineList_, 1);
+    machinesLayout->addWidget(overview_);
+    dock(tr("Machines"), QStringLiteral("machinesDock"), machinesPane, Qt::LeftDockWidgetArea);
 
     registersView_ = new RegistersView(this);
     connect(registersView_, &RegistersView::errorOccurred, this, &MainWindow::showMessage);
@@ -277,37 +291,28 @@ void MainWindow::createDocks() {
         showMessage(message);
         QMessageBox::warning(this, tr("Device attribute"), message);
     });
-    QDockWidget* devices =
-        dock(tr("Devices"), QStringLiteral("devicesDock"), devicesView_, Qt::RightDockWidgetArea);
+    dock(tr("Devices"), QStringLiteral("devicesDock"), devicesView_, Qt::LeftDockWidgetArea);
 
     serialConsole_ = new SerialConsoleView(this);
-    QDockWidget* serial = dock(tr("Serial console (COM1)"), QStringLiteral("serialDock"),
-                               serialConsole_, Qt::BottomDockWidgetArea);
+    dock(tr("Serial console (COM1)"), QStringLiteral("serialDock"), serialConsole_,
+         Qt::BottomDockWidgetArea);
 
     exitsView_ = new ExitsView(this);
     connect(exitsView_, &ExitsView::errorOccurred, this, &MainWindow::showMessage);
     connect(exitsView_, &ExitsView::exported, this,
             [this](const QString& path) { showMessage(tr("Exits exported to %1").arg(path)); });
-    QDockWidget* exits =
-        dock(tr("Exits"), QStringLiteral("exitsDock"), exitsView_, Qt::BottomDockWidgetArea);
-    tabifyDockWidget(serial, exits);
-    // The Debugger: code, breakpoints, stack and memory, beside the console and the exits.
+    dock(tr("Exits"), QStringLiteral("exitsDock"), exitsView_, Qt::BottomDockWidgetArea);
+    // The Debugger: code, breakpoints, stack and memory, a tab beside the console and the exits.
     debuggerView_ = new DebuggerView(this);
     connect(debuggerView_, &DebuggerView::errorOccurred, this, &MainWindow::showMessage);
-    QDockWidget* debuggerDock = dock(tr("Debugger"), QStringLiteral("debuggerDock"), debuggerView_,
-                                     Qt::BottomDockWidgetArea);
-    tabifyDockWidget(exits, debuggerDock);
-    serial->raise();
+    dock(tr("Debugger"), QStringLiteral("debuggerDock"), debuggerView_, Qt::BottomDockWidgetArea);
 
-    // The guest's screen, keyboard and mouse, in front of the Registers (a tab away).
+    // The guest's screen, keyboard and mouse, beside the Registers (applyDefaultLayout).
     displayView_ = new DisplayView(this);
     connect(displayView_, &DisplayView::errorOccurred, this, &MainWindow::showMessage);
     connect(displayView_, &DisplayView::screenshotSaved, this,
             [this](const QString& path) { showMessage(tr("Screenshot saved to %1").arg(path)); });
-    QDockWidget* display =
-        dock(tr("Display"), QStringLiteral("displayDock"), displayView_, Qt::RightDockWidgetArea);
-    tabifyDockWidget(findChild<QDockWidget*>(QStringLiteral("registersDock")), display);
-    display->raise();
+    dock(tr("Display"), QStringLiteral("displayDock"), displayView_, Qt::RightDockWidgetArea);
     for (QObject* object : addDeviceAction_->associatedObjects())
         if (auto* menu = qobject_cast<QMenu*>(object))
             menu->insertActions(addDeviceAction_, {displayView_->ctrlAltDeleteAction(),
@@ -317,13 +322,85 @@ void MainWindow::createDocks() {
     // until the user looks.
     hostView_ = new HostView(this);
     QDockWidget* host =
-        dock(tr("Host"), QStringLiteral("hostDock"), hostView_, Qt::RightDockWidgetArea);
-    tabifyDockWidget(devices, host);
-    devices->raise();
+        dock(tr("Host"), QStringLiteral("hostDock"), hostView_, Qt::LeftDockWidgetArea);
     connect(host, &QDockWidget::visibilityChanged, this, [this](bool visible) {
         if (visible)
             loadHostInfo();
     });
+
+    if (auto* viewMenu = menuBar()->findChild<QMenu*>(QStringLiteral("viewMenu"))) {
+        viewMenu->addSeparator();
+        resetLayoutAction_ = viewMenu->addAction(tr("&Reset layout"));
+        resetLayoutAction_->setObjectName(QStringLiteral("resetLayoutAction"));
+        resetLayoutAction_->setToolTip(
+            tr("Every dock back in its place, sized to the window (the first start's layout)"));
+        connect(resetLayoutAction_, &QAction::triggered, this, &MainWindow::applyDefaultLayout);
+    }
+}
+
+QDockWidget* MainWindow::dockNamed(const char* name) const {
+    return findChild<QDockWidget*>(QString::fromLatin1(name));
+}
+
+void MainWindow::applyDefaultLayout() {
+    // Left: the machines, and below them the devices with the host behind a tab. Right of them
+    // the guest's screen beside its registers, so both can be watched at once. Along the bottom,
+    // the whole width: the console, the exits and the debugger, tabbed.
+    QDockWidget* machinesDock = dockNamed("machinesDock");
+    QDockWidget* devicesDock = dockNamed("devicesDock");
+    QDockWidget* hostDock = dockNamed("hostDock");
+    QDockWidget* displayDock = dockNamed("displayDock");
+    QDockWidget* registersDock = dockNamed("registersDock");
+    QDockWidget* serialDock = dockNamed("serialDock");
+    QDockWidget* exitsDock = dockNamed("exitsDock");
+    QDockWidget* debuggerDock = dockNamed("debuggerDock");
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
+        dock->setFloating(false);
+        dock->show();
+    }
+    addDockWidget(Qt::LeftDockWidgetArea, machinesDock);
+    splitDockWidget(machinesDock, devicesDock, Qt::Vertical);
+    tabifyDockWidget(devicesDock, hostDock);
+    addDockWidget(Qt::RightDockWidgetArea, displayDock);
+    splitDockWidget(displayDock, registersDock, Qt::Horizontal);
+    addDockWidget(Qt::BottomDockWidgetArea, serialDock);
+    tabifyDockWidget(serialDock, exitsDock);
+    tabifyDockWidget(exitsDock, debuggerDock);
+    devicesDock->raise();
+    serialDock->raise();
+    sizeDefaultLayout();
+    // Moving docks queues a relayout of the window that would spread the space anew: size them
+    // again once it has run.
+    QTimer::singleShot(0, this, &MainWindow::sizeDefaultLayout);
+}
+
+void MainWindow::sizeDefaultLayout() {
+    QDockWidget* machinesDock = dockNamed("machinesDock");
+    QDockWidget* devicesDock = dockNamed("devicesDock");
+    QDockWidget* displayDock = dockNamed("displayDock");
+    QDockWidget* registersDock = dockNamed("registersDock");
+    QDockWidget* serialDock = dockNamed("serialDock");
+    // Proportions of the window, so that a bigger window gives every dock more room: the left
+    // column a fifth (220-400 px), the registers a quarter of the rest, the bottom row about
+    // half, and in the left column three quarters for the devices.
+    const int width = std::max(this->width(), 800);
+    const int height = std::max(this->height(), 500);
+    const int left = std::clamp(width / 5, 220, 400);
+    const int registers = std::clamp((width - left) / 4, 320, 520);
+    // The height the docks share: the window's less its menu bar, tool bar and status bar.
+    int bars = statusBar()->sizeHint().height();
+    if (menuWidget())
+        bars += menuWidget()->sizeHint().height();
+    for (QToolBar* toolbar : findChildren<QToolBar*>())
+        if (!toolbar->isFloating() && toolbar->isVisible())
+            bars += toolbar->sizeHint().height();
+    const int docks = std::max(height - bars, 400);
+    const int bottom = docks / 2; // a dozen code rows and more in the Debugger at 1920x1080
+    const int top = docks - bottom;
+    resizeDocks({machinesDock, displayDock, registersDock},
+                {left, width - left - registers, registers}, Qt::Horizontal);
+    resizeDocks({displayDock, serialDock}, {top, bottom}, Qt::Vertical);
+    resizeDocks({machinesDock, devicesDock}, {top / 4, top * 3 / 4}, Qt::Vertical);
 }
 
 void MainWindow::loadHostInfo() {
@@ -354,17 +431,17 @@ void MainWindow::restoreLayout() {
         resize(1280, 800);
     const bool restored = restoreState(settings.value(QStringLiteral("state")).toByteArray());
     settings.endGroup();
-    if (restored)
+    if (!restored) {
+        applyDefaultLayout();
         return;
-    // First start: the inspection docks get the room; the overview in the middle stays small.
-    auto find = [this](const char* name) {
-        return findChild<QDockWidget*>(QString::fromLatin1(name));
-    };
-    resizeDocks({find("machinesDock"), find("registersDock")}, {220, 620}, Qt::Horizontal);
-    resizeDocks({find("registersDock"), find("devicesDock")}, {420, 380}, Qt::Vertical);
-    resizeDocks({find("serialDock")}, {300}, Qt::Vertical);
-    // The guest's screen gets most of its column (the Registers share its tab area).
-    resizeDocks({find("displayDock"), find("devicesDock")}, {480, 160}, Qt::Vertical);
+    }
+    // A dock that was floating comes back as its own window: in front of the main window, or a
+    // ticked View entry would name a dock that cannot be seen.
+    QTimer::singleShot(0, this, [this] {
+        for (QDockWidget* dock : findChildren<QDockWidget*>())
+            if (dock->isFloating() && dock->isVisible())
+                dock->raise();
+    });
 }
 
 void MainWindow::saveLayout() const {
@@ -584,16 +661,16 @@ void MainWindow::setCurrentSession(MachineSession* session) {
                 image = tr("the bundled demo <i>%1</i>").arg(demo.name.toHtmlEscaped());
         overview_->setToolTip(session->imagePath());
         overview_->setText(
-            tr("<h3>%1</h3><p>Image: %2<br>Format: %3<br>Memory: %4 MiB, "
-               "vcpus: %5<br>Command line: %6</p>")
+            tr("<b>%1</b><br>Image: %2<br>Format: %3<br>Memory: %4 MiB, "
+               "vcpus: %5<br>Command line: %6")
                 .arg(session->name().toHtmlEscaped(), image, formatText(*session))
                 .arg(config.memorySize >> 20)
                 .arg(config.cpus)
                 .arg(QString::fromStdString(config.boot.commandLine).toHtmlEscaped()));
         setWindowTitle(tr("%1 — kvmscope").arg(session->name()));
     } else {
-        overview_->setText(tr("<h3>No machine</h3><p>Machine ▸ New… or Machine ▸ Demos to start "
-                              "one.</p>"));
+        overview_->setText(
+            tr("<b>No machine</b><br>Machine ▸ New… or Machine ▸ Demos to start one."));
         setWindowTitle(tr("kvmscope"));
     }
     showGdbServing();
@@ -692,11 +769,26 @@ void MainWindow::reportCrash(MachineSession& session) {
         registers->show();
         registers->raise();
     }
-    auto* box = new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
-                                tr("The guest %1 crashed: %2\n\nThe Registers view shows the state "
-                                   "of its vcpus when it stopped.")
-                                    .arg(session.name(), QString::fromStdString(stop->reason)),
-                                QMessageBox::Ok, this);
+    // What the Registers view shows is KVM's state after the stop; on AMD hosts a triple fault
+    // has reset the vcpu by then. Say which it is, and give the registers at the last exit
+    // before the crash, the last state of the guest's own that kvmscope saw.
+    const cpu::CrashState state =
+        cpu::readCrashState(session.machine().vcpu(stop->vcpu), stop->vcpu, kCrashReadTimeoutMs);
+    QString shows = tr("The Registers view shows its vcpus as KVM reports them after the stop.");
+    if (state.resetByKvm())
+        shows = tr("KVM reset vcpu %1 when it reported the shutdown (AMD hosts do), so the "
+                   "Registers view shows its reset state, not the crash. The registers at its "
+                   "last exit before the crash are under Details.")
+                    .arg(stop->vcpu);
+    else if (state.lastExit)
+        shows += tr(" The registers at the last exit before the crash are under Details.");
+    auto* box =
+        new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
+                        tr("The guest %1 crashed: %2\n\n%3")
+                            .arg(session.name(), QString::fromStdString(stop->reason), shows),
+                        QMessageBox::Ok, this);
+    box->setDetailedText(
+        QString::fromStdString(cpu::formatCrashState(state, trace::monotonicNs())));
     box->setObjectName(QStringLiteral("crashReport"));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setWindowModality(Qt::NonModal);
@@ -815,14 +907,30 @@ void MainWindow::addKernelDevice() {
                 .arg(current_->name(), QString::fromStdString(dialog.addedDevice()->name())));
 }
 
+QString MainWindow::documentationDirectory() {
+    // Installed beside the package's other files, or the source tree's for a build run in place.
+    for (const char* candidate : {KVMSCOPE_DOCS_INSTALLED, KVMSCOPE_DOCS_SOURCE}) {
+        const QString directory = QString::fromUtf8(candidate);
+        if (QFileInfo(directory + QStringLiteral("/design.md")).isFile())
+            return directory;
+    }
+    return {};
+}
+
 void MainWindow::about() {
+    const QString docs = documentationDirectory();
+    const QString docsLine =
+        docs.isEmpty() ? tr("The documentation is in the docs/ folder of kvmscope's sources.")
+                       : tr("Documentation: <a href=\"%1\">%2</a>")
+                             .arg(QUrl::fromLocalFile(docs).toString(), docs.toHtmlEscaped());
     QMessageBox::about(
         this, tr("About kvmscope"),
-        tr("<h3>kvmscope</h3><p>A desktop virtual machine monitor that drives the Linux KVM API "
+        tr("<h3>kvmscope %1</h3><p>A desktop virtual machine monitor that drives the Linux KVM API "
            "directly and shows what happens inside a guest while it runs: vcpu registers, "
-           "devices and their attributes, every VM exit, and the serial console.</p>"
-           "<p>Qt %1</p>")
-            .arg(QString::fromLatin1(qVersion())));
+           "devices and their attributes, every VM exit, the screen, the serial console and a "
+           "debugger.</p><p>%2</p><p>Qt %3, Zydis, libvterm, spdlog.</p>")
+            .arg(QCoreApplication::applicationVersion().toHtmlEscaped(), docsLine,
+                 QString::fromLatin1(qVersion())));
 }
 
 } // namespace kvmscope::ui

@@ -143,7 +143,14 @@ protected:
 private:
     void createActions();
     // Points every view at `session`'s machine (nullptr: at none).
+    // View ▸ Reset layout, and the first start's layout: every dock in its place, sized in
+    // proportion to the window.
+    void applyDefaultLayout();
+    void sizeDefaultLayout(); // its sizes, in proportion to the window
+    QDockWidget* dockNamed(const char* name) const;
     void bindViews(MachineSession* session);
+    // Where Help ▸ About points for the documentation; empty when neither place has it.
+    static QString documentationDirectory();
     // Only the views that hold the machine's devices and vcpus (a reset replaces those).
     void bindMachineViews(MachineSession* session);
     void createMenus();
@@ -199,6 +206,7 @@ private:
     QAction* aboutAction_ = nullptr;
     QAction* gdbAction_ = nullptr;
     QAction* startPausedAction_ = nullptr;
+    QAction* resetLayoutAction_ = nullptr;
     bool serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports, QString* error);
     void showGdbServing(); // the action's tick follows the current machine's server
 };

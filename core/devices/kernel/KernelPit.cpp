@@ -22,7 +22,9 @@ constexpr ChannelField kChannelFields[] = {
     {"write_state", AttrType::U8, "LSB/MSB write sequence position"},
     {"write_latch", AttrType::U8, "first byte of a two-byte count write"},
     {"rw_mode", AttrType::U8, "access mode: 1 LSB, 2 MSB, 3 LSB then MSB"},
-    {"mode", AttrType::U8, "counter mode 0-5"},
+    // KVM resets every channel to mode 0xff (arch/x86/kvm/i8254.c, kvm_pit_reset) until a
+    // control word programs it.
+    {"mode", AttrType::U8, "counter mode 0-5; 0xff: never programmed since reset"},
     {"bcd", AttrType::U8, "BCD counting"},
     {"gate", AttrType::U8, "gate input level"},
     {"count_load_time", AttrType::U64, "host time (ns) when the count was loaded"},

@@ -77,6 +77,30 @@ private Q_SLOTS:
         QCOMPARE(around[2].address, uint64_t{8});
     }
 
+    // An entry point after zeroed memory: the rows of `add [rax], al` before it are left out, so
+    // the listing starts at the entry (or at the first instruction that is not zeros).
+    void aroundSkipsZeroedMemoryBeforeTheAddress() {
+        uint8_t code[32] = {};
+        code[16] = 0x90; // nop at 16
+        code[17] = 0xC3; // ret at 17
+        const LinearReader read = [&](uint64_t at, void* out, size_t n) -> size_t {
+            if (at >= sizeof code)
+                return 0;
+            const size_t available = std::min(n, sizeof code - static_cast<size_t>(at));
+            std::memcpy(out, code + at, available);
+            return available;
+        };
+        const Disassembler disassembler(CodeMode::Long64);
+        const auto atEntry = disassembler.around(16, 4, 1, read);
+        QVERIFY(!atEntry.empty());
+        QCOMPARE(atEntry.front().address, uint64_t{16});
+        QCOMPARE(atEntry.front().text, std::string("nop"));
+        // Real code before the address stays: from the nop on, before the ret.
+        const auto afterNop = disassembler.around(17, 4, 0, read);
+        QCOMPARE(afterNop.front().address, uint64_t{16});
+        QCOMPARE(afterNop.back().text, std::string("ret"));
+    }
+
     void invalidBytesDoNotDecode() {
         const Disassembler disassembler(CodeMode::Long64);
         const uint8_t invalid[] = {0x06}; // push es: invalid in 64-bit mode

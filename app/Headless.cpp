@@ -45,6 +45,25 @@ void printError(const std::string& text) {
     fmt::print(stderr, "kvmscope: {}\n", text);
 }
 
+// Runs `boot` (building, loading or rebooting a machine, serving gdb): nullopt when it worked,
+// else the exit status of its failure, with the message printed. InputError (a bad image or
+// option) is 2, KvmError (KVM refused) is 3, any other Error (a gdb port taken) is bad input.
+template <typename Boot> std::optional<int> bootStatus(Boot boot) {
+    try {
+        boot();
+        return std::nullopt;
+    } catch (const InputError& error) {
+        printError(error.what());
+        return kStatusBadInput;
+    } catch (const kvm::KvmError& error) {
+        printError(error.what());
+        return kStatusKvmUnavailable;
+    } catch (const Error& error) {
+        printError(error.what());
+        return kStatusBadInput;
+    }
+}
+
 MachineStop signalStop(int signal) {
     return {StopKind::UserStop, 0, 0, fmt::format("stopped by signal {}", strsignal(signal))};
 }
@@ -168,21 +187,13 @@ int runHeadless(const CommandLine& options) {
     // Between a guest reset and the next boot, a signal ends kvmscope at once.
     Connection detachSignals;
     std::optional<MachineStop> stop;
-    try {
-        host = std::make_unique<MachineHost>(config, *system, sink, hostOptions);
-        // --gdb: the server stays at its address across the guest's reboots (MachineHost).
-        if (options.gdb)
-            host->serveGdb(*options.gdb);
-    } catch (const InputError& error) {
-        printError(error.what());
-        return kStatusBadInput;
-    } catch (const kvm::KvmError& error) {
-        printError(error.what());
-        return kStatusKvmUnavailable;
-    } catch (const Error& error) { // the gdb port
-        printError(error.what());
-        return kStatusBadInput;
-    }
+    if (const auto failed = bootStatus([&] {
+            host = std::make_unique<MachineHost>(config, *system, sink, hostOptions);
+            // --gdb: the server stays at its address across the guest's reboots (MachineHost).
+            if (options.gdb)
+                host->serveGdb(*options.gdb);
+        }))
+        return *failed;
     detachSignals = host->machineAboutToBeReplaced.connect([&signals, &input] {
         input.reset();
         signals.setMachine(nullptr);
@@ -223,15 +234,8 @@ int runHeadless(const CommandLine& options) {
         // A reset boots the guest again, as a PC does, unless --no-reboot or a quit came.
         if (!host->rebootsAfter(*stop) || signals.received())
             break;
-        try {
-            host->reboot(); // a new machine: fresh RAM, devices and vcpus
-        } catch (const InputError& error) {
-            printError(error.what());
-            return kStatusBadInput;
-        } catch (const kvm::KvmError& error) {
-            printError(error.what());
-            return kStatusKvmUnavailable;
-        }
+        if (const auto failed = bootStatus([&] { host->reboot(); })) // fresh RAM, devices, vcpus
+            return *failed;
         sink.resume();
         log::get("kvm")->info("{}: booting again after the guest's reset (boot {})",
                               options.machine.name, host->boots());

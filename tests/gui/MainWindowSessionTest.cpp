@@ -2,11 +2,15 @@
 // by the current machine's state, several machines at once, a bad image reported by the
 // new-machine dialog, and a screenshot for a person to look at.
 #include "GuiTestSupport.h"
+#include "debug/Debugger.h"
+#include "debugger/DebuggerView.h"
 #include "machine/Machine.h"
 #include "models/DeviceTreeModel.h"
+#include "models/ExitCountersModel.h"
 #include "models/ExitRateHistory.h"
 #include "models/HostInfoModel.h"
 #include "models/MachineListModel.h"
+#include "models/RecentExitsModel.h"
 #include "models/RegistersModel.h"
 #include "session/MachineSession.h"
 #include "views/DevicesView.h"
@@ -18,6 +22,7 @@
 #include "window/NewMachineDialog.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QDockWidget>
 #include <QFile>
 #include <QLineEdit>
@@ -207,6 +212,107 @@ private Q_SLOTS:
         QCOMPARE(spin->state(), MachineSession::State::Running);
         report->close();
         spin->stop();
+    }
+
+    // One rule from every entry point: a new machine runs at once unless started paused
+    // (Machine > Start new machines paused for Open image, Recent and Demos; the New... dialog's
+    // own box; --paused on the command line goes through launchMachine as well).
+    void startPausedFromEveryEntryPoint() {
+        MainWindow window({demo("spin")});
+        const QString spinPath = QString::fromStdString(guestImage("spin"));
+        // Running by default.
+        QVERIFY(!window.startPausedDefault());
+        MachineSession* running = window.launchImagePath(spinPath);
+        QVERIFY(running);
+        QTRY_COMPARE_WITH_TIMEOUT(running->state(), MachineSession::State::Running,
+                                  kGuestTimeoutMs);
+        running->stop();
+        // Paused by the Machine menu's setting: Open image / Recent ...
+        window.startPausedAction()->trigger();
+        QVERIFY(window.startPausedDefault());
+        MachineSession* opened = window.launchImagePath(spinPath);
+        QVERIFY(opened);
+        QTest::qWait(200);
+        QCOMPARE(opened->state(), MachineSession::State::Created);
+        QCOMPARE(opened->totalExits(), quint64{0});
+        // ... and Demos.
+        auto* demos = window.findChild<QMenu*>(QStringLiteral("demosMenu"));
+        QVERIFY(demos);
+        demos->actions().front()->trigger();
+        MachineSession* fromDemo = window.currentSession();
+        QVERIFY(fromDemo && fromDemo != opened);
+        QTest::qWait(200);
+        QCOMPARE(fromDemo->state(), MachineSession::State::Created);
+        // The New... dialog starts with the setting and has its own box.
+        NewMachineDialog* dialog = window.showNewMachineDialog(spinPath);
+        QVERIFY(dialog->startPausedBox()->isChecked());
+        dialog->startPausedBox()->setChecked(false);
+        dialog->accept();
+        MachineSession* fromDialog = window.currentSession();
+        QVERIFY(fromDialog && fromDialog != fromDemo);
+        QTRY_COMPARE_WITH_TIMEOUT(fromDialog->state(), MachineSession::State::Running,
+                                  kGuestTimeoutMs);
+        fromDialog->stop();
+        window.startPausedAction()->trigger(); // the setting is kept: leave it as found
+        QVERIFY(!window.startPausedDefault());
+    }
+
+    // The state texts follow the machine: a machine stepped by the debugger is no longer
+    // "Created", and after a power-off the debugger's line says so instead of the last step.
+    void stateTextsAreCurrentAfterStepsAndPowerOff() {
+        MainWindow window({demo("spin")});
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        MachineSession* session = window.launchMachine(config, true);
+        QVERIFY(session);
+        QCOMPARE(session->state(), MachineSession::State::Created);
+        for (int step = 0; step < 3; ++step) {
+            session->machine().debugger().stepInstruction(0);
+            QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Paused,
+                                      kGuestTimeoutMs);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(!window.statusStateText().contains(QStringLiteral("Created")),
+                                 kGuestTimeoutMs);
+        const QModelIndex row = window.machines()->index(0);
+        QVERIFY2(!row.data().toString().contains(QStringLiteral("Created")),
+                 qPrintable(row.data().toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.debuggerView()->statusText().contains(QStringLiteral("step")), kGuestTimeoutMs);
+        session->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(session->state(), MachineSession::State::Stopped,
+                                  kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.debuggerView()->statusText().contains(QStringLiteral("powered off")),
+            kGuestTimeoutMs);
+        QVERIFY(!window.debuggerView()->statusText().contains(QStringLiteral("step")));
+    }
+
+    // A guest that resets itself keeps its statistics: totals over all boots, the counters'
+    // "All boots" column, recent exits that keep coming, the boot in the status bar, and the
+    // console with a line where each boot begins.
+    void statisticsSurviveAGuestReboot() {
+        MainWindow window({demo("reset")});
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "reset");
+        MachineSession* session = window.launchMachine(config, false);
+        QVERIFY(session);
+        QTRY_VERIFY_WITH_TIMEOUT(session->resetCount() >= 3, kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(session->totalExitsOfAllBoots() > session->totalExits(),
+                                 kGuestTimeoutMs);
+        QCOMPARE(session->state(), MachineSession::State::Running);
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusExitsText().contains(QStringLiteral("boot")),
+                                 kGuestTimeoutMs);
+        QVERIFY(!window.statusStateText().contains(QStringLiteral("Created")));
+        ExitsView* exits = window.findChild<ExitsView*>();
+        QVERIFY(exits);
+        const ExitCountersModel* counters = exits->countersModel();
+        QTRY_VERIFY_WITH_TIMEOUT(counters->rowOfReason(KVM_EXIT_IO) >= 0, kGuestTimeoutMs);
+        const int io = counters->rowOfReason(KVM_EXIT_IO);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            counters->index(io, ExitCountersModel::AllBootsColumn).data().toULongLong() >
+                counters->index(io, ExitCountersModel::CountColumn).data().toULongLong(),
+            kGuestTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(exits->recentModel()->rowCount() > 0, kGuestTimeoutMs);
+        QVERIFY(session->serialTranscript().contains("-- kvmscope: boot 2 --"));
+        session->stop();
     }
 
     void severalMachinesAtOnce() {

@@ -4,8 +4,8 @@
 #include "window/MainWindow.h"
 
 #include "debugger/DebuggerView.h"
-#include "session/MachineSession.h"
 #include "models/MachineListModel.h"
+#include "session/MachineSession.h"
 #include "views/SerialConsoleView.h"
 #include "window/NewMachineDialog.h"
 
@@ -162,8 +162,9 @@ private Q_SLOTS:
         QTRY_VERIFY(debugger->isVisible() && !debugger->visibleRegion().isEmpty());
         QApplication::processEvents();
         if (const QByteArray dir = qgetenv("KVMSCOPE_LAYOUT_GRABS"); !dir.isEmpty())
-            window.grab().save(QString::fromUtf8(dir) +
-                               QStringLiteral("/layout-%1x%2.png").arg(size.width()).arg(size.height()));
+            window.grab().save(
+                QString::fromUtf8(dir) +
+                QStringLiteral("/layout-%1x%2.png").arg(size.width()).arg(size.height()));
         QTableView* code = window.debuggerView()->disassemblyView();
         const int rowHeight = code->verticalHeader()->defaultSectionSize();
         const int rows = code->viewport()->height() / std::max(rowHeight, 1);

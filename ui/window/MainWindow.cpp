@@ -48,8 +48,6 @@ namespace kvmscope::ui {
 namespace {
 
 constexpr int kMessageTimeoutMs = 10000;
-constexpr int kCrashReadTimeoutMs = 2000; // the crashed vcpu parks at once
-const QString kRecentKey = QStringLiteral("recentImages");
 const QString kStartPausedKey = QStringLiteral("startPaused");
 
 // "multiboot", or "linux (detected)" when the format was left to detection.
@@ -338,71 +336,6 @@ void MainWindow::createDocks() {
     }
 }
 
-QDockWidget* MainWindow::dockNamed(const char* name) const {
-    return findChild<QDockWidget*>(QString::fromLatin1(name));
-}
-
-void MainWindow::applyDefaultLayout() {
-    // Left: the machines, and below them the devices with the host behind a tab. Right of them
-    // the guest's screen beside its registers, so both can be watched at once. Along the bottom,
-    // the whole width: the console, the exits and the debugger, tabbed.
-    QDockWidget* machinesDock = dockNamed("machinesDock");
-    QDockWidget* devicesDock = dockNamed("devicesDock");
-    QDockWidget* hostDock = dockNamed("hostDock");
-    QDockWidget* displayDock = dockNamed("displayDock");
-    QDockWidget* registersDock = dockNamed("registersDock");
-    QDockWidget* serialDock = dockNamed("serialDock");
-    QDockWidget* exitsDock = dockNamed("exitsDock");
-    QDockWidget* debuggerDock = dockNamed("debuggerDock");
-    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
-        dock->setFloating(false);
-        dock->show();
-    }
-    addDockWidget(Qt::LeftDockWidgetArea, machinesDock);
-    splitDockWidget(machinesDock, devicesDock, Qt::Vertical);
-    tabifyDockWidget(devicesDock, hostDock);
-    addDockWidget(Qt::RightDockWidgetArea, displayDock);
-    splitDockWidget(displayDock, registersDock, Qt::Horizontal);
-    addDockWidget(Qt::BottomDockWidgetArea, serialDock);
-    tabifyDockWidget(serialDock, exitsDock);
-    tabifyDockWidget(exitsDock, debuggerDock);
-    devicesDock->raise();
-    serialDock->raise();
-    sizeDefaultLayout();
-    // Moving docks queues a relayout of the window that would spread the space anew: size them
-    // again once it has run.
-    QTimer::singleShot(0, this, &MainWindow::sizeDefaultLayout);
-}
-
-void MainWindow::sizeDefaultLayout() {
-    QDockWidget* machinesDock = dockNamed("machinesDock");
-    QDockWidget* devicesDock = dockNamed("devicesDock");
-    QDockWidget* displayDock = dockNamed("displayDock");
-    QDockWidget* registersDock = dockNamed("registersDock");
-    QDockWidget* serialDock = dockNamed("serialDock");
-    // Proportions of the window, so that a bigger window gives every dock more room: the left
-    // column a fifth (220-400 px), the registers a quarter of the rest, the bottom row about
-    // half, and in the left column three quarters for the devices.
-    const int width = std::max(this->width(), 800);
-    const int height = std::max(this->height(), 500);
-    const int left = std::clamp(width / 5, 220, 400);
-    const int registers = std::clamp((width - left) / 4, 320, 520);
-    // The height the docks share: the window's less its menu bar, tool bar and status bar.
-    int bars = statusBar()->sizeHint().height();
-    if (menuWidget())
-        bars += menuWidget()->sizeHint().height();
-    for (QToolBar* toolbar : findChildren<QToolBar*>())
-        if (!toolbar->isFloating() && toolbar->isVisible())
-            bars += toolbar->sizeHint().height();
-    const int docks = std::max(height - bars, 400);
-    const int bottom = docks / 2; // a dozen code rows and more in the Debugger at 1920x1080
-    const int top = docks - bottom;
-    resizeDocks({machinesDock, displayDock, registersDock},
-                {left, width - left - registers, registers}, Qt::Horizontal);
-    resizeDocks({displayDock, serialDock}, {top, bottom}, Qt::Vertical);
-    resizeDocks({machinesDock, devicesDock}, {top / 4, top * 3 / 4}, Qt::Vertical);
-}
-
 void MainWindow::loadHostInfo() {
     if (hostView_->model()->loaded())
         return;
@@ -422,34 +355,6 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(exitsLabel_);
     statusBar()->addPermanentWidget(uptimeLabel_);
     statusBar()->addPermanentWidget(displayView_->statusLabel()); // fps and the grab hint
-}
-
-void MainWindow::restoreLayout() {
-    QSettings settings;
-    settings.beginGroup(QStringLiteral("MainWindow"));
-    if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray()))
-        resize(1280, 800);
-    const bool restored = restoreState(settings.value(QStringLiteral("state")).toByteArray());
-    settings.endGroup();
-    if (!restored) {
-        applyDefaultLayout();
-        return;
-    }
-    // A dock that was floating comes back as its own window: in front of the main window, or a
-    // ticked View entry would name a dock that cannot be seen.
-    QTimer::singleShot(0, this, [this] {
-        for (QDockWidget* dock : findChildren<QDockWidget*>())
-            if (dock->isFloating() && dock->isVisible())
-                dock->raise();
-    });
-}
-
-void MainWindow::saveLayout() const {
-    QSettings settings;
-    settings.beginGroup(QStringLiteral("MainWindow"));
-    settings.setValue(QStringLiteral("geometry"), saveGeometry());
-    settings.setValue(QStringLiteral("state"), saveState());
-    settings.endGroup();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -472,164 +377,6 @@ kvm::System* MainWindow::system(QString* error) {
         }
     }
     return system_.get();
-}
-
-MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* error) {
-    kvm::System* kvmSystem = system(error);
-    if (!kvmSystem)
-        return nullptr;
-    std::unique_ptr<MachineSession> session;
-    try {
-        session = std::make_unique<MachineSession>(config, *kvmSystem);
-    } catch (const Error& failure) {
-        if (error)
-            *error = QString::fromUtf8(failure.what());
-        return nullptr;
-    }
-    MachineSession* raw = session.get();
-    connect(raw, &MachineSession::stateChanged, this, [this, raw] {
-        if (raw == current_) {
-            updateActions();
-            updateStatus();
-        }
-        if (raw->state() == MachineSession::State::Stopped) {
-            showMessage(tr("%1: %2").arg(raw->name(), raw->statusText()));
-            reportCrash(*raw);
-        }
-    });
-    // A reset replaces the session's machine: the views that hold its devices and vcpus let go
-    // of the old one first. The exits and the console follow the session across boots.
-    connect(raw, &MachineSession::machineAboutToBeReplaced, this, [this, raw] {
-        if (raw == current_)
-            bindMachineViews(nullptr);
-    });
-    connect(raw, &MachineSession::machineReplaced, this, [this, raw] {
-        if (raw == current_) {
-            bindMachineViews(raw);
-            updateActions();
-            updateStatus();
-        }
-        showMessage(tr("%1: reset (boot %2)").arg(raw->name()).arg(raw->resetCount() + 1));
-    });
-    connect(raw, &MachineSession::rebootFailed, this, [this, raw](const QString& reason) {
-        showMessage(
-            tr("%1: the guest reset, but booting again failed: %2").arg(raw->name(), reason));
-    });
-    rememberImage(QString::fromStdString(config.boot.imagePath));
-    const int row = machines_->addSession(std::move(session));
-    machineList_->setCurrentIndex(machines_->index(row));
-    setCurrentSession(raw);
-    return raw;
-}
-
-MachineConfig MainWindow::demoConfig(const DemoImage& demo) {
-    MachineConfig config;
-    config.name = demo.name.toStdString();
-    config.boot.imagePath = demo.path.toStdString();
-    config.boot.format = demo.format;
-    config.cpus = config.boot.cpus = std::max(1u, demo.cpus);
-    return config;
-}
-
-MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
-    return openMachine(demoConfig(demo), error);
-}
-
-MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
-    MachineConfig config;
-    config.name = QFileInfo(path).fileName().toStdString();
-    config.boot.imagePath = path.toStdString();
-    return openMachine(config, error);
-}
-
-MachineSession* MainWindow::launchMachine(const MachineConfig& config, bool startPaused,
-                                          QString* error) {
-    MachineSession* session = openMachine(config, error);
-    if (!session)
-        return nullptr;
-    if (startPaused)
-        showMessage(tr("%1: created paused before its first instruction; Run (F5) starts it")
-                        .arg(session->name()));
-    else
-        session->run();
-    return session;
-}
-
-MachineSession* MainWindow::launchImagePath(const QString& path, QString* error) {
-    MachineConfig config;
-    config.name = QFileInfo(path).fileName().toStdString();
-    config.boot.imagePath = path.toStdString();
-    return launchMachine(config, startPausedDefault(), error);
-}
-
-bool MainWindow::startPausedDefault() const {
-    return startPausedAction_ && startPausedAction_->isChecked();
-}
-
-void MainWindow::setStartPausedDefault(bool paused) {
-    startPausedAction_->setChecked(paused);
-}
-
-QStringList MainWindow::recentImages() const {
-    return QSettings().value(kRecentKey).toStringList();
-}
-
-void MainWindow::rememberImage(const QString& path) {
-    if (path.isEmpty())
-        return;
-    const QString absolute = QFileInfo(path).absoluteFilePath();
-    QStringList recent = recentImages();
-    recent.removeAll(absolute);
-    recent.prepend(absolute);
-    while (recent.size() > kRecentCapacity)
-        recent.removeLast();
-    QSettings().setValue(kRecentKey, recent);
-    updateRecentMenu();
-}
-
-void MainWindow::updateRecentMenu() {
-    recentMenu_->clear();
-    const QStringList recent = recentImages();
-    for (const QString& path : recent) {
-        QAction* action = recentMenu_->addAction(QFileInfo(path).fileName());
-        action->setToolTip(path);
-        action->setStatusTip(path);
-        action->setData(path);
-        connect(action, &QAction::triggered, this, [this, path] {
-            QString error;
-            if (!launchImagePath(path, &error))
-                QMessageBox::warning(this, tr("Recent machine"), error);
-        });
-    }
-    if (recent.isEmpty())
-        recentMenu_->addAction(tr("(none yet)"))->setEnabled(false);
-}
-
-QString MainWindow::droppedImagePath(const QMimeData* mime) {
-    if (!mime || !mime->hasUrls())
-        return {};
-    for (const QUrl& url : mime->urls())
-        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
-            return url.toLocalFile();
-    return {};
-}
-
-void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-    if (!droppedImagePath(event->mimeData()).isEmpty())
-        event->acceptProposedAction();
-}
-
-void MainWindow::dragMoveEvent(QDragMoveEvent* event) {
-    if (!droppedImagePath(event->mimeData()).isEmpty())
-        event->acceptProposedAction();
-}
-
-void MainWindow::dropEvent(QDropEvent* event) {
-    const QString path = droppedImagePath(event->mimeData());
-    if (path.isEmpty())
-        return;
-    event->acceptProposedAction();
-    showNewMachineDialog(path);
 }
 
 void MainWindow::bindViews(MachineSession* session) {
@@ -753,48 +500,6 @@ void MainWindow::updateStatus() {
     uptimeLabel_->setText(tr("uptime %1").arg(formatUptime(current_->uptimeMs())));
 }
 
-void MainWindow::reportCrash(MachineSession& session) {
-    const std::optional<MachineStop> stop = session.machine().stopState();
-    if (!stop || stop->kind != StopKind::Crash)
-        return;
-    // A crash is worth more than a status-bar line: say what happened, show the crashed machine
-    // and its final registers (the vcpus are parked, so the registers view can read them). Not
-    // modal: the other machines and the rest of the window go on.
-    if (current_ != &session) {
-        const int row = machines_->rowOf(&session);
-        if (row >= 0)
-            machineList_->setCurrentIndex(machines_->index(row));
-    }
-    if (auto* registers = findChild<QDockWidget*>(QStringLiteral("registersDock"))) {
-        registers->show();
-        registers->raise();
-    }
-    // What the Registers view shows is KVM's state after the stop; on AMD hosts a triple fault
-    // has reset the vcpu by then. Say which it is, and give the registers at the last exit
-    // before the crash, the last state of the guest's own that kvmscope saw.
-    const cpu::CrashState state =
-        cpu::readCrashState(session.machine().vcpu(stop->vcpu), stop->vcpu, kCrashReadTimeoutMs);
-    QString shows = tr("The Registers view shows its vcpus as KVM reports them after the stop.");
-    if (state.resetByKvm())
-        shows = tr("KVM reset vcpu %1 when it reported the shutdown (AMD hosts do), so the "
-                   "Registers view shows its reset state, not the crash. The registers at its "
-                   "last exit before the crash are under Details.")
-                    .arg(stop->vcpu);
-    else if (state.lastExit)
-        shows += tr(" The registers at the last exit before the crash are under Details.");
-    auto* box =
-        new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
-                        tr("The guest %1 crashed: %2\n\n%3")
-                            .arg(session.name(), QString::fromStdString(stop->reason), shows),
-                        QMessageBox::Ok, this);
-    box->setDetailedText(
-        QString::fromStdString(cpu::formatCrashState(state, trace::monotonicNs())));
-    box->setObjectName(QStringLiteral("crashReport"));
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setWindowModality(Qt::NonModal);
-    box->show();
-}
-
 void MainWindow::showMessage(const QString& text) {
     statusBar()->showMessage(text, kMessageTimeoutMs);
     log::get("ui")->info("{}", text.toStdString());
@@ -905,32 +610,6 @@ void MainWindow::addKernelDevice() {
         showMessage(
             tr("%1: added %2")
                 .arg(current_->name(), QString::fromStdString(dialog.addedDevice()->name())));
-}
-
-QString MainWindow::documentationDirectory() {
-    // Installed beside the package's other files, or the source tree's for a build run in place.
-    for (const char* candidate : {KVMSCOPE_DOCS_INSTALLED, KVMSCOPE_DOCS_SOURCE}) {
-        const QString directory = QString::fromUtf8(candidate);
-        if (QFileInfo(directory + QStringLiteral("/design.md")).isFile())
-            return directory;
-    }
-    return {};
-}
-
-void MainWindow::about() {
-    const QString docs = documentationDirectory();
-    const QString docsLine =
-        docs.isEmpty() ? tr("The documentation is in the docs/ folder of kvmscope's sources.")
-                       : tr("Documentation: <a href=\"%1\">%2</a>")
-                             .arg(QUrl::fromLocalFile(docs).toString(), docs.toHtmlEscaped());
-    QMessageBox::about(
-        this, tr("About kvmscope"),
-        tr("<h3>kvmscope %1</h3><p>A desktop virtual machine monitor that drives the Linux KVM API "
-           "directly and shows what happens inside a guest while it runs: vcpu registers, "
-           "devices and their attributes, every VM exit, the screen, the serial console and a "
-           "debugger.</p><p>%2</p><p>Qt %3, Zydis, libvterm, spdlog.</p>")
-            .arg(QCoreApplication::applicationVersion().toHtmlEscaped(), docsLine,
-                 QString::fromLatin1(qVersion())));
 }
 
 } // namespace kvmscope::ui

@@ -324,12 +324,14 @@ void MachineSession::onSerialOutput(const QByteArray& bytes) {
 
 void MachineSession::updateState() {
     // A guest reset is not a stop the user sees: onMachineStopped() boots the machine again
-    // (the vcpus' queued signals may arrive before the machine's own).
-    if (const auto stop = host_->machine().stopState();
-        stop && host_->rebootsAfter(*stop) && !rebootFailed_ && !rebootCancelled_)
-        return;
+    // (the vcpus' queued signals may arrive before the machine's own), and until then the
+    // guest counts as running, as a PC during its reset. A guest that resets at once may have
+    // done so before the first look at its state: it is Running then, never left "Created".
     State next = State::Paused;
-    if (host_->machine().stopState()) {
+    if (const auto stop = host_->machine().stopState();
+        stop && host_->rebootsAfter(*stop) && !rebootFailed_ && !rebootCancelled_) {
+        next = State::Running;
+    } else if (stop) {
         next = State::Stopped;
     } else {
         bool anyRunning = false;

@@ -58,12 +58,22 @@ private Q_SLOTS:
         QSettings().clear();
     }
 
+    // At the two sizes the README's screenshots show: the first start's layout, in proportion
+    // to each window.
+    void demoFromTheMenuOnARealXServer_data() {
+        QTest::addColumn<QSize>("size");
+        QTest::newRow("1280x800") << QSize(1280, 800);
+        QTest::newRow("1920x1080") << QSize(1920, 1080);
+    }
+
     void demoFromTheMenuOnARealXServer() {
+        QFETCH(QSize, size);
+        QSettings().clear(); // a first start each time
         std::vector<DemoImage> demos = {
             {QStringLiteral("hello"), QString::fromStdString(guestImage("hello")),
              QStringLiteral("Multiboot hello"), boot::ImageFormat::Auto, 1}};
         MainWindow window(demos);
-        window.resize(1280, 800);
+        window.resize(size);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
 
@@ -84,7 +94,9 @@ private Q_SLOTS:
         QScreen* screen = window.screen();
         QVERIFY(screen);
         const QImage shot = screen->grabWindow(window.winId()).toImage();
-        const QString path = QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window.png");
+        const QString suffix = QStringLiteral("-%1x%2").arg(size.width()).arg(size.height());
+        const QString path =
+            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window%1.png").arg(suffix);
         QVERIFY(shot.save(path));
         qInfo("screenshot from the X server: %s (%dx%d)", qPrintable(path), shot.width(),
               shot.height());
@@ -111,7 +123,7 @@ private Q_SLOTS:
         QTest::qWait(300);
         const QImage exits = screen->grabWindow(window.winId()).toImage();
         const QString exitsPath =
-            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window-exits.png");
+            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window-exits%1.png").arg(suffix);
         QVERIFY(exits.save(exitsPath));
         qInfo("screenshot from the X server: %s", qPrintable(exitsPath));
         QVERIFY(exits != shot); // the raised dock is on screen

@@ -284,6 +284,10 @@ private Q_SLOTS:
             window.debuggerView()->statusText().contains(QStringLiteral("powered off")),
             kGuestTimeoutMs);
         QVERIFY(!window.debuggerView()->statusText().contains(QStringLiteral("step")));
+        // Run is off now, and says what brings the machine back.
+        QAction* run = window.action(MainWindow::Action::Run);
+        QVERIFY(!run->isEnabled());
+        QVERIFY2(run->toolTip().contains(QStringLiteral("Reset")), qPrintable(run->toolTip()));
     }
 
     // A guest that resets itself keeps its statistics: totals over all boots, the counters'

@@ -64,6 +64,23 @@ private Q_SLOTS:
               MainWindow::Action::PowerOff, MainWindow::Action::Remove})
             QVERIFY(!window.action(action)->isEnabled());
         QCOMPARE(window.action(MainWindow::Action::Run)->shortcut(), QKeySequence(Qt::Key_F5));
+        // A disabled tool button looks plainly different from an enabled one: its icon is faint.
+        const QIcon run = window.action(MainWindow::Action::Run)->icon();
+        const QImage normal =
+            run.pixmap(24, QIcon::Normal).toImage().convertToFormat(QImage::Format_ARGB32);
+        const QImage disabled =
+            run.pixmap(24, QIcon::Disabled).toImage().convertToFormat(QImage::Format_ARGB32);
+        auto opacity = [](const QImage& image) {
+            qint64 sum = 0;
+            for (int y = 0; y < image.height(); ++y)
+                for (int x = 0; x < image.width(); ++x)
+                    sum += qAlpha(image.pixel(x, y));
+            return sum;
+        };
+        QVERIFY(opacity(normal) > 0);
+        QVERIFY2(
+            opacity(disabled) * 2 < opacity(normal),
+            qPrintable(QStringLiteral("%1 vs %2").arg(opacity(disabled)).arg(opacity(normal))));
         QCOMPARE(window.action(MainWindow::Action::Pause)->shortcut(), QKeySequence(Qt::Key_F6));
         QCOMPARE(window.action(MainWindow::Action::Step)->shortcut(), QKeySequence(Qt::Key_F10));
     }

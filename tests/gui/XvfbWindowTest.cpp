@@ -123,7 +123,8 @@ private Q_SLOTS:
         QTest::qWait(300);
         const QImage exits = screen->grabWindow(window.winId()).toImage();
         const QString exitsPath =
-            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window-exits%1.png").arg(suffix);
+            QStringLiteral(KVMSCOPE_GUI_TEST_OUTPUT_DIR "/xvfb-main-window-exits%1.png")
+                .arg(suffix);
         QVERIFY(exits.save(exitsPath));
         qInfo("screenshot from the X server: %s", qPrintable(exitsPath));
         QVERIFY(exits != shot); // the raised dock is on screen

@@ -29,6 +29,8 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QIcon>
+#include <QImage>
 #include <QLabel>
 #include <QListView>
 #include <QMenu>
@@ -57,6 +59,24 @@ QString formatText(MachineSession& session) {
     if (asked != boot::ImageFormat::Auto || !plan)
         return QString::fromLatin1(boot::toString(asked));
     return QObject::tr("%1 (detected)").arg(QString::fromLatin1(boot::toString(plan->format)));
+}
+
+// Standard icons in a disabled state barely differ from enabled ones in some styles: the
+// disabled pixmaps are made plainly faint (a third of the opacity, in grey).
+QIcon withFadedDisabledMode(const QIcon& icon) {
+    QIcon faded = icon;
+    for (const int extent : {16, 22, 24, 32}) {
+        QImage image = icon.pixmap(extent, extent).toImage().convertToFormat(QImage::Format_ARGB32);
+        for (int y = 0; y < image.height(); ++y) {
+            auto* line = reinterpret_cast<QRgb*>(image.scanLine(y));
+            for (int x = 0; x < image.width(); ++x) {
+                const int grey = qGray(line[x]);
+                line[x] = qRgba(grey, grey, grey, qAlpha(line[x]) / 3);
+            }
+        }
+        faded.addPixmap(QPixmap::fromImage(image), QIcon::Disabled);
+    }
+    return faded;
 }
 
 QString formatUptime(qint64 ms) {
@@ -109,7 +129,7 @@ MainWindow::~MainWindow() {
 void MainWindow::createActions() {
     auto make = [this](const QString& text, QStyle::StandardPixmap icon,
                        const QKeySequence& shortcut, const QString& name) {
-        auto* action = new QAction(style()->standardIcon(icon), text, this);
+        auto* action = new QAction(withFadedDisabledMode(style()->standardIcon(icon)), text, this);
         action->setShortcut(shortcut);
         action->setObjectName(name);
         return action;
@@ -462,6 +482,13 @@ QAction* MainWindow::action(Action which) const {
 void MainWindow::updateActions() {
     MachineSession* session = current_;
     runAction_->setEnabled(session && session->canRun());
+    // A machine that is off cannot run on; say what brings it back.
+    const bool off = session && session->state() == MachineSession::State::Stopped;
+    const QString runKeys = runAction_->shortcut().toString(QKeySequence::NativeText);
+    runAction_->setToolTip(
+        off ? tr("The machine is off: Reset (%1) boots it again")
+                  .arg(resetAction_->shortcut().toString(QKeySequence::NativeText))
+            : tr("Run the machine (%1)").arg(runKeys));
     pauseAction_->setEnabled(session && session->canPause());
     stepAction_->setEnabled(session && session->canStep());
     resetAction_->setEnabled(session != nullptr);

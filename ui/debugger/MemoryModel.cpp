@@ -88,6 +88,14 @@ bool MemoryModel::read() {
                   valid.begin() + static_cast<ptrdiff_t>(offset + got), true);
         offset += chunk;
     }
+    // The same number of rows: new values in place. A reset would destroy an open editor while
+    // the view commits it (an edit is read back at once), which Qt warns about.
+    if (bytes.size() == bytes_.size() && rowCount() > 0) {
+        bytes_ = std::move(bytes);
+        valid_ = std::move(valid);
+        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, columnCount() - 1));
+        return true;
+    }
     beginResetModel();
     bytes_ = std::move(bytes);
     valid_ = std::move(valid);

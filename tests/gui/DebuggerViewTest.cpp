@@ -33,6 +33,7 @@
 #include <QSpinBox>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTimer>
 
 using namespace kvmscope;
 using namespace kvmscope::ui;
@@ -240,6 +241,37 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(session_->serialTranscript().contains(expected), kGuestTimeoutMs);
         // Running (or powered off) now: editing is refused.
         QTRY_VERIFY(!(memory.flags(memory.indexOf(counter)) & Qt::ItemIsEditable));
+    }
+
+    // Go to code: the row of the address is selected and in view, wherever the listing was
+    // scrolled; Add breakpoint opens with the focus in its Address field, so a typed symbol
+    // replaces the selected row's address.
+    void goToCodeShowsItsRowAndAddBreakpointFocusesTheAddress() {
+        const uint64_t addStep = symbol("add_step");
+        view_->breakpoints()->addBreakpoint(addStep);
+        QVERIFY(continueToStop(addStep, debug::DebugStopReason::Breakpoint));
+        QTableView* table = view_->disassemblyView();
+        table->scrollToBottom();
+        QVERIFY(view_->goToCode(QStringLiteral("add_step")));
+        DisassemblyModel& listing = *view_->disassembly();
+        QTRY_VERIFY(listing.rowOf(addStep) >= 0);
+        const QModelIndex row =
+            listing.index(listing.rowOf(addStep), DisassemblyModel::AddressColumn);
+        QTRY_COMPARE(table->currentIndex().row(), row.row());
+        QVERIFY(table->viewport()->rect().intersects(table->visualRect(row)));
+
+        bool checked = false;
+        QTimer::singleShot(0, this, [&] {
+            auto* dialog = qobject_cast<AddBreakpointDialog*>(QApplication::activeModalWidget());
+            if (dialog) {
+                checked = QApplication::focusWidget() == dialog->addressEdit() ||
+                          dialog->focusWidget() == dialog->addressEdit();
+                QCOMPARE(dialog->addressEdit()->selectedText(), dialog->addressEdit()->text());
+                dialog->reject();
+            }
+        });
+        view_->action(DebuggerView::Action::AddBreakpoint)->trigger();
+        QVERIFY(checked);
     }
 
     void callStackFollowsFramePointers() {

@@ -70,6 +70,10 @@ private Q_SLOTS:
         QTest::newRow("memory-tiny")
             << QStringList{"--headless", "--memory", "4K", "x"} << "--memory";
         QTest::newRow("cpus-zero") << QStringList{"--headless", "--cpus", "0"} << "--cpus";
+        // Headless, only a gdb client could continue a paused guest.
+        QTest::newRow("paused-without-gdb")
+            << QStringList{"--headless", "--paused", guestPath("hello")} << "--paused";
+        QTest::newRow("paused-takes-no-value") << QStringList{"--paused=yes"} << "--paused";
         QTest::newRow("cpus-text") << QStringList{"--headless", "--cpus", "four"} << "four";
         QTest::newRow("format") << QStringList{"--headless", "--format", "pe", "x"} << "pe";
         QTest::newRow("serial") << QStringList{"--headless", "--serial", "tcp:1"} << "tcp:1";

@@ -127,7 +127,7 @@ private Q_SLOTS:
         QTest::addColumn<int>("minimumCodeRows");
         QTest::addColumn<int>("minimumDevicesHeight"); // 8 rows and more from 1280x800 on
         QTest::newRow("1280x720") << QSize(1280, 720) << 4 << 100;
-        QTest::newRow("1280x800") << QSize(1280, 800) << 4 << 180;
+        QTest::newRow("1280x800") << QSize(1280, 800) << 6 << 180;
         QTest::newRow("1920x1080") << QSize(1920, 1080) << 12 << 300;
     }
 

@@ -42,6 +42,10 @@ QTableView* makeTable(QAbstractItemModel* model, QWidget* parent, const QString&
     view->setWordWrap(false);
     view->horizontalHeader()->setStretchLastSection(true);
     view->horizontalHeader()->setHighlightSections(false);
+    // As small as its header and one row: on a small screen the memory and page-walk panes
+    // shrink before the code does (a table's own minimum is about four rows).
+    view->setMinimumHeight(view->horizontalHeader()->sizeHint().height() +
+                           view->verticalHeader()->defaultSectionSize() + 2 * view->frameWidth());
     return view;
 }
 

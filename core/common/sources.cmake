@@ -1,5 +1,6 @@
 list(APPEND KVMSCOPE_CORE_SOURCES common/Error.h)
 list(APPEND KVMSCOPE_CORE_SOURCES
+    common/CpuFlags.h common/CpuFlags.cpp
     common/ElfFile.h common/ElfFile.cpp
     common/InputFile.h common/InputFile.cpp
     common/MappedFile.h common/MappedFile.cpp

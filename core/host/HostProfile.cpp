@@ -1,5 +1,6 @@
 #include "host/HostProfile.h"
 
+#include "common/CpuFlags.h"
 #include "common/Error.h"
 #include "debug/Debugger.h"
 #include "debug/HostDebugProbe.h"
@@ -10,10 +11,8 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 
 namespace kvmscope::host {
 namespace {
@@ -226,29 +225,7 @@ const char* toString(Virtualization kind) {
 }
 
 Virtualization detectVirtualization(const std::optional<std::string>& cpuinfoText) {
-    std::string text;
-    if (cpuinfoText) {
-        text = *cpuinfoText;
-    } else {
-        std::ifstream file("/proc/cpuinfo");
-        std::ostringstream all;
-        all << file.rdbuf();
-        text = all.str();
-    }
-    // The first processor's flags speak for all of them.
-    std::istringstream lines(text);
-    std::string line;
-    std::set<std::string> flags;
-    while (std::getline(lines, line)) {
-        if (line.rfind("flags", 0) != 0)
-            continue;
-        const auto colon = line.find(':');
-        std::istringstream words(colon == std::string::npos ? line : line.substr(colon + 1));
-        std::string word;
-        while (words >> word)
-            flags.insert(word);
-        break;
-    }
+    const std::set<std::string> flags = cpuFlags(cpuinfoText);
     const bool nested = flags.count("hypervisor") != 0;
     if (flags.count("vmx"))
         return nested ? Virtualization::NestedVmx : Virtualization::HardwareVmx;

@@ -1,14 +1,13 @@
 #include "kvm/System.h"
 
+#include "common/CpuFlags.h"
 #include "kvm/Ioctl.h"
 #include "kvm/Vm.h"
 #include "kvm/compat.h"
 
 #include <cerrno>
 #include <fcntl.h>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <unistd.h>
 
 namespace kvmscope::kvm {
@@ -127,19 +126,8 @@ uint64_t System::getAttr(uint32_t group, uint64_t attr) const {
 }
 
 bool System::hardwareVirtualization() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-        if (line.rfind("flags", 0) != 0)
-            continue;
-        std::istringstream words(line);
-        std::string word;
-        while (words >> word)
-            if (word == "vmx" || word == "svm")
-                return true;
-        return false;
-    }
-    return false;
+    const std::set<std::string> flags = cpuFlags();
+    return flags.count("vmx") != 0 || flags.count("svm") != 0;
 }
 
 Vm System::createVm() const {

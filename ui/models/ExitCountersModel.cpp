@@ -3,8 +3,6 @@
 #include "session/MachineSession.h"
 #include "trace/ExitRecord.h"
 
-#include <algorithm>
-
 namespace kvmscope::ui {
 
 ExitCountersModel::ExitCountersModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -27,12 +25,12 @@ void ExitCountersModel::update() {
     std::vector<Row> rows;
     if (session_) {
         const auto& counts = session_->exitCounts();
-        const auto all = session_->exitCountsOfAllBoots();
+        const auto& all = session_->exitCountsOfAllBoots();
         const auto& rates = session_->exitRates();
         for (size_t reason = 0; reason < counts.size(); ++reason)
-            if (all[reason] > 0 || counts[reason] > 0)
-                rows.push_back({static_cast<uint32_t>(reason), counts[reason],
-                                std::max(all[reason], counts[reason]), rates[reason]});
+            if (all[reason] > 0) // one sample: every boot's count includes this boot's
+                rows.push_back(
+                    {static_cast<uint32_t>(reason), counts[reason], all[reason], rates[reason]});
     }
     bool sameReasons = rows.size() == rows_.size();
     for (size_t row = 0; sameReasons && row < rows.size(); ++row)

@@ -247,14 +247,6 @@ quint64 MachineSession::totalExitsOfAllBoots() const {
     return total;
 }
 
-std::array<uint64_t, trace::ExitTrace::kReasonCount> MachineSession::exitCountsOfAllBoots() const {
-    auto all = host_->exitCountsOfEarlierBoots();
-    const auto current = host_->exitCountsOfThisBoot();
-    for (size_t reason = 0; reason < all.size(); ++reason)
-        all[reason] += current[reason];
-    return all;
-}
-
 void MachineSession::sendSerialInput(const QByteArray& bytes) {
     if (bytes.isEmpty() || state_ == State::Stopped)
         return;
@@ -358,7 +350,9 @@ void MachineSession::sampleStatistics() {
     const double seconds = static_cast<double>(sampleClock_.restart()) / 1000.0;
     counts_ = host_->exitCountsOfThisBoot();
     // Rates from the totals of all boots: they only grow, also across a reboot in between.
-    const auto all = exitCountsOfAllBoots();
+    auto all = host_->exitCountsOfEarlierBoots();
+    for (size_t reason = 0; reason < all.size(); ++reason)
+        all[reason] += counts_[reason];
     quint64 total = 0;
     for (size_t reason = 0; reason < all.size(); ++reason) {
         total += all[reason];

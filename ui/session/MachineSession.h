@@ -95,12 +95,14 @@ public:
     quint64 totalExits() const;
     // Exits of every boot of this session, the current one included.
     quint64 totalExitsOfAllBoots() const;
-    // Per-reason totals of this boot and rates (over all boots) at the last statistics sample
-    // (index: KVM_EXIT_*); and the totals of every boot, now.
+    // Per-reason totals of this boot, rates (over all boots) and totals of every boot, at the
+    // last statistics sample (index: KVM_EXIT_*).
     const std::array<uint64_t, trace::ExitTrace::kReasonCount>& exitCounts() const {
         return counts_;
     }
-    std::array<uint64_t, trace::ExitTrace::kReasonCount> exitCountsOfAllBoots() const;
+    const std::array<uint64_t, trace::ExitTrace::kReasonCount>& exitCountsOfAllBoots() const {
+        return allCounts_;
+    }
     const std::array<double, trace::ExitTrace::kReasonCount>& exitRates() const { return rates_; }
 
     // The machine's devices followed by the kernel devices added to it.

@@ -69,6 +69,8 @@ public:
     MachineSession* openDemo(const DemoImage& demo, QString* error = nullptr);
     // A demo's configuration: its name, image, format and suggested vcpus.
     static MachineConfig demoConfig(const DemoImage& demo);
+    // An image's default configuration: named by its file, format detected.
+    static MachineConfig imageConfig(const QString& path);
     // A machine for the image at `path` with the default configuration (format detected).
     MachineSession* openImagePath(const QString& path, QString* error = nullptr);
 

@@ -84,11 +84,15 @@ MachineSession* MainWindow::openDemo(const DemoImage& demo, QString* error) {
     return openMachine(demoConfig(demo), error);
 }
 
-MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
+MachineConfig MainWindow::imageConfig(const QString& path) {
     MachineConfig config;
     config.name = QFileInfo(path).fileName().toStdString();
     config.boot.imagePath = path.toStdString();
-    return openMachine(config, error);
+    return config;
+}
+
+MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
+    return openMachine(imageConfig(path), error);
 }
 
 MachineSession* MainWindow::launchMachine(const MachineConfig& config, bool startPaused,
@@ -105,10 +109,7 @@ MachineSession* MainWindow::launchMachine(const MachineConfig& config, bool star
 }
 
 MachineSession* MainWindow::launchImagePath(const QString& path, QString* error) {
-    MachineConfig config;
-    config.name = QFileInfo(path).fileName().toStdString();
-    config.boot.imagePath = path.toStdString();
-    return launchMachine(config, startPausedDefault(), error);
+    return launchMachine(imageConfig(path), startPausedDefault(), error);
 }
 
 bool MainWindow::startPausedDefault() const {

@@ -6,6 +6,21 @@
 
 using namespace kvmscope::debug;
 
+namespace {
+
+// Guest memory that is `size` bytes of `code` from linear address 0, and nothing above.
+LinearReader readerOver(const uint8_t* code, size_t size) {
+    return [code, size](uint64_t at, void* out, size_t n) -> size_t {
+        if (at >= size)
+            return 0;
+        const size_t available = std::min(n, size - static_cast<size_t>(at));
+        std::memcpy(out, code + at, available);
+        return available;
+    };
+}
+
+} // namespace
+
 class DisassemblerTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -58,13 +73,7 @@ private Q_SLOTS:
     void listingAndAroundResynchronise() {
         // nop; mov eax, 0x12345678; nop; nop; ret (32-bit).
         const uint8_t code[] = {0x90, 0xB8, 0x78, 0x56, 0x34, 0x12, 0x90, 0x90, 0xC3};
-        const LinearReader read = [&](uint64_t at, void* out, size_t n) -> size_t {
-            if (at >= sizeof code)
-                return 0;
-            const size_t available = std::min(n, sizeof code - static_cast<size_t>(at));
-            std::memcpy(out, code + at, available);
-            return available;
-        };
+        const LinearReader read = readerOver(code, sizeof code);
         const Disassembler disassembler(CodeMode::Protected32);
         const auto listing = disassembler.listing(0, 10, read);
         QCOMPARE(listing.size(), size_t{5});
@@ -83,13 +92,7 @@ private Q_SLOTS:
         uint8_t code[32] = {};
         code[16] = 0x90; // nop at 16
         code[17] = 0xC3; // ret at 17
-        const LinearReader read = [&](uint64_t at, void* out, size_t n) -> size_t {
-            if (at >= sizeof code)
-                return 0;
-            const size_t available = std::min(n, sizeof code - static_cast<size_t>(at));
-            std::memcpy(out, code + at, available);
-            return available;
-        };
+        const LinearReader read = readerOver(code, sizeof code);
         const Disassembler disassembler(CodeMode::Long64);
         const auto atEntry = disassembler.around(16, 4, 1, read);
         QVERIFY(!atEntry.empty());

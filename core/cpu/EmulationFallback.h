@@ -25,8 +25,9 @@
 //
 // Anything else stays an internal error that stops the VM with the bytes shown: kvmscope is not
 // an instruction emulator, and each entry here is one whose whole behaviour fits in a line.
+#include "kvm/compat.h"
+
 #include <cstdint>
-#include <linux/kvm.h>
 #include <optional>
 #include <span>
 

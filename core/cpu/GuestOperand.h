@@ -17,8 +17,9 @@
 // protection keys, an operand outside guest RAM (page tables or data in MMIO space), and a
 // fault on an access that crosses a page boundary (which of the two pages the CPU reports first
 // is not architectural).
+#include "kvm/compat.h"
+
 #include <cstdint>
-#include <linux/kvm.h>
 #include <span>
 
 namespace kvmscope {

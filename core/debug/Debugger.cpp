@@ -1,49 +1,15 @@
 #include "debug/Debugger.h"
 
 #include "common/Error.h"
-#include "common/InputFile.h"
 #include "debug/HostDebugProbe.h"
 #include "kvm/System.h"
-#include "kvm/Vcpu.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
 
 #include <algorithm>
-#include <cstring>
-#include <elf.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 namespace kvmscope::debug {
-namespace {
-
-// Debug registers (SDM vol. 3B 18.2): DR6 status, DR7 control.
-constexpr uint64_t kDr6SlotMask = 0xF;        // B0-B3: which breakpoint condition was met
-constexpr uint64_t kDr6SingleStep = 1u << 14; // BS
-constexpr uint64_t kDr7GlobalExact = 1u << 9; // GE (recommended with data breakpoints)
-constexpr uint64_t kDr7Reserved1 = 1u << 10;  // reads as 1
-constexpr unsigned kDr7RwShift = 16;          // R/Wn at 16 + 4n, LENn at 18 + 4n
-constexpr uint64_t kDr7RwExecute = 0b00;
-constexpr uint64_t kDr7RwWrite = 0b01;
-constexpr uint64_t kDr7RwReadWrite = 0b11;
-uint64_t dr7LengthBits(unsigned length) { // 00 = 1, 01 = 2, 11 = 4, 10 = 8 bytes
-    switch (length) {
-    case 2:
-        return 0b01;
-    case 4:
-        return 0b11;
-    case 8:
-        return 0b10;
-    default:
-        return 0b00;
-    }
-}
-
-constexpr uint8_t kInt3 = 0xCC;
-constexpr uint32_t kExceptionDebug = 1;      // #DB
-constexpr uint32_t kExceptionBreakpoint = 3; // #BP
-
-} // namespace
 
 const char* toString(DebugStopReason reason) {
     switch (reason) {
@@ -61,20 +27,9 @@ const char* toString(DebugStopReason reason) {
     return "?";
 }
 
-std::string Breakpoint::describe() const {
-    std::string text = fmt::format("{} {} at {:#x}", toString(kind), id, address);
-    if (kind == BreakpointKind::WriteWatch || kind == BreakpointKind::ReadWriteWatch)
-        text += fmt::format(" ({} bytes)", length);
-    text += fmt::format(" via {}", toString(mechanism));
-    if (mechanism == BreakMechanism::DebugRegister && slot >= 0)
-        text += fmt::format(" DR{}", slot);
-    if (!enabled)
-        text += " (disabled)";
-    return text;
-}
-
 Debugger::Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints)
-    : machine_(machine), system_(system), exitBreakpoints_(exitBreakpoints) {}
+    : machine_(machine), system_(system), exitBreakpoints_(exitBreakpoints),
+      inspector_(machine, *this) {}
 
 const HostDebugSupport& Debugger::support() const {
     return hostDebugSupport(system_);
@@ -82,121 +37,26 @@ const HostDebugSupport& Debugger::support() const {
 
 // --- breakpoints ------------------------------------------------------------------------------
 
-int Debugger::freeSlot() const {
-    std::array<bool, kDebugRegisterSlots> used{};
-    for (const Breakpoint& b : breakpoints_)
-        if (b.slot >= 0)
-            used[static_cast<size_t>(b.slot)] = true;
-    for (unsigned i = 0; i < kDebugRegisterSlots; ++i)
-        if (!used[i])
-            return static_cast<int>(i);
-    return -1;
-}
-
-kvm_sregs Debugger::sregsOf(uint32_t vcpu) {
-    return machine_.vcpu(vcpu).call([](kvm::Vcpu& v) { return v.sregs(); }, kDefaultTimeoutMs);
-}
-
-uint64_t Debugger::pcOf(uint32_t vcpu) {
-    const auto [regs, sregs] = machine_.vcpu(vcpu).call(
-        [](kvm::Vcpu& v) {
-            return std::pair{v.regs(), v.sregs()};
-        },
-        kDefaultTimeoutMs);
-    return cpu::linearPc(regs, sregs);
-}
-
-Translation Debugger::translate(uint32_t vcpu, uint64_t linear) {
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
-    GuestMemory& memory = machine_.memory();
-    return debug::translate(paging, linear, [&memory](uint64_t address, void* out, size_t n) {
-        if (!memory.contains(address, n))
-            return false;
-        memory.read(address, out, n);
-        return true;
-    });
-}
-
-size_t Debugger::readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length) {
-    return readLinear(sregsOf(vcpu), linear, destination, length);
-}
-
-size_t Debugger::readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
-                            size_t length) {
-    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
-    GuestMemory& memory = machine_.memory();
-    const size_t done = debug::readLinear(paging, linear, destination, length,
-                                          [&memory](uint64_t address, void* out, size_t n) {
-                                              if (!memory.contains(address, n))
-                                                  return false;
-                                              memory.read(address, out, n);
-                                              return true;
-                                          });
-    // Show the guest's own bytes where kvmscope put an int3.
+void Debugger::showOriginalBytes(uint64_t linear, std::span<uint8_t> bytes) const {
     std::lock_guard lock(mutex_);
-    for (const Breakpoint& b : breakpoints_)
-        if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.address >= linear &&
-            b.address < linear + done)
-            static_cast<uint8_t*>(destination)[b.address - linear] = b.originalByte;
-    return done;
+    table_.showOriginalBytes(linear, bytes);
 }
 
-size_t Debugger::writePhysical(uint64_t physical, const void* source, size_t length) {
-    GuestMemory& memory = machine_.memory();
-    if (!memory.contains(physical, length))
-        throw InputError(fmt::format("cannot write {} bytes at guest-physical {:#x}: not RAM",
-                                     length, physical));
-    memory.write(physical, source, length);
-    // An int3 of ours inside the range keeps its 0xCC: the edit goes to the byte it saved, which
-    // is what readLinear shows and what removing the breakpoint puts back.
+void Debugger::afterWrite(uint64_t physical, std::span<const uint8_t> bytes) {
+    // An int3 of ours inside the range keeps its 0xCC: the edit goes to the byte it saved.
     std::lock_guard lock(mutex_);
-    for (Breakpoint& b : breakpoints_)
-        if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.physical >= physical &&
-            b.physical < physical + length) {
-            b.originalByte = static_cast<const uint8_t*>(source)[b.physical - physical];
-            memory.writeValue<uint8_t>(b.physical, kInt3);
-        }
-    return length;
+    for (const uint64_t at : table_.absorbWrite(physical, bytes))
+        machine_.memory().writeValue<uint8_t>(at, BreakpointTable::kInt3Opcode);
 }
 
-size_t Debugger::writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length) {
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const PagingRegisters paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
-    GuestMemory& memory = machine_.memory();
-    const PhysicalReader reader = [&memory](uint64_t address, void* out, size_t n) {
-        if (!memory.contains(address, n))
-            return false;
-        memory.read(address, out, n);
-        return true;
-    };
-    // Page by page, as readLinear: consecutive linear pages need not be consecutive in RAM.
-    size_t done = 0;
-    while (done < length) {
-        const uint64_t at = linear + done;
-        const Translation where = debug::translate(paging, at, reader);
-        if (!where.valid)
-            break;
-        const uint64_t pageSize = where.pageSize ? where.pageSize : 0x1000;
-        const size_t chunk =
-            static_cast<size_t>(std::min<uint64_t>(length - done, pageSize - (at % pageSize)));
-        if (!memory.contains(where.physical, chunk))
-            break;
-        writePhysical(where.physical, static_cast<const uint8_t*>(source) + done, chunk);
-        done += chunk;
-    }
-    return done;
-}
-
-void Debugger::insertInt3(Breakpoint& breakpoint) {
+Int3Patch Debugger::insertInt3(uint64_t address) {
     // The byte is patched in guest-physical memory, where the address maps now (vcpu 0's view).
-    const Translation where = translate(0, breakpoint.address);
+    const Translation where = inspector_.translate(0, address);
     if (!where.valid)
-        throw InputError(
-            fmt::format("cannot set a breakpoint at {:#x}: {}", breakpoint.address, where.fault));
-    breakpoint.physical = where.physical;
-    breakpoint.originalByte = machine_.memory().readValue<uint8_t>(where.physical);
-    machine_.memory().writeValue<uint8_t>(where.physical, kInt3);
+        throw InputError(fmt::format("cannot set a breakpoint at {:#x}: {}", address, where.fault));
+    const Int3Patch patch{where.physical, machine_.memory().readValue<uint8_t>(where.physical)};
+    machine_.memory().writeValue<uint8_t>(where.physical, BreakpointTable::kInt3Opcode);
+    return patch;
 }
 
 void Debugger::removeInt3(const Breakpoint& breakpoint) {
@@ -215,37 +75,29 @@ int Debugger::addExecution(uint64_t address, BreakpointKind kind, bool temporary
     const HostDebugSupport& host = support();
     const bool int3 = chooseMechanism(kind, temporary, host, kDebugRegisterSlots).mechanism ==
                       BreakMechanism::Int3;
-    if (int3)
-        insertInt3(breakpoint);
+    if (int3) {
+        const Int3Patch patch = insertInt3(address);
+        breakpoint.physical = patch.physical;
+        breakpoint.originalByte = patch.originalByte;
+    }
     std::lock_guard lock(mutex_);
-    const MechanismChoice choice =
-        int3 ? chooseMechanism(kind, temporary, host, kDebugRegisterSlots)
-             : chooseMechanism(kind, temporary, host, freeDebugRegistersLocked());
+    const MechanismChoice choice = int3
+                                       ? chooseMechanism(kind, temporary, host, kDebugRegisterSlots)
+                                       : table_.choose(kind, temporary, host);
     if (!choice.mechanism)
         throw InputError(
             fmt::format("cannot set a {} at {:#x}: {}", toString(kind), address, choice.note));
     breakpoint.mechanism = *choice.mechanism;
     breakpoint.mechanismNote = choice.note;
-    if (breakpoint.mechanism == BreakMechanism::DebugRegister)
-        breakpoint.slot = freeSlot();
-    breakpoint.id = nextId_++;
+    const int id = table_.add(breakpoint);
     if (choice.fallback && !temporary)
-        log::get("debug")->info("{}: {}", breakpoint.describe(), choice.note);
-    breakpoints_.push_back(breakpoint);
-    return breakpoint.id;
+        log::get("debug")->info("{}: {}", table_.find(id)->describe(), choice.note);
+    return id;
 }
 
 unsigned Debugger::freeDebugRegisters() const {
     std::lock_guard lock(mutex_);
-    return freeDebugRegistersLocked();
-}
-
-unsigned Debugger::freeDebugRegistersLocked() const {
-    unsigned used = 0;
-    for (const Breakpoint& b : breakpoints_)
-        if (b.slot >= 0)
-            ++used;
-    return kDebugRegisterSlots - std::min(used, kDebugRegisterSlots);
+    return table_.freeDebugRegisters();
 }
 
 int Debugger::addBreakpoint(uint64_t address) {
@@ -276,19 +128,16 @@ int Debugger::addWatchpoint(uint64_t address, unsigned length, bool readWrite) {
             readWrite ? BreakpointKind::ReadWriteWatch : BreakpointKind::WriteWatch;
         // Only where the probe saw this kind of data breakpoint fire: one that cannot fire is
         // refused, never armed and silent.
-        const MechanismChoice choice =
-            chooseMechanism(kind, false, host, freeDebugRegistersLocked());
+        const MechanismChoice choice = table_.choose(kind, false, host);
         if (!choice.mechanism)
             throw InputError(
                 fmt::format("cannot set a {} at {:#x}: {}", toString(kind), address, choice.note));
         Breakpoint breakpoint;
-        breakpoint.id = id = nextId_++;
         breakpoint.kind = kind;
         breakpoint.mechanism = *choice.mechanism;
         breakpoint.address = address;
         breakpoint.length = length;
-        breakpoint.slot = freeSlot();
-        breakpoints_.push_back(breakpoint);
+        id = table_.add(breakpoint);
     }
     applyDebugState();
     return id;
@@ -297,63 +146,41 @@ int Debugger::addWatchpoint(uint64_t address, unsigned length, bool readWrite) {
 bool Debugger::removeBreakpoint(int id) {
     {
         std::lock_guard lock(mutex_);
-        auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(),
-                               [id](const Breakpoint& b) { return b.id == id; });
-        if (it == breakpoints_.end())
+        const std::optional<Breakpoint> removed = table_.remove(id);
+        if (!removed)
             return false;
-        if (it->mechanism == BreakMechanism::Int3 && it->enabled) // a disabled one is out
-            removeInt3(*it);
-        breakpoints_.erase(it);
+        if (removed->mechanism == BreakMechanism::Int3 && removed->enabled) // a disabled one is out
+            removeInt3(*removed);
     }
     applyDebugState();
     return true;
 }
 
 bool Debugger::setBreakpointEnabled(int id, bool enabled) {
-    auto find = [this, id] {
-        return std::find_if(breakpoints_.begin(), breakpoints_.end(),
-                            [id](const Breakpoint& b) { return b.id == id; });
-    };
-    std::optional<Breakpoint> reinsert; // an int3 to put back, outside mutex_ (insertInt3)
+    std::optional<uint64_t> reinsertAt; // an int3 to put back, outside mutex_ (insertInt3)
     {
         std::lock_guard lock(mutex_);
-        const auto it = find();
-        if (it == breakpoints_.end())
+        const Breakpoint* breakpoint = table_.find(id);
+        if (!breakpoint)
             return false;
-        if (it->enabled == enabled)
+        if (breakpoint->enabled == enabled)
             return true;
         if (!enabled) {
-            // Disarmed, not forgotten: the guest's byte goes back, the debug register is free
-            // for another breakpoint, applyDebugState below leaves it out of DR7 and the
-            // stepping-check list.
-            if (it->mechanism == BreakMechanism::Int3)
-                removeInt3(*it);
-            it->slot = -1;
-            it->enabled = false;
-        } else if (it->mechanism == BreakMechanism::DebugRegister) {
-            // Same mechanism, any free slot: its old one may have been given away meanwhile.
-            const int slot = freeSlot();
-            if (slot < 0)
-                throw InputError(fmt::format("cannot enable {}: no free debug register (DR0-DR3 "
-                                             "are taken)",
-                                             it->describe()));
-            it->slot = slot;
-            it->enabled = true;
-        } else if (it->mechanism == BreakMechanism::SteppingCheck) {
-            it->enabled = true;
+            // The guest's byte goes back; the table frees the debug register.
+            const std::optional<Breakpoint> armed = table_.disable(id);
+            if (armed && armed->mechanism == BreakMechanism::Int3)
+                removeInt3(*armed);
+        } else if (breakpoint->mechanism == BreakMechanism::Int3) {
+            reinsertAt = breakpoint->address;
         } else {
-            reinsert = *it;
+            table_.enable(id); // InputError when no debug register is free
         }
     }
-    if (reinsert) {
+    if (reinsertAt) {
         // Where the address maps now (the guest may have changed its page tables).
-        insertInt3(*reinsert);
+        const Int3Patch patch = insertInt3(*reinsertAt);
         std::lock_guard lock(mutex_);
-        if (const auto it = find(); it != breakpoints_.end()) {
-            it->physical = reinsert->physical;
-            it->originalByte = reinsert->originalByte;
-            it->enabled = true;
-        }
+        table_.enableInt3(id, patch);
     }
     applyDebugState();
     return true;
@@ -361,7 +188,7 @@ bool Debugger::setBreakpointEnabled(int id, bool enabled) {
 
 std::vector<Breakpoint> Debugger::breakpoints() const {
     std::lock_guard lock(mutex_);
-    return breakpoints_;
+    return table_.all();
 }
 
 int Debugger::addExitBreakpoint(const ExitBreakpoint& breakpoint) {
@@ -380,61 +207,16 @@ std::vector<ExitBreakpoint> Debugger::exitBreakpoints() const {
     return exitBreakpoints_.list();
 }
 
-void Debugger::dropTemporaries() {
-    std::erase_if(breakpoints_, [](const Breakpoint& b) { return b.temporary; });
-}
-
 void Debugger::applyDebugState() {
-    // One kvm_guest_debug for every vcpu (api.rst 4.59 KVM_SET_GUEST_DEBUG): debugreg[0-3] the
-    // slot addresses, debugreg[7] their enables (G bits), types and lengths.
-    kvm_guest_debug debug{};
-    std::vector<uint64_t> stepCheck;
+    GuestDebugSettings settings;
     {
         std::lock_guard lock(mutex_);
-        uint64_t dr7 = 0;
-        bool int3 = false;
-        for (const Breakpoint& b : breakpoints_) {
-            if (!b.enabled)
-                continue;
-            switch (b.mechanism) {
-            case BreakMechanism::Int3:
-                int3 = true;
-                break;
-            case BreakMechanism::SteppingCheck:
-                stepCheck.push_back(b.address);
-                break;
-            case BreakMechanism::DebugRegister: {
-                const auto slot = static_cast<unsigned>(b.slot);
-                const uint64_t rw = b.kind == BreakpointKind::WriteWatch       ? kDr7RwWrite
-                                    : b.kind == BreakpointKind::ReadWriteWatch ? kDr7RwReadWrite
-                                                                               : kDr7RwExecute;
-                const uint64_t len = rw == kDr7RwExecute ? 0 : dr7LengthBits(b.length);
-                debug.arch.debugreg[slot] = b.address;
-                dr7 |= (2ull << (slot * 2)) | (rw << (kDr7RwShift + slot * 4)) |
-                       (len << (kDr7RwShift + 2 + slot * 4));
-                break;
-            }
-            }
-        }
-        if (dr7 != 0) {
-            debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
-            debug.arch.debugreg[7] = dr7 | kDr7GlobalExact | kDr7Reserved1;
-        }
-        if (int3)
-            debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+        settings = table_.guestDebug();
     }
     for (size_t i = 0; i < machine_.vcpuCount(); ++i) {
-        machine_.vcpu(i).setGuestDebug(debug);
-        machine_.vcpu(i).setStepCheckAddresses(stepCheck);
+        machine_.vcpu(i).setGuestDebug(settings.debug);
+        machine_.vcpu(i).setStepCheckAddresses(settings.stepCheckAddresses);
     }
-}
-
-const Breakpoint* Debugger::executionBreakpointAt(uint64_t linear) const {
-    for (const Breakpoint& b : breakpoints_)
-        if (b.address == linear && b.enabled &&
-            (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware))
-            return &b;
-    return nullptr;
 }
 
 // --- stops ------------------------------------------------------------------------------------
@@ -456,51 +238,23 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
         result.description = describeStep(stop.vcpu, stop.steps, stop.debug.pc);
         return result;
     }
-    // KVM_EXIT_DEBUG (api.rst 5): exception 1 (#DB) with DR6 saying which condition, or 3 (#BP)
-    // for an int3; pc is the linear address of the instruction that trapped or comes next.
     const kvm_debug_exit_arch& arch = stop.debug;
     result.pc = arch.pc;
     result.reason = DebugStopReason::DebugExit;
-    const Breakpoint* hit = nullptr;
-    if (arch.exception == kExceptionBreakpoint) {
-        for (const Breakpoint& b : breakpoints_)
-            if (b.mechanism == BreakMechanism::Int3 && b.enabled && b.address == arch.pc)
-                hit = &b;
-    } else if (arch.exception == kExceptionDebug) {
-        if (arch.dr6 & kDr6SlotMask)
-            for (const Breakpoint& b : breakpoints_)
-                if (b.slot >= 0 && (arch.dr6 & (1u << b.slot)))
-                    hit = &b;
-        // A step trap onto a stepping-check address (DR6 may carry B bits of slots that are not
-        // ours: a host reports the guest's DR6 as it is).
-        if (!hit && (arch.dr6 & kDr6SingleStep))
-            for (const Breakpoint& b : breakpoints_)
-                if (b.mechanism == BreakMechanism::SteppingCheck && b.enabled &&
-                    b.address == arch.pc)
-                    hit = &b;
-    }
+    const Breakpoint* hit = table_.hitBy(arch);
     if (hit) {
         result.breakpointId = hit->id;
-        const bool watch =
-            hit->kind == BreakpointKind::WriteWatch || hit->kind == BreakpointKind::ReadWriteWatch;
+        const bool watch = hit->isWatchpoint();
         result.reason = watch ? DebugStopReason::Watchpoint : DebugStopReason::Breakpoint;
         if (watch)
             result.dataAddress = hit->address;
     }
-    const std::string where = symbols_.describe(arch.pc);
+    const std::string where = symbols().describe(arch.pc);
     result.description =
         fmt::format("vcpu {} stopped at {:#x}{}: {}", stop.vcpu, arch.pc,
                     where.empty() ? "" : " <" + where + ">",
                     hit ? hit->describe() : "debug exit (" + stop.description + ")");
     return result;
-}
-
-void Debugger::countHit(const DebugStop& stop) {
-    if (stop.reason != DebugStopReason::Breakpoint && stop.reason != DebugStopReason::Watchpoint)
-        return;
-    for (Breakpoint& b : breakpoints_)
-        if (b.id == stop.breakpointId)
-            ++b.hits;
 }
 
 void Debugger::recordStop(const DebugStop& stop) {
@@ -524,10 +278,12 @@ void Debugger::vcpuStopped(const cpu::VcpuStop& stop) {
     {
         std::lock_guard lock(mutex_);
         classified = classify(stop);
-        countHit(classified); // before the stop is announced: its clients see the new count
-        hadTemporary = std::any_of(breakpoints_.begin(), breakpoints_.end(),
-                                   [](const Breakpoint& b) { return b.temporary; });
-        dropTemporaries(); // a step-over or run-to ends at the first stop, whatever it is
+        // Before the stop is announced: its clients see the new count.
+        if (classified.reason == DebugStopReason::Breakpoint ||
+            classified.reason == DebugStopReason::Watchpoint)
+            table_.countHit(classified.breakpointId);
+        // A step-over or run-to ends at the first stop, whatever it is.
+        hadTemporary = !table_.dropTemporaries().empty();
     }
     if (classified.reason == DebugStopReason::ExitBreakpoint)
         exitBreakpoints_.countHit(classified.breakpointId);
@@ -566,10 +322,10 @@ void Debugger::stepOffBreakpoint(uint32_t vcpu, int timeoutMs) {
     // An instruction breakpoint is a fault: resuming at it would fire it again. Step once with
     // execution breakpoints left out (the int3 byte put back meanwhile), then re-arm.
     std::optional<Breakpoint> int3;
-    const uint64_t pc = pcOf(vcpu);
+    const uint64_t pc = inspector_.pcOf(vcpu);
     {
         std::lock_guard lock(mutex_);
-        const Breakpoint* at = executionBreakpointAt(pc);
+        const Breakpoint* at = table_.executionAt(pc);
         if (at && at->mechanism == BreakMechanism::Int3) {
             int3 = *at;
             removeInt3(*at);
@@ -579,7 +335,7 @@ void Debugger::stepOffBreakpoint(uint32_t vcpu, int timeoutMs) {
     runner.step(true);
     const bool parked = runner.waitUntilParked(timeoutMs);
     if (int3)
-        machine_.memory().writeValue<uint8_t>(int3->physical, kInt3);
+        machine_.memory().writeValue<uint8_t>(int3->physical, BreakpointTable::kInt3Opcode);
     if (!parked)
         throw Error(fmt::format("vcpu {} did not finish its step", vcpu));
 }
@@ -591,17 +347,9 @@ void Debugger::continueAll() {
         std::lock_guard lock(mutex_);
         sequence = stopSequence_;
     }
-    for (uint32_t i = 0; i < machine_.vcpuCount(); ++i) {
-        const uint64_t pc = pcOf(i);
-        bool onBreakpoint = false;
-        {
-            std::lock_guard lock(mutex_);
-            const Breakpoint* at = executionBreakpointAt(pc);
-            onBreakpoint = at && at->mechanism != BreakMechanism::SteppingCheck;
-        }
-        if (onBreakpoint)
+    for (uint32_t i = 0; i < machine_.vcpuCount(); ++i)
+        if (sitsOnBreakpoint(i))
             stepOffBreakpoint(i, kDefaultTimeoutMs);
-    }
     {
         std::lock_guard lock(mutex_);
         // A step off a breakpoint can itself stop (a watchpoint, an exit breakpoint): then the
@@ -619,37 +367,37 @@ void Debugger::continueAll() {
         machine_.pause();
 }
 
+bool Debugger::sitsOnBreakpoint(uint32_t vcpu) {
+    {
+        // Only with such breakpoints armed can the vcpu sit on one: spare the register read (a
+        // round trip to the vcpu thread) otherwise, so a step costs little more than the bare
+        // ioctls.
+        std::lock_guard lock(mutex_);
+        if (!table_.anyFiringExecution())
+            return false;
+    }
+    const uint64_t pc = inspector_.pcOf(vcpu);
+    std::lock_guard lock(mutex_);
+    const Breakpoint* at = table_.executionAt(pc);
+    return at && at->mechanism != BreakMechanism::SteppingCheck;
+}
+
 bool Debugger::pauseAndCheckOnBreakpoint(uint32_t vcpu) {
     pauseAll();
-    bool anyExecution = false;
-    {
-        std::lock_guard lock(mutex_);
-        anyExecution = std::any_of(breakpoints_.begin(), breakpoints_.end(), [](const auto& b) {
-            return b.mechanism != BreakMechanism::SteppingCheck && b.enabled &&
-                   (b.kind == BreakpointKind::Software || b.kind == BreakpointKind::Hardware);
-        });
-    }
-    // Only with execution breakpoints set can the vcpu sit on one: spare the register read (a
-    // round trip to the vcpu thread) otherwise, so a step costs little more than the bare ioctls.
-    if (!anyExecution)
-        return false;
-    const uint64_t pc = pcOf(vcpu);
-    std::lock_guard lock(mutex_);
-    const Breakpoint* at = executionBreakpointAt(pc);
-    return at && at->mechanism != BreakMechanism::SteppingCheck;
+    return sitsOnBreakpoint(vcpu);
 }
 
 void Debugger::recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t> pc) {
     DebugStop stop;
     stop.vcpu = vcpu;
     stop.reason = DebugStopReason::Step;
-    stop.pc = pc ? *pc : pcOf(vcpu);
+    stop.pc = pc ? *pc : inspector_.pcOf(vcpu);
     stop.description = describeStep(vcpu, steps, stop.pc);
     recordStop(stop);
 }
 
 std::string Debugger::describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const {
-    const std::string where = symbols_.describe(pc);
+    const std::string where = symbols().describe(pc);
     const std::string symbol = where.empty() ? "" : " <" + where + ">";
     if (steps == 1)
         return fmt::format("vcpu {} stepped to {:#x}{}", vcpu, pc, symbol);
@@ -764,8 +512,8 @@ void Debugger::startStepping(uint32_t vcpu, cpu::StepRequest request) {
 
 void Debugger::stepOver(uint32_t vcpu, int timeoutMs) {
     pauseAll();
-    const uint64_t pc = pcOf(vcpu);
-    const auto code = disassemble(vcpu, pc, 1);
+    const uint64_t pc = inspector_.pcOf(vcpu);
+    const auto code = inspector_.disassemble(vcpu, pc, 1);
     if (code.empty() || !code.front().isCall) {
         stepInstruction(vcpu, timeoutMs);
         return;
@@ -780,52 +528,6 @@ void Debugger::runTo(uint64_t address) {
     addExecution(address, BreakpointKind::Software, true);
     applyDebugState();
     continueAll();
-}
-
-// --- code ---------------------------------------------------------------------------------------
-
-void Debugger::setSymbols(SymbolTable symbols) {
-    symbols_ = std::move(symbols);
-}
-
-void Debugger::loadSymbols(const std::string& symbolsPath, const std::string& imagePath) {
-    if (!symbolsPath.empty()) {
-        setSymbols(SymbolTable::load(symbolsPath));
-        log::get("debug")->info("{}: {} symbols", symbolsPath, symbols_.symbols().size());
-        return;
-    }
-    // Only an ELF image can carry a .symtab; a bzImage or a flat binary is not looked into.
-    if (imagePath.empty())
-        return;
-    try {
-        char magic[SELFMAG] = {};
-        const InputFile image(imagePath, "image");
-        if (::pread(image.fd(), magic, SELFMAG, 0) != SELFMAG ||
-            std::memcmp(magic, ELFMAG, SELFMAG) != 0)
-            return;
-        setSymbols(SymbolTable::fromElfFile(imagePath));
-        log::get("debug")->info("{}: {} symbols from its .symtab", imagePath,
-                                symbols_.symbols().size());
-    } catch (const LoadError& error) {
-        log::get("debug")->info("no symbols: {}", error.what()); // stripped: addresses only
-    }
-}
-
-std::vector<Instruction> Debugger::disassemble(uint32_t vcpu, uint64_t address, size_t count) {
-    // One KVM_GET_SREGS for the whole listing: the vcpu is paused, its paging does not change.
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
-    return disassembler.listing(address, count, [this, &sregs](uint64_t at, void* out, size_t n) {
-        return readLinear(sregs, at, out, n);
-    });
-}
-
-std::vector<Instruction> Debugger::disassembleAroundPc(uint32_t vcpu, size_t before, size_t after) {
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
-    return disassembler.around(
-        pcOf(vcpu), before, after,
-        [this, &sregs](uint64_t at, void* out, size_t n) { return readLinear(sregs, at, out, n); });
 }
 
 } // namespace kvmscope::debug

@@ -10,13 +10,11 @@
 // other vcpu (all-stop) and records the stop. Every vcpu ioctl stays on the vcpu's own thread.
 #include "common/Signal.h"
 #include "cpu/VcpuRunner.h"
-#include "debug/Disassembler.h"
+#include "debug/BreakpointTable.h"
 #include "debug/ExitBreakpoints.h"
+#include "debug/GuestInspector.h"
 #include "debug/HostDebugSupport.h"
-#include "debug/PageWalker.h"
-#include "debug/SymbolTable.h"
 
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -33,25 +31,6 @@ class System;
 } // namespace kvmscope
 
 namespace kvmscope::debug {
-
-struct Breakpoint {
-    int id = 0;
-    BreakpointKind kind = BreakpointKind::Software;
-    BreakMechanism mechanism = BreakMechanism::Int3;
-    uint64_t address = 0;   // linear address
-    unsigned length = 1;    // watchpoints: 1, 2, 4 or 8 bytes
-    int slot = -1;          // DebugRegister: 0-3
-    bool temporary = false; // set by stepOver/runTo; removed at the next stop
-    uint64_t physical = 0;  // Int3: where the 0xCC is
-    uint8_t originalByte = 0;
-    // Disabled: listed with its id, kind, mechanism and hits, but not armed (no 0xCC in memory,
-    // no DR7 enable, not stepped for) and holding no debug register (slot -1).
-    bool enabled = true;
-    uint64_t hits = 0; // stops attributed to it (Breakpoint/Watchpoint stops with its id)
-    // A fallback mechanism: why the better ones could not be used (MechanismChoice::note).
-    std::string mechanismNote;
-    std::string describe() const;
-};
 
 enum class DebugStopReason {
     Breakpoint,     // an execution breakpoint (any mechanism)
@@ -72,9 +51,9 @@ struct DebugStop {
     std::string description;
 };
 
-class Debugger {
+class Debugger : private MemoryPatches {
 public:
-    static constexpr unsigned kDebugRegisterSlots = 4; // DR0-DR3
+    static constexpr unsigned kDebugRegisterSlots = BreakpointTable::kDebugRegisterSlots;
     static constexpr int kDefaultTimeoutMs = 5000;
 
     Debugger(Machine& machine, const kvm::System& system, ExitBreakpoints& exitBreakpoints);
@@ -132,24 +111,33 @@ public:
     std::optional<DebugStop> lastStop() const;
     std::optional<DebugStop> waitForStop(int timeoutMs);
 
-    // --- what the stopped vcpu sees
-    Translation translate(uint32_t vcpu, uint64_t linear);
-    // Guest-virtual memory through kvmscope's page walker; int3 bytes show as the original ones.
-    size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length);
-    // Edits guest memory while the vcpus are paused: guest-virtual through the page walker (page
-    // by page; returns the bytes written before the first unmapped page) or guest-physical.
-    // Where an int3 sits, the saved original byte takes the edit and the 0xCC stays in place.
-    size_t writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length);
-    size_t writePhysical(uint64_t physical, const void* source, size_t length);
-    std::vector<Instruction> disassemble(uint32_t vcpu, uint64_t address, size_t count);
-    std::vector<Instruction> disassembleAroundPc(uint32_t vcpu, size_t before, size_t after);
-    void setSymbols(SymbolTable symbols);
-    // The symbols of a booted machine: `symbolsPath` (an ELF or a System.map, --symbols) when
-    // given, else the image's own ELF .symtab when the image is an ELF file that has one.
-    // Throws LoadError naming `symbolsPath` when that file is unusable; an image without
-    // symbols is no error (most are flat binaries or stripped).
-    void loadSymbols(const std::string& symbolsPath, const std::string& imagePath);
-    const SymbolTable& symbols() const { return symbols_; }
+    // --- what the stopped vcpu sees: guest memory and code, int3 bytes shown as the guest's own
+    // and edits under an int3 kept by its saved byte (debug/GuestInspector.h).
+    GuestInspector& guest() { return inspector_; }
+    const GuestInspector& guest() const { return inspector_; }
+    Translation translate(uint32_t vcpu, uint64_t linear) const {
+        return inspector_.translate(vcpu, linear);
+    }
+    size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length) const {
+        return inspector_.readLinear(vcpu, linear, destination, length);
+    }
+    size_t writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length) {
+        return inspector_.writeLinear(vcpu, linear, source, length);
+    }
+    size_t writePhysical(uint64_t physical, const void* source, size_t length) {
+        return inspector_.writePhysical(physical, source, length);
+    }
+    std::vector<Instruction> disassemble(uint32_t vcpu, uint64_t address, size_t count) const {
+        return inspector_.disassemble(vcpu, address, count);
+    }
+    std::vector<Instruction> disassembleAroundPc(uint32_t vcpu, size_t before, size_t after) const {
+        return inspector_.disassembleAroundPc(vcpu, before, after);
+    }
+    void setSymbols(SymbolTable symbols) { inspector_.setSymbols(std::move(symbols)); }
+    void loadSymbols(const std::string& symbolsPath, const std::string& imagePath) {
+        inspector_.loadSymbols(symbolsPath, imagePath);
+    }
+    const SymbolTable& symbols() const { return inspector_.symbols(); }
 
     const HostDebugSupport& hostSupport() const { return support(); }
 
@@ -163,21 +151,16 @@ public:
 private:
     const HostDebugSupport& support() const;
     int addExecution(uint64_t address, BreakpointKind kind, bool temporary);
-    int freeSlot() const;                      // -1 when all four are taken; callers hold mutex_
-    unsigned freeDebugRegistersLocked() const; // callers hold mutex_
-    void insertInt3(Breakpoint& breakpoint);
+    Int3Patch insertInt3(uint64_t address); // patches 0xCC where `address` maps now
     void removeInt3(const Breakpoint& breakpoint);
-    void applyDebugState(); // pushes the breakpoints to every vcpu
-    void dropTemporaries(); // callers hold mutex_
-    // One more hit on the breakpoint a stop is attributed to; callers hold mutex_.
-    void countHit(const DebugStop& stop);
-    DebugStop classify(const cpu::VcpuStop& stop) const;
+    void applyDebugState();                              // pushes the breakpoints to every vcpu
+    DebugStop classify(const cpu::VcpuStop& stop) const; // callers hold mutex_
     void pauseAll();
-    kvm_sregs sregsOf(uint32_t vcpu);
-    uint64_t pcOf(uint32_t vcpu);                                   // linear RIP
-    const Breakpoint* executionBreakpointAt(uint64_t linear) const; // callers hold mutex_
     void stepOffBreakpoint(uint32_t vcpu, int timeoutMs);
-    // pauseAll, then true when `vcpu` sits on an execution breakpoint it must be stepped off.
+    // Whether paused `vcpu` sits on an execution breakpoint it must be stepped off (one that
+    // fires by itself: an int3 or a debug register).
+    bool sitsOnBreakpoint(uint32_t vcpu);
+    // pauseAll, then sitsOnBreakpoint.
     bool pauseAndCheckOnBreakpoint(uint32_t vcpu);
     void recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t> pc);
     // The asynchronous runs of steps: off a breakpoint first where needed, then `request` (its
@@ -185,20 +168,21 @@ private:
     void startStepping(uint32_t vcpu, cpu::StepRequest request);
     std::string describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const;
     void recordStop(const DebugStop& stop);
-    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);
+    // MemoryPatches, for the inspector: the int3s' original bytes.
+    void showOriginalBytes(uint64_t linear, std::span<uint8_t> bytes) const override;
+    void afterWrite(uint64_t physical, std::span<const uint8_t> bytes) override;
 
     Machine& machine_;
     const kvm::System& system_;
     ExitBreakpoints& exitBreakpoints_;
-    SymbolTable symbols_;
+    GuestInspector inspector_;
 
     mutable std::mutex mutex_;
     std::condition_variable stopChanged_;
-    std::vector<Breakpoint> breakpoints_; // guarded by mutex_
-    int nextId_ = 1;                      // guarded by mutex_
-    std::optional<DebugStop> lastStop_;   // guarded by mutex_
-    uint64_t stopSequence_ = 0;           // guarded by mutex_: stops recorded so far
-    uint64_t waitFrom_ = 0;               // guarded by mutex_: waitForStop wants a later stop
+    BreakpointTable table_;             // guarded by mutex_
+    std::optional<DebugStop> lastStop_; // guarded by mutex_
+    uint64_t stopSequence_ = 0;         // guarded by mutex_: stops recorded so far
+    uint64_t waitFrom_ = 0;             // guarded by mutex_: waitForStop wants a later stop
     // Counted as a vcpu begins to report a stop, before it pauses the others: continueAll uses
     // it to see a stop that raced with its resuming the vcpus one by one.
     std::atomic<uint64_t> stopsBegun_{0};

@@ -3,12 +3,12 @@
 // 64-bit long mode, decided from CR0.PE, EFER.LMA and the CS descriptor's L and D bits), with
 // branch targets resolved so a viewer can follow jumps and calls, and symbols as function+offset.
 #include "debug/SymbolTable.h"
+#include "kvm/compat.h"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <linux/kvm.h>
 #include <optional>
 #include <span>
 #include <string>

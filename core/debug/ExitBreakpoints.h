@@ -3,9 +3,10 @@
 // with a given value), or on a given KVM exit reason. The vcpu thread checks them on every exit
 // to user space BEFORE any device sees the access (cpu/VcpuRunner.cpp), so with none set the
 // check must cost next to nothing: armed() is one relaxed atomic load and takes no lock.
+#include "kvm/compat.h"
+
 #include <atomic>
 #include <cstdint>
-#include <linux/kvm.h>
 #include <mutex>
 #include <optional>
 #include <string>

@@ -2,10 +2,10 @@
 // A small long-mode guest for the fallback's unit tests: 2 MiB of guest RAM with 4-level page
 // tables (Intel SDM vol. 3A 4.5) and the vcpu registers of a 64-bit kernel, so operands can be
 // resolved and faulted exactly as on a vcpu, without /dev/kvm.
+#include "kvm/compat.h"
 #include "machine/GuestMemory.h"
 
 #include <cstdint>
-#include <linux/kvm.h>
 
 namespace kvmscope::test {
 

@@ -1,20 +1,12 @@
 #include "boot/X86Setup.h"
 
 #include "boot/GuestLayout.h"
+#include "cpu/X86Bits.h"
 
 #include <fmt/format.h>
 
 namespace kvmscope::boot {
 namespace {
-
-// Intel SDM vol. 3A, 2.5 (control registers) and 2.2.1 (EFER).
-constexpr uint64_t kCr0ProtectionEnable = 1ull << 0;
-constexpr uint64_t kCr0ExtensionType = 1ull << 4;
-constexpr uint64_t kCr0Paging = 1ull << 31;
-constexpr uint64_t kCr4PhysicalAddressExtension = 1ull << 5;
-constexpr uint64_t kEferLongModeEnable = 1ull << 8;
-constexpr uint64_t kEferLongModeActive = 1ull << 10;
-constexpr uint64_t kRflagsReserved = 1ull << 1; // bit 1 always reads as 1; IF stays 0
 
 // Segment types (SDM vol. 3A, 3.4.5.1 and 3.5): code execute/read accessed, data read/write
 // accessed, busy TSS (32-bit in protected mode, 64-bit in IA-32e mode), LDT.
@@ -115,7 +107,7 @@ void applyRealMode(const BootPlan& plan, kvm_sregs& sregs) {
     sregs.tr.s = 0;
     sregs.gdt = {0, 0xffff, {}};
     sregs.idt = {0, 0x3ff, {}}; // the real-mode IVT at 0
-    sregs.cr0 = kCr0ExtensionType;
+    sregs.cr0 = X86_CR0_ET;
     sregs.cr3 = 0;
     sregs.cr4 = 0;
     sregs.efer = 0;
@@ -156,7 +148,7 @@ void applyBootPlan(const BootPlan& plan, kvm_regs& regs, kvm_sregs& sregs) {
     regs = kvm_regs{};
     regs.rip = plan.entry;
     regs.rsp = plan.stack;
-    regs.rflags = kRflagsReserved;
+    regs.rflags = X86_EFLAGS_FIXED;
     regs.rax = plan.rax;
     regs.rbx = plan.rbx;
     regs.rcx = plan.rcx;
@@ -184,7 +176,7 @@ void applyBootPlan(const BootPlan& plan, kvm_regs& regs, kvm_sregs& sregs) {
         // Multiboot 0.6.96, 3.2: flat 4 GiB code and data, PE on, PG off, interrupts off.
         sregs.cs = flatSegment(layout::kCode32Selector, kTypeCode);
         applyFlatProtectedState(sregs);
-        sregs.cr0 = kCr0ProtectionEnable | kCr0ExtensionType;
+        sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
         sregs.cr3 = 0;
         sregs.cr4 = 0;
         sregs.efer = 0;
@@ -196,10 +188,10 @@ void applyBootPlan(const BootPlan& plan, kvm_regs& regs, kvm_sregs& sregs) {
         sregs.cs.l = 1;
         sregs.cs.db = 0;
         applyFlatProtectedState(sregs);
-        sregs.cr0 = kCr0ProtectionEnable | kCr0ExtensionType | kCr0Paging;
+        sregs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
         sregs.cr3 = layout::kPml4Address;
-        sregs.cr4 = kCr4PhysicalAddressExtension;
-        sregs.efer = kEferLongModeEnable | kEferLongModeActive;
+        sregs.cr4 = X86_CR4_PAE;
+        sregs.efer = x86::kEferLme | x86::kEferLma;
         return;
     }
 }

@@ -1,5 +1,7 @@
 #include "cpu/CpuState.h"
 
+#include "cpu/X86Bits.h"
+
 #include <fmt/format.h>
 
 namespace kvmscope::cpu {
@@ -14,8 +16,7 @@ std::string segment(const char* name, const kvm_segment& s) {
 } // namespace
 
 uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs) {
-    constexpr uint64_t kEferLongModeActive = 1u << 10; // EFER.LMA
-    if ((sregs.efer & kEferLongModeActive) && sregs.cs.l)
+    if ((sregs.efer & x86::kEferLma) && sregs.cs.l)
         return regs.rip;
     return (sregs.cs.base + regs.rip) & 0xffff'ffffull;
 }

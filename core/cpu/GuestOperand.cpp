@@ -1,5 +1,6 @@
 #include "cpu/GuestOperand.h"
 
+#include "cpu/X86Bits.h"
 #include "debug/PageWalker.h"
 #include "machine/GuestMemory.h"
 
@@ -9,19 +10,6 @@
 
 namespace kvmscope::cpu {
 namespace {
-
-// Control-register and flag bits (SDM vol. 3A 2.5, 2.2.1; vol. 1 3.4.3).
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kCr0Wp = 1ull << 16;
-constexpr uint64_t kCr0Am = 1ull << 18;
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr4La57 = 1ull << 12;
-constexpr uint64_t kCr4Pke = 1ull << 22;
-constexpr uint64_t kCr4Smap = 1ull << 21;
-constexpr uint64_t kCr4Pks = 1ull << 24;
-constexpr uint64_t kEferLma = 1ull << 10;
-constexpr uint64_t kRflagsAc = 1ull << 18;
-constexpr uint64_t kRflagsVm = 1ull << 17;
 
 // Segment descriptor type field (SDM vol. 3A 3.4.5.1, table 3-1).
 constexpr uint8_t kTypeCode = 1u << 3;
@@ -97,20 +85,20 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
     const size_t size = data.size();
     if (size == 0 || size > 8)
         return refuse("operand size");
-    if (!(sregs.cr0 & kCr0Pe) || (rflags & kRflagsVm))
+    if (!(sregs.cr0 & X86_CR0_PE) || (rflags & X86_EFLAGS_VM))
         return refuse("real or virtual-8086 mode");
     const kvm_segment& descriptor = segmentOf(sregs, segment);
     const unsigned cpl = sregs.cs.selector & 3; // SDM vol. 3A 5.5: CPL is CS's RPL
 
     // Segmentation.
     uint64_t linear = 0;
-    if ((sregs.efer & kEferLma) && sregs.cs.l) {
+    if ((sregs.efer & x86::kEferLma) && sregs.cs.l) {
         // 64-bit mode: bases of ES, CS, SS and DS are treated as 0, no limit or type checks
         // (SDM 3.4.4, 5.3.1); every byte of the access must be canonical (3.3.7.1).
         linear = offset;
         if (segment == SegmentRegister::Fs || segment == SegmentRegister::Gs)
             linear += descriptor.base;
-        const unsigned width = (sregs.cr4 & kCr4La57) ? 57 : 48;
+        const unsigned width = (sregs.cr4 & X86_CR4_LA57) ? 57 : 48;
         if (!canonical(linear, width) || !canonical(linear + size - 1, width))
             return segmentFault(segment);
     } else {
@@ -132,7 +120,7 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
     }
 
     // Alignment check (SDM vol. 3A 6.15, "Interrupt 17"): CPL 3, CR0.AM and EFLAGS.AC.
-    if (cpl == 3 && (sregs.cr0 & kCr0Am) && (rflags & kRflagsAc) && (linear & (size - 1)))
+    if (cpl == 3 && (sregs.cr0 & X86_CR0_AM) && (rflags & X86_EFLAGS_AC) && (linear & (size - 1)))
         return raise(kAlignmentCheckVector, 0);
 
     // Paging, one 4 KiB page at a time (a larger page covers both parts the same way).
@@ -157,7 +145,7 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
     const uint32_t accessBits = (write ? kPageFaultWrite : 0) | (user ? kPageFaultUser : 0);
     for (size_t i = 0; i < partCount; ++i) {
         PagePart& part = parts[i];
-        if (!(sregs.cr0 & kCr0Pg)) {
+        if (!(sregs.cr0 & X86_CR0_PG)) {
             part.physical = part.linear & 0xFFFF'FFFFull;
         } else {
             part.translation = debug::translate(paging, part.linear, readPhysical);
@@ -174,7 +162,8 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
             } else {
                 // Protection keys apply to user pages with CR4.PKE and to supervisor pages
                 // with CR4.PKS (SDM 4.6.2): not modelled.
-                if ((t.user && (sregs.cr4 & kCr4Pke)) || (!t.user && (sregs.cr4 & kCr4Pks)))
+                if ((t.user && (sregs.cr4 & X86_CR4_PKE)) ||
+                    (!t.user && (sregs.cr4 & x86::kCr4Pks)))
                     return refuse("protection keys");
                 // SDM 4.6.1: user-mode accesses need U/S = 1 everywhere and, to write, R/W = 1;
                 // supervisor-mode ones may not touch user pages under SMAP unless EFLAGS.AC is
@@ -183,9 +172,9 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
                 if (user) {
                     allowed = t.user && (!write || t.writable);
                 } else {
-                    if (t.user && (sregs.cr4 & kCr4Smap) && !(rflags & kRflagsAc))
+                    if (t.user && (sregs.cr4 & X86_CR4_SMAP) && !(rflags & X86_EFLAGS_AC))
                         allowed = false;
-                    if (write && !t.writable && (sregs.cr0 & kCr0Wp))
+                    if (write && !t.writable && (sregs.cr0 & X86_CR0_WP))
                         allowed = false;
                 }
                 if (!allowed) {
@@ -209,7 +198,7 @@ OperandAccess accessOperand(const kvm_sregs& sregs, uint64_t rflags, SegmentRegi
 
     // The walk sets the accessed flag of every entry it used and, for a write, the dirty flag of
     // the one that mapped the page (SDM 4.8). A PAE PDPTE has neither (SDM 4.4.1).
-    for (size_t i = 0; i < partCount && (sregs.cr0 & kCr0Pg); ++i) {
+    for (size_t i = 0; i < partCount && (sregs.cr0 & X86_CR0_PG); ++i) {
         const auto& steps = parts[i].translation.steps;
         for (size_t level = 0; level < steps.size(); ++level) {
             const debug::WalkStep& step = steps[level];

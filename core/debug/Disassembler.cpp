@@ -1,5 +1,7 @@
 #include "debug/Disassembler.h"
 
+#include "cpu/X86Bits.h"
+
 #include <Zydis/Zydis.h>
 #include <algorithm>
 #include <fmt/format.h>
@@ -7,8 +9,6 @@
 namespace kvmscope::debug {
 namespace {
 
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kEferLma = 1ull << 10;
 constexpr size_t kMaxInstructionLength = 15; // SDM vol. 2A 2.3.11
 constexpr uint64_t kMaxFunctionScan = 64 << 10;
 
@@ -63,9 +63,9 @@ const char* toString(CodeMode mode) {
 CodeMode codeModeOf(const kvm_sregs& sregs) {
     // SDM vol. 3A 5.2.1 and 2.2.1: with EFER.LMA, CS.L selects 64-bit mode (else compatibility
     // mode, sized by CS.D like protected mode); CR0.PE = 0 is real mode.
-    if (!(sregs.cr0 & kCr0Pe))
+    if (!(sregs.cr0 & X86_CR0_PE))
         return CodeMode::Real16;
-    if ((sregs.efer & kEferLma) && sregs.cs.l)
+    if ((sregs.efer & x86::kEferLma) && sregs.cs.l)
         return CodeMode::Long64;
     return sregs.cs.db ? CodeMode::Protected32 : CodeMode::Protected16;
 }

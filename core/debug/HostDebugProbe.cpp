@@ -1,6 +1,7 @@
 #include "debug/HostDebugProbe.h"
 
 #include "common/Error.h"
+#include "cpu/X86Bits.h"
 #include "kvm/System.h"
 #include "kvm/Vcpu.h"
 #include "kvm/Vm.h"
@@ -26,11 +27,10 @@ constexpr uint64_t kProbeTss = 0xfffbd000; // outside the probe's RAM (api.rst 4
 constexpr uint8_t kInt3 = 0xCC;
 constexpr uint8_t kNop = 0x90;
 constexpr uint8_t kHlt = 0xF4;
-constexpr uint8_t kOutImm8Al = 0xE6;        // out imm8, al
-constexpr uint8_t kEndPort = 0x80;          // POST port: the ring-3 probes' end marker
-constexpr uint8_t kMovMoffsEax = 0xA3;      // mov [moffs32], eax
-constexpr uint8_t kMovEaxMoffs = 0xA1;      // mov eax, [moffs32]
-constexpr uint64_t kRflagsIopl3 = 3u << 12; // IOPL 3: `out` allowed in ring 3 (SDM vol. 1 18.5.1)
+constexpr uint8_t kOutImm8Al = 0xE6;   // out imm8, al
+constexpr uint8_t kEndPort = 0x80;     // POST port: the ring-3 probes' end marker
+constexpr uint8_t kMovMoffsEax = 0xA3; // mov [moffs32], eax
+constexpr uint8_t kMovEaxMoffs = 0xA1; // mov eax, [moffs32]
 
 constexpr uint32_t kExceptionDebug = 1;      // #DB
 constexpr uint32_t kExceptionBreakpoint = 3; // #BP
@@ -128,7 +128,8 @@ ProbeRun runProbe(const kvm::System& system, const ProbeGuest& guest) {
         vcpu.setSregs(sregs);
         kvm_regs regs{};
         regs.rip = kProbeCode;
-        regs.rflags = 0x2 | (guest.ring3 ? kRflagsIopl3 : 0);
+        // IOPL 3 lets the ring-3 probes use `out` (SDM vol. 1 18.5.1).
+        regs.rflags = X86_EFLAGS_FIXED | (guest.ring3 ? X86_EFLAGS_IOPL : 0);
         regs.rsp = kProbeMemory - 0x10;
         vcpu.setRegs(regs);
         vcpu.setGuestDebug(guest.debug);
@@ -265,7 +266,6 @@ ProbeFinding probeLdmxcsrReservedBitFault(const kvm::System& system) {
     // instructions do not raise #UD. With a valid MXCSR (0x1F80, its reset value) the guest must
     // reach its hlt; with bit 16 set, which is reserved, it must take #GP(0) (SDM vol. 2B,
     // LDMXCSR), here a shutdown through the empty IDT.
-    constexpr uint64_t kCr4Osfxsr = 1u << 9;
     constexpr uint32_t kMxcsrDefault = 0x1F80;
     constexpr uint32_t kMxcsrReservedBit = 1u << 16;
     ProbeGuest guest;
@@ -276,7 +276,7 @@ ProbeFinding probeLdmxcsrReservedBitFault(const kvm::System& system) {
                   static_cast<uint8_t>(kProbeData >> 8),
                   static_cast<uint8_t>(kProbeData >> 16),
                   static_cast<uint8_t>(kProbeData >> 24)};
-    guest.cr4 = kCr4Osfxsr;
+    guest.cr4 = X86_CR4_OSFXSR;
     guest.data = kMxcsrDefault;
     const ProbeRun valid = runProbe(system, guest);
     if (!valid.error.empty() || valid.exits.empty() || valid.exits[0].reason != KVM_EXIT_HLT)

@@ -1,18 +1,12 @@
 #include "debug/PageWalker.h"
 
+#include "cpu/X86Bits.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 
 namespace kvmscope::debug {
 namespace {
-
-// Control-register and EFER bits (SDM vol. 3A 2.5, 2.2.1).
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr4Pse = 1ull << 4;
-constexpr uint64_t kCr4Pae = 1ull << 5;
-constexpr uint64_t kCr4La57 = 1ull << 12;
-constexpr uint64_t kEferNxe = 1ull << 11;
-constexpr uint64_t kEferLma = 1ull << 10;
 
 // Paging-structure entry bits (SDM vol. 3A 4.3, 4.4.2, 4.5.4).
 constexpr uint64_t kPresent = 1ull << 0;
@@ -88,13 +82,13 @@ const char* toString(PagingMode mode) {
 }
 
 PagingMode pagingMode(const PagingRegisters& registers) {
-    if (!(registers.cr0 & kCr0Pg))
+    if (!(registers.cr0 & X86_CR0_PG))
         return PagingMode::None;
-    if (!(registers.cr4 & kCr4Pae))
+    if (!(registers.cr4 & X86_CR4_PAE))
         return PagingMode::Bits32;
-    if (!(registers.efer & kEferLma))
+    if (!(registers.efer & x86::kEferLma))
         return PagingMode::Pae;
-    return registers.cr4 & kCr4La57 ? PagingMode::Level5 : PagingMode::Level4;
+    return registers.cr4 & X86_CR4_LA57 ? PagingMode::Level5 : PagingMode::Level4;
 }
 
 Translation translate(const PagingRegisters& registers, uint64_t linear,
@@ -139,7 +133,7 @@ Translation translate(const PagingRegisters& registers, uint64_t linear,
         break;
     }
     }
-    const bool nxe = (registers.efer & kEferNxe) && result.mode != PagingMode::Bits32;
+    const bool nxe = (registers.efer & x86::kEferNxe) && result.mode != PagingMode::Bits32;
 
     for (const Level& level : levels) {
         WalkStep step;
@@ -173,8 +167,8 @@ Translation translate(const PagingRegisters& registers, uint64_t linear,
 
         // A page is mapped here: PS in a PDE (4 MiB needs CR4.PSE in 32-bit mode; PAE and IA-32e
         // PDEs always honour it) or in an IA-32e PDPTE (1 GiB), or this is the last level.
-        const bool psAllowed =
-            level.mayMapPage && (result.mode != PagingMode::Bits32 || (registers.cr4 & kCr4Pse));
+        const bool psAllowed = level.mayMapPage &&
+                               (result.mode != PagingMode::Bits32 || (registers.cr4 & X86_CR4_PSE));
         const bool isLeaf = level.shift == 12 || (psAllowed && (entry & kPageSize));
         if (isLeaf) {
             result.pageSize = 1ull << level.shift;

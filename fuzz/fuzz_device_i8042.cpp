@@ -1,6 +1,6 @@
-// The i8042 keyboard controller with its PS/2 keyboard and mouse (devices/I8042Controller.h)
-// behind ports 0x60-0x64: controller and device commands, and host input — set 2 scan codes
-// and mouse movements — interleaved with them.
+// The i8042 keyboard controller with its PS/2 keyboard and mouse (devices/I8042Controller.h,
+// Ps2Keyboard.h, Ps2Mouse.h) behind ports 0x60-0x64: controller and device commands, and host
+// input — set 2 scan codes and mouse movements — interleaved with them.
 #include "DeviceFuzzing.h"
 #include "devices/I8042Controller.h"
 

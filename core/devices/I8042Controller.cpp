@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -36,47 +35,6 @@ constexpr uint8_t kSelfTestPassed = 0x55;
 constexpr uint8_t kInterfaceTestPassed = 0x00;
 constexpr uint8_t kCommandByteBits = 0x7f; // bit 7 is reserved, reads 0
 
-// Device replies (keyboard and mouse alike).
-constexpr uint8_t kAck = 0xfa;
-constexpr uint8_t kResend = 0xfe;
-constexpr uint8_t kSelfTestOk = 0xaa; // basic assurance test passed
-constexpr uint8_t kEcho = 0xee;
-constexpr uint8_t kBreakPrefix = 0xf0;
-
-// Keyboard commands (OSDev "PS/2 Keyboard", "Commands").
-constexpr uint8_t kKbdSetLeds = 0xed;
-constexpr uint8_t kKbdEcho = 0xee;
-constexpr uint8_t kKbdScancodeSet = 0xf0;
-constexpr uint8_t kKbdIdentify = 0xf2;
-constexpr uint8_t kKbdTypematic = 0xf3;
-constexpr uint8_t kKbdEnable = 0xf4;
-constexpr uint8_t kKbdDisable = 0xf5;
-constexpr uint8_t kKbdDefaults = 0xf6;
-constexpr uint8_t kKbdReset = 0xff;
-constexpr uint8_t kKeyboardId[] = {0xab, 0x83}; // MF2 keyboard
-
-// Mouse commands (OSDev "PS/2 Mouse", "Mouse Device Over PS/2").
-constexpr uint8_t kMouseSetScaling11 = 0xe6;
-constexpr uint8_t kMouseSetScaling21 = 0xe7;
-constexpr uint8_t kMouseSetResolution = 0xe8;
-constexpr uint8_t kMouseStatusRequest = 0xe9;
-constexpr uint8_t kMouseStreamMode = 0xea;
-constexpr uint8_t kMouseGetId = 0xf2;
-constexpr uint8_t kMouseSampleRate = 0xf3;
-constexpr uint8_t kMouseEnable = 0xf4;
-constexpr uint8_t kMouseDisable = 0xf5;
-constexpr uint8_t kMouseDefaults = 0xf6;
-constexpr uint8_t kMouseReset = 0xff;
-constexpr uint8_t kMouseId = 0x00; // standard PS/2 mouse, no wheel
-
-// Mouse movement packet, byte 0.
-constexpr uint8_t kPacketAlwaysOne = 0x08;
-constexpr uint8_t kPacketXSign = 0x10;
-constexpr uint8_t kPacketYSign = 0x20;
-constexpr uint8_t kPacketXOverflow = 0x40;
-constexpr uint8_t kPacketYOverflow = 0x80;
-constexpr uint8_t kButtonBits = 0x07;
-
 void returnByte(std::span<uint8_t> data, uint8_t value) {
     std::fill(data.begin(), data.end(), uint8_t(0));
     if (!data.empty())
@@ -93,41 +51,13 @@ I8042Controller::I8042Controller(IrqLine& keyboardIrq, IrqLine& mouseIrq,
 
 void I8042Controller::keyboardInput(std::span<const uint8_t> setTwoScancodes) {
     std::lock_guard lock(mutex_);
-    if (!scanning_)
-        return;
-    if (scancodeSet_ == 1) {
-        for (uint8_t code : scancodes::setTwoToSetOne(setTwoScancodes))
-            push(code, false, true);
-    } else {
-        for (uint8_t code : setTwoScancodes)
-            push(code, false, true);
-    }
+    keyboard_.keyInput(setTwoScancodes);
     fillOutputBuffer();
 }
 
 void I8042Controller::mouseInput(int dx, int dy, uint8_t buttons) {
     std::lock_guard lock(mutex_);
-    buttons_ = buttons & kButtonBits;
-    if (!reporting_)
-        return;
-    if (queued(true) + 3 > kQueueCapacity) { // a packet goes whole or not at all
-        bytesDropped_ += 3;
-        return;
-    }
-    // 9-bit two's complement movement; beyond it the counter overflowed (OSDev "PS/2 Mouse",
-    // movement data packet).
-    uint8_t head = static_cast<uint8_t>(kPacketAlwaysOne | buttons_);
-    if (dx < -256 || dx > 255)
-        head |= kPacketXOverflow;
-    if (dy < -256 || dy > 255)
-        head |= kPacketYOverflow;
-    dx = std::clamp(dx, -256, 255);
-    dy = std::clamp(dy, -256, 255);
-    if (dx < 0)
-        head |= kPacketXSign;
-    if (dy < 0)
-        head |= kPacketYSign;
-    pushMouse({head, static_cast<uint8_t>(dx & 0xff), static_cast<uint8_t>(dy & 0xff)});
+    mouse_.movement(dx, dy, buttons);
     fillOutputBuffer();
 }
 
@@ -203,10 +133,10 @@ bool I8042Controller::writeData(uint8_t value) {
         push(value, true, false);
         return false;
     case kCmdWriteAux:
-        mouseCommand(value);
+        mouse_.receive(value);
         return false;
     default: // no command pending: the byte is for the keyboard
-        keyboardCommand(value);
+        keyboard_.receive(value);
         return false;
     }
 }
@@ -284,152 +214,6 @@ void I8042Controller::writeCommandByte(uint8_t value) {
     updateIrqs();
 }
 
-void I8042Controller::keyboardCommand(uint8_t value) {
-    if (keyboardPending_) {
-        const uint8_t command = keyboardPending_;
-        keyboardPending_ = 0;
-        keyboardArgument(command, value);
-        return;
-    }
-    switch (value) {
-    case kKbdSetLeds:
-    case kKbdScancodeSet:
-    case kKbdTypematic:
-        keyboardPending_ = value;
-        pushKeyboard({kAck});
-        break;
-    case kKbdEcho:
-        pushKeyboard({kEcho});
-        break;
-    case kKbdIdentify:
-        pushKeyboard({kAck, kKeyboardId[0], kKeyboardId[1]});
-        break;
-    case kKbdEnable:
-        scanning_ = true;
-        pushKeyboard({kAck});
-        break;
-    case kKbdDisable: // disables scanning and restores the defaults
-        keyboardDefaults();
-        scanning_ = false;
-        pushKeyboard({kAck});
-        break;
-    case kKbdDefaults:
-        keyboardDefaults();
-        pushKeyboard({kAck});
-        break;
-    case kKbdReset:
-        dropDeviceBytes(false); // the keyboard empties its buffer
-        keyboardDefaults();
-        leds_ = 0;
-        scanning_ = true;
-        pushKeyboard({kAck, kSelfTestOk});
-        break;
-    default:
-        pushKeyboard({kResend});
-        break;
-    }
-}
-
-void I8042Controller::keyboardArgument(uint8_t command, uint8_t value) {
-    switch (command) {
-    case kKbdSetLeds:
-        leds_ = value & 0x07;
-        pushKeyboard({kAck});
-        break;
-    case kKbdScancodeSet:
-        if (value == 0) {
-            pushKeyboard({kAck, scancodeSet_});
-        } else if (value == 1 || value == 2) {
-            scancodeSet_ = value;
-            pushKeyboard({kAck});
-        } else {
-            pushKeyboard({kResend}); // set 3 is not offered
-        }
-        break;
-    default: // kKbdTypematic
-        typematic_ = value & 0x7f;
-        pushKeyboard({kAck});
-        break;
-    }
-}
-
-void I8042Controller::keyboardDefaults() {
-    scancodeSet_ = 2;
-    typematic_ = 0x2b;
-}
-
-void I8042Controller::mouseCommand(uint8_t value) {
-    if (mousePending_) {
-        const uint8_t command = mousePending_;
-        mousePending_ = 0;
-        mouseArgument(command, value);
-        return;
-    }
-    switch (value) {
-    case kMouseSampleRate:
-    case kMouseSetResolution:
-        mousePending_ = value;
-        pushMouse({kAck});
-        break;
-    case kMouseSetScaling11:
-    case kMouseSetScaling21:
-        scaling21_ = value == kMouseSetScaling21;
-        pushMouse({kAck});
-        break;
-    case kMouseStatusRequest: {
-        // Status byte: 0 right, 1 middle, 2 left button, 4 scaling 2:1, 5 reporting enabled,
-        // 6 remote mode (never); then the resolution and the sample rate.
-        const uint8_t left = buttons_ & 0x01, right = (buttons_ >> 1) & 0x01,
-                      middle = (buttons_ >> 2) & 0x01;
-        const auto status = static_cast<uint8_t>(right | middle << 1 | left << 2 |
-                                                 (scaling21_ ? 0x10 : 0) | (reporting_ ? 0x20 : 0));
-        pushMouse({kAck, status, resolution_, sampleRate_});
-        break;
-    }
-    case kMouseStreamMode: // the only mode there is
-        pushMouse({kAck});
-        break;
-    case kMouseGetId:
-        pushMouse({kAck, kMouseId});
-        break;
-    case kMouseEnable:
-        reporting_ = true;
-        pushMouse({kAck});
-        break;
-    case kMouseDisable:
-        reporting_ = false;
-        pushMouse({kAck});
-        break;
-    case kMouseDefaults:
-        mouseDefaults();
-        pushMouse({kAck});
-        break;
-    case kMouseReset:
-        dropDeviceBytes(true);
-        mouseDefaults();
-        pushMouse({kAck, kSelfTestOk, kMouseId});
-        break;
-    default:
-        pushMouse({kResend});
-        break;
-    }
-}
-
-void I8042Controller::mouseArgument(uint8_t command, uint8_t value) {
-    if (command == kMouseSampleRate)
-        sampleRate_ = value;
-    else // kMouseSetResolution
-        resolution_ = value & 0x03;
-    pushMouse({kAck});
-}
-
-void I8042Controller::mouseDefaults() {
-    reporting_ = false;
-    sampleRate_ = 100;
-    resolution_ = 2;
-    scaling21_ = false;
-}
-
 void I8042Controller::push(uint8_t value, bool aux, bool fromDevice) {
     if (queued(aux) >= kQueueCapacity) {
         ++bytesDropped_;
@@ -438,14 +222,21 @@ void I8042Controller::push(uint8_t value, bool aux, bool fromDevice) {
     queue_.push_back({value, aux, fromDevice});
 }
 
-void I8042Controller::pushKeyboard(std::initializer_list<uint8_t> bytes) {
+void I8042Controller::Port::send(std::span<const uint8_t> bytes) {
     for (uint8_t byte : bytes)
-        push(byte, false, true);
+        controller_.push(byte, aux_, true);
 }
 
-void I8042Controller::pushMouse(std::initializer_list<uint8_t> bytes) {
-    for (uint8_t byte : bytes)
-        push(byte, true, true);
+void I8042Controller::Port::sendPacket(std::span<const uint8_t> packet) {
+    if (controller_.queued(aux_) + packet.size() > kQueueCapacity) {
+        controller_.bytesDropped_ += packet.size();
+        return;
+    }
+    send(packet);
+}
+
+void I8042Controller::Port::discardUnsent() {
+    controller_.dropDeviceBytes(aux_);
 }
 
 void I8042Controller::dropDeviceBytes(bool aux) {
@@ -477,7 +268,7 @@ void I8042Controller::fillOutputBuffer() {
         uint8_t value = byte.value;
         if (byte.fromDevice && !byte.aux && (command & kCommandTranslate)) {
             // The translation folds a break prefix into the next code's bit 7.
-            if (value == kBreakPrefix) {
+            if (value == scancodes::kSetTwoBreakPrefix) {
                 breakPrefixPending_ = true;
                 continue;
             }
@@ -577,28 +368,18 @@ void I8042Controller::describeState(StateVisitor& state) {
     state.hidden("keyboard IRQ level", keyboardIrqLevel_);
     state.hidden("mouse IRQ level", mouseIrqLevel_);
 
+    // Each device declares its own state in its group; how many of its bytes wait is the
+    // controller's.
     state.group(kKeyboardGroup, "keyboard");
-    state.field("scanning enabled", scanning_, AttrAccess::Read, "0xf4 enables, 0xf5 disables");
-    state.field("scancode set", scancodeSet_, AttrAccess::Read,
-                "the set the keyboard sends (1 or 2)");
-    state.field("LEDs", leds_, AttrAccess::Read, "0 Scroll Lock, 1 Num Lock, 2 Caps Lock");
+    keyboard_.describeState(state);
     state.readOnly("queued bytes", AttrType::U32,
                    "keyboard and controller bytes waiting, the output buffer included",
                    [this] { return uint64_t(queued(false)); });
-    state.hidden("pending command", keyboardPending_);
-    state.hidden("typematic", typematic_);
 
     state.group(kMouseGroup, "mouse");
-    state.field("enabled", reporting_, AttrAccess::Read,
-                "data reporting (0xf4 enables, 0xf5 disables)");
-    state.field("sample rate", sampleRate_, AttrAccess::Read, "reports per second, set by 0xf3");
-    state.field("resolution", resolution_, AttrAccess::Read,
-                "0-3: 1, 2, 4, 8 counts/mm, set by 0xe8");
+    mouse_.describeState(state);
     state.readOnly("queued bytes", AttrType::U32, "mouse bytes waiting, the output buffer included",
                    [this] { return uint64_t(queued(true)); });
-    state.hidden("pending command", mousePending_);
-    state.hidden("2:1 scaling", scaling21_);
-    state.hidden("buttons", buttons_);
 
     state.group(kStatisticsGroup, "statistics");
     state.statistic("bytes read", bytesRead_, "output buffer bytes the guest read");

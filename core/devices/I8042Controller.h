@@ -1,8 +1,9 @@
 #pragma once
-// Ports 0x60-0x64: the PC/AT keyboard controller, an Intel 8042 with a PS/2 keyboard and a PS/2
-// mouse behind it (IBM "Personal System/2 Hardware Interface Technical Reference", chapter
-// "Keyboard/Auxiliary Device Controller" (8042); the keyboard and mouse command sets as OSDev's
-// "PS/2 Keyboard" and "PS/2 Mouse" pages list them).
+// Ports 0x60-0x64: the PC/AT keyboard controller, an Intel 8042 with a PS/2 keyboard on its first
+// port and a PS/2 mouse on its second (IBM "Personal System/2 Hardware Interface Technical
+// Reference", chapter "Keyboard/Auxiliary Device Controller" (8042)). This file is the
+// controller: its registers, its own commands, the output buffer and the two IRQs. The devices
+// are devices/Ps2Keyboard.h and devices/Ps2Mouse.h; the link between them, devices/Ps2Device.h.
 //
 // One registered range covers both of the controller's ports, so that the machine registers
 // a single BusDevice of kPortCount ports at 0x60:
@@ -23,16 +24,21 @@
 // the command byte enables it. Reading port 0x60 empties the output buffer (the line drops) and
 // the next byte comes in at once (the line rises again: a new edge for the edge-triggered 8259).
 // Keyboard bytes wait while the keyboard interface is disabled, mouse bytes while the auxiliary
-// interface is, as they would wait in the devices themselves.
+// interface is, as they would wait in the devices themselves: the queue stands in for the
+// devices' buffers too, so that the guest gets every byte in the order it was produced, whatever
+// its source (a Ps2Port hands a device's bytes to it, tagged with the port).
 //
-// The keyboard holds scan code set 2 bytes; with the command byte's translate bit on, the
+// The keyboard sends scan code set 2 bytes; with the command byte's translate bit on, the
 // controller translates each to set 1 as it moves it into the output buffer (the standard 8042
 // translation, devices/ScancodeTranslation.h).
 //
-// Locking: one mutex guards all state; the IrqLines are set with it held (KVM_IRQ_LINE never
-// calls back). onResetRequest runs after it is released.
+// Locking: one mutex guards all state, the devices' included; the IrqLines are set with it held
+// (KVM_IRQ_LINE never calls back). onResetRequest runs after it is released.
 #include "devices/EmulatedDevice.h"
 #include "devices/IrqLine.h"
+#include "devices/Ps2Device.h"
+#include "devices/Ps2Keyboard.h"
+#include "devices/Ps2Mouse.h"
 #include "machine/BusDevice.h"
 
 #include <array>
@@ -40,7 +46,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <initializer_list>
 #include <mutex>
 #include <span>
 
@@ -91,13 +96,10 @@ public:
     // `onResetRequest` runs on the writing vcpu's thread when the guest pulses the reset line.
     I8042Controller(IrqLine& keyboardIrq, IrqLine& mouseIrq, std::function<void()> onResetRequest);
 
-    // Host input, any thread. Scan code set 2 bytes as a PS/2 keyboard sends them (make codes,
-    // F0 break prefixes, E0/E1 prefixes); dropped while the guest has disabled scanning. If the
-    // guest selected set 1, the keyboard converts them first.
+    // Host input, any thread: handed to the keyboard (Ps2Keyboard::keyInput: scan code set 2
+    // bytes) and the mouse (Ps2Mouse::movement: dx to the right, dy upwards, buttons bit 0 left,
+    // 1 right, 2 middle), whose bytes then wait for the guest.
     void keyboardInput(std::span<const uint8_t> setTwoScancodes);
-    // One movement report: dx to the right, dy upwards (the PS/2 convention), clamped to
-    // -256..255 with the overflow bits set; buttons bit 0 left, 1 right, 2 middle. Queued as a
-    // standard 3-byte packet only while the guest has enabled data reporting (0xf4).
     void mouseInput(int dx, int dy, uint8_t buttons);
 
     // BusDevice: `offset` 0-4 from port 0x60. Every register is a byte: a wider access acts on
@@ -121,21 +123,27 @@ private:
         bool fromDevice; // from the keyboard or mouse (waits while its interface is disabled)
     };
 
+    // The controller's end of one PS/2 link: the device's bytes join the queue tagged with the
+    // port they came in on.
+    class Port final : public Ps2Port {
+    public:
+        Port(I8042Controller& controller, bool aux) : controller_(controller), aux_(aux) {}
+        void send(std::span<const uint8_t> bytes) override;
+        void sendPacket(std::span<const uint8_t> packet) override;
+        void discardUnsent() override;
+
+    private:
+        I8042Controller& controller_;
+        const bool aux_; // the second (auxiliary) port: the mouse's
+    };
+
     // Everything below is guarded by mutex_. The bool results say whether to request a reset.
     uint8_t readData();
     bool writeData(uint8_t value);
     bool writeCommand(uint8_t command);
     bool writeOutputPort(uint8_t value);
     void writeCommandByte(uint8_t value);
-    void keyboardCommand(uint8_t value);
-    void keyboardArgument(uint8_t command, uint8_t value);
-    void keyboardDefaults();
-    void mouseCommand(uint8_t value);
-    void mouseArgument(uint8_t command, uint8_t value);
-    void mouseDefaults();
     void push(uint8_t value, bool aux, bool fromDevice);
-    void pushKeyboard(std::initializer_list<uint8_t> bytes);
-    void pushMouse(std::initializer_list<uint8_t> bytes);
     void dropDeviceBytes(bool aux);
     size_t queued(bool aux) const;
     void fillOutputBuffer();
@@ -161,20 +169,11 @@ private:
     bool keyboardIrqLevel_ = false;
     bool mouseIrqLevel_ = false;
 
-    // The keyboard.
-    uint8_t keyboardPending_ = 0; // command waiting for its argument (0: none)
-    bool scanning_ = true;
-    uint8_t scancodeSet_ = 2;
-    uint8_t leds_ = 0;
-    uint8_t typematic_ = 0x2b; // 10.9 characters/s after 500 ms, the power-on default
-
-    // The mouse.
-    uint8_t mousePending_ = 0;
-    bool reporting_ = false;
-    uint8_t sampleRate_ = 100;
-    uint8_t resolution_ = 2; // 4 counts/mm
-    bool scaling21_ = false;
-    uint8_t buttons_ = 0;
+    // The two links and the devices on them (the ports before the devices that hold them).
+    Port keyboardPort_{*this, false};
+    Port mousePort_{*this, true};
+    Ps2Keyboard keyboard_{keyboardPort_};
+    Ps2Mouse mouse_{mousePort_};
 
     uint64_t bytesRead_ = 0;
     uint64_t resetsRequested_ = 0;

@@ -9,6 +9,9 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/AcpiPmControl.h devices/AcpiPmControl.cpp
     devices/ResetControlPort.h devices/ResetControlPort.cpp
     devices/ScancodeTranslation.h devices/ScancodeTranslation.cpp
+    devices/Ps2Device.h
+    devices/Ps2Keyboard.h devices/Ps2Keyboard.cpp
+    devices/Ps2Mouse.h devices/Ps2Mouse.cpp
     devices/I8042Controller.h devices/I8042Controller.cpp
     devices/Framebuffer.h devices/Framebuffer.cpp
     devices/BochsDispi.h devices/BochsDispi.cpp

@@ -1,14 +1,16 @@
 #pragma once
 // Stand-ins for the machine's side of a user-space device: an IRQ line that records its levels,
-// a serial sink that keeps what it got, and in/out helpers that access a BusDevice the way a
-// vcpu's port exit does.
+// a serial sink that keeps what it got, a PS/2 port that keeps what a keyboard or mouse sent, and
+// in/out helpers that access a BusDevice the way a vcpu's port exit does.
 #include "devices/IrqLine.h"
+#include "devices/Ps2Device.h"
 #include "devices/SerialSink.h"
 #include "machine/BusDevice.h"
 
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kvmscope::testing {
@@ -64,6 +66,33 @@ private:
     mutable std::mutex mutex_;
     std::string text_;
     int calls_ = 0;
+};
+
+// The controller's end of a PS/2 link with no controller: it keeps every byte the device sent
+// until the test takes them, without bound. Like a controller, it forgets the bytes not yet
+// taken when the device empties its buffer.
+class RecordingPs2Port : public Ps2Port {
+public:
+    void send(std::span<const uint8_t> bytes) override {
+        unsent_.insert(unsent_.end(), bytes.begin(), bytes.end());
+    }
+    void sendPacket(std::span<const uint8_t> packet) override {
+        ++packets_;
+        send(packet);
+    }
+    void discardUnsent() override {
+        unsent_.clear();
+        ++discards_;
+    }
+    // The bytes sent since the last take(), as the guest would read them.
+    std::vector<uint8_t> take() { return std::exchange(unsent_, {}); }
+    int packets() const { return packets_; }   // sendPacket calls
+    int discards() const { return discards_; } // discardUnsent calls
+
+private:
+    std::vector<uint8_t> unsent_;
+    int packets_ = 0;
+    int discards_ = 0;
 };
 
 inline uint8_t inb(BusDevice& device, uint64_t offset) {

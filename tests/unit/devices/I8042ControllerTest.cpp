@@ -1,9 +1,9 @@
-// The 8042 keyboard controller at ports 0x60-0x64 as a guest driver sees it: controller
-// commands on port 0x64, keyboard and mouse commands and their replies through port 0x60, the
-// status bits and the IRQ 1 / IRQ 12 edges, and the set 2 -> set 1 translation.
-#include "devices/I8042Controller.h"
-
-#include "DeviceTestSupport.h"
+// The 8042 keyboard controller at ports 0x60-0x64 as a guest driver sees it: its registers
+// (status, command byte, output port), its own commands on port 0x64, where the bytes written to
+// port 0x60 go, and its attributes and saved state. What the guest reads back through the output
+// buffer, and in which order, is I8042OutputBufferTest's; the keyboard's and mouse's own commands
+// are Ps2KeyboardTest's and Ps2MouseTest's.
+#include "I8042TestFixture.h"
 
 #include <QTest>
 #include <set>
@@ -17,42 +17,7 @@ using kvmscope::I8042Controller;
 using kvmscope::testing::inb;
 using kvmscope::testing::inw;
 using kvmscope::testing::outb;
-using kvmscope::testing::RecordingIrqLine;
-
-namespace {
-
-// Offsets and bits written out here rather than taken from the device, so that a wrong constant
-// in the device shows up as a failure.
-constexpr uint64_t DATA = 0, PORT_B = 1, STATUS = 4, COMMAND = 4;
-constexpr uint8_t ST_OBF = 0x01, ST_IBF = 0x02, ST_SYS = 0x04, ST_A2 = 0x08, ST_AUXB = 0x20;
-constexpr uint8_t CB_KBD_INT = 0x01, CB_AUX_INT = 0x02, CB_SYS = 0x04, CB_TRANSLATE = 0x40;
-
-struct Fixture {
-    RecordingIrqLine keyboardIrq;
-    RecordingIrqLine mouseIrq;
-    int resets = 0;
-    I8042Controller i8042{keyboardIrq, mouseIrq, [this] { ++resets; }};
-
-    void command(uint8_t value) { outb(i8042, COMMAND, value); }
-    void commandWithData(uint8_t value, uint8_t data) {
-        outb(i8042, COMMAND, value);
-        outb(i8042, DATA, data);
-    }
-    void setCommandByte(uint8_t value) { commandWithData(0x60, value); }
-    void toMouse(uint8_t value) { commandWithData(0xd4, value); }
-    // Reads the output buffer while OBF says there is something, as a polling driver does.
-    std::vector<uint8_t> drain() {
-        std::vector<uint8_t> bytes;
-        while (inb(i8042, STATUS) & ST_OBF)
-            bytes.push_back(inb(i8042, DATA));
-        return bytes;
-    }
-    uint64_t attr(uint32_t group, uint64_t attr) const { return i8042.getAttr(group, attr).scalar; }
-};
-
-using Bytes = std::vector<uint8_t>;
-
-} // namespace
+using namespace kvmscope::testing::i8042;
 
 class I8042ControllerTest : public QObject {
     Q_OBJECT
@@ -140,158 +105,32 @@ private Q_SLOTS:
         QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
     }
 
-    void keyboardResetRepliesInOrderWithIrqEdges() {
-        Fixture f;
-        outb(f.i8042, DATA, 0xff);
-        QVERIFY(f.keyboardIrq.level());
-        QCOMPARE(f.keyboardIrq.risingEdges(), 1);
-        QCOMPARE(inb(f.i8042, DATA), uint8_t(0xfa));
-        // The read dropped the line and the next byte raised it again: a second edge.
-        QCOMPARE(f.keyboardIrq.risingEdges(), 2);
-        QVERIFY(f.keyboardIrq.level());
-        QCOMPARE(inb(f.i8042, DATA), uint8_t(0xaa));
-        QVERIFY(!f.keyboardIrq.level());
-        QCOMPARE(f.keyboardIrq.levels(), std::vector<bool>({true, false, true, false}));
-        QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
-        QVERIFY(f.mouseIrq.levels().empty());
-    }
-
-    void noKeyboardIrqWithoutCommandByteBit0() {
-        Fixture f;
-        f.setCommandByte(CB_SYS);
-        outb(f.i8042, DATA, 0xf4);
-        QVERIFY(inb(f.i8042, STATUS) & ST_OBF);
-        QVERIFY(f.keyboardIrq.levels().empty());
-        // Enabling the interrupt with a byte waiting raises the line.
-        f.setCommandByte(CB_SYS | CB_KBD_INT);
-        QVERIFY(f.keyboardIrq.level());
-        QCOMPARE(inb(f.i8042, DATA), uint8_t(0xfa));
-        QVERIFY(!f.keyboardIrq.level());
-    }
-
-    void identifyTranslatedAndRaw() {
+    // A byte on port 0x60 is the keyboard's, one after 0xd4 the mouse's; each device's state
+    // shows in its group of the controller's attributes.
+    void dataBytesReachTheirDevice() {
         Fixture f;
         f.setCommandByte(CB_SYS | CB_KBD_INT); // translation off: the keyboard's own bytes
-        outb(f.i8042, DATA, 0xf2);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xab, 0x83}));
-        // With translation the 8042 turns the ID's 0x83 (set 2 F7) into 0x41.
-        f.setCommandByte(CB_SYS | CB_KBD_INT | CB_TRANSLATE);
-        outb(f.i8042, DATA, 0xf2);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xab, 0x41}));
-    }
-
-    void ledsTakeTwoSteps() {
-        Fixture f;
-        outb(f.i8042, DATA, 0xed);
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        outb(f.i8042, DATA, 0x06); // Num Lock and Caps Lock
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("LEDs")), uint64_t(0x06));
-        // The argument was not taken as a command: a real command works as before.
-        outb(f.i8042, DATA, 0xee);
-        QCOMPARE(f.drain(), (Bytes{0xee}));
-    }
-
-    void echoAndUnknownCommands() {
-        Fixture f;
-        outb(f.i8042, DATA, 0xee);
-        QCOMPARE(f.drain(), (Bytes{0xee}));
-        outb(f.i8042, DATA, 0x42);
-        QCOMPARE(f.drain(), (Bytes{0xfe}));
-    }
-
-    void scancodeSetAndTypematic() {
-        Fixture f;
-        f.setCommandByte(CB_SYS | CB_KBD_INT);
-        outb(f.i8042, DATA, 0xf0);
-        outb(f.i8042, DATA, 0x00);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa, 0x02}));
-        outb(f.i8042, DATA, 0xf0);
-        outb(f.i8042, DATA, 0x01);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scancode set")), uint64_t(1));
-        // A set-1 keyboard converts the host's set 2 itself.
-        const uint8_t breakA[] = {0xf0, 0x1c};
-        f.i8042.keyboardInput(breakA);
-        QCOMPARE(f.drain(), (Bytes{0x9e}));
-        outb(f.i8042, DATA, 0xf3);
-        outb(f.i8042, DATA, 0x20);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa}));
-    }
-
-    void scanningDisabledDropsHostKeys() {
-        Fixture f;
-        outb(f.i8042, DATA, 0xf5);
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scanning enabled")), uint64_t(0));
-        const uint8_t a[] = {0x1c};
-        f.i8042.keyboardInput(a);
-        QVERIFY(f.drain().empty());
-        outb(f.i8042, DATA, 0xf4);
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        f.i8042.keyboardInput(a);
-        QCOMPARE(f.drain(), (Bytes{0x1e}));
-    }
-
-    void mouseResetThroughD4() {
-        Fixture f;
-        // Command byte bit 1 clear (the default): the bytes come, IRQ 12 does not.
-        f.toMouse(0xff);
-        QVERIFY(f.mouseIrq.levels().empty());
-        for (uint8_t expected : {0xfa, 0xaa, 0x00}) {
-            QCOMPARE(uint8_t(inb(f.i8042, STATUS) & (ST_OBF | ST_AUXB)), uint8_t(ST_OBF | ST_AUXB));
-            QCOMPARE(inb(f.i8042, DATA), expected);
-        }
-        QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
-        QVERIFY(f.mouseIrq.levels().empty());
-        QVERIFY(f.keyboardIrq.levels().empty()); // mouse bytes never raise IRQ 1
-
-        f.setCommandByte(0x47); // mouse interrupt on
-        f.toMouse(0xff);
-        QVERIFY(f.mouseIrq.level());
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0xaa, 0x00}));
-        QCOMPARE(f.mouseIrq.risingEdges(), 3); // one per byte
-        QVERIFY(!f.mouseIrq.level());
-        QVERIFY(f.keyboardIrq.levels().empty());
-    }
-
-    void mouseCommandsAndPackets() {
-        Fixture f;
-        f.toMouse(0xf2);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0x00}));
-        f.toMouse(0xf3);
-        f.toMouse(40);
-        f.toMouse(0xe8);
-        f.toMouse(3);
-        f.toMouse(0xe7);
+        for (uint8_t byte : {0xf5, 0xed, 0x06, 0xf0, 0x01})
+            outb(f.i8042, DATA, byte);
         QCOMPARE(f.drain(), (Bytes{0xfa, 0xfa, 0xfa, 0xfa, 0xfa}));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scanning enabled")), uint64_t(0));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("LEDs")), uint64_t(0x06));
+        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("scancode set")), uint64_t(1));
+        const uint8_t a[] = {0x1c};
+        f.i8042.keyboardInput(a); // scanning is off
+        QVERIFY(f.drain().empty());
+
+        for (uint8_t byte : {0xf3, 40, 0xe8, 3, 0xf4})
+            f.toMouse(byte);
+        for (int i = 0; i < 5; ++i) {
+            QCOMPARE(uint8_t(inb(f.i8042, STATUS) & ST_AUXB), ST_AUXB);
+            QCOMPARE(inb(f.i8042, DATA), uint8_t(0xfa));
+        }
         QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("sample rate")), uint64_t(40));
         QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("resolution")), uint64_t(3));
-        // Not reporting yet: movement is not queued.
-        f.i8042.mouseInput(5, 5, 0);
-        QVERIFY(f.drain().empty());
-        f.toMouse(0xf4);
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        f.i8042.mouseInput(5, -3, 0x01); // left button
+        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("enabled")), uint64_t(1));
+        f.i8042.mouseInput(5, -3, 0x01);
         QCOMPARE(f.drain(), (Bytes{0x29, 0x05, 0xfd}));
-        f.i8042.mouseInput(-300, 2, 0x06); // right and middle, x overflowed
-        QCOMPARE(f.drain(), (Bytes{0x5e, 0x00, 0x02}));
-        f.toMouse(0xe9); // status: middle + right (0x03), 2:1 (0x10), reporting (0x20)
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0x33, 0x03, 40}));
-        f.toMouse(0xf6);
-        QCOMPARE(f.drain(), (Bytes{0xfa}));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("enabled")), uint64_t(0));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("sample rate")), uint64_t(100));
-    }
-
-    void auxDisabledHoldsMouseBytes() {
-        Fixture f;
-        f.command(0xa7);
-        f.toMouse(0xf2);
-        QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
-        QCOMPARE(f.attr(I8042Controller::kMouseGroup, attrId("queued bytes")), uint64_t(2));
-        f.command(0xa8);
-        QCOMPARE(f.drain(), (Bytes{0xfa, 0x00}));
     }
 
     void loopbackCommands() {
@@ -308,55 +147,6 @@ private Q_SLOTS:
         QVERIFY(!f.mouseIrq.level());
     }
 
-    void hostKeysAreTranslatedToSetOne() {
-        Fixture f;
-        const std::pair<Bytes, Bytes> cases[] = {
-            {{0x1c}, {0x1e}},                               // A
-            {{0x5a}, {0x1c}},                               // Enter
-            {{0x76}, {0x01}},                               // Esc
-            {{0x05}, {0x3b}},                               // F1
-            {{0xf0, 0x1c}, {0x9e}},                         // A released
-            {{0xe0, 0x75}, {0xe0, 0x48}},                   // up arrow
-            {{0xe0, 0xf0, 0x75}, {0xe0, 0xc8}},             // up arrow released
-            {{0x83}, {0x41}},                               // F7
-            {{0x12, 0x29, 0xf0, 0x29}, {0x2a, 0x39, 0xb9}}, // shift, space, space released
-        };
-        for (const auto& [setTwo, setOne] : cases) {
-            f.i8042.keyboardInput(setTwo);
-            QCOMPARE(f.drain(), setOne);
-        }
-    }
-
-    void translationOffPassesSetTwo() {
-        Fixture f;
-        f.setCommandByte(CB_SYS | CB_KBD_INT);
-        const Bytes codes = {0x1c, 0xf0, 0x1c, 0xe0, 0x75};
-        f.i8042.keyboardInput(codes);
-        QCOMPARE(f.drain(), codes);
-    }
-
-    void keyboardDisabledHoldsKeysButNotReplies() {
-        Fixture f;
-        f.command(0xad);
-        const uint8_t a[] = {0x1c};
-        f.i8042.keyboardInput(a);
-        f.command(0xaa); // the controller's own reply still comes
-        QCOMPARE(f.drain(), (Bytes{0x55}));
-        f.command(0xae);
-        QCOMPARE(f.drain(), (Bytes{0x1e}));
-    }
-
-    void queueIsBounded() {
-        Fixture f;
-        const Bytes many(100, 0x1c);
-        f.i8042.keyboardInput(many);
-        QCOMPARE(f.attr(I8042Controller::kKeyboardGroup, attrId("queued bytes")),
-                 uint64_t(I8042Controller::kQueueCapacity));
-        QCOMPARE(f.attr(I8042Controller::kStatisticsGroup, attrId("bytes dropped")),
-                 uint64_t(100 - I8042Controller::kQueueCapacity));
-        QCOMPARE(f.drain().size(), I8042Controller::kQueueCapacity);
-    }
-
     // Port 0x61 (offset 1) is KVM's in-kernel PIT's; like 0x62 and 0x63 nothing here answers it.
     void unclaimedOffsetsReadAllOnes() {
         Fixture f;
@@ -371,6 +161,44 @@ private Q_SLOTS:
         QCOMPARE(f.resets, 0);
         QVERIFY(!(inb(f.i8042, STATUS) & ST_OBF));
         QCOMPARE(inw(f.i8042, STATUS) & 0xff00, 0); // zero-extended
+    }
+
+    // The attributes' names and order, and the saved state's fields, are what a user and a saved
+    // machine know the controller by: the keyboard's and mouse's fields stay in their groups.
+    void attributeNamesAreStable() {
+        Fixture f;
+        QString names;
+        for (const auto& info : f.i8042.attributes())
+            names += QString::fromStdString(info.groupName + "/" + info.name + "; ");
+        QCOMPARE(names, QStringLiteral(
+                            "controller/status; controller/command byte; controller/output port; "
+                            "controller/A20; controller/last command; "
+                            "keyboard/scanning enabled; keyboard/scancode set; keyboard/LEDs; "
+                            "keyboard/queued bytes; "
+                            "mouse/enabled; mouse/sample rate; mouse/resolution; "
+                            "mouse/queued bytes; "
+                            "statistics/bytes read; statistics/resets requested; "
+                            "statistics/bytes dropped; "));
+    }
+
+    void savedStateFieldsAreStable() {
+        Fixture f;
+        QString fields;
+        for (const auto& field : f.i8042.saveState())
+            fields += QString::fromStdString(field.group + "/" + field.name + "; ");
+        QCOMPARE(fields,
+                 QStringLiteral("controller/output port; controller/last command; controller/RAM; "
+                                "controller/queue; controller/output full; "
+                                "controller/output is the mouse's; controller/output; "
+                                "controller/last read; controller/break prefix pending; "
+                                "controller/pending command; controller/last write was a command; "
+                                "controller/keyboard IRQ level; controller/mouse IRQ level; "
+                                "keyboard/scanning enabled; keyboard/scancode set; keyboard/LEDs; "
+                                "keyboard/pending command; keyboard/typematic; "
+                                "mouse/enabled; mouse/sample rate; mouse/resolution; "
+                                "mouse/pending command; mouse/2:1 scaling; mouse/buttons; "
+                                "statistics/bytes read; statistics/resets requested; "
+                                "statistics/bytes dropped; "));
     }
 
     void attributesAreConsistent() {

@@ -1,29 +1,25 @@
 #pragma once
 
 #include "CellGridPainter.h"
-#include "Scrollback.h"
-#include "TerminalCell.h"
+#include "TerminalScreen.h"
 #include "TerminalSelection.h"
 
 #include <QAbstractScrollArea>
 #include <QByteArray>
 #include <QColor>
 #include <QPoint>
-#include <QRect>
 #include <QString>
 #include <cstdint>
-#include <memory>
 #include <span>
 
 class QPainter;
 
-// libvterm's handles, declared here so that users of the widget do not need <vterm.h>.
-struct VTerm;
-struct VTermScreen;
-
 namespace kvmscope::ui {
 
 // The serial console: a VT100/xterm-style terminal on libvterm's screen layer.
+//
+// The emulation itself (screen, scrollback, cursor, key encoding) is a TerminalScreen; the
+// widget draws it and turns Qt's events into its input.
 //
 // A QAbstractScrollArea because the scrollbar, the viewport and the wheel handling it provides
 // are exactly what a terminal with scrollback needs: the scrollbar's value is the index of the
@@ -35,8 +31,8 @@ namespace kvmscope::ui {
 class TerminalWidget : public QAbstractScrollArea {
     Q_OBJECT
 public:
-    static constexpr int kDefaultColumns = 80;
-    static constexpr int kDefaultRows = 25;
+    static constexpr int kDefaultColumns = TerminalScreen::kDefaultColumns;
+    static constexpr int kDefaultRows = TerminalScreen::kDefaultRows;
 
     explicit TerminalWidget(QWidget* parent = nullptr);
     ~TerminalWidget() override;
@@ -69,9 +65,9 @@ public:
     QString scrollbackText() const;
     QString allText() const;
 
-    int scrollbackLimit() const { return scrollback_.capacity(); }
+    int scrollbackLimit() const { return screen_.scrollbackLimit(); }
     void setScrollbackLimit(int lines);
-    int scrollbackLines() const { return scrollback_.size(); }
+    int scrollbackLines() const { return screen_.scrollbackLines(); }
 
     QString selectedText() const;
     bool hasSelection() const { return !selection_.isEmpty(); }
@@ -109,47 +105,24 @@ protected:
     bool focusNextPrevChild(bool next) override;
 
 private:
-    struct VTermCallbacks; // libvterm's C callbacks, defined in the .cpp
-    struct VTermDeleter {
-        void operator()(VTerm* vt) const;
-    };
-
-    // Lines are numbered "combined": scrollback lines 0..S-1, then screen rows S..S+rows-1.
-    int combinedLineCount() const { return scrollback_.size() + rows(); }
+    // The combined line (TerminalScreen's numbering) at the top of the viewport.
     int topVisibleLine() const;
-    TerminalCell cellAt(int combinedLine, int column) const;
-    TerminalCell screenCell(int row, int column) const;
-    QString lineText(int combinedLine, int fromColumn, int toColumn) const;
-    QString linesText(int firstCombinedLine, int lineCount) const;
-    int64_t stableLineNumber(int combinedLine) const;
 
     void feedRaw(const char* bytes, size_t length);
+    void showUpdate(const TerminalScreen::Update& update);
     void flushOutput();
     void resizeTerminalToViewport();
     void updateScrollBar();
-    void invalidateCursor();
     CellBoundary boundaryAt(QPoint viewportPosition) const;
     void selectWordAt(QPoint viewportPosition);
     void selectionChanged();
     bool handleShortcut(QKeyEvent* event);
-    void sendKey(QKeyEvent* event);
 
     void paintLine(QPainter& painter, int viewportRow, int combinedLine, int firstColumn,
                    int endColumn);
 
-    std::unique_ptr<VTerm, VTermDeleter> vterm_;
-    VTermScreen* screen_ = nullptr;
-    Scrollback scrollback_;
+    TerminalScreen screen_;
     TerminalSelection selection_;
-
-    QByteArray pendingOutput_; // what libvterm wrote during one feed/key/paste
-    QRect pendingDamage_;      // screen cells (x = column, y = row) damaged during a feed
-    bool scrollbackChanged_ = false;
-
-    QPoint cursor_; // x = column, y = row
-    bool cursorVisible_ = true;
-    int cursorShape_ = 1; // VTERM_PROP_CURSORSHAPE_*
-
     CellGridPainter grid_;
 
     bool selecting_ = false;

@@ -14,6 +14,7 @@ list(APPEND KVMSCOPE_UI_SOURCES
     terminal/KeyTranslation.h terminal/KeyTranslation.cpp
     terminal/Scrollback.h terminal/Scrollback.cpp
     terminal/TerminalCell.h
+    terminal/TerminalScreen.h terminal/TerminalScreen.cpp
     terminal/TerminalSelection.h terminal/TerminalSelection.cpp
     terminal/TerminalWidget.h terminal/TerminalWidget.cpp)
 list(APPEND KVMSCOPE_UI_LIBS PkgConfig::VTERM)

@@ -136,6 +136,9 @@ public:
     Translation translate(uint32_t vcpu, uint64_t linear);
     // Guest-virtual memory through kvmscope's page walker; int3 bytes show as the original ones.
     size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length);
+    // The same read through the paging registers of `sregs`, read earlier from a parked vcpu
+    // (inspect/VcpuSnapshot.h): no round trip to the vcpu's thread.
+    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);
     // Edits guest memory while the vcpus are paused: guest-virtual through the page walker (page
     // by page; returns the bytes written before the first unmapped page) or guest-physical.
     // Where an int3 sits, the saved original byte takes the edit and the 0xCC stays in place.
@@ -185,7 +188,6 @@ private:
     void startStepping(uint32_t vcpu, cpu::StepRequest request);
     std::string describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const;
     void recordStop(const DebugStop& stop);
-    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination, size_t length);
 
     Machine& machine_;
     const kvm::System& system_;

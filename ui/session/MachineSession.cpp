@@ -1,7 +1,6 @@
 #include "session/MachineSession.h"
 
 #include "common/Error.h"
-#include "cpu/VcpuRunner.h"
 #include "devices/Uart16550.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
@@ -67,15 +66,25 @@ void MachineSession::attach() {
                             return;
                         // A vcpu that ran (a step from the debugger or gdb counts) makes the
                         // machine one that has run: never "Created" again.
-                        if (state == cpu::RunState::Running)
+                        if (state == cpu::RunState::Running) {
                             everRun_ = true;
+                            if (vcpu < vcpuStops_.size())
+                                vcpuStops_[vcpu].current = false;
+                        }
                         if (state == cpu::RunState::Paused)
                             onRunnerParked(vcpu);
-                        updateState();
+                        else
+                            updateState();
                     },
                     Qt::QueuedConnection);
             }));
     }
+    // The boot state is the first stop of every vcpu. The vcpus park as soon as their threads
+    // start; the parks they announce before the connections above are made are never heard, so
+    // the snapshots are taken here (and a park heard later finds them current).
+    vcpuStops_.assign(machine.vcpuCount(), {});
+    for (uint32_t vcpu = 0; vcpu < machine.vcpuCount(); ++vcpu)
+        takeSnapshot(vcpu);
 }
 
 void MachineSession::reset(bool runAfter) {
@@ -86,6 +95,7 @@ void MachineSession::reset(bool runAfter) {
     onSerialOutput(QStringLiteral("\r\n-- kvmscope: boot %1 --\r\n").arg(host_->boots()).toUtf8());
     rebootFailed_ = false;
     rebootCancelled_ = false;
+    everRun_ = false; // the new machine's boot state, which attach() takes, has not run
     attach();
     uptimeBeforeMs_ = 0;
     runningClock_.invalidate();
@@ -188,6 +198,97 @@ bool MachineSession::vcpuParked(size_t vcpu) const {
     return host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
 }
 
+bool MachineSession::vcpuInspectable(size_t vcpu) const {
+    return state_ != State::Running && vcpuParked(vcpu);
+}
+
+std::optional<inspect::VcpuSnapshot> MachineSession::snapshot(size_t vcpu) const {
+    if (vcpu >= vcpuStops_.size())
+        return std::nullopt;
+    return vcpuStops_[vcpu].snapshot;
+}
+
+inspect::GuestView MachineSession::guestView() {
+    return inspect::guestViewOf(host_->machine());
+}
+
+inspect::ParkedState MachineSession::parkedState() const {
+    if (host_->machine().stopState())
+        return inspect::ParkedState::Stopped;
+    return everRun_ ? inspect::ParkedState::Paused : inspect::ParkedState::Created;
+}
+
+bool MachineSession::takeSnapshot(uint32_t vcpu) {
+    VcpuStops& stops = vcpuStops_.at(vcpu);
+    const std::span<const uint64_t> watched = watchedAddress_
+                                                  ? std::span<const uint64_t>(&*watchedAddress_, 1)
+                                                  : std::span<const uint64_t>();
+    try {
+        inspect::VcpuSnapshot taken =
+            inspect::captureVcpuSnapshot(host_->machine().vcpu(vcpu), watched, kCallTimeoutMs);
+        taken.stop = ++stops.stops;
+        taken.runState = parkedState();
+        stops.snapshot = std::move(taken);
+        stops.current = true;
+        return true;
+    } catch (const std::exception& error) {
+        // It was resumed meanwhile (the gdb stub may run it): its next park takes one.
+        log::get("ui")->debug("vcpu {}: no snapshot: {}", vcpu, error.what());
+        return false;
+    }
+}
+
+bool MachineSession::writeRegister(size_t vcpu, const inspect::RegisterWrite& write,
+                                   QString* error) {
+    auto fail = [error](const QString& reason) {
+        if (error)
+            *error = reason;
+        return false;
+    };
+    if (vcpu >= vcpuStops_.size())
+        return fail(tr("there is no vcpu %1").arg(vcpu));
+    if (!vcpuParked(vcpu))
+        return fail(tr("vcpu %1 is running").arg(vcpu));
+    VcpuStops& stops = vcpuStops_[vcpu];
+    const std::span<const uint64_t> watched = watchedAddress_
+                                                  ? std::span<const uint64_t>(&*watchedAddress_, 1)
+                                                  : std::span<const uint64_t>();
+    try {
+        inspect::VcpuSnapshot taken =
+            inspect::writeAndCapture(host_->machine().vcpu(vcpu), write, watched, kCallTimeoutMs);
+        // An edit is no new stop: the views keep comparing with the state before the stop.
+        taken.stop = stops.stops;
+        taken.runState = parkedState();
+        stops.snapshot = std::move(taken);
+        stops.current = true;
+    } catch (const std::exception& failure) {
+        return fail(QString::fromUtf8(failure.what()));
+    }
+    Q_EMIT snapshotTaken(*stops.snapshot);
+    return true;
+}
+
+std::optional<inspect::KvmTranslation> MachineSession::kvmTranslation(size_t vcpu,
+                                                                      uint64_t linear) {
+    watchedAddress_ = linear;
+    if (vcpu >= vcpuStops_.size() || !vcpuStops_[vcpu].snapshot)
+        return std::nullopt;
+    VcpuStops& stops = vcpuStops_[vcpu];
+    if (const inspect::KvmTranslation* known = stops.snapshot->translation(linear))
+        return *known;
+    if (!stops.current || !vcpuParked(vcpu))
+        return std::nullopt; // what KVM says of a running vcpu's address is already stale
+    try {
+        const inspect::KvmTranslation answer =
+            inspect::translateOnVcpu(host_->machine().vcpu(vcpu), linear, kCallTimeoutMs);
+        stops.snapshot->translations.push_back(answer);
+        return answer;
+    } catch (const std::exception& error) {
+        log::get("ui")->debug("vcpu {}: KVM_TRANSLATE of {:#x}: {}", vcpu, linear, error.what());
+        return std::nullopt;
+    }
+}
+
 void MachineSession::run() {
     if (!canRun())
         return;
@@ -276,6 +377,15 @@ QString MachineSession::statusText() const {
 }
 
 void MachineSession::onRunnerParked(uint32_t vcpu) {
+    // The snapshot first, so that the views the state change wakes find it; only when the vcpu
+    // is still parked (a resume may have come since the park was announced) and has not been
+    // taken at this park already (at the boot).
+    const bool take = vcpu < vcpuStops_.size() && !vcpuStops_[vcpu].current &&
+                      host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
+    const bool taken = take && takeSnapshot(vcpu);
+    updateState();
+    if (taken)
+        Q_EMIT snapshotTaken(*vcpuStops_[vcpu].snapshot);
     Q_EMIT vcpuParkedChanged(vcpu);
 }
 
@@ -343,7 +453,21 @@ void MachineSession::updateState() {
         runningClock_.invalidate();
     }
     state_ = next;
+    // A machine that stops while its vcpus are parked (powered off while paused) changes no
+    // register: their snapshots now say Stopped, without a call, and are announced again. A vcpu
+    // that ran since its snapshot takes a new one when its park is heard.
+    std::vector<uint32_t> restated;
+    if (state_ == State::Stopped)
+        for (uint32_t vcpu = 0; vcpu < vcpuStops_.size(); ++vcpu)
+            if (auto& snapshot = vcpuStops_[vcpu].snapshot;
+                vcpuStops_[vcpu].current && snapshot &&
+                snapshot->runState != inspect::ParkedState::Stopped) {
+                snapshot->runState = inspect::ParkedState::Stopped;
+                restated.push_back(vcpu);
+            }
     Q_EMIT stateChanged(state_);
+    for (const uint32_t vcpu : restated)
+        Q_EMIT snapshotTaken(*vcpuStops_[vcpu].snapshot);
 }
 
 void MachineSession::sampleStatistics() {

@@ -29,6 +29,13 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
     sampleClock_.start();
 }
 
+namespace {
+
+// A crashed vcpu parks at once; its report may take two calls.
+constexpr int kCrashReadTimeoutMs = 2000;
+
+} // namespace
+
 void MachineSession::attach() {
     machineConnections_.clear();
     Machine& machine = host_->machine();
@@ -134,6 +141,10 @@ void MachineSession::setRebootOnGuestReset(bool reboot) {
 
 std::vector<Device*> MachineSession::devices() const {
     return host_->devices();
+}
+
+std::vector<MachineHost::KernelDeviceOffer> MachineSession::kernelDeviceOffers() const {
+    return host_->kernelDeviceOffers();
 }
 
 Device& MachineSession::addKernelDevice(uint32_t type) {
@@ -287,6 +298,13 @@ std::optional<inspect::KvmTranslation> MachineSession::kvmTranslation(size_t vcp
         log::get("ui")->debug("vcpu {}: KVM_TRANSLATE of {:#x}: {}", vcpu, linear, error.what());
         return std::nullopt;
     }
+}
+
+std::optional<inspect::CrashReport> MachineSession::crashReport() {
+    const std::optional<MachineStop> stop = host_->machine().stopState();
+    if (!stop || stop->kind != StopKind::Crash || stop->vcpu >= host_->machine().vcpuCount())
+        return std::nullopt;
+    return inspect::readCrashReport(host_->machine(), stop->vcpu, kCrashReadTimeoutMs);
 }
 
 void MachineSession::run() {

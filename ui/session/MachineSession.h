@@ -14,6 +14,7 @@
 #include "common/Signal.h"
 #include "debug/Debugger.h"
 #include "debug/gdb/GdbServer.h"
+#include "inspect/CrashReport.h"
 #include "inspect/GuestView.h"
 #include "inspect/VcpuSnapshot.h"
 #include "machine/MachineConfig.h"
@@ -91,6 +92,8 @@ public:
     // then on every snapshot has the address's translation too (it is the page-walk pane's), so
     // a stop costs no call of its own for it. nullopt when the vcpu runs.
     std::optional<inspect::KvmTranslation> kvmTranslation(size_t vcpu, uint64_t linear);
+    // The crashed vcpu's report (inspect/CrashReport.h) when the machine stopped by a crash.
+    std::optional<inspect::CrashReport> crashReport();
 
     void run();
     void pause();
@@ -137,6 +140,8 @@ public:
     // KVM_CREATE_DEVICE of `type` on the machine's VM (a VM ioctl: no vcpu is touched), shown
     // with the other devices. Throws kvm::KvmError when the kernel refuses.
     Device& addKernelDevice(uint32_t type);
+    // The kernel device types the machine's VM accepts (MachineHost::kernelDeviceOffers).
+    std::vector<MachineHost::KernelDeviceOffer> kernelDeviceOffers() const;
 
     // The last kTranscriptCapacity bytes the guest wrote to COM1.
     QByteArray serialTranscript() const { return transcript_; }

@@ -34,6 +34,11 @@ namespace {
 // A crashed vcpu parks at once; its report may take two calls.
 constexpr int kCrashReadTimeoutMs = 2000;
 
+// The addresses a snapshot translates besides RIP: the page-walk pane's, once it has one.
+std::span<const uint64_t> addressesOf(const std::optional<uint64_t>& watched) {
+    return watched ? std::span<const uint64_t>(&*watched, 1) : std::span<const uint64_t>();
+}
+
 } // namespace
 
 void MachineSession::attach() {
@@ -231,12 +236,9 @@ inspect::ParkedState MachineSession::parkedState() const {
 
 bool MachineSession::takeSnapshot(uint32_t vcpu) {
     VcpuStops& stops = vcpuStops_.at(vcpu);
-    const std::span<const uint64_t> watched = watchedAddress_
-                                                  ? std::span<const uint64_t>(&*watchedAddress_, 1)
-                                                  : std::span<const uint64_t>();
     try {
-        inspect::VcpuSnapshot taken =
-            inspect::captureVcpuSnapshot(host_->machine().vcpu(vcpu), watched, kCallTimeoutMs);
+        inspect::VcpuSnapshot taken = inspect::captureVcpuSnapshot(
+            host_->machine().vcpu(vcpu), addressesOf(watchedAddress_), kCallTimeoutMs);
         taken.stop = ++stops.stops;
         taken.runState = parkedState();
         stops.snapshot = std::move(taken);
@@ -261,12 +263,9 @@ bool MachineSession::writeRegister(size_t vcpu, const inspect::RegisterWrite& wr
     if (!vcpuParked(vcpu))
         return fail(tr("vcpu %1 is running").arg(vcpu));
     VcpuStops& stops = vcpuStops_[vcpu];
-    const std::span<const uint64_t> watched = watchedAddress_
-                                                  ? std::span<const uint64_t>(&*watchedAddress_, 1)
-                                                  : std::span<const uint64_t>();
     try {
-        inspect::VcpuSnapshot taken =
-            inspect::writeAndCapture(host_->machine().vcpu(vcpu), write, watched, kCallTimeoutMs);
+        inspect::VcpuSnapshot taken = inspect::writeAndCapture(
+            host_->machine().vcpu(vcpu), write, addressesOf(watchedAddress_), kCallTimeoutMs);
         // An edit is no new stop: the views keep comparing with the state before the stop.
         taken.stop = stops.stops;
         taken.runState = parkedState();

@@ -135,7 +135,6 @@ private Q_SLOTS:
         MachineSession session(config, *system_);
         const auto boot = session.snapshot(0);
         QVERIFY(boot);
-        QCOMPARE(boot->stop, uint64_t(1));
         QCOMPARE(boot->runState, inspect::ParkedState::Created);
         QCOMPARE(boot->pc, uint64_t(0x7c00)); // the flat image's entry, real mode
         QVERIFY(boot->pcTranslation() && boot->pcTranslation()->valid);
@@ -144,29 +143,33 @@ private Q_SLOTS:
         QSignalSpy snapshots(&session, &MachineSession::snapshotTaken);
         session.run();
         QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().contains("spin"), kGuestTimeoutMs);
-        QVERIFY(!session.snapshot(0)->translations.empty()); // the last stop's, while running
-        QCOMPARE(snapshots.count(), 0);
+        // (The boot's park, when it was announced after the session listened, is read again.)
+        snapshots.clear();
         session.pause();
         QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
         const auto paused = snapshots.at(0).at(0).value<inspect::VcpuSnapshot>();
-        QCOMPARE(paused.stop, uint64_t(2));
+        QVERIFY(paused.stop > boot->stop);
         QCOMPARE(paused.runState, inspect::ParkedState::Paused);
         const cpu::CpuState now = session.machine().vcpu(0).readState(1000);
         QCOMPARE(paused.cpu.regs.rip, now.regs.rip);
         QCOMPARE(paused.pc, now.sregs.cs.base + now.regs.rip);
 
+        // A step is quick: its park may be heard before its run; either way it is read after it.
         snapshots.clear();
         session.step(0);
         QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
-        QCOMPARE(session.snapshot(0)->stop, uint64_t(3));
         QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        const auto stepped = session.snapshot(0);
+        QCOMPARE(stepped->stop, paused.stop + 1);
+        QVERIFY(stepped->cpu.regs.rip != paused.cpu.regs.rip); // inc eax / jmp: RIP moves
+        QCOMPARE(stepped->cpu.regs.rip, session.machine().vcpu(0).readState(1000).regs.rip);
 
         snapshots.clear();
         QString error;
         QVERIFY2(session.writeRegister(0, {&kvm_regs::rax, 0x1000}, &error), qPrintable(error));
         QCOMPARE(snapshots.count(), 1);
-        QCOMPARE(session.snapshot(0)->stop, uint64_t(3));
+        QCOMPARE(session.snapshot(0)->stop, stepped->stop);
         QCOMPARE(session.snapshot(0)->cpu.regs.rax, uint64_t(0x1000));
         QCOMPARE(session.machine().vcpu(0).readState(1000).regs.rax, uint64_t(0x1000));
 
@@ -181,7 +184,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
         QCOMPARE(session.snapshot(0)->runState, inspect::ParkedState::Stopped);
-        QCOMPARE(session.snapshot(0)->stop, uint64_t(3));
+        QCOMPARE(session.snapshot(0)->stop, stepped->stop);
     }
 
     void exitStatisticsAreSampled() {

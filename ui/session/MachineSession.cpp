@@ -78,11 +78,8 @@ void MachineSession::attach() {
                             return;
                         // A vcpu that ran (a step from the debugger or gdb counts) makes the
                         // machine one that has run: never "Created" again.
-                        if (state == cpu::RunState::Running) {
+                        if (state == cpu::RunState::Running)
                             everRun_ = true;
-                            if (vcpu < vcpuStops_.size())
-                                vcpuStops_[vcpu].current = false;
-                        }
                         if (state == cpu::RunState::Paused)
                             onRunnerParked(vcpu);
                         else
@@ -92,8 +89,8 @@ void MachineSession::attach() {
             }));
     }
     // The boot state is the first stop of every vcpu. The vcpus park as soon as their threads
-    // start; the parks they announce before the connections above are made are never heard, so
-    // the snapshots are taken here (and a park heard later finds them current).
+    // start, nearly always before the connections above are made, so that their parks are never
+    // heard: the snapshots are taken here (one heard all the same takes it once more).
     vcpuStops_.assign(machine.vcpuCount(), {});
     for (uint32_t vcpu = 0; vcpu < machine.vcpuCount(); ++vcpu)
         takeSnapshot(vcpu);
@@ -242,7 +239,6 @@ bool MachineSession::takeSnapshot(uint32_t vcpu) {
         taken.stop = ++stops.stops;
         taken.runState = parkedState();
         stops.snapshot = std::move(taken);
-        stops.current = true;
         return true;
     } catch (const std::exception& error) {
         // It was resumed meanwhile (the gdb stub may run it): its next park takes one.
@@ -270,7 +266,6 @@ bool MachineSession::writeRegister(size_t vcpu, const inspect::RegisterWrite& wr
         taken.stop = stops.stops;
         taken.runState = parkedState();
         stops.snapshot = std::move(taken);
-        stops.current = true;
     } catch (const std::exception& failure) {
         return fail(QString::fromUtf8(failure.what()));
     }
@@ -286,7 +281,7 @@ std::optional<inspect::KvmTranslation> MachineSession::kvmTranslation(size_t vcp
     VcpuStops& stops = vcpuStops_[vcpu];
     if (const inspect::KvmTranslation* known = stops.snapshot->translation(linear))
         return *known;
-    if (!stops.current || !vcpuParked(vcpu))
+    if (!vcpuParked(vcpu))
         return std::nullopt; // what KVM says of a running vcpu's address is already stale
     try {
         const inspect::KvmTranslation answer =
@@ -395,10 +390,12 @@ QString MachineSession::statusText() const {
 
 void MachineSession::onRunnerParked(uint32_t vcpu) {
     // The snapshot first, so that the views the state change wakes find it; only when the vcpu
-    // is still parked (a resume may have come since the park was announced) and has not been
-    // taken at this park already (at the boot).
-    const bool take = vcpu < vcpuStops_.size() && !vcpuStops_[vcpu].current &&
-                      host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
+    // is still parked (a resume may have come since the park was announced). Every announced
+    // park takes one: the announcements of a quick step's run and park come from two threads
+    // and may be heard in either order, so a park cannot be told from the one before it by the
+    // runs heard in between.
+    const bool take =
+        vcpu < vcpuStops_.size() && host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
     const bool taken = take && takeSnapshot(vcpu);
     updateState();
     if (taken)
@@ -472,13 +469,13 @@ void MachineSession::updateState() {
     state_ = next;
     // A machine that stops while its vcpus are parked (powered off while paused) changes no
     // register: their snapshots now say Stopped, without a call, and are announced again. A vcpu
-    // that ran since its snapshot takes a new one when its park is heard.
+    // whose park has not been heard yet takes a new one then.
     std::vector<uint32_t> restated;
     if (state_ == State::Stopped)
         for (uint32_t vcpu = 0; vcpu < vcpuStops_.size(); ++vcpu)
             if (auto& snapshot = vcpuStops_[vcpu].snapshot;
-                vcpuStops_[vcpu].current && snapshot &&
-                snapshot->runState != inspect::ParkedState::Stopped) {
+                snapshot && snapshot->runState != inspect::ParkedState::Stopped &&
+                vcpuParked(vcpu)) {
                 snapshot->runState = inspect::ParkedState::Stopped;
                 restated.push_back(vcpu);
             }

@@ -202,12 +202,10 @@ private:
     // slot still runs.
     std::vector<Connection> machineConnections_;
     std::vector<Connection> hostConnections_;
-    // Per vcpu of the current machine: its last snapshot, and whether the vcpu has stayed parked
-    // since it was taken (a park announced after it needs no second one).
+    // Per vcpu of the current machine: its last snapshot, and the snapshots taken at its parks.
     struct VcpuStops {
         std::optional<inspect::VcpuSnapshot> snapshot;
-        bool current = false;
-        uint64_t stops = 0; // snapshots taken at parks so far (VcpuSnapshot::stop)
+        uint64_t stops = 0; // VcpuSnapshot::stop of the last park's
     };
     std::vector<VcpuStops> vcpuStops_;
     std::optional<uint64_t> watchedAddress_; // translated in every snapshot (kvmTranslation)

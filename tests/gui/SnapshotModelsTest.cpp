@@ -12,7 +12,7 @@
 #include "debugger/PageWalkModel.h"
 #include "inspect/GuestView.h"
 #include "inspect/VcpuSnapshot.h"
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
 
 #include <QAbstractItemModelTester>
 #include <QBrush>

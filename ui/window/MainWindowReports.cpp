@@ -1,6 +1,6 @@
 // MainWindow: the crash report of a machine and Help > About.
 #include "machine/Machine.h"
-#include "models/MachineListModel.h"
+#include "session/MachineListModel.h"
 #include "session/MachineSession.h"
 #include "window/MainWindow.h"
 

@@ -1,4 +1,4 @@
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
 
 #include "registers/DebugFpuDecoding.h"
 #include "registers/MsrNames.h"

@@ -1,4 +1,4 @@
-#include "window/AddKernelDeviceDialog.h"
+#include "devices/AddKernelDeviceDialog.h"
 
 #include "common/Error.h"
 #include "session/MachineSession.h"

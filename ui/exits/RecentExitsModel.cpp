@@ -1,4 +1,4 @@
-#include "models/RecentExitsModel.h"
+#include "exits/RecentExitsModel.h"
 
 #include "machine/Machine.h"
 #include "session/MachineSession.h"

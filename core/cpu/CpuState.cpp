@@ -1,6 +1,8 @@
 #include "cpu/CpuState.h"
 
 #include "cpu/X86Bits.h"
+#include "kvm/KvmError.h"
+#include "kvm/Vcpu.h"
 
 #include <fmt/format.h>
 
@@ -14,6 +16,26 @@ std::string segment(const char* name, const kvm_segment& s) {
 }
 
 } // namespace
+
+CpuState readCpuState(kvm::Vcpu& vcpu, const std::vector<uint32_t>& msrIndices) {
+    CpuState state;
+    state.vcpu = vcpu.id();
+    state.regs = vcpu.regs();
+    state.sregs = vcpu.sregs();
+    state.fpu = vcpu.fpu();
+    state.debugRegs = vcpu.debugRegs();
+    state.events = vcpu.events();
+    state.mpState = vcpu.mpState();
+    try {
+        state.lapic = vcpu.lapic();
+        state.hasLapic = true;
+    } catch (const kvm::KvmError&) {
+        state.hasLapic = false; // no in-kernel irqchip
+    }
+    if (!msrIndices.empty())
+        state.msrs = vcpu.msrs(msrIndices);
+    return state;
+}
 
 uint64_t linearPc(const kvm_regs& regs, const kvm_sregs& sregs) {
     if ((sregs.efer & x86::kEferLma) && sregs.cs.l)

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace kvmscope::kvm {
+class Vcpu;
+}
+
 namespace kvmscope::cpu {
 
 struct CpuState {
@@ -21,6 +25,12 @@ struct CpuState {
     std::vector<kvm_msr_entry> msrs; // the host's KVM_GET_MSR_INDEX_LIST that the vcpu could read
     bool hasLapic = false;
 };
+
+// Reads every part of the state on the vcpu's own thread (inside VcpuRunner::call), the MSRs of
+// `msrIndices` among them, so that one call can read the state together with whatever else its
+// caller needs from the parked vcpu (inspect/VcpuSnapshot.h). A vcpu without an in-kernel LAPIC
+// gives hasLapic = false rather than an error.
+CpuState readCpuState(kvm::Vcpu& vcpu, const std::vector<uint32_t>& msrIndices);
 
 // Which parts of a CpuState to write back (an edit in the register view touches one part).
 enum CpuStatePart : unsigned {

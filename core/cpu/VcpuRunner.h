@@ -180,6 +180,8 @@ public:
 
     // The MSRs readState() reads (normally the host's KVM_GET_MSR_INDEX_LIST).
     void setMsrIndices(std::vector<uint32_t> indices) { msrIndices_ = std::move(indices); }
+    // Set before start() and never after, so any thread may read it (cpu::readCpuState).
+    const std::vector<uint32_t>& msrIndices() const { return msrIndices_; }
     // Before start(): have KVM copy the general registers into kvm_run on every exit
     // (KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS), so exit records carry RIP at no ioctl cost.
     void setSyncRegs(bool enabled) { syncRegs_ = enabled; }

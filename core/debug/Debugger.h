@@ -138,6 +138,12 @@ public:
         inspector_.loadSymbols(symbolsPath, imagePath);
     }
     const SymbolTable& symbols() const { return inspector_.symbols(); }
+    // The same read through the paging registers of `sregs`, read earlier from a parked vcpu
+    // (inspect/VcpuSnapshot.h): no round trip to the vcpu's thread.
+    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
+                      size_t length) const {
+        return inspector_.readLinear(sregs, linear, destination, length);
+    }
 
     const HostDebugSupport& hostSupport() const { return support(); }
 

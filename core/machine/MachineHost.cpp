@@ -91,6 +91,27 @@ Device& MachineHost::addKernelDevice(uint32_t type) {
     return added;
 }
 
+std::vector<MachineHost::KernelDeviceOffer> MachineHost::kernelDeviceOffers() const {
+    std::vector<KernelDeviceOffer> offers;
+    const kvm::Vm& vm = machine_->vm();
+    // Type 0 is no device; the others are enum kvm_device_type.
+    for (uint32_t type = 1; type < KVM_DEV_TYPE_MAX; ++type) {
+        if (!vm.canCreateDevice(type))
+            continue;
+        KernelDeviceOffer offer{type, kernelDeviceTypeName(type), 0, type == KVM_DEV_TYPE_VFIO};
+        for (Device* device : devices())
+            if (auto* kernel = dynamic_cast<KernelDevice*>(device);
+                kernel && kernel->type() == type)
+                ++offer.added;
+        offers.push_back(std::move(offer));
+    }
+    return offers;
+}
+
+std::string MachineHost::kernelDeviceTypeName(uint32_t type) {
+    return kvm::DeviceFd::typeName(type);
+}
+
 MachineHost::ExitCounts MachineHost::exitCountsOfThisBoot() const {
     ExitCounts counts{};
     for (size_t index = 0; index < machine_->vcpuCount(); ++index) {

@@ -13,6 +13,7 @@
 // only reach the host through the machine's signals, which the front end handles.
 #include "common/Signal.h"
 #include "debug/gdb/GdbServer.h"
+#include "kvm/System.h" // every front end opens /dev/kvm to hand it to a host
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
@@ -28,9 +29,6 @@ namespace kvmscope {
 class Device;
 class Machine;
 class SerialSink;
-namespace kvm {
-class System;
-}
 namespace debug::gdb {
 class MachineGdbTarget;
 }
@@ -89,6 +87,19 @@ public:
     // KVM_CREATE_DEVICE of `type` on the machine's VM (a VM ioctl: no vcpu is touched), numbered
     // after the devices of the same type. Throws kvm::KvmError when the kernel refuses.
     Device& addKernelDevice(uint32_t type);
+    // A kernel device type the machine's VM accepts, as a front end offers it.
+    struct KernelDeviceOffer {
+        uint32_t type = 0;
+        std::string name;   // "KVM_DEV_TYPE_VFIO", or "type N" for types newer than the headers
+        unsigned added = 0; // devices of this type added so far
+        // KVM allows one per VM (virt/kvm/vfio.c answers a second KVM_CREATE_DEVICE with EBUSY).
+        bool onePerVm = false;
+    };
+    // Every type KVM_CREATE_DEVICE_TEST accepts on the machine's VM (the test creates nothing),
+    // in type order.
+    std::vector<KernelDeviceOffer> kernelDeviceOffers() const;
+    // The name of kernel device `type` (kvm::DeviceFd::typeName).
+    static std::string kernelDeviceTypeName(uint32_t type);
 
     // Exits per reason (index KVM_EXIT_*) of the machines that earlier boots ran, summed.
     const ExitCounts& exitCountsOfEarlierBoots() const { return earlierBootsExits_; }

@@ -1,13 +1,13 @@
 // Machine ▸ Add kernel device…: the dialog lists the types the machine's VM accepts, and adding
 // one (VFIO, the type x86 hosts offer) shows a new device with its attributes in the device tree.
-#include "window/AddKernelDeviceDialog.h"
+#include "devices/AddKernelDeviceDialog.h"
 
 #include "GuiTestSupport.h"
 #include "devices/Device.h"
+#include "devices/DeviceTreeModel.h"
 #include "devices/kernel/KernelDevice.h"
 #include "kvm/Vm.h"
 #include "machine/Machine.h"
-#include "models/DeviceTreeModel.h"
 #include "session/MachineSession.h"
 
 #include <QAbstractItemModelTester>

@@ -16,9 +16,9 @@
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
 #include "machine/Machine.h"
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
+#include "registers/RegistersView.h"
 #include "session/MachineSession.h"
-#include "views/RegistersView.h"
 #include "window/MainWindow.h"
 
 #include <QAbstractItemModelTester>

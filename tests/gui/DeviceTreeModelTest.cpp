@@ -1,7 +1,7 @@
 // DeviceTreeModel on a real machine: every device listed with its groups and attributes, the
 // UART's writable scratch register edited through the model, read-only attributes refused, and
 // a refresh that only announces values that changed.
-#include "models/DeviceTreeModel.h"
+#include "devices/DeviceTreeModel.h"
 
 #include "GuiTestSupport.h"
 #include "devices/Uart16550.h"

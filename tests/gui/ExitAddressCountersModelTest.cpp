@@ -2,12 +2,12 @@
 // (the round count is read from the image, after its "IOLN" tag), hello's COM1 rows carry the
 // UART's name and one exit per byte it printed, the MMIO sweep fills the table and spills into the
 // "other addresses" row without losing an exit, and the Exits view's table sorts on numbers.
-#include "models/ExitAddressCountersModel.h"
+#include "exits/ExitAddressCountersModel.h"
 
 #include "GuiTestSupport.h"
+#include "exits/ExitsView.h"
 #include "machine/Machine.h"
 #include "session/MachineSession.h"
-#include "views/ExitsView.h"
 
 #include <QAbstractItemModelTester>
 #include <QFile>

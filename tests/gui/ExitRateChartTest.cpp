@@ -1,12 +1,12 @@
 // The Exits dock's rate chart on the `io-loop` guest (docs/guests.md), patched to loop for a long
 // time so that every statistics sample sees exits: the history gets one point per sample, its
 // last value is the session's exits/s, old points leave after 60 s, and the chart paints.
-#include "views/ExitRateChart.h"
+#include "exits/ExitRateChart.h"
 
 #include "GuiTestSupport.h"
-#include "models/ExitRateHistory.h"
+#include "exits/ExitRateHistory.h"
+#include "exits/ExitsView.h"
 #include "session/MachineSession.h"
-#include "views/ExitsView.h"
 
 #include <QFile>
 #include <QImage>

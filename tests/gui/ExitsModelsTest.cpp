@@ -2,9 +2,9 @@
 // exit per byte: counters per reason, recent exits with port, size and data, freeze, row cap,
 // CSV export.
 #include "GuiTestSupport.h"
+#include "exits/ExitCountersModel.h"
+#include "exits/RecentExitsModel.h"
 #include "machine/Machine.h"
-#include "models/ExitCountersModel.h"
-#include "models/RecentExitsModel.h"
 #include "session/MachineSession.h"
 
 #include <QAbstractItemModelTester>

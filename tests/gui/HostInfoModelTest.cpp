@@ -2,7 +2,7 @@
 // is offered (every x86 KVM has it), the probed device types and counts are there, the debugger's
 // host probe with the mechanism each breakpoint kind gets, and a missing /dev/kvm is shown as the
 // reason instead of data.
-#include "models/HostInfoModel.h"
+#include "host/HostInfoModel.h"
 
 #include "GuiTestSupport.h"
 #include "debug/HostDebugProbe.h"

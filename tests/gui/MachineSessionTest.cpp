@@ -127,6 +127,66 @@ private Q_SLOTS:
         QVERIFY(session.uptimeMs() >= uptime);
     }
 
+    // One snapshot per park, taken by the session in one call on the vcpu thread: the boot
+    // state at once, a pause's and a step's, none while running; an edit takes it again without
+    // making a new stop; a machine powered off while paused says so without another read.
+    void eachParkTakesOneSnapshot() {
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "spin");
+        MachineSession session(config, *system_);
+        const auto boot = session.snapshot(0);
+        QVERIFY(boot);
+        QCOMPARE(boot->runState, inspect::ParkedState::Created);
+        QCOMPARE(boot->pc, uint64_t(0x7c00)); // the flat image's entry, real mode
+        QVERIFY(boot->pcTranslation() && boot->pcTranslation()->valid);
+        QCOMPARE(boot->pcTranslation()->physical, uint64_t(0x7c00));
+
+        QSignalSpy snapshots(&session, &MachineSession::snapshotTaken);
+        session.run();
+        QTRY_VERIFY_WITH_TIMEOUT(session.serialTranscript().contains("spin"), kGuestTimeoutMs);
+        // (The boot's park, when it was announced after the session listened, is read again.)
+        snapshots.clear();
+        session.pause();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
+        const auto paused = snapshots.at(0).at(0).value<inspect::VcpuSnapshot>();
+        QVERIFY(paused.stop > boot->stop);
+        QCOMPARE(paused.runState, inspect::ParkedState::Paused);
+        const cpu::CpuState now = session.machine().vcpu(0).readState(1000);
+        QCOMPARE(paused.cpu.regs.rip, now.regs.rip);
+        QCOMPARE(paused.pc, now.sregs.cs.base + now.regs.rip);
+
+        // A step is quick: its park may be heard before its run; either way it is read after it.
+        snapshots.clear();
+        session.step(0);
+        QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Paused, kGuestTimeoutMs);
+        const auto stepped = session.snapshot(0);
+        QCOMPARE(stepped->stop, paused.stop + 1);
+        QVERIFY(stepped->cpu.regs.rip != paused.cpu.regs.rip); // inc eax / jmp: RIP moves
+        QCOMPARE(stepped->cpu.regs.rip, session.machine().vcpu(0).readState(1000).regs.rip);
+
+        snapshots.clear();
+        QString error;
+        QVERIFY2(session.writeRegister(0, {&kvm_regs::rax, 0x1000}, &error), qPrintable(error));
+        QCOMPARE(snapshots.count(), 1);
+        QCOMPARE(session.snapshot(0)->stop, stepped->stop);
+        QCOMPARE(session.snapshot(0)->cpu.regs.rax, uint64_t(0x1000));
+        QCOMPARE(session.machine().vcpu(0).readState(1000).regs.rax, uint64_t(0x1000));
+
+        // KVM's answer for another address: asked once, then part of the snapshot.
+        const auto translated = session.kvmTranslation(0, 0x7c10);
+        QVERIFY(translated && translated->valid);
+        QCOMPARE(translated->physical, uint64_t(0x7c10));
+        QVERIFY(session.snapshot(0)->translation(0x7c10));
+
+        snapshots.clear();
+        session.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(session.state(), MachineSession::State::Stopped, kGuestTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(snapshots.count(), 1, kGuestTimeoutMs);
+        QCOMPARE(session.snapshot(0)->runState, inspect::ParkedState::Stopped);
+        QCOMPARE(session.snapshot(0)->stop, stepped->stop);
+    }
+
     void exitStatisticsAreSampled() {
         KVMSCOPE_GUI_GUEST_CONFIG(config, "hello");
         MachineSession session(config, *system_);

@@ -3,10 +3,10 @@
 // restart through QSettings, and the new-machine dialog reports bad input in place.
 #include "window/MainWindow.h"
 
+#include "console/SerialConsoleView.h"
 #include "debugger/DebuggerView.h"
-#include "models/MachineListModel.h"
+#include "session/MachineListModel.h"
 #include "session/MachineSession.h"
-#include "views/SerialConsoleView.h"
 #include "window/NewMachineDialog.h"
 
 #include <QAction>

@@ -1,7 +1,7 @@
 // RegistersModel on the `spin` guest (docs/guests.md: `inc eax` at 0x7C02, `jmp` at 0x7C04):
 // RIP after a pause, the registers a single step changed highlighted, edits written back while
 // paused and refused while running, and the "state at last stop" label while running.
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
 
 #include "GuiTestSupport.h"
 #include "machine/Machine.h"

@@ -4,8 +4,8 @@
 // rendering of the widget), saved, and checked to show a real window: window-sized, many colours,
 // no colour covering almost everything, and the console's area not uniform.
 #include "GuiTestSupport.h"
+#include "console/SerialConsoleView.h"
 #include "session/MachineSession.h"
-#include "views/SerialConsoleView.h"
 #include "window/MainWindow.h"
 
 #include <QAction>

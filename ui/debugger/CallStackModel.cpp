@@ -1,9 +1,5 @@
 #include "debugger/CallStackModel.h"
 
-#include "debug/Debugger.h"
-#include "debugger/DebugTarget.h"
-#include "session/MachineSession.h"
-
 #include <QFont>
 #include <cstring>
 #include <set>
@@ -28,47 +24,41 @@ bool canonical(uint64_t address) {
 
 CallStackModel::CallStackModel(QObject* parent) : QAbstractTableModel(parent) {}
 
-void CallStackModel::setSession(MachineSession* session) {
-    session_ = session;
-    vcpu_ = 0;
+void CallStackModel::clear() {
     beginResetModel();
     frames_.clear();
     endResetModel();
-    refresh();
+    stopReason_.clear();
+    Q_EMIT stopReasonChanged(stopReason_);
 }
 
-void CallStackModel::setVcpu(size_t vcpu) {
-    vcpu_ = vcpu;
-    refresh();
+void CallStackModel::setStale() {
+    if (!frames_.empty())
+        stopReason_ = tr("running: the stack of the last stop");
+    Q_EMIT stopReasonChanged(stopReason_);
 }
 
-void CallStackModel::refresh() {
-    const auto state = readRegisters(session_, vcpu_);
-    if (!state) {
-        if (session_ && !frames_.empty())
-            stopReason_ = tr("running: the stack of the last stop");
-        Q_EMIT stopReasonChanged(stopReason_);
-        return;
-    }
-    debug::Debugger& debugger = debuggerOf(*session_);
-    const auto vcpu = static_cast<uint32_t>(vcpu_);
-    const debug::CodeMode mode = debug::codeModeOf(state->sregs);
+void CallStackModel::setSnapshot(const inspect::VcpuSnapshot& snapshot,
+                                 const inspect::GuestView& guest) {
+    const kvm_regs& regs = snapshot.cpu.regs;
+    const debug::CodeMode mode = snapshot.codeMode();
     const bool wide = mode == debug::CodeMode::Long64;
     const unsigned word = wide ? 8 : 4;
     auto readWord = [&](uint64_t linear, uint64_t& value) {
         value = 0;
-        return debugger.readLinear(vcpu, linear, &value, word) == word; // little-endian
+        return guest.readLinear(snapshot, linear, &value, word) == word; // little-endian
     };
+    const debug::SymbolTable& symbols = guest.symbols();
     auto frameAt = [&](uint64_t pc, uint64_t framePointer) {
-        return Frame{pc, framePointer, QString::fromStdString(debugger.symbols().describe(pc))};
+        return Frame{pc, framePointer, QString::fromStdString(symbols.describe(pc))};
     };
 
     std::vector<Frame> frames;
     QString reason;
-    const uint64_t pc = state->pc();
-    uint64_t fp = wide ? state->regs.rbp : state->regs.rbp & 0xFFFFFFFFu;
-    const uint64_t sp = (wide ? state->regs.rsp : state->regs.rsp & 0xFFFFFFFFu) +
-                        (wide ? 0 : state->sregs.ss.base);
+    const uint64_t pc = snapshot.pc;
+    uint64_t fp = wide ? regs.rbp : regs.rbp & 0xFFFFFFFFu;
+    const uint64_t sp =
+        (wide ? regs.rsp : regs.rsp & 0xFFFFFFFFu) + (wide ? 0 : snapshot.cpu.sregs.ss.base);
     frames.push_back(frameAt(pc, fp));
     if (mode == debug::CodeMode::Real16 || mode == debug::CodeMode::Protected16) {
         reason = tr("16-bit code: no frame-pointer walk");
@@ -77,11 +67,11 @@ void CallStackModel::refresh() {
         // case) or at its ret, the frame is not (or no longer) set up: the return address is on
         // top of the stack and rbp is still the caller's.
         uint8_t code[3] = {};
-        const size_t got = debugger.readLinear(vcpu, pc, code, sizeof code);
+        const size_t got = guest.readLinear(snapshot, pc, code, sizeof code);
         const uint8_t* movFp = wide ? kMovRbpRsp : kMovEbpEsp;
         const size_t movLength = wide ? sizeof kMovRbpRsp : sizeof kMovEbpEsp;
         std::optional<uint64_t> returnSlot;
-        const debug::Symbol* function = debugger.symbols().containing(pc);
+        const debug::Symbol* function = symbols.containing(pc);
         const bool atEntry = function && function->function && function->address == pc;
         if (atEntry || (got >= 1 && (code[0] == kPushRbp || code[0] == kRet)))
             returnSlot = sp;

@@ -5,14 +5,15 @@
 // a null, misaligned, non-canonical or unmapped frame pointer, at one that does not move up the
 // stack (a loop or garbage), or after kMaxFrames; stopReason() says which. Code built without
 // frame pointers gives a short or wrong chain: there is no unwind information to do better.
+// The walk starts from a stop's snapshot (RIP, RBP, RSP, the code mode) and reads the stack
+// through the guest memory as that vcpu saw it (setSnapshot): no vcpu is asked.
+#include "inspect/GuestView.h"
+
 #include <QAbstractTableModel>
-#include <QPointer>
 #include <cstdint>
 #include <vector>
 
 namespace kvmscope::ui {
-
-class MachineSession;
 
 class CallStackModel : public QAbstractTableModel {
     Q_OBJECT
@@ -28,9 +29,11 @@ public:
 
     explicit CallStackModel(QObject* parent = nullptr);
 
-    void setSession(MachineSession* session);
-    void setVcpu(size_t vcpu);
-    void refresh(); // while the vcpu is parked; keeps the last stack otherwise
+    // Walks the stack of `snapshot` through `guest` (used only during the call).
+    void setSnapshot(const inspect::VcpuSnapshot& snapshot, const inspect::GuestView& guest);
+    // The vcpu runs: the stack stays that of the last stop, and says so.
+    void setStale();
+    void clear(); // no machine
 
     const std::vector<Frame>& frames() const { return frames_; }
     QString stopReason() const { return stopReason_; }
@@ -45,8 +48,6 @@ Q_SIGNALS:
     void stopReasonChanged(const QString& reason);
 
 private:
-    QPointer<MachineSession> session_;
-    size_t vcpu_ = 0;
     std::vector<Frame> frames_;
     QString stopReason_;
 };

@@ -1,8 +1,5 @@
 #include "debugger/DebugTarget.h"
 
-#include "cpu/VcpuRunner.h"
-#include "debug/Debugger.h"
-#include "kvm/Vcpu.h"
 #include "machine/Machine.h"
 #include "session/MachineSession.h"
 
@@ -10,56 +7,33 @@
 #include <utility>
 
 namespace kvmscope::ui {
-namespace {
-
-// The vcpu is parked: a register read takes microseconds; the bound only guards against a vcpu
-// that started running in between.
-constexpr int kCallTimeoutMs = 200;
-
-} // namespace
-
-bool canInspect(const MachineSession* session, size_t vcpu) {
-    if (!session || vcpu >= session->vcpuCount())
-        return false;
-    const auto state = session->state();
-    if (state == MachineSession::State::Running)
-        return false;
-    return session->vcpuParked(vcpu);
-}
-
-std::optional<VcpuRegisters> readRegisters(MachineSession* session, size_t vcpu) {
-    if (!canInspect(session, vcpu))
-        return std::nullopt;
-    try {
-        return session->machine().vcpu(vcpu).call(
-            [](kvm::Vcpu& v) {
-                return VcpuRegisters{v.regs(), v.sregs()};
-            },
-            kCallTimeoutMs);
-    } catch (const std::exception&) {
-        return std::nullopt; // it was resumed meanwhile: the next stop refreshes
-    }
-}
 
 debug::Debugger& debuggerOf(MachineSession& session) {
     return session.machine().debugger();
 }
 
-RegisterLookup registerLookup(const std::optional<VcpuRegisters>& state) {
-    return [state](const QString& name) -> std::optional<uint64_t> {
-        if (!state)
+std::optional<inspect::VcpuSnapshot> inspectableSnapshot(const MachineSession* session,
+                                                         size_t vcpu) {
+    if (!session || !session->vcpuInspectable(vcpu))
+        return std::nullopt;
+    return session->snapshot(vcpu);
+}
+
+RegisterLookup registerLookup(const std::optional<inspect::VcpuSnapshot>& snapshot) {
+    return [snapshot](const QString& name) -> std::optional<uint64_t> {
+        if (!snapshot)
             return std::nullopt;
-        const kvm_regs& r = state->regs;
-        const kvm_sregs& s = state->sregs;
+        const kvm_regs& r = snapshot->cpu.regs;
+        const kvm_sregs& s = snapshot->cpu.sregs;
         // 64-bit names, then their 32-bit halves (eax ... edi, eip): the same value truncated.
         const std::pair<const char*, uint64_t> full[] = {
-            {"rax", r.rax},      {"rbx", r.rbx},         {"rcx", r.rcx},        {"rdx", r.rdx},
-            {"rsi", r.rsi},      {"rdi", r.rdi},         {"rbp", r.rbp},        {"rsp", r.rsp},
-            {"r8", r.r8},        {"r9", r.r9},           {"r10", r.r10},        {"r11", r.r11},
-            {"r12", r.r12},      {"r13", r.r13},         {"r14", r.r14},        {"r15", r.r15},
-            {"rip", r.rip},      {"rflags", r.rflags},   {"cr0", s.cr0},        {"cr2", s.cr2},
-            {"cr3", s.cr3},      {"cr4", s.cr4},         {"cr8", s.cr8},        {"efer", s.efer},
-            {"pc", state->pc()}, {"fs_base", s.fs.base}, {"gs_base", s.gs.base}};
+            {"rax", r.rax},       {"rbx", r.rbx},         {"rcx", r.rcx},        {"rdx", r.rdx},
+            {"rsi", r.rsi},       {"rdi", r.rdi},         {"rbp", r.rbp},        {"rsp", r.rsp},
+            {"r8", r.r8},         {"r9", r.r9},           {"r10", r.r10},        {"r11", r.r11},
+            {"r12", r.r12},       {"r13", r.r13},         {"r14", r.r14},        {"r15", r.r15},
+            {"rip", r.rip},       {"rflags", r.rflags},   {"cr0", s.cr0},        {"cr2", s.cr2},
+            {"cr3", s.cr3},       {"cr4", s.cr4},         {"cr8", s.cr8},        {"efer", s.efer},
+            {"pc", snapshot->pc}, {"fs_base", s.fs.base}, {"gs_base", s.gs.base}};
         for (const auto& [registerName, value] : full)
             if (name == QLatin1String(registerName))
                 return value;

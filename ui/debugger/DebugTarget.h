@@ -1,10 +1,11 @@
 #pragma once
-// What every debugger model asks of a session: may this vcpu be read now, and its registers.
-// The rule of the GUI (docs/design.md, threads): nothing waits on a running vcpu. A model reads
-// guest state only when the machine is paused (or freshly booted) and the vcpu is parked;
-// otherwise it keeps what it read at the last stop and says so.
+// What the debugger's views share about their session: its debug engine, and the registers of a
+// stop for the go-to fields. The rule of the GUI (docs/design.md, threads): nothing waits on a
+// running vcpu. The views are handed the session's snapshot of the selected vcpu at each stop
+// (MachineSession::snapshot) and read guest memory relative to it; while the vcpu runs they keep
+// what the last stop showed and say so.
 #include "debugger/GoToExpression.h"
-#include "kvm/compat.h"
+#include "inspect/VcpuSnapshot.h"
 
 #include <optional>
 
@@ -16,18 +17,12 @@ namespace kvmscope::ui {
 
 class MachineSession;
 
-struct VcpuRegisters {
-    kvm_regs regs{};
-    kvm_sregs sregs{};
-    uint64_t pc() const { return sregs.cs.base + regs.rip; } // linear address of RIP
-};
-
-// The vcpu is parked and the session is not running or stopped for good.
-bool canInspect(const MachineSession* session, size_t vcpu);
-// The vcpu's registers (one round trip to its parked thread); nullopt when !canInspect.
-std::optional<VcpuRegisters> readRegisters(MachineSession* session, size_t vcpu);
 debug::Debugger& debuggerOf(MachineSession& session);
-// Looks up "rax", "eip", "cr3", ... in `state` for the go-to field.
-RegisterLookup registerLookup(const std::optional<VcpuRegisters>& state);
+// Looks up "rax", "eip", "cr3", "pc", ... in `snapshot` for the go-to fields; every name is
+// unknown without one (the vcpu runs).
+RegisterLookup registerLookup(const std::optional<inspect::VcpuSnapshot>& snapshot);
+// The snapshot the go-to fields evaluate against: `vcpu`'s, while it is inspectable.
+std::optional<inspect::VcpuSnapshot> inspectableSnapshot(const MachineSession* session,
+                                                         size_t vcpu);
 
 } // namespace kvmscope::ui

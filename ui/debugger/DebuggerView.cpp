@@ -246,11 +246,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     connect(vcpuSelector_, &QComboBox::currentIndexChanged, this, [this](int index) {
         if (index < 0)
             return;
-        const auto vcpu = static_cast<size_t>(index);
-        disassembly_->setVcpu(vcpu);
-        memory_->setVcpu(vcpu);
-        pageWalk_->setVcpu(vcpu);
-        callStack_->setVcpu(vcpu);
+        showStop(session_);
         updateStatus();
     });
     setSession(nullptr);
@@ -389,10 +385,13 @@ void DebuggerView::setSession(MachineSession* session) {
         connect(session_, &MachineSession::debugStopped, this, &DebuggerView::onDebugStop);
         connect(session_, &MachineSession::stateChanged, this, [this] {
             updateActions();
-            scheduleRefresh(true);
+            scheduleRefresh();
         });
-        connect(session_, &MachineSession::vcpuParkedChanged, this,
-                [this] { scheduleRefresh(true); });
+        connect(session_, &MachineSession::snapshotTaken, this,
+                [this](const inspect::VcpuSnapshot& snapshot) {
+                    if (snapshot.vcpu == currentVcpu())
+                        scheduleRefresh();
+                });
         // A reset destroys the machine (and its debugger) the models point into.
         connect(session_, &MachineSession::machineAboutToBeReplaced, this,
                 [this] { bindModels(nullptr); });
@@ -415,12 +414,35 @@ void DebuggerView::bindModels(MachineSession* session) {
                 vcpuSelector_->addItem(tr("vcpu %1").arg(vcpu));
     }
     breakpoints_->setSession(session);
-    disassembly_->setSession(session);
     memory_->setSession(session);
     pageWalk_->setSession(session);
-    callStack_->setSession(session);
+    // Nothing of the machine being replaced stays held: its memory is about to go.
+    disassembly_->clear();
+    memory_->clear();
+    pageWalk_->clear();
+    callStack_->clear();
+    showStop(session);
     updateActions();
     updateStatus();
+}
+
+void DebuggerView::showStop(MachineSession* session) {
+    if (!session)
+        return;
+    const size_t vcpu = currentVcpu();
+    const auto snapshot = session->vcpuInspectable(vcpu) ? session->snapshot(vcpu) : std::nullopt;
+    if (!snapshot) {
+        disassembly_->setStale(vcpu);
+        memory_->setStale(vcpu);
+        pageWalk_->setStale();
+        callStack_->setStale();
+        return;
+    }
+    const inspect::GuestView guest = session->guestView();
+    disassembly_->setSnapshot(*snapshot, guest);
+    memory_->setSnapshot(*snapshot, guest);
+    pageWalk_->setSnapshot(*snapshot, guest);
+    callStack_->setSnapshot(*snapshot, guest);
 }
 
 size_t DebuggerView::currentVcpu() const {
@@ -431,27 +453,21 @@ QString DebuggerView::statusText() const {
     return status_->text();
 }
 
-void DebuggerView::scheduleRefresh(bool newStop) {
-    // A stop arrives as several signals (the debugger's, each vcpu's park, the session's state):
-    // one refresh for all of them.
-    refreshNewStop_ |= newStop;
+void DebuggerView::scheduleRefresh() {
+    // A stop arrives as several signals (the debugger's, each vcpu's snapshot, the session's
+    // state): one refresh for all of them.
     if (refreshPending_)
         return;
     refreshPending_ = true;
     QTimer::singleShot(0, this, [this] {
         refreshPending_ = false;
-        const bool stop = refreshNewStop_;
-        refreshNewStop_ = false;
-        refreshAll(stop);
+        refreshAll();
     });
 }
 
-void DebuggerView::refreshAll(bool newStop) {
+void DebuggerView::refreshAll() {
     breakpoints_->refresh();
-    disassembly_->refresh();
-    memory_->refresh(newStop);
-    pageWalk_->refresh();
-    callStack_->refresh();
+    showStop(session_);
     updateActions();
     updateStatus();
 }
@@ -464,7 +480,7 @@ void DebuggerView::onDebugStop(const debug::DebugStop& stop) {
         static_cast<int>(stop.vcpu) != vcpuSelector_->currentIndex())
         vcpuSelector_->setCurrentIndex(static_cast<int>(stop.vcpu));
     disassembly_->followPc();
-    scheduleRefresh(true);
+    scheduleRefresh();
 }
 
 void DebuggerView::updateActions() {
@@ -520,7 +536,8 @@ std::optional<uint64_t> DebuggerView::evaluate(const QString& expression) {
     if (!session_)
         return std::nullopt;
     try {
-        return evaluateGoTo(expression, registerLookup(readRegisters(session_, currentVcpu())),
+        return evaluateGoTo(expression,
+                            registerLookup(inspectableSnapshot(session_, currentVcpu())),
                             &debuggerOf(*session_).symbols());
     } catch (const std::exception& error) {
         Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
@@ -578,7 +595,7 @@ void DebuggerView::addBreakpoint() {
     if (!session_)
         return;
     AddBreakpointDialog dialog(*breakpoints_,
-                               registerLookup(readRegisters(session_, currentVcpu())),
+                               registerLookup(inspectableSnapshot(session_, currentVcpu())),
                                &debuggerOf(*session_).symbols(), this);
     if (const QModelIndex selected = disassemblyView_->currentIndex(); selected.isValid())
         dialog.addressEdit()->setText(QStringLiteral("0x%1").arg(

@@ -4,8 +4,9 @@
 // (Continue F5, Step into F11, Step over F10, Run to cursor Ctrl+F10, Add breakpoint…), the
 // breakpoint list and the call stack beside it, and below the memory view (physical or virtual,
 // "go to" by address, register or symbol, editable while paused) with the page walk of an
-// address. Every part refreshes on each debug stop (MachineSession::debugStopped) and each pause;
-// while the machine runs they keep what the last stop showed, and say so.
+// address. Every part is handed the selected vcpu's snapshot of each stop (one read of the vcpu
+// per stop, taken by the session: MachineSession::snapshotTaken) and reads guest memory relative
+// to it; while the machine runs they keep what the last stop showed, and say so.
 //
 // The keys F5 and F10 are also the window's Run and Step: while the focus is inside this view its
 // own actions take them (a ShortcutOverride), so F10 steps over a call here.
@@ -69,8 +70,8 @@ public:
     QString statusText() const;
     std::optional<debug::DebugStop> lastStop() const { return lastStop_; }
 
-    // Every model reads again now (a stop: the memory view's changed-byte marks move on).
-    void refreshAll(bool newStop = true);
+    // Every model shows the selected vcpu's last snapshot again now, or says that it runs.
+    void refreshAll();
     // The go-to fields: address, register or symbol expressions (GoToExpression.h). False with
     // the reason sent to errorOccurred when the text does not evaluate.
     bool goToCode(const QString& expression);
@@ -93,7 +94,10 @@ private:
     void createActions();
     // Points every model at `session`'s machine (nullptr: none, while a reset replaces it).
     void bindModels(MachineSession* session);
-    void scheduleRefresh(bool newStop);
+    // Hands the selected vcpu's snapshot and the guest's memory to the models that show a stop,
+    // or tells them the vcpu runs.
+    void showStop(MachineSession* session);
+    void scheduleRefresh();
     void onDebugStop(const debug::DebugStop& stop);
     void updateActions();
     void updateStatus();
@@ -104,7 +108,6 @@ private:
     QPointer<MachineSession> session_;
     std::optional<debug::DebugStop> lastStop_;
     bool refreshPending_ = false;
-    bool refreshNewStop_ = false;
 
     BreakpointsModel* breakpoints_ = nullptr;
     DisassemblyModel* disassembly_ = nullptr;

@@ -1,9 +1,6 @@
 #include "debugger/DisassemblyModel.h"
 
-#include "debug/Debugger.h"
 #include "debugger/BreakpointsModel.h"
-#include "debugger/DebugTarget.h"
-#include "session/MachineSession.h"
 
 #include <QBrush>
 #include <QColor>
@@ -28,30 +25,43 @@ DisassemblyModel::DisassemblyModel(BreakpointsModel* breakpoints, QObject* paren
         });
 }
 
-void DisassemblyModel::setSession(MachineSession* session) {
-    session_ = session;
-    vcpu_ = 0;
+void DisassemblyModel::setSnapshot(const inspect::VcpuSnapshot& snapshot,
+                                   const inspect::GuestView& guest) {
+    snapshot_ = snapshot;
+    guest_ = guest;
+    vcpu_ = snapshot.vcpu;
+    stale_ = false;
+    list();
+}
+
+void DisassemblyModel::setStale(size_t vcpu) {
+    vcpu_ = vcpu;
+    stale_ = true;
+    // Never wait for a running vcpu: the listing stays that of the last stop.
+    setStatus(rows_.empty() ? tr("vcpu %1 running: no listing yet").arg(vcpu_)
+                            : tr("vcpu %1 running: the listing of the last stop").arg(vcpu_));
+}
+
+void DisassemblyModel::clear() {
     anchor_.reset();
     beginResetModel();
     rows_.clear();
     pc_.reset();
+    snapshot_.reset();
+    guest_ = {};
+    stale_ = false;
     endResetModel();
-    refresh();
-}
-
-void DisassemblyModel::setVcpu(size_t vcpu) {
-    vcpu_ = vcpu;
-    refresh();
+    setStatus(tr("no machine"));
 }
 
 void DisassemblyModel::goTo(uint64_t address) {
     anchor_ = address;
-    refresh();
+    list();
 }
 
 void DisassemblyModel::followPc() {
     anchor_.reset();
-    refresh();
+    list();
 }
 
 bool DisassemblyModel::follow(int row) {
@@ -71,34 +81,26 @@ void DisassemblyModel::setStatus(const QString& status) {
     Q_EMIT statusChanged(status_);
 }
 
-void DisassemblyModel::refresh() {
-    if (!session_) {
-        setStatus(tr("no machine"));
+void DisassemblyModel::list() {
+    if (!snapshot_) {
+        setStatus(guest_.valid() ? tr("vcpu %1: state unavailable").arg(vcpu_) : tr("no machine"));
         return;
     }
-    const auto state = readRegisters(session_, vcpu_);
-    if (!state) {
-        // Never wait for a running vcpu: the listing stays that of the last stop.
-        stale_ = true;
-        setStatus(rows_.empty() ? tr("vcpu %1 running: no listing yet").arg(vcpu_)
-                                : tr("vcpu %1 running: the listing of the last stop").arg(vcpu_));
-        return;
-    }
-    stale_ = false;
-    debug::Debugger& debugger = debuggerOf(*session_);
+    if (stale_)
+        return; // the listing of the last stop stays until the next one
+    const inspect::VcpuSnapshot& at = *snapshot_;
     std::vector<debug::Instruction> rows;
     try {
-        rows = anchor_ ? debugger.disassemble(static_cast<uint32_t>(vcpu_), *anchor_, kListing)
-                       : debugger.disassembleAroundPc(static_cast<uint32_t>(vcpu_), kBeforePc,
-                                                      kAfterPc);
+        rows = anchor_ ? guest_.disassemble(at, *anchor_, kListing)
+                       : guest_.disassembleAroundPc(at, kBeforePc, kAfterPc);
     } catch (const std::exception& error) {
         setStatus(QString::fromUtf8(error.what()));
         return;
     }
     beginResetModel();
     rows_ = std::move(rows);
-    pc_ = state->pc();
-    mode_ = debug::codeModeOf(state->sregs);
+    pc_ = at.pc;
+    mode_ = at.codeMode();
     endResetModel();
     const uint64_t start = anchor_ ? *anchor_ : *pc_;
     if (rows_.empty())

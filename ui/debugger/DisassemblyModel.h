@@ -2,20 +2,18 @@
 // The guest's code as a table: breakpoint gutter, address, function+offset, bytes, instruction
 // (Zydis in the vcpu's mode, core/debug/Disassembler.h). The listing is either around the vcpu's
 // RIP (the current row marked) or from an address the user went to, e.g. by following a jump or
-// call target. Memory is read only while the vcpu is parked; while it runs the model keeps the
-// last stop's listing and says so (stale()).
-// Debugger.h first includes kvm/compat.h, which must precede <linux/kvm.h> (Disassembler.h).
-#include "debug/Debugger.h"
+// call target. It is decoded from a stop's snapshot and the guest memory as that vcpu saw it
+// (setSnapshot), so going to an address asks no vcpu anything; while the vcpu runs the model
+// keeps the last stop's listing and says so (setStale).
+#include "inspect/GuestView.h"
 
 #include <QAbstractTableModel>
-#include <QPointer>
 #include <optional>
 #include <vector>
 
 namespace kvmscope::ui {
 
 class BreakpointsModel;
-class MachineSession;
 
 class DisassemblyModel : public QAbstractTableModel {
     Q_OBJECT
@@ -39,12 +37,15 @@ public:
 
     explicit DisassemblyModel(BreakpointsModel* breakpoints, QObject* parent = nullptr);
 
-    void setSession(MachineSession* session);
-    void setVcpu(size_t vcpu);
+    // Lists again from `snapshot` (RIP, the code mode) through `guest`, which must stay valid
+    // until the next setSnapshot or clear(). A new snapshot is a stop: the listing is current.
+    void setSnapshot(const inspect::VcpuSnapshot& snapshot, const inspect::GuestView& guest);
+    // The vcpu runs (or another, running one was selected): the listing stays that of the last
+    // stop, marked as such.
+    void setStale(size_t vcpu);
+    // No machine (or one about to be replaced): no listing, and no memory held.
+    void clear();
     size_t vcpu() const { return vcpu_; }
-
-    // Re-reads the listing when the vcpu is parked; otherwise marks it stale.
-    void refresh();
     // Lists from `address` on (the RIP row stays marked if it is in view).
     void goTo(uint64_t address);
     // Back to the listing around RIP, which follows every stop.
@@ -72,9 +73,11 @@ Q_SIGNALS:
 
 private:
     void setStatus(const QString& status);
+    void list(); // from the snapshot held, around RIP or from the anchor
 
     BreakpointsModel* breakpoints_;
-    QPointer<MachineSession> session_;
+    std::optional<inspect::VcpuSnapshot> snapshot_;
+    inspect::GuestView guest_;
     size_t vcpu_ = 0;
     std::optional<uint64_t> anchor_; // nullopt: around RIP
     std::optional<uint64_t> pc_;

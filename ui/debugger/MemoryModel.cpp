@@ -2,8 +2,6 @@
 
 #include "debug/Debugger.h"
 #include "debugger/DebugTarget.h"
-#include "machine/GuestMemory.h"
-#include "machine/Machine.h"
 #include "session/MachineSession.h"
 
 #include <QColor>
@@ -21,14 +19,39 @@ MemoryModel::MemoryModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 void MemoryModel::setSession(MachineSession* session) {
     session_ = session;
-    vcpu_ = 0;
-    previous_.clear();
-    previousValid_.clear();
-    refresh(true);
 }
 
-void MemoryModel::setVcpu(size_t vcpu) {
+void MemoryModel::clear() {
+    snapshot_.reset();
+    guest_ = {};
+    vcpu_ = 0;
+    stale_ = false;
+    previous_.clear();
+    previousValid_.clear();
+    beginResetModel();
+    bytes_.clear();
+    valid_.clear();
+    endResetModel();
+    setStatus(tr("no machine"));
+}
+
+void MemoryModel::setSnapshot(const inspect::VcpuSnapshot& snapshot,
+                              const inspect::GuestView& guest) {
+    // A new stop of the vcpu shown: the bytes of the last one are what the new ones are compared
+    // with. Another vcpu selected, or a snapshot taken again at the same stop (an edit), is no
+    // new stop: the comparison stays with the last one.
+    const bool newStop =
+        !snapshot_ || (snapshot_->vcpu == snapshot.vcpu && snapshot_->stop != snapshot.stop);
+    snapshot_ = snapshot;
+    guest_ = guest;
+    vcpu_ = snapshot.vcpu;
+    stale_ = false;
+    refresh(newStop);
+}
+
+void MemoryModel::setStale(size_t vcpu) {
     vcpu_ = vcpu;
+    stale_ = true;
     refresh(false);
 }
 
@@ -60,7 +83,7 @@ void MemoryModel::setStatus(const QString& status) {
 
 bool MemoryModel::read() {
     const size_t size = static_cast<size_t>(rows_) * kBytesPerRow;
-    if (!session_ || !canInspect(session_, vcpu_))
+    if (stale_ || !snapshot_ || !guest_.valid())
         return false;
     std::vector<uint8_t> bytes(size, 0);
     std::vector<bool> valid(size, false);
@@ -69,21 +92,9 @@ bool MemoryModel::read() {
         const uint64_t at = base_ + offset;
         const size_t chunk =
             static_cast<size_t>(std::min<uint64_t>(size - offset, kPage - (at % kPage)));
-        size_t got = 0;
-        try {
-            if (space_ == Space::Physical) {
-                GuestMemory& memory = session_->machine().memory();
-                if (memory.contains(at, chunk)) {
-                    memory.read(at, bytes.data() + offset, chunk);
-                    got = chunk;
-                }
-            } else {
-                got = debuggerOf(*session_).readLinear(static_cast<uint32_t>(vcpu_), at,
-                                                       bytes.data() + offset, chunk);
-            }
-        } catch (const std::exception&) {
-            got = 0; // the vcpu was resumed meanwhile: unreadable for now
-        }
+        const size_t got = space_ == Space::Physical
+                               ? (guest_.readPhysical(at, bytes.data() + offset, chunk) ? chunk : 0)
+                               : guest_.readLinear(*snapshot_, at, bytes.data() + offset, chunk);
         std::fill(valid.begin() + static_cast<ptrdiff_t>(offset),
                   valid.begin() + static_cast<ptrdiff_t>(offset + got), true);
         offset += chunk;
@@ -109,7 +120,7 @@ void MemoryModel::refresh(bool newStop) {
         previousValid_ = valid_;
         previousBase_ = base_;
     }
-    if (!session_) {
+    if (!guest_.valid()) {
         beginResetModel();
         bytes_.clear();
         valid_.clear();
@@ -237,7 +248,7 @@ bool MemoryModel::setData(const QModelIndex& index, const QVariant& value, int r
         Q_EMIT errorOccurred(tr("'%1' is not a byte in hexadecimal (00-ff)").arg(value.toString()));
         return false;
     }
-    if (!canInspect(session_, vcpu_)) {
+    if (!session_->vcpuInspectable(vcpu_)) {
         Q_EMIT errorOccurred(tr("memory can be edited while the machine is paused"));
         return false;
     }

@@ -1,10 +1,12 @@
 #pragma once
 // Guest memory as hex and ASCII, 16 bytes a row: guest-physical (RAM as the machine holds it)
-// or guest-virtual as the selected vcpu sees it through kvmscope's page walker
-// (Debugger::readLinear). Bytes that cannot be read (outside RAM, an unmapped page) show as
-// "??". Hex cells are editable while the machine is paused; an edit is written through the debugger
-// (writePhysical / writeLinear) and read back. Bytes that changed since the previous stop are
-// shown in red.
+// or guest-virtual as the selected vcpu saw it at its stop, through kvmscope's page walker and
+// the paging registers of the stop's snapshot (inspect/GuestView.h): reading asks no vcpu.
+// Bytes that cannot be read (outside RAM, an unmapped page) show as "??". Hex cells are editable
+// while the machine is paused; an edit is written through the debugger (writePhysical /
+// writeLinear) and read back. Bytes that changed since the previous stop are shown in red.
+#include "inspect/GuestView.h"
+
 #include <QAbstractTableModel>
 #include <QPointer>
 #include <cstdint>
@@ -26,8 +28,15 @@ public:
 
     explicit MemoryModel(QObject* parent = nullptr);
 
+    // The session edits are written through; the bytes come from setSnapshot's guest memory.
     void setSession(MachineSession* session);
-    void setVcpu(size_t vcpu);
+    // Reads the bytes again as `snapshot`'s vcpu saw them through `guest`, which must stay valid
+    // until the next setSnapshot or clear(). The first snapshot of a new stop makes the bytes
+    // read before it the baseline for the changed-byte marks.
+    void setSnapshot(const inspect::VcpuSnapshot& snapshot, const inspect::GuestView& guest);
+    // The vcpu runs: the bytes of the last stop stay, and are not editable.
+    void setStale(size_t vcpu);
+    void clear(); // no machine
     void setSpace(Space space);
     Space space() const { return space_; }
     // Shows `address` in the first row (rounded down to 16 bytes).
@@ -35,9 +44,6 @@ public:
     uint64_t baseAddress() const { return base_; }
     void setRowCount(int rows);
 
-    // Re-reads the bytes while the vcpu is parked. `newStop`: the values read become the
-    // baseline for the changed-byte marks of the next stop.
-    void refresh(bool newStop = true);
     // The byte at `address` as last read; nullopt when outside the view or unreadable.
     std::optional<uint8_t> byteAt(uint64_t address) const;
     QModelIndex indexOf(uint64_t address) const; // the hex cell of `address`
@@ -57,11 +63,15 @@ Q_SIGNALS:
     void errorOccurred(const QString& message);
 
 private:
-    // Reads [base_, base_ + size) into bytes_/valid_; false when the vcpu may not be read.
+    // Reads [base_, base_ + size) into bytes_/valid_; false when there is no stop to read at.
     bool read();
+    // Reads again; `newStop`: the bytes shown so far become the changed-byte marks' baseline.
+    void refresh(bool newStop);
     void setStatus(const QString& status);
 
     QPointer<MachineSession> session_;
+    std::optional<inspect::VcpuSnapshot> snapshot_;
+    inspect::GuestView guest_;
     size_t vcpu_ = 0;
     Space space_ = Space::Physical;
     uint64_t base_ = 0;

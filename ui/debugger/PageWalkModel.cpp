@@ -1,10 +1,5 @@
 #include "debugger/PageWalkModel.h"
 
-#include "cpu/VcpuRunner.h"
-#include "debug/Debugger.h"
-#include "debugger/DebugTarget.h"
-#include "kvm/Vcpu.h"
-#include "machine/Machine.h"
 #include "session/MachineSession.h"
 
 #include <QColor>
@@ -12,8 +7,6 @@
 
 namespace kvmscope::ui {
 namespace {
-
-constexpr int kCallTimeoutMs = 200; // the vcpu is parked
 
 QString hex(uint64_t value) {
     return QStringLiteral("0x%1").arg(value, 0, 16);
@@ -33,41 +26,46 @@ PageWalkModel::PageWalkModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 void PageWalkModel::setSession(MachineSession* session) {
     session_ = session;
-    vcpu_ = 0;
+}
+
+void PageWalkModel::clear() {
     beginResetModel();
+    snapshot_.reset();
+    guest_ = {};
+    stale_ = false;
     walk_.reset();
     kvm_.reset();
     endResetModel();
-    refresh();
+    Q_EMIT summaryChanged(summary());
 }
 
-void PageWalkModel::setVcpu(size_t vcpu) {
-    vcpu_ = vcpu;
-    refresh();
+void PageWalkModel::setSnapshot(const inspect::VcpuSnapshot& snapshot,
+                                const inspect::GuestView& guest) {
+    snapshot_ = snapshot;
+    guest_ = guest;
+    stale_ = false;
+    walk();
 }
 
 void PageWalkModel::setAddress(uint64_t linear) {
     linear_ = linear;
-    refresh();
+    walk();
 }
 
-void PageWalkModel::refresh() {
-    std::optional<debug::Translation> walk;
-    std::optional<kvm_translation> kvm;
-    if (canInspect(session_, vcpu_)) {
-        try {
-            walk = debuggerOf(*session_).translate(static_cast<uint32_t>(vcpu_), linear_);
-            const uint64_t linear = linear_;
-            kvm = session_->machine().vcpu(vcpu_).call(
-                [linear](kvm::Vcpu& v) { return v.translate(linear); }, kCallTimeoutMs);
-        } catch (const std::exception&) {
-            // Resumed meanwhile, or KVM refused: what was read stays (possibly nothing).
-        }
+void PageWalkModel::walk() {
+    if (!snapshot_ || stale_) {
+        if (walk_)
+            return; // running: keep the last walk
+        Q_EMIT summaryChanged(summary());
+        return;
     }
-    if (!walk && walk_)
-        return; // running: keep the last walk
+    std::optional<inspect::KvmTranslation> kvm;
+    if (const inspect::KvmTranslation* known = snapshot_->translation(linear_))
+        kvm = *known;
+    else if (session_)
+        kvm = session_->kvmTranslation(snapshot_->vcpu, linear_);
     beginResetModel();
-    walk_ = std::move(walk);
+    walk_ = guest_.translate(*snapshot_, linear_);
     kvm_ = kvm;
     endResetModel();
     Q_EMIT summaryChanged(summary());
@@ -76,9 +74,9 @@ void PageWalkModel::refresh() {
 bool PageWalkModel::agrees() const {
     if (!walk_ || !kvm_)
         return false;
-    if (walk_->valid != (kvm_->valid != 0))
+    if (walk_->valid != kvm_->valid)
         return false;
-    return !walk_->valid || walk_->physical == kvm_->physical_address;
+    return !walk_->valid || walk_->physical == kvm_->physical;
 }
 
 QString PageWalkModel::summary() const {
@@ -98,7 +96,7 @@ QString PageWalkModel::summary() const {
         text += tr("not mapped: %1").arg(QString::fromStdString(walk_->fault));
     }
     if (kvm_) {
-        text += kvm_->valid ? tr(" — KVM_TRANSLATE: %1").arg(hex(kvm_->physical_address))
+        text += kvm_->valid ? tr(" — KVM_TRANSLATE: %1").arg(hex(kvm_->physical))
                             : tr(" — KVM_TRANSLATE: not mapped");
         text += agrees() ? tr(" (agrees)") : tr(" (DISAGREES)");
     }
@@ -160,7 +158,7 @@ QVariant PageWalkModel::data(const QModelIndex& index, int role) const {
         return kvmRow ? tr("KVM_TRANSLATE") : tr("kvmscope");
     if (index.column() == EntryAddressColumn) {
         if (kvmRow)
-            return kvm_->valid ? hex(kvm_->physical_address) : tr("not mapped");
+            return kvm_->valid ? hex(kvm_->physical) : tr("not mapped");
         return walk_->valid ? hex(walk_->physical) : tr("not mapped");
     }
     if (index.column() == MeaningColumn) {

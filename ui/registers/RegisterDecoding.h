@@ -3,7 +3,7 @@
 // positions follow the Intel SDM vol. 3A: RFLAGS (section 2.3, figure 2-5), CR0/CR4 (section
 // 2.5, figure 2-7), IA32_EFER (section 2.2.1, table 2-1), and segment descriptor attributes
 // (section 3.4.5, figure 3-8) as KVM reports them in struct kvm_segment.
-#include "kvm/compat.h"
+#include "inspect/VcpuSnapshot.h" // kvm_segment, as the snapshots carry it
 
 #include <QString>
 #include <cstdint>

@@ -1,7 +1,6 @@
 #include "session/MachineSession.h"
 
 #include "common/Error.h"
-#include "cpu/VcpuRunner.h"
 #include "devices/Uart16550.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
@@ -29,6 +28,18 @@ MachineSession::MachineSession(const MachineConfig& config, kvm::System& system,
     statisticsTimer_.start();
     sampleClock_.start();
 }
+
+namespace {
+
+// A crashed vcpu parks at once; its report may take two calls.
+constexpr int kCrashReadTimeoutMs = 2000;
+
+// The addresses a snapshot translates besides RIP: the page-walk pane's, once it has one.
+std::span<const uint64_t> addressesOf(const std::optional<uint64_t>& watched) {
+    return watched ? std::span<const uint64_t>(&*watched, 1) : std::span<const uint64_t>();
+}
+
+} // namespace
 
 void MachineSession::attach() {
     machineConnections_.clear();
@@ -71,11 +82,18 @@ void MachineSession::attach() {
                             everRun_ = true;
                         if (state == cpu::RunState::Paused)
                             onRunnerParked(vcpu);
-                        updateState();
+                        else
+                            updateState();
                     },
                     Qt::QueuedConnection);
             }));
     }
+    // The boot state is the first stop of every vcpu. The vcpus park as soon as their threads
+    // start, nearly always before the connections above are made, so that their parks are never
+    // heard: the snapshots are taken here (one heard all the same takes it once more).
+    vcpuStops_.assign(machine.vcpuCount(), {});
+    for (uint32_t vcpu = 0; vcpu < machine.vcpuCount(); ++vcpu)
+        takeSnapshot(vcpu);
 }
 
 void MachineSession::reset(bool runAfter) {
@@ -86,6 +104,7 @@ void MachineSession::reset(bool runAfter) {
     onSerialOutput(QStringLiteral("\r\n-- kvmscope: boot %1 --\r\n").arg(host_->boots()).toUtf8());
     rebootFailed_ = false;
     rebootCancelled_ = false;
+    everRun_ = false; // the new machine's boot state, which attach() takes, has not run
     attach();
     uptimeBeforeMs_ = 0;
     runningClock_.invalidate();
@@ -124,6 +143,10 @@ void MachineSession::setRebootOnGuestReset(bool reboot) {
 
 std::vector<Device*> MachineSession::devices() const {
     return host_->devices();
+}
+
+std::vector<MachineHost::KernelDeviceOffer> MachineSession::kernelDeviceOffers() const {
+    return host_->kernelDeviceOffers();
 }
 
 Device& MachineSession::addKernelDevice(uint32_t type) {
@@ -186,6 +209,96 @@ bool MachineSession::vcpuParked(size_t vcpu) const {
     if (vcpu >= host_->machine().vcpuCount())
         return false;
     return host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
+}
+
+bool MachineSession::vcpuInspectable(size_t vcpu) const {
+    return state_ != State::Running && vcpuParked(vcpu);
+}
+
+std::optional<inspect::VcpuSnapshot> MachineSession::snapshot(size_t vcpu) const {
+    if (vcpu >= vcpuStops_.size())
+        return std::nullopt;
+    return vcpuStops_[vcpu].snapshot;
+}
+
+inspect::GuestView MachineSession::guestView() {
+    return inspect::guestViewOf(host_->machine());
+}
+
+inspect::ParkedState MachineSession::parkedState() const {
+    if (host_->machine().stopState())
+        return inspect::ParkedState::Stopped;
+    return everRun_ ? inspect::ParkedState::Paused : inspect::ParkedState::Created;
+}
+
+bool MachineSession::takeSnapshot(uint32_t vcpu) {
+    VcpuStops& stops = vcpuStops_.at(vcpu);
+    try {
+        inspect::VcpuSnapshot taken = inspect::captureVcpuSnapshot(
+            host_->machine().vcpu(vcpu), addressesOf(watchedAddress_), kCallTimeoutMs);
+        taken.stop = ++stops.stops;
+        taken.runState = parkedState();
+        stops.snapshot = std::move(taken);
+        return true;
+    } catch (const std::exception& error) {
+        // It was resumed meanwhile (the gdb stub may run it): its next park takes one.
+        log::get("ui")->debug("vcpu {}: no snapshot: {}", vcpu, error.what());
+        return false;
+    }
+}
+
+bool MachineSession::writeRegister(size_t vcpu, const inspect::RegisterWrite& write,
+                                   QString* error) {
+    auto fail = [error](const QString& reason) {
+        if (error)
+            *error = reason;
+        return false;
+    };
+    if (vcpu >= vcpuStops_.size())
+        return fail(tr("there is no vcpu %1").arg(vcpu));
+    if (!vcpuParked(vcpu))
+        return fail(tr("vcpu %1 is running").arg(vcpu));
+    VcpuStops& stops = vcpuStops_[vcpu];
+    try {
+        inspect::VcpuSnapshot taken = inspect::writeAndCapture(
+            host_->machine().vcpu(vcpu), write, addressesOf(watchedAddress_), kCallTimeoutMs);
+        // An edit is no new stop: the views keep comparing with the state before the stop.
+        taken.stop = stops.stops;
+        taken.runState = parkedState();
+        stops.snapshot = std::move(taken);
+    } catch (const std::exception& failure) {
+        return fail(QString::fromUtf8(failure.what()));
+    }
+    Q_EMIT snapshotTaken(*stops.snapshot);
+    return true;
+}
+
+std::optional<inspect::KvmTranslation> MachineSession::kvmTranslation(size_t vcpu,
+                                                                      uint64_t linear) {
+    watchedAddress_ = linear;
+    if (vcpu >= vcpuStops_.size() || !vcpuStops_[vcpu].snapshot)
+        return std::nullopt;
+    VcpuStops& stops = vcpuStops_[vcpu];
+    if (const inspect::KvmTranslation* known = stops.snapshot->translation(linear))
+        return *known;
+    if (!vcpuParked(vcpu))
+        return std::nullopt; // what KVM says of a running vcpu's address is already stale
+    try {
+        const inspect::KvmTranslation answer =
+            inspect::translateOnVcpu(host_->machine().vcpu(vcpu), linear, kCallTimeoutMs);
+        stops.snapshot->translations.push_back(answer);
+        return answer;
+    } catch (const std::exception& error) {
+        log::get("ui")->debug("vcpu {}: KVM_TRANSLATE of {:#x}: {}", vcpu, linear, error.what());
+        return std::nullopt;
+    }
+}
+
+std::optional<inspect::CrashReport> MachineSession::crashReport() {
+    const std::optional<MachineStop> stop = host_->machine().stopState();
+    if (!stop || stop->kind != StopKind::Crash || stop->vcpu >= host_->machine().vcpuCount())
+        return std::nullopt;
+    return inspect::readCrashReport(host_->machine(), stop->vcpu, kCrashReadTimeoutMs);
 }
 
 void MachineSession::run() {
@@ -276,6 +389,17 @@ QString MachineSession::statusText() const {
 }
 
 void MachineSession::onRunnerParked(uint32_t vcpu) {
+    // The snapshot first, so that the views the state change wakes find it; only when the vcpu
+    // is still parked (a resume may have come since the park was announced). Every announced
+    // park takes one: the announcements of a quick step's run and park come from two threads
+    // and may be heard in either order, so a park cannot be told from the one before it by the
+    // runs heard in between.
+    const bool take =
+        vcpu < vcpuStops_.size() && host_->machine().vcpu(vcpu).state() == cpu::RunState::Paused;
+    const bool taken = take && takeSnapshot(vcpu);
+    updateState();
+    if (taken)
+        Q_EMIT snapshotTaken(*vcpuStops_[vcpu].snapshot);
     Q_EMIT vcpuParkedChanged(vcpu);
 }
 
@@ -343,7 +467,21 @@ void MachineSession::updateState() {
         runningClock_.invalidate();
     }
     state_ = next;
+    // A machine that stops while its vcpus are parked (powered off while paused) changes no
+    // register: their snapshots now say Stopped, without a call, and are announced again. A vcpu
+    // whose park has not been heard yet takes a new one then.
+    std::vector<uint32_t> restated;
+    if (state_ == State::Stopped)
+        for (uint32_t vcpu = 0; vcpu < vcpuStops_.size(); ++vcpu)
+            if (auto& snapshot = vcpuStops_[vcpu].snapshot;
+                snapshot && snapshot->runState != inspect::ParkedState::Stopped &&
+                vcpuParked(vcpu)) {
+                snapshot->runState = inspect::ParkedState::Stopped;
+                restated.push_back(vcpu);
+            }
     Q_EMIT stateChanged(state_);
+    for (const uint32_t vcpu : restated)
+        Q_EMIT snapshotTaken(*vcpuStops_[vcpu].snapshot);
 }
 
 void MachineSession::sampleStatistics() {

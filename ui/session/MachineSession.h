@@ -4,10 +4,21 @@
 // statistics the status bar shows. Everything here runs on the GUI thread and never blocks on a
 // vcpu: run/pause/step/stop are the runners' non-blocking requests, and the state follows the
 // runners' stateChanged notifications, queued to the GUI thread.
+//
+// The session is the GUI's one door to the vcpu threads (docs/design.md, "One snapshot per
+// stop"): when a vcpu parks it takes the vcpu's VcpuSnapshot in one call on its thread and
+// announces it (snapshotTaken); the register, code, call-stack, page-walk and go-to views are
+// handed that value and read guest memory relative to it (guestView()), asking no vcpu again.
+// An edit of a register goes through the session, which writes it and takes the snapshot again
+// in the same call.
 #include "common/Signal.h"
 #include "debug/Debugger.h"
 #include "debug/gdb/GdbServer.h"
+#include "inspect/CrashReport.h"
+#include "inspect/GuestView.h"
+#include "inspect/VcpuSnapshot.h"
 #include "machine/MachineConfig.h"
+#include "machine/MachineHost.h"
 #include "machine/MachineStop.h"
 #include "trace/ExitTrace.h"
 
@@ -24,10 +35,6 @@
 namespace kvmscope {
 class Device;
 class Machine;
-class MachineHost;
-namespace kvm {
-class System;
-}
 } // namespace kvmscope
 
 namespace kvmscope::ui {
@@ -64,6 +71,29 @@ public:
     std::optional<MachineStop> stopReason() const;
     // True when `vcpu` is parked, so that its registers can be read or written at once.
     bool vcpuParked(size_t vcpu) const;
+    // `vcpu` is parked and the machine does not run: what its snapshot shows is where it is now.
+    // The debugger's views show their contents as current only then.
+    bool vcpuInspectable(size_t vcpu) const;
+
+    // --- the vcpus' state at their stops
+    static constexpr int kCallTimeoutMs = 200; // the vcpu is parked: a call takes microseconds
+    // The snapshot `vcpu` took when it last parked (or after an edit since); nullopt before the
+    // first, or when it could not be read. While the vcpu runs, it is that of its last stop.
+    std::optional<inspect::VcpuSnapshot> snapshot(size_t vcpu) const;
+    // The machine's memory, read relative to a snapshot. Valid until machineAboutToBeReplaced:
+    // a view that keeps one lets go of it then.
+    inspect::GuestView guestView();
+    // Writes a general register of the parked `vcpu` and takes its snapshot again in the same
+    // call, announced by snapshotTaken (the same stop number: an edit is not a new stop). False
+    // with the reason in `error` when the vcpu runs or KVM refuses.
+    bool writeRegister(size_t vcpu, const inspect::RegisterWrite& write, QString* error);
+    // KVM_TRANSLATE's answer for `linear` as `vcpu` sees it at its stop: the snapshot's, or, for
+    // an address it was not taken with, one call on the parked vcpu, kept in the snapshot. From
+    // then on every snapshot has the address's translation too (it is the page-walk pane's), so
+    // a stop costs no call of its own for it. nullopt when the vcpu runs.
+    std::optional<inspect::KvmTranslation> kvmTranslation(size_t vcpu, uint64_t linear);
+    // The crashed vcpu's report (inspect/CrashReport.h) when the machine stopped by a crash.
+    std::optional<inspect::CrashReport> crashReport();
 
     void run();
     void pause();
@@ -110,6 +140,8 @@ public:
     // KVM_CREATE_DEVICE of `type` on the machine's VM (a VM ioctl: no vcpu is touched), shown
     // with the other devices. Throws kvm::KvmError when the kernel refuses.
     Device& addKernelDevice(uint32_t type);
+    // The kernel device types the machine's VM accepts (MachineHost::kernelDeviceOffers).
+    std::vector<MachineHost::KernelDeviceOffer> kernelDeviceOffers() const;
 
     // The last kTranscriptCapacity bytes the guest wrote to COM1.
     QByteArray serialTranscript() const { return transcript_; }
@@ -132,6 +164,10 @@ Q_SIGNALS:
     void stateChanged(kvmscope::ui::MachineSession::State state);
     // A vcpu parked (after a pause, a step or a stop): its state is readable now.
     void vcpuParkedChanged(uint32_t vcpu);
+    // A vcpu's new snapshot (snapshot()): taken when it parked, after an edit, or re-announced
+    // when its machine stopped for good while it was parked (runState Stopped). Comes before
+    // vcpuParkedChanged for the same park.
+    void snapshotTaken(const kvmscope::inspect::VcpuSnapshot& snapshot);
     void serialOutput(const QByteArray& bytes);
     // A new statistics sample (exits, rates, uptime) is available.
     void statisticsUpdated();
@@ -151,6 +187,9 @@ Q_SIGNALS:
 private:
     void attach();
     void onRunnerParked(uint32_t vcpu);
+    // One call on the parked vcpu's thread; false (and a log line) when it could not be read.
+    bool takeSnapshot(uint32_t vcpu);
+    inspect::ParkedState parkedState() const;
     void onMachineStopped(const MachineStop& stop);
     void onSerialOutput(const QByteArray& bytes);
     void updateState();
@@ -163,8 +202,15 @@ private:
     // slot still runs.
     std::vector<Connection> machineConnections_;
     std::vector<Connection> hostConnections_;
-    bool rebootFailed_ = false;    // the guest reset itself and booting again failed
-    bool rebootCancelled_ = false; // stop() came between a guest reset and its reboot
+    // Per vcpu of the current machine: its last snapshot, and the snapshots taken at its parks.
+    struct VcpuStops {
+        std::optional<inspect::VcpuSnapshot> snapshot;
+        uint64_t stops = 0; // VcpuSnapshot::stop of the last park's
+    };
+    std::vector<VcpuStops> vcpuStops_;
+    std::optional<uint64_t> watchedAddress_; // translated in every snapshot (kvmTranslation)
+    bool rebootFailed_ = false;              // the guest reset itself and booting again failed
+    bool rebootCancelled_ = false;           // stop() came between a guest reset and its reboot
     State state_ = State::Created;
     bool everRun_ = false;
 
@@ -183,3 +229,6 @@ private:
 };
 
 } // namespace kvmscope::ui
+
+// Carried by snapshotTaken (also to QSignalSpy in the tests).
+Q_DECLARE_METATYPE(kvmscope::inspect::VcpuSnapshot)

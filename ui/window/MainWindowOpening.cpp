@@ -1,7 +1,7 @@
 // MainWindow: opening machines (the one start-paused rule), the recent images and dropped
 // files.
 #include "common/Error.h"
-#include "models/MachineListModel.h"
+#include "session/MachineListModel.h"
 #include "session/MachineSession.h"
 #include "window/MainWindow.h"
 

@@ -1,9 +1,7 @@
 // MainWindow: the crash report of a machine and Help > About.
-#include "cpu/CrashState.h"
 #include "machine/Machine.h"
-#include "models/MachineListModel.h"
+#include "session/MachineListModel.h"
 #include "session/MachineSession.h"
-#include "trace/ExitRecord.h"
 #include "window/MainWindow.h"
 
 #include <QCoreApplication>
@@ -14,11 +12,6 @@
 #include <QUrl>
 
 namespace kvmscope::ui {
-namespace {
-
-constexpr int kCrashReadTimeoutMs = 2000; // the crashed vcpu parks at once
-
-} // namespace
 
 void MainWindow::reportCrash(MachineSession& session) {
     const std::optional<MachineStop> stop = session.machine().stopState();
@@ -39,23 +32,22 @@ void MainWindow::reportCrash(MachineSession& session) {
     // What the Registers view shows is KVM's state after the stop; on AMD hosts a triple fault
     // has reset the vcpu by then. Say which it is, and give the registers at the last exit
     // before the crash, the last state of the guest's own that kvmscope saw.
-    const cpu::CrashState state =
-        cpu::readCrashState(session.machine().vcpu(stop->vcpu), stop->vcpu, kCrashReadTimeoutMs);
+    const std::optional<inspect::CrashReport> report = session.crashReport();
     QString shows = tr("The Registers view shows its vcpus as KVM reports them after the stop.");
-    if (state.resetByKvm())
+    if (report && report->resetByKvm)
         shows = tr("KVM reset vcpu %1 when it reported the shutdown (AMD hosts do), so the "
                    "Registers view shows its reset state, not the crash. The registers at its "
                    "last exit before the crash are under Details.")
                     .arg(stop->vcpu);
-    else if (state.lastExit)
+    else if (report && report->hasLastExit)
         shows += tr(" The registers at the last exit before the crash are under Details.");
     auto* box =
         new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
                         tr("The guest %1 crashed: %2\n\n%3")
                             .arg(session.name(), QString::fromStdString(stop->reason), shows),
                         QMessageBox::Ok, this);
-    box->setDetailedText(
-        QString::fromStdString(cpu::formatCrashState(state, trace::monotonicNs())));
+    if (report)
+        box->setDetailedText(QString::fromStdString(report->text));
     box->setObjectName(QStringLiteral("crashReport"));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setWindowModality(Qt::NonModal);

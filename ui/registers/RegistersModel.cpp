@@ -1,8 +1,5 @@
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
 
-#include "common/Error.h"
-#include "cpu/VcpuRunner.h"
-#include "machine/Machine.h"
 #include "registers/DebugFpuDecoding.h"
 #include "registers/MsrNames.h"
 #include "registers/RegisterDecoding.h"
@@ -50,78 +47,74 @@ void RegistersModel::setSession(MachineSession* session) {
     if (session_) {
         connect(session_, &MachineSession::stateChanged, this,
                 &RegistersModel::onSessionStateChanged);
-        connect(session_, &MachineSession::vcpuParkedChanged, this, &RegistersModel::onVcpuParked);
+        connect(session_, &MachineSession::snapshotTaken, this, &RegistersModel::setSnapshot);
     }
-    beginResetModel();
-    state_.reset();
-    groups_.clear();
-    baseline_.clear();
-    endResetModel();
-    refresh(true);
+    clear();
 }
 
 void RegistersModel::setVcpu(size_t vcpu) {
     if (vcpu == vcpu_)
         return;
     vcpu_ = vcpu;
+    clear();
+}
+
+void RegistersModel::clear() {
     beginResetModel();
-    state_.reset();
+    snapshot_.reset();
     groups_.clear();
     baseline_.clear();
     endResetModel();
-    refresh(true);
+    stale_ = false;
+    if (session_) {
+        stale_ = !session_->vcpuParked(vcpu_);
+        if (const auto last = session_->snapshot(vcpu_))
+            setSnapshot(*last);
+    }
+    Q_EMIT statusChanged(statusText());
 }
 
 QString RegistersModel::statusText() const {
-    if (!session_)
+    if (!session_ && !snapshot_)
         return tr("no machine");
-    if (!state_)
+    if (!snapshot_)
         return stale_ ? tr("vcpu %1 running — no state read yet").arg(vcpu_)
                       : tr("vcpu %1: state unavailable").arg(vcpu_);
     if (stale_)
         return tr("vcpu %1 running — state at last stop").arg(vcpu_);
     return tr("vcpu %1 %2")
         .arg(vcpu_)
-        .arg(session_->state() == MachineSession::State::Stopped ? tr("stopped") : tr("paused"));
+        .arg(snapshot_->runState == inspect::ParkedState::Stopped ? tr("stopped") : tr("paused"));
 }
 
 void RegistersModel::onSessionStateChanged() {
-    if (!session_)
-        return;
-    const bool running = !session_->vcpuParked(vcpu_);
-    if (running != stale_) {
-        stale_ = running;
-        Q_EMIT statusChanged(statusText());
-    }
+    if (session_)
+        setStale(!session_->vcpuParked(vcpu_));
 }
 
-void RegistersModel::onVcpuParked(uint32_t vcpu) {
-    if (vcpu == vcpu_)
-        refresh(true);
+void RegistersModel::setStale(bool stale) {
+    if (stale == stale_)
+        return;
+    stale_ = stale;
+    if (!groups_.empty()) // greyed or not, editable or not
+        for (int group = 0; group < static_cast<int>(groups_.size()); ++group) {
+            const QModelIndex parentIndex = index(group, 0);
+            const int last =
+                static_cast<int>(groups_[static_cast<size_t>(group)].registers.size()) - 1;
+            if (last >= 0)
+                Q_EMIT dataChanged(index(0, 0, parentIndex),
+                                   index(last, ColumnCount - 1, parentIndex));
+        }
+    Q_EMIT statusChanged(statusText());
 }
 
-void RegistersModel::refresh(bool newStop) {
-    if (!session_ || vcpu_ >= session_->vcpuCount()) {
-        stale_ = false;
-        Q_EMIT statusChanged(statusText());
+void RegistersModel::setSnapshot(const inspect::VcpuSnapshot& snapshot) {
+    if (snapshot.vcpu != vcpu_)
         return;
-    }
-    if (!session_->vcpuParked(vcpu_)) {
-        stale_ = true; // never ask a running vcpu: show the last stop's state
-        Q_EMIT statusChanged(statusText());
-        return;
-    }
-    cpu::CpuState state;
-    try {
-        state = session_->machine().vcpu(vcpu_).readState(kCallTimeoutMs);
-    } catch (const Error& error) {
-        stale_ = true;
-        Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
-        Q_EMIT statusChanged(statusText());
-        return;
-    }
-    stale_ = false;
-    std::vector<Group> groups = buildGroups(state);
+    // A snapshot is taken of a parked vcpu; a session's may be of a stop it has left since.
+    stale_ = session_ && !session_->vcpuParked(vcpu_);
+    const bool newStop = !snapshot_ || snapshot_->stop != snapshot.stop;
+    std::vector<Group> groups = buildGroups(snapshot.cpu);
     if (newStop && !groups_.empty())
         baseline_ = groups_;
     bool sameShape = groups.size() == groups_.size();
@@ -130,12 +123,12 @@ void RegistersModel::refresh(bool newStop) {
     if (!sameShape) {
         beginResetModel();
         groups_ = std::move(groups);
-        state_ = state;
+        snapshot_ = snapshot;
         markChanges();
         endResetModel();
     } else {
         groups_ = std::move(groups);
-        state_ = state;
+        snapshot_ = snapshot;
         markChanges();
         for (int group = 0; group < static_cast<int>(groups_.size()); ++group) {
             const QModelIndex parentIndex = index(group, 0);
@@ -415,7 +408,7 @@ bool RegistersModel::setData(const QModelIndex& index, const QVariant& value, in
         Q_EMIT errorOccurred(tr("%1 is read-only in this view").arg(reg.name));
         return false;
     }
-    if (!session_->vcpuParked(vcpu_)) {
+    if (stale_ || !session_->vcpuParked(vcpu_)) {
         Q_EMIT errorOccurred(
             tr("vcpu %1 is running: pause it to edit %2").arg(vcpu_).arg(reg.name));
         return false;
@@ -426,16 +419,14 @@ bool RegistersModel::setData(const QModelIndex& index, const QVariant& value, in
             tr("%1: '%2' is not a value (hex, or #decimal)").arg(reg.name, value.toString()));
         return false;
     }
-    try {
-        cpu::VcpuRunner& runner = session_->machine().vcpu(vcpu_);
-        cpu::CpuState state = runner.readState(kCallTimeoutMs);
-        state.regs.*reg.editable = parsed;
-        runner.writeState(state, cpu::PartRegs, kCallTimeoutMs);
-    } catch (const Error& error) {
-        Q_EMIT errorOccurred(tr("writing %1: %2").arg(reg.name, QString::fromUtf8(error.what())));
+    // The session writes it and hands this model the snapshot taken after it (snapshotTaken).
+    // `reg` goes with the groups the new snapshot replaces.
+    const QString name = reg.name;
+    QString error;
+    if (!session_->writeRegister(vcpu_, {reg.editable, parsed}, &error)) {
+        Q_EMIT errorOccurred(tr("writing %1: %2").arg(name, error));
         return false;
     }
-    refresh(false);
     return true;
 }
 

@@ -1,6 +1,6 @@
-#include "views/RegistersView.h"
+#include "registers/RegistersView.h"
 
-#include "models/RegistersModel.h"
+#include "registers/RegistersModel.h"
 #include "session/MachineSession.h"
 
 #include <QComboBox>

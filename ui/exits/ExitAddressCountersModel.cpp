@@ -1,4 +1,4 @@
-#include "models/ExitAddressCountersModel.h"
+#include "exits/ExitAddressCountersModel.h"
 
 #include "machine/Machine.h"
 #include "session/MachineSession.h"

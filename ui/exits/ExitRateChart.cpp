@@ -1,6 +1,6 @@
-#include "views/ExitRateChart.h"
+#include "exits/ExitRateChart.h"
 
-#include "models/ExitRateHistory.h"
+#include "exits/ExitRateHistory.h"
 
 #include <QChart>
 #include <QLineSeries>

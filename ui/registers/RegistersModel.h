@@ -1,11 +1,13 @@
 #pragma once
 // One vcpu's registers as a two-level tree: groups (general, instruction, segments, control,
 // descriptor tables, debug, FPU/SSE, the MSRs the host lists) and their registers, with columns
-// name / value / decoded. Values that changed since the previous stop are highlighted. The state is
-// read through the runner (VcpuRunner::readState) only while the vcpu is parked; while it runs, the
-// model keeps the state of the last stop and says so (stale()). General registers, RIP and RFLAGS
-// are editable while parked and are written back with VcpuRunner::writeState(PartRegs).
-#include "cpu/CpuState.h"
+// name / value / decoded. Values that changed since the previous stop are highlighted. The model
+// is handed each stop's VcpuSnapshot as a value (setSnapshot; bound to a session it takes the
+// session's snapshots of its vcpu) and never asks a vcpu itself; while the vcpu runs it keeps the
+// state of the last stop and says so (stale()). General registers, RIP and RFLAGS are editable
+// while parked: an edit goes through the session (MachineSession::writeRegister), which writes it
+// and hands the model the snapshot taken again after it.
+#include "inspect/VcpuSnapshot.h"
 
 #include <QAbstractItemModel>
 #include <QPointer>
@@ -23,26 +25,28 @@ public:
     // RawValueRole: the register's value; for ST and XMM (wider than 64 bits) a 64-bit fold of
     // it that is only meant for change detection — their DisplayRole text is the full value.
     enum Role { ChangedRole = Qt::UserRole + 1, RawValueRole };
-    static constexpr int kCallTimeoutMs = 200; // the vcpu is parked: a read takes microseconds
 
     explicit RegistersModel(QObject* parent = nullptr);
 
+    // Follows `session`'s snapshots of vcpu() and its run state; edits are written through it.
     void setSession(MachineSession* session);
     MachineSession* session() const;
+    // Shows `vcpu` (its last snapshot, when bound to a session): nothing is highlighted yet.
     void setVcpu(size_t vcpu);
     size_t vcpu() const { return vcpu_; }
 
-    // True while the vcpu runs: the values are those of the last stop.
+    // Shows `snapshot` (of vcpu()): a new stop's values are compared with the previous stop's
+    // and the changed ones highlighted; a snapshot of the same stop (taken again after an edit)
+    // keeps the comparison with the previous stop. A snapshot of another vcpu is ignored.
+    void setSnapshot(const inspect::VcpuSnapshot& snapshot);
+    // True while the vcpu runs: the values are those of the last stop (greyed, not editable).
+    void setStale(bool stale);
     bool stale() const { return stale_; }
     QString statusText() const;
-    std::optional<cpu::CpuState> snapshot() const { return state_; }
+    const std::optional<inspect::VcpuSnapshot>& snapshot() const { return snapshot_; }
 
     // The index of a register by name ("RAX", "RIP", "CR0", ...), column `column`.
     QModelIndex indexOfRegister(const QString& name, int column = ValueColumn) const;
-
-    // Re-reads the state if the vcpu is parked. `newStop`: the vcpu parked since the last read,
-    // so the current values become the baseline that the next ones are compared with.
-    void refresh(bool newStop = true);
 
     QModelIndex index(int row, int column, const QModelIndex& parent = {}) const override;
     QModelIndex parent(const QModelIndex& child) const override;
@@ -77,13 +81,13 @@ private:
     static Group fpuGroup(const kvm_fpu& fpu);
     static Group msrGroup(const std::vector<kvm_msr_entry>& msrs);
     void markChanges();
+    void clear();
     void onSessionStateChanged();
-    void onVcpuParked(uint32_t vcpu);
 
     QPointer<MachineSession> session_;
     size_t vcpu_ = 0;
     bool stale_ = false;
-    std::optional<cpu::CpuState> state_;
+    std::optional<inspect::VcpuSnapshot> snapshot_;
     std::vector<Group> groups_;
     std::vector<Group> baseline_; // the groups at the previous stop
 };

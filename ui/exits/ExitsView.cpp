@@ -1,10 +1,10 @@
-#include "views/ExitsView.h"
+#include "exits/ExitsView.h"
 
-#include "models/ExitAddressCountersModel.h"
-#include "models/ExitCountersModel.h"
-#include "models/ExitRateHistory.h"
-#include "models/RecentExitsModel.h"
-#include "views/ExitRateChart.h"
+#include "exits/ExitAddressCountersModel.h"
+#include "exits/ExitCountersModel.h"
+#include "exits/ExitRateChart.h"
+#include "exits/ExitRateHistory.h"
+#include "exits/RecentExitsModel.h"
 
 #include <QCheckBox>
 #include <QFileDialog>

@@ -1,4 +1,4 @@
-#include "models/MachineListModel.h"
+#include "session/MachineListModel.h"
 
 #include "session/MachineSession.h"
 

@@ -1,4 +1,4 @@
-#include "models/ExitCountersModel.h"
+#include "exits/ExitCountersModel.h"
 
 #include "session/MachineSession.h"
 #include "trace/ExitRecord.h"

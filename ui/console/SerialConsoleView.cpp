@@ -1,4 +1,4 @@
-#include "views/SerialConsoleView.h"
+#include "console/SerialConsoleView.h"
 
 #include "session/MachineSession.h"
 #include "terminal/TerminalWidget.h"

@@ -1,4 +1,4 @@
-#include "models/DeviceTreeModel.h"
+#include "devices/DeviceTreeModel.h"
 
 #include "machine/Machine.h"
 #include "session/MachineSession.h"

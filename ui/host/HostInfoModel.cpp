@@ -1,4 +1,4 @@
-#include "models/HostInfoModel.h"
+#include "host/HostInfoModel.h"
 
 #include "host/HostProfile.h"
 

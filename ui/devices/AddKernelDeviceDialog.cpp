@@ -1,10 +1,6 @@
-#include "window/AddKernelDeviceDialog.h"
+#include "devices/AddKernelDeviceDialog.h"
 
 #include "common/Error.h"
-#include "devices/kernel/KernelDevice.h"
-#include "kvm/DeviceFd.h"
-#include "kvm/Vm.h"
-#include "machine/Machine.h"
 #include "session/MachineSession.h"
 
 #include <QDialogButtonBox>
@@ -26,27 +22,17 @@ AddKernelDeviceDialog::AddKernelDeviceDialog(MachineSession& session, QWidget* p
     : QDialog(parent), session_(session) {
     setWindowTitle(tr("Add kernel device — %1").arg(session.name()));
     types_ = new QStandardItemModel(this);
-    // Type 0 is not a device; the others are enum kvm_device_type. The test ioctl creates
-    // nothing, so probing every type is cheap and leaves the VM unchanged.
-    const kvm::Vm& vm = session.machine().vm();
-    QList<uint32_t> present;
-    for (const Device* device : session.devices())
-        if (const auto* kernelDevice = dynamic_cast<const KernelDevice*>(device))
-            present << kernelDevice->type();
-    for (uint32_t type = 1; type < KVM_DEV_TYPE_MAX; ++type) {
-        if (!vm.canCreateDevice(type))
-            continue;
-        QString text = QString::fromStdString(kvm::DeviceFd::typeName(type));
+    // The test ioctl creates nothing, so probing every type is cheap and leaves the VM unchanged.
+    for (const MachineHost::KernelDeviceOffer& offer : session.kernelDeviceOffers()) {
+        QString text = QString::fromStdString(offer.name);
         auto* item = new QStandardItem;
-        item->setData(type, kTypeRole);
+        item->setData(offer.type, kTypeRole);
         item->setEditable(false);
-        if (present.contains(type)) {
-            // KVM allows one VFIO device per VM (virt/kvm/vfio.c answers a second with EBUSY):
-            // offered, but not again.
-            const bool onePerVm = type == KVM_DEV_TYPE_VFIO;
-            text += onePerVm ? tr(" (already on this machine; one per VM)")
-                             : tr(" (already on this machine)");
-            if (onePerVm)
+        if (offer.added > 0) {
+            // A type KVM allows once per VM (VFIO) is offered, but not again.
+            text += offer.onePerVm ? tr(" (already on this machine; one per VM)")
+                                   : tr(" (already on this machine)");
+            if (offer.onePerVm)
                 item->setFlags(item->flags() & ~Qt::ItemIsEnabled);
         }
         item->setText(text);
@@ -130,8 +116,9 @@ void AddKernelDeviceDialog::accept() {
     try {
         added_ = &session_.addKernelDevice(type);
     } catch (const Error& failure) {
-        error_->setText(tr("%1: %2").arg(QString::fromStdString(kvm::DeviceFd::typeName(type)),
-                                         QString::fromUtf8(failure.what())));
+        error_->setText(
+            tr("%1: %2").arg(QString::fromStdString(MachineHost::kernelDeviceTypeName(type)),
+                             QString::fromUtf8(failure.what())));
         error_->show();
         return;
     }

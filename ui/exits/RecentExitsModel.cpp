@@ -1,6 +1,5 @@
-#include "models/RecentExitsModel.h"
+#include "exits/RecentExitsModel.h"
 
-#include "cpu/VcpuRunner.h"
 #include "machine/Machine.h"
 #include "session/MachineSession.h"
 

@@ -1,4 +1,4 @@
-#include "models/ExitRateHistory.h"
+#include "exits/ExitRateHistory.h"
 
 #include "session/MachineSession.h"
 

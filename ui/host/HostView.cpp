@@ -1,6 +1,6 @@
-#include "views/HostView.h"
+#include "host/HostView.h"
 
-#include "models/HostInfoModel.h"
+#include "host/HostInfoModel.h"
 
 #include <QHeaderView>
 #include <QTreeView>

@@ -1,6 +1,6 @@
-#include "views/DevicesView.h"
+#include "devices/DevicesView.h"
 
-#include "models/DeviceTreeModel.h"
+#include "devices/DeviceTreeModel.h"
 
 #include <QHeaderView>
 #include <QTreeView>

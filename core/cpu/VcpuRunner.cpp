@@ -728,27 +728,7 @@ VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
 }
 
 CpuState VcpuRunner::readState(int timeoutMs) {
-    return call(
-        [this](kvm::Vcpu& vcpu) {
-            CpuState state;
-            state.vcpu = vcpu.id();
-            state.regs = vcpu.regs();
-            state.sregs = vcpu.sregs();
-            state.fpu = vcpu.fpu();
-            state.debugRegs = vcpu.debugRegs();
-            state.events = vcpu.events();
-            state.mpState = vcpu.mpState();
-            try {
-                state.lapic = vcpu.lapic();
-                state.hasLapic = true;
-            } catch (const kvm::KvmError&) {
-                state.hasLapic = false; // no in-kernel irqchip
-            }
-            if (!msrIndices_.empty())
-                state.msrs = vcpu.msrs(msrIndices_);
-            return state;
-        },
-        timeoutMs);
+    return call([this](kvm::Vcpu& vcpu) { return readCpuState(vcpu, msrIndices_); }, timeoutMs);
 }
 
 void VcpuRunner::writeState(const CpuState& state, unsigned parts, int timeoutMs) {

@@ -2,6 +2,8 @@
 
 #include "cpu/GuestOperand.h"
 #include "debug/Disassembler.h"
+#include "kvm/Vcpu.h"
+#include "log/Log.h"
 
 #include <Zydis/Zydis.h>
 #include <array>
@@ -247,6 +249,58 @@ uint32_t hostMxcsrMask() {
         return value != 0 ? value : static_cast<uint32_t>(kDefaultMxcsrMask);
     }();
     return mask;
+}
+
+std::optional<CompletedInstruction>
+completeInstruction(kvm::Vcpu& vcpu, std::span<const uint8_t> instruction, GuestMemory* memory) {
+    const kvm_sregs sregs = vcpu.sregs();
+    kvm_fpu fpu = vcpu.fpu();
+    kvm_regs regs = vcpu.regs();
+    FallbackAction action = decideFallback(instruction, sregs.cr0, fpu.fsw);
+    std::optional<uint32_t> mxcsr;
+    if (action.kind == FallbackAction::Kind::NotHandled && memory) {
+        // A completed STMXCSR has written guest RAM already: the checks below only ever turn
+        // down a Raise, so RIP always moves past a store that was made.
+        const MxcsrCompletion completion =
+            completeMxcsrInstruction(instruction, regs, sregs, fpu.mxcsr, hostMxcsrMask(), *memory);
+        if (*completion.refusal)
+            log::get("kvm")->warn("vcpu {}: not completing the instruction at RIP {:#x}: {}",
+                                  vcpu.id(), regs.rip, completion.refusal);
+        action = completion.action;
+        mxcsr = completion.mxcsr;
+    }
+    if (action.kind == FallbackAction::Kind::NotHandled)
+        return std::nullopt;
+    kvm_vcpu_events events = vcpu.events();
+    const bool raises = action.kind != FallbackAction::Kind::Skip;
+    if (raises && (events.exception.injected || events.exception.pending ||
+                   events.interrupt.injected || events.nmi.injected))
+        return std::nullopt;
+    const uint64_t at = regs.rip;
+    if (mxcsr) {
+        fpu.mxcsr = *mxcsr;
+        vcpu.setFpu(fpu);
+    }
+    if (action.kind != FallbackAction::Kind::Raise) {
+        regs.rip += action.length;
+        vcpu.setRegs(regs);
+    }
+    if (action.setsCr2) {
+        // A #PF reports its linear address in CR2, which the injected exception does not carry
+        // (KVM_CAP_EXCEPTION_PAYLOAD is not enabled): set it first.
+        kvm_sregs faulting = sregs;
+        faulting.cr2 = action.cr2;
+        vcpu.setSregs(faulting);
+    }
+    if (raises) {
+        events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
+        events.exception.injected = 1;
+        events.exception.nr = action.vector;
+        events.exception.has_error_code = action.hasErrorCode;
+        events.exception.error_code = action.errorCode;
+        vcpu.setEvents(events);
+    }
+    return CompletedInstruction{action.mnemonic, at};
 }
 
 } // namespace kvmscope::cpu

@@ -33,7 +33,10 @@
 
 namespace kvmscope {
 class GuestMemory;
+namespace kvm {
+class Vcpu;
 }
+} // namespace kvmscope
 
 namespace kvmscope::cpu {
 
@@ -85,5 +88,20 @@ MxcsrCompletion completeMxcsrInstruction(std::span<const uint8_t> instruction, c
 // The MXCSR_MASK field of an FXSAVE image taken on this host, kDefaultMxcsrMask when that field
 // is 0 (SDM vol. 1 11.6.6). Guests run on the host's CPU, so this is theirs too.
 uint32_t hostMxcsrMask();
+
+struct CompletedInstruction {
+    const char* mnemonic = "";
+    uint64_t rip = 0; // where the instruction was
+};
+
+// On the vcpu's own thread, at the KVM_EXIT_INTERNAL_ERROR that reported the bytes of the
+// instruction at RIP (`instruction`): completes it as decideFallback says, or else as
+// completeMxcsrInstruction says with `memory` (null: an instruction with a memory operand stays
+// refused). RIP moves past it, MXCSR or CR2 take their new value and the exception is injected
+// (KVM_SET_REGS, Vcpu::setFpu, KVM_SET_SREGS, KVM_SET_VCPU_EVENTS). nullopt, the registers
+// untouched, for an instruction kvmscope does not complete, or one that raises an exception
+// while another event is mid-delivery (the injection would replace that event): the vcpu stops.
+std::optional<CompletedInstruction>
+completeInstruction(kvm::Vcpu& vcpu, std::span<const uint8_t> instruction, GuestMemory* memory);
 
 } // namespace kvmscope::cpu

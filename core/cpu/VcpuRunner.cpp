@@ -2,7 +2,7 @@
 
 #include "common/Error.h"
 #include "cpu/EmulationFallback.h"
-#include "debug/ExitBreakpoints.h"
+#include "cpu/ExitAction.h"
 #include "kvm/Ioctl.h"
 #include "log/Log.h"
 #include "machine/AddressBus.h"
@@ -20,11 +20,6 @@ namespace {
 // ioctl returns EINTR. SA_RESTART keeps other syscalls on the vcpu thread (a serial sink's write)
 // from failing; KVM_RUN is never restarted (it returns EINTR itself).
 constexpr int kKickSignal = SIGUSR1;
-
-// DR6.BS (SDM vol. 3B 18.2.3): the #DB was a single-step trap.
-constexpr uint64_t kDr6SingleStep = 1u << 14;
-constexpr uint8_t kInt3Opcode = 0xCC;    // INT3 (Intel SDM vol. 2A, "INT n/INTO/INT3/INT1")
-constexpr uint8_t kBreakpointVector = 3; // #BP
 
 void onKick(int) {}
 
@@ -59,37 +54,6 @@ const char* toString(RunState state) {
     return "?";
 }
 
-const char* toString(StopCause cause) {
-    switch (cause) {
-    case StopCause::None:
-        return "none";
-    case StopCause::Shutdown:
-        return "triple fault (shutdown)";
-    case StopCause::InternalError:
-        return "internal error";
-    case StopCause::FailEntry:
-        return "failed entry";
-    case StopCause::Halted:
-        return "halted";
-    case StopCause::Debug:
-        return "debug exit";
-    case StopCause::ExitBreakpoint:
-        return "exit breakpoint";
-    case StopCause::SystemEvent:
-        return "system event";
-    case StopCause::Stepped:
-        return "stepped";
-    case StopCause::HostError:
-        return "host error";
-    }
-    return "?";
-}
-
-bool VcpuStop::crash() const {
-    return cause == StopCause::Shutdown || cause == StopCause::InternalError ||
-           cause == StopCause::FailEntry || cause == StopCause::HostError;
-}
-
 VcpuRunner::VcpuRunner(kvm::Vcpu vcpu, const AddressBus& ioBus, const AddressBus& mmioBus,
                        VcpuHost& host)
     : vcpu_(std::move(vcpu)), ioBus_(ioBus), mmioBus_(mmioBus), host_(host) {}
@@ -116,6 +80,10 @@ void VcpuRunner::kick() {
         pthread_kill(threadHandle_.load(), kKickSignal);
 }
 
+void VcpuRunner::clearKick() {
+    immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
+}
+
 void VcpuRunner::resume() {
     {
         std::lock_guard lock(mutex_);
@@ -129,35 +97,12 @@ void VcpuRunner::resume() {
     changed_.notify_all();
 }
 
-void VcpuRunner::step(const StepRequest& request) {
-    {
-        std::lock_guard lock(mutex_);
-        if (request_ == Request::Quit)
-            return;
-        request_ = Request::Step;
-        stepRequest_ = request;
-        stepRequest_.count = std::max<uint64_t>(request.count, 1);
-        ++stepSerial_;
-    }
-    setState(RunState::Running); // see resume()
-    changed_.notify_all();
-}
-
 void VcpuRunner::setGuestDebug(const kvm_guest_debug& debug) {
     {
         std::lock_guard lock(mutex_);
         armedDebug_ = debug;
     }
     // A running vcpu leaves KVM_RUN and, its request unchanged, re-enters with the new state.
-    if (state_.load() == RunState::Running)
-        kick();
-}
-
-void VcpuRunner::setStepCheckAddresses(std::vector<uint64_t> linearAddresses) {
-    {
-        std::lock_guard lock(mutex_);
-        stepCheck_ = std::move(linearAddresses);
-    }
     if (state_.load() == RunState::Running)
         kick();
 }
@@ -265,7 +210,7 @@ void VcpuRunner::threadMain() {
         runStepWithoutBreakpoints_ = singleStep && stepRequest.firstWithoutBreakpoints;
         runStepCheck_ = stepCheck_;
         // Consume any kick aimed at the previous run; a kick from now on interrupts this one.
-        immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
+        clearKick();
         lock.unlock();
         setState(RunState::Running);
         try {
@@ -277,7 +222,10 @@ void VcpuRunner::threadMain() {
             VcpuStop stop{vcpu_.id(), StopCause::HostError, 0, 0, error.what()};
             logger->error("vcpu {}: {}", vcpu_.id(), error.what());
             lock.lock();
-            request_ = Request::Pause;
+            // Park, unless stop() asked the thread to end meanwhile: a Quit overwritten here
+            // would park it for good and leave ~VcpuRunner's join() waiting.
+            if (request_ != Request::Quit)
+                request_ = Request::Pause;
             lock.unlock();
             host_.vcpuStopped(stop);
         }
@@ -291,108 +239,6 @@ void VcpuRunner::threadMain() {
     }
     lock.unlock();
     setState(RunState::Stopped);
-}
-
-void VcpuRunner::runSteps(const StepRequest& request, uint64_t serial) {
-    lastStepPc_.store(kNoStepPc, std::memory_order_relaxed);
-    stepsDone_.store(0, std::memory_order_relaxed);
-    stepPcs_.clear();
-    const bool ranged = request.rangeBegin < request.rangeEnd;
-    uint64_t done = 0;
-    uint64_t pc = 0;
-    // Every way out leaves the count and the last completed step's address for the caller.
-    auto finish = [&] {
-        lastStepPc_.store(done > 0 ? pc : kNoStepPc, std::memory_order_relaxed);
-        stepsDone_.store(done, std::memory_order_release);
-    };
-    while (done < request.count) {
-        if (!runUntilInterrupted(true)) {
-            // A stop (it has reported itself and asked to park), a pause, or a kick that only
-            // brought new breakpoints: the last steps again with them, the others end here.
-            if (stepsContinue(serial))
-                continue;
-            finish();
-            return;
-        }
-        ++done;
-        const auto reported = lastStepPc_.load(std::memory_order_relaxed);
-        pc = reported != kNoStepPc ? reported : currentLinearPc();
-        if (request.recordPcs)
-            stepPcs_.push_back(pc);
-        runStepWithoutBreakpoints_ = false; // only the first step leaves them out
-        if (done == request.count ||
-            (ranged && (pc < request.rangeBegin || pc >= request.rangeEnd)))
-            break;
-        // More steps to go onto an address no breakpoint can mark (debugger: SteppingCheck):
-        // that ends them as the stop it is, the same one a continue by steps reports. A debug
-        // register's or an int3's breakpoint fires by itself in the next step's KVM_RUN.
-        if (std::find(runStepCheck_.begin(), runStepCheck_.end(), pc) != runStepCheck_.end()) {
-            finish();
-            VcpuStop stop{vcpu_.id(), StopCause::Debug, KVM_EXIT_DEBUG, 0, {}};
-            stop.debug.exception = 1; // #DB
-            stop.debug.dr6 = kDr6SingleStep;
-            stop.debug.pc = pc;
-            stop.description = fmt::format("vcpu {} stopped: stepped onto {:#x}", vcpu_.id(), pc);
-            {
-                std::lock_guard lock(mutex_);
-                if (request_ != Request::Quit)
-                    request_ = Request::Pause;
-            }
-            host_.vcpuStopped(stop);
-            return;
-        }
-        if (!stepsContinue(serial)) {
-            finish();
-            return;
-        }
-    }
-    finish();
-    if (!request.report)
-        return;
-    VcpuStop stop{vcpu_.id(), StopCause::Stepped, KVM_EXIT_DEBUG, 0, {}};
-    stop.steps = request.stepsBefore + done;
-    stop.debug.exception = 1;
-    stop.debug.dr6 = kDr6SingleStep;
-    stop.debug.pc = pc;
-    stop.description = fmt::format("vcpu {} stepped {} instruction{} to {:#x}", vcpu_.id(),
-                                   stop.steps, stop.steps == 1 ? "" : "s", pc);
-    {
-        std::lock_guard lock(mutex_);
-        if (request_ == Request::Step && stepSerial_ == serial)
-            request_ = Request::Pause;
-    }
-    host_.vcpuStopped(stop);
-}
-
-bool VcpuRunner::stepsContinue(uint64_t serial) {
-    if (host_.machineStopping())
-        return false;
-    std::lock_guard lock(mutex_);
-    if (request_ != Request::Step || stepSerial_ != serial)
-        return false;
-    // Still ours. A kick since (setGuestDebug, setStepCheckAddresses) set immediate_exit: take
-    // the settings it announced and clear it, as a new run does.
-    runDebug_ = armedDebug_;
-    runStepCheck_ = stepCheck_;
-    immediateExit(vcpu_.runState()).store(0, std::memory_order_release);
-    return true;
-}
-
-uint64_t VcpuRunner::currentLinearPc() {
-    return linearPc(vcpu_.regs(), vcpu_.sregs());
-}
-
-std::vector<uint64_t> VcpuRunner::stepPcs() const {
-    // Written by the vcpu thread before it parks; the park (setState under mutex_) orders it.
-    std::lock_guard lock(mutex_);
-    return stepPcs_;
-}
-
-std::optional<uint64_t> VcpuRunner::lastStepPc() const {
-    const uint64_t pc = lastStepPc_.load(std::memory_order_relaxed);
-    if (pc == kNoStepPc)
-        return std::nullopt;
-    return pc;
 }
 
 void VcpuRunner::applyGuestDebug(bool singleStep) {
@@ -431,8 +277,11 @@ bool VcpuRunner::runUntilInterrupted(bool singleStep) {
             lastExitNeedsCompletion_ = false; // KVM_RUN completed the pending access first
             break;
         }
-        if (!handleExit(singleStep, stepDone))
+        const ExitAction action = handleExit(singleStep);
+        if (!action.runsOn()) {
+            stepDone = action.finishesStep();
             break;
+        }
         if (host_.machineStopping())
             break;
     }
@@ -452,175 +301,64 @@ void VcpuRunner::completePendingIo() {
     flag.store(previous);
 }
 
-bool VcpuRunner::handleExit(bool singleStep, bool& stepDone) {
+ExitAction VcpuRunner::handleExit(bool singleStep) {
     kvm_run& run = *vcpu_.runState();
     recordExit(run);
     lastExitNeedsCompletion_ = false;
-    // Without exit breakpoints this is one relaxed load: the exit path stays as cheap as before.
-    if (exitBreakpoints_ && exitBreakpoints_->armed()) [[unlikely]] {
-        if (stopAtExitBreakpoint(run))
-            return false;
-    }
-    StopCause cause = StopCause::None;
-    switch (run.exit_reason) {
-    case KVM_EXIT_IO:
+    ExitContext context;
+    context.vcpu = vcpu_.id();
+    context.singleStep = singleStep;
+    context.softwareBreakpoints = (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP) != 0;
+    context.stepCheck = runStepCheck_;
+    context.exitBreakpoints = exitBreakpoints_;
+    ExitAction action = decodeExit(run, context);
+    switch (action.kind) {
+    case ExitAction::Kind::DispatchIo:
         dispatchIo(run);
         lastExitNeedsCompletion_ = true;
-        return !stepEndsAtAccess(singleStep, stepDone);
-    case KVM_EXIT_MMIO:
+        break;
+    case ExitAction::Kind::DispatchMmio:
         dispatchMmio(run);
         lastExitNeedsCompletion_ = true;
-        return !stepEndsAtAccess(singleStep, stepDone);
-    case KVM_EXIT_DEBUG: {
-        const bool stepTrap = (run.debug.arch.dr6 & kDr6SingleStep) != 0;
-        if (singleStep && stepTrap) {
-            stepDone = true;
-            lastStepPc_.store(run.debug.arch.pc, std::memory_order_relaxed);
-            return false;
+        break;
+    case ExitAction::Kind::CompleteInstruction:
+        if (const auto completed = completeInstruction(vcpu_, action.instruction, memory_)) {
+            if (instructionsCompleted_.fetch_add(1, std::memory_order_relaxed) == 0)
+                log::get("kvm")->info("vcpu {}: completing instructions KVM's emulator cannot "
+                                      "run, first {} at RIP {:#x}",
+                                      vcpu_.id(), completed->mnemonic, completed->rip);
+            action.kind = ExitAction::Kind::Resume;
+        } else {
+            action.kind = ExitAction::Kind::Stop;
+            action.stop = describeStop(vcpu_.id(), StopCause::InternalError, run);
         }
-        // Stepping to find an address no breakpoint can mark: step on until one is reached.
-        // arch.pc is the linear address of the next instruction (api.rst 5, KVM_EXIT_DEBUG).
-        if (stepTrap && !runStepCheck_.empty() &&
-            std::find(runStepCheck_.begin(), runStepCheck_.end(), run.debug.arch.pc) ==
-                runStepCheck_.end())
-            return true;
-        cause = StopCause::Debug;
+        break;
+    case ExitAction::Kind::StepDone:
+        lastStepPc_.store(action.stepPc, std::memory_order_relaxed);
+        break;
+    case ExitAction::Kind::Resume:
+    case ExitAction::Kind::Interrupted:
+    case ExitAction::Kind::Stop:
         break;
     }
-    case KVM_EXIT_INTR:
-        return false;
-    case KVM_EXIT_IRQ_WINDOW_OPEN:
-    case KVM_EXIT_TPR_ACCESS:
-        return true;
-    case KVM_EXIT_SHUTDOWN:
-        cause = StopCause::Shutdown;
-        break;
-    case KVM_EXIT_INTERNAL_ERROR:
-        if (completeUnemulatedInstruction(run))
-            return true;
-        cause = StopCause::InternalError;
-        break;
-    case KVM_EXIT_FAIL_ENTRY:
-        cause = StopCause::FailEntry;
-        break;
-    case KVM_EXIT_HLT:
-        cause = StopCause::Halted;
-        break;
-    case KVM_EXIT_SYSTEM_EVENT:
-        cause = StopCause::SystemEvent;
-        break;
-    default:
-        cause = StopCause::HostError;
-        break;
+    if (action.kind == ExitAction::Kind::Stop) {
+        // An exit breakpoint's access stays pending in kvm_run; the next run dispatches it
+        // (runUntilInterrupted) and no KVM_RUN may complete it before: completePendingIo() must
+        // not run for it.
+        if (action.stop.cause == StopCause::ExitBreakpoint)
+            exitBreakPending_ = run.exit_reason == KVM_EXIT_IO || run.exit_reason == KVM_EXIT_MMIO;
+        reportStop(action.stop);
     }
-    const VcpuStop stop = describeStop(cause, run);
+    return action;
+}
+
+void VcpuRunner::reportStop(const VcpuStop& stop) {
     {
         std::lock_guard lock(mutex_);
         if (request_ != Request::Quit)
             request_ = Request::Pause;
     }
     host_.vcpuStopped(stop);
-    return false;
-}
-
-// KVM_EXIT_INTERNAL_ERROR for an instruction the host's emulator could not run: complete the few
-// that kvmscope can (cpu/EmulationFallback.h says which and why) and run on. Not done when the
-// debugger has its own int3 breakpoints armed (they arrive as KVM_EXIT_DEBUG where the host
-// supports them) or when another event is mid-delivery.
-bool VcpuRunner::completeUnemulatedInstruction(const kvm_run& run) {
-    const auto& failure = run.emulation_failure;
-    if (failure.suberror != KVM_INTERNAL_ERROR_EMULATION ||
-        !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) ||
-        failure.insn_size == 0)
-        return false;
-    const std::span<const uint8_t> bytes(
-        failure.insn_bytes, std::min<size_t>(failure.insn_size, sizeof failure.insn_bytes));
-    if (bytes.front() == kInt3Opcode && (appliedDebug_.control & KVM_GUESTDBG_USE_SW_BP))
-        return false;
-    const kvm_sregs sregs = vcpu_.sregs();
-    kvm_fpu fpu = vcpu_.fpu();
-    kvm_regs regs = vcpu_.regs();
-    FallbackAction action = decideFallback(bytes, sregs.cr0, fpu.fsw);
-    std::optional<uint32_t> mxcsr;
-    if (action.kind == FallbackAction::Kind::NotHandled && memory_) {
-        // A completed STMXCSR has written guest RAM already: the checks below only ever turn
-        // down a Raise, so RIP always moves past a store that was made.
-        const MxcsrCompletion completion =
-            completeMxcsrInstruction(bytes, regs, sregs, fpu.mxcsr, hostMxcsrMask(), *memory_);
-        if (*completion.refusal)
-            log::get("kvm")->warn("vcpu {}: not completing the instruction at RIP {:#x}: {}",
-                                  vcpu_.id(), regs.rip, completion.refusal);
-        action = completion.action;
-        mxcsr = completion.mxcsr;
-    }
-    if (action.kind == FallbackAction::Kind::NotHandled)
-        return false;
-    kvm_vcpu_events events = vcpu_.events();
-    const bool raises = action.kind != FallbackAction::Kind::Skip;
-    if (raises && (events.exception.injected || events.exception.pending ||
-                   events.interrupt.injected || events.nmi.injected))
-        return false;
-    const uint64_t at = regs.rip;
-    if (mxcsr) {
-        fpu.mxcsr = *mxcsr;
-        vcpu_.setFpu(fpu);
-    }
-    if (action.kind != FallbackAction::Kind::Raise) {
-        regs.rip += action.length;
-        vcpu_.setRegs(regs);
-    }
-    if (action.setsCr2) {
-        // A #PF reports its linear address in CR2, which the injected exception does not carry
-        // (KVM_CAP_EXCEPTION_PAYLOAD is not enabled): set it first.
-        kvm_sregs faulting = sregs;
-        faulting.cr2 = action.cr2;
-        vcpu_.setSregs(faulting);
-    }
-    if (raises) {
-        events.flags = 0; // leave NMI-pending, SIPI, shadow and SMM state as KVM has them
-        events.exception.injected = 1;
-        events.exception.nr = action.vector;
-        events.exception.has_error_code = action.hasErrorCode;
-        events.exception.error_code = action.errorCode;
-        vcpu_.setEvents(events);
-    }
-    if (instructionsCompleted_.fetch_add(1, std::memory_order_relaxed) == 0)
-        log::get("kvm")->info("vcpu {}: completing instructions KVM's emulator cannot run, first "
-                              "{} at RIP {:#x}",
-                              vcpu_.id(), action.mnemonic, at);
-    return true;
-}
-
-bool VcpuRunner::stepEndsAtAccess(bool singleStep, bool& stepDone) {
-    // A step whose instruction exits for I/O or MMIO is that instruction: completing the access
-    // (completePendingIo, immediate_exit set) ends it without running the guest further. Letting
-    // KVM_RUN go on instead relies on the kernel raising the single-step trap when it completes
-    // the access, which a host whose KVM emulates the instruction may skip (it was seen to run a
-    // second instruction before the trap).
-    if (singleStep)
-        stepDone = true;
-    return singleStep;
-}
-
-bool VcpuRunner::stopAtExitBreakpoint(kvm_run& run) {
-    const auto hit = exitBreakpoints_->match(run);
-    if (!hit)
-        return false;
-    // The access stays pending in kvm_run; the next run dispatches it (runUntilInterrupted) and
-    // no KVM_RUN may complete it before: completePendingIo() must not run for it.
-    exitBreakPending_ = run.exit_reason == KVM_EXIT_IO || run.exit_reason == KVM_EXIT_MMIO;
-    VcpuStop stop = describeStop(StopCause::ExitBreakpoint, run);
-    stop.exitBreakpoint = hit->id;
-    stop.accessAddress = hit->address;
-    stop.accessValue = hit->value;
-    stop.description += ": " + hit->description;
-    {
-        std::lock_guard lock(mutex_);
-        if (request_ != Request::Quit)
-            request_ = Request::Pause;
-    }
-    host_.vcpuStopped(stop);
-    return true;
 }
 
 void VcpuRunner::dispatchIo(kvm_run& run) {
@@ -686,45 +424,6 @@ void VcpuRunner::recordExit(const kvm_run& run) {
     // Per-address counters: only port and MMIO exits carry an access (None is ignored).
     addressCounters_.record(record.access, record.address,
                             uint64_t{record.size} * std::max<uint32_t>(record.count, 1));
-}
-
-VcpuStop VcpuRunner::describeStop(StopCause cause, const kvm_run& run) const {
-    VcpuStop stop{vcpu_.id(), cause, run.exit_reason, 0, {}};
-    std::string detail;
-    switch (run.exit_reason) {
-    case KVM_EXIT_INTERNAL_ERROR: {
-        // api.rst 5: suberror 1 = KVM_INTERNAL_ERROR_EMULATION; data[] holds the instruction
-        // bytes when the kernel provides them
-        // (KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES).
-        detail = fmt::format("suberror {}", run.internal.suberror);
-        const uint32_t n = std::min<uint32_t>(run.internal.ndata, 16);
-        if (n > 0) {
-            detail += ", data";
-            for (uint32_t i = 0; i < n; ++i)
-                detail += fmt::format(" {:#x}", run.internal.data[i]);
-        }
-        break;
-    }
-    case KVM_EXIT_FAIL_ENTRY:
-        detail = fmt::format("hardware entry failure reason {:#x} on cpu {}",
-                             run.fail_entry.hardware_entry_failure_reason, run.fail_entry.cpu);
-        break;
-    case KVM_EXIT_SYSTEM_EVENT:
-        stop.systemEventType = run.system_event.type;
-        detail = fmt::format("type {}", run.system_event.type);
-        break;
-    case KVM_EXIT_DEBUG:
-        stop.debug = run.debug.arch;
-        detail = fmt::format("exception {} pc {:#x} dr6 {:#x} dr7 {:#x}", run.debug.arch.exception,
-                             run.debug.arch.pc, run.debug.arch.dr6, run.debug.arch.dr7);
-        break;
-    default:
-        break;
-    }
-    stop.description =
-        fmt::format("vcpu {} stopped: {} (KVM_EXIT_{}{}{})", vcpu_.id(), toString(cause),
-                    trace::exitReasonName(run.exit_reason), detail.empty() ? "" : ": ", detail);
-    return stop;
 }
 
 CpuState VcpuRunner::readState(int timeoutMs) {

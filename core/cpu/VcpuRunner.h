@@ -10,6 +10,7 @@
 // - Stop-worthy exits (shutdown, internal error, failed entry, debug, halt without an in-kernel
 //   irqchip, system events) park the vcpu and are reported at once through the VcpuHost and the
 //   stopped() signal; all other exits only go to the ExitTrace, which readers drain on a timer.
+//   What an exit means is decided from the kvm_run alone (cpu/ExitAction.h); the runner does it.
 // - The runner is the one owner of the vcpu's guest-debug state (KVM_SET_GUEST_DEBUG): the
 //   debugger hands it the armed breakpoints (setGuestDebug), and each run applies them with
 //   KVM_GUESTDBG_SINGLESTEP added for a step, so a step keeps breakpoints and watchpoints armed.
@@ -18,9 +19,11 @@
 //   exactly once.
 // - A step request may ask for many instructions (a count, or gdb's range stepping): the vcpu
 //   thread steps them one KVM_RUN after another without parking in between, so N steps cost one
-//   hand-off between threads instead of N (each hand-off is two context switches).
+//   hand-off between threads instead of N (each hand-off is two context switches). Stepping is
+//   defined in cpu/VcpuStepping.cpp, the thread, its parking, kicks and call() here.
 #include "common/Signal.h"
 #include "cpu/CpuState.h"
+#include "cpu/VcpuStop.h"
 #include "kvm/Vcpu.h"
 #include "trace/AddressCounters.h"
 #include "trace/ExitTrace.h"
@@ -48,37 +51,10 @@ class ExitBreakpoints;
 
 namespace kvmscope::cpu {
 
+struct ExitAction;
+
 enum class RunState { Created, Running, Paused, Stopped };
 const char* toString(RunState state);
-
-// Why a vcpu stopped by itself.
-enum class StopCause {
-    None,
-    Shutdown,       // KVM_EXIT_SHUTDOWN: triple fault
-    InternalError,  // KVM_EXIT_INTERNAL_ERROR (e.g. the emulator could not run an instruction)
-    FailEntry,      // KVM_EXIT_FAIL_ENTRY: the hardware refused the state
-    Halted,         // KVM_EXIT_HLT (only without an in-kernel irqchip)
-    Debug,          // KVM_EXIT_DEBUG not caused by a requested single step
-    ExitBreakpoint, // an exit breakpoint matched (the I/O or MMIO access is still pending)
-    SystemEvent,    // KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash requested through the kernel)
-    Stepped,        // a step request that asked for a report finished (StepRequest::report)
-    HostError,      // KVM_RUN itself failed, or an exit kvmscope does not handle
-};
-const char* toString(StopCause cause);
-
-struct VcpuStop {
-    uint32_t vcpu = 0;
-    StopCause cause = StopCause::None;
-    uint32_t exitReason = 0;
-    uint32_t systemEventType = 0; // KVM_SYSTEM_EVENT_* for StopCause::SystemEvent
-    std::string description; // complete sentence, with exit data (e.g. suberror, instruction bytes)
-    kvm_debug_exit_arch debug{}; // StopCause::Debug: exception, linear pc, DR6, DR7
-    int exitBreakpoint = 0;      // StopCause::ExitBreakpoint: its id
-    uint64_t accessAddress = 0;  // StopCause::ExitBreakpoint: port or MMIO address
-    uint64_t accessValue = 0;    // StopCause::ExitBreakpoint: the value written
-    uint64_t steps = 0;          // StopCause::Stepped: instructions stepped (pc in debug.pc)
-    bool crash() const;          // the guest failed (status 4 on the CLI)
-};
 
 // What the runner needs from its machine, called on the vcpu thread.
 class VcpuHost {
@@ -210,27 +186,30 @@ private:
     enum class Request { Pause, Run, Step, Quit };
 
     void threadMain();
-    // Returns true when a requested single step completed.
+    // Runs the vcpu until an exit ends the run (a stop, a finished step) or a kick interrupts
+    // it; returns true when a requested single step completed.
     bool runUntilInterrupted(bool singleStep);
-    void runSteps(const StepRequest& request, uint64_t serial);
-    // Whether a run of steps goes on after an interrupted or completed step: takes the new
-    // guest-debug settings of a kick meant for them (false: pause, stop or another request).
-    bool stepsContinue(uint64_t serial);
-    uint64_t currentLinearPc(); // vcpu thread: RIP as a linear address (KVM_GET_REGS/SREGS)
-    // Handles one exit; returns false when the vcpu must park (a stop, or the step finished).
-    bool handleExit(bool singleStep, bool& stepDone);
-    bool stopAtExitBreakpoint(kvm_run& run);
-    bool stepEndsAtAccess(bool singleStep, bool& stepDone);
-    bool completeUnemulatedInstruction(const kvm_run& run);
+    // Records the exit, decides what it means (cpu/ExitAction.h) and does it: dispatches the
+    // access, completes the instruction, or parks and reports the stop.
+    ExitAction handleExit(bool singleStep);
     void applyGuestDebug(bool singleStep);
     void dispatchIo(kvm_run& run);
     void dispatchMmio(kvm_run& run);
     void recordExit(const kvm_run& run);
     void completePendingIo();
+    // Parks the vcpu (unless it is quitting) and tells the host why, on the vcpu thread.
+    void reportStop(const VcpuStop& stop);
+    void clearKick(); // consumes a kick aimed at an earlier run: clears immediate_exit
     void setState(RunState state);
     void kick();
     void enqueue(std::function<void()> work, int timeoutMs, std::future<void>& done);
-    VcpuStop describeStop(StopCause cause, const kvm_run& run) const;
+
+    // Stepping (cpu/VcpuStepping.cpp).
+    void runSteps(const StepRequest& request, uint64_t serial);
+    // Whether a run of steps goes on after an interrupted or completed step: takes the new
+    // guest-debug settings of a kick meant for them (false: pause, stop or another request).
+    bool stepsContinue(uint64_t serial);
+    uint64_t currentLinearPc(); // vcpu thread: RIP as a linear address (KVM_GET_REGS/SREGS)
 
     kvm::Vcpu vcpu_;
     const AddressBus& ioBus_;

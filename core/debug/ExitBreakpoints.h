@@ -1,7 +1,7 @@
 #pragma once
 // Exit breakpoints: stop the VM when the guest touches an I/O port or MMIO range (optionally only
 // with a given value), or on a given KVM exit reason. The vcpu thread checks them on every exit
-// to user space BEFORE any device sees the access (cpu/VcpuRunner.cpp), so with none set the
+// to user space BEFORE any device sees the access (cpu/ExitAction.cpp), so with none set the
 // check must cost next to nothing: armed() is one relaxed atomic load and takes no lock.
 #include "kvm/compat.h"
 

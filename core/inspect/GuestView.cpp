@@ -4,6 +4,7 @@
 #include "machine/GuestMemory.h"
 #include "machine/Machine.h"
 
+#include <algorithm>
 #include <memory>
 
 namespace kvmscope::inspect {

@@ -1,6 +1,7 @@
 #include "debug/BreakpointTable.h"
 
 #include "common/Error.h"
+#include "cpu/X86Bits.h"
 
 #include <algorithm>
 #include <array>
@@ -10,9 +11,6 @@
 
 namespace kvmscope::debug {
 namespace {
-
-// DR7 (SDM vol. 3B 18.2.4) beyond what <asm/debugreg.h> names: bit 10 is reserved and reads as 1.
-constexpr uint64_t kDr7Reserved1 = 1u << 10;
 
 uint64_t dr7Length(unsigned length) { // LENn for a data breakpoint of `length` bytes
     switch (length) {
@@ -236,7 +234,7 @@ GuestDebugSettings BreakpointTable::guestDebug() const {
     if (dr7 != 0) {
         debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
         // GE: exact data breakpoints, as the SDM recommends with them (18.2.4).
-        debug.arch.debugreg[7] = dr7 | DR_GLOBAL_SLOWDOWN | kDr7Reserved1;
+        debug.arch.debugreg[7] = dr7 | DR_GLOBAL_SLOWDOWN | x86::kDr7Reserved1;
     }
     if (int3)
         debug.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;

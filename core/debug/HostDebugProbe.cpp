@@ -8,6 +8,7 @@
 #include "log/Log.h"
 #include "trace/ExitRecord.h"
 
+#include <asm/debugreg.h>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -34,18 +35,6 @@ constexpr uint8_t kMovEaxMoffs = 0xA1; // mov eax, [moffs32]
 
 constexpr uint32_t kExceptionDebug = 1;      // #DB
 constexpr uint32_t kExceptionBreakpoint = 3; // #BP
-
-// Debug registers (SDM vol. 3B 18.2).
-constexpr uint64_t kDr6B0 = 1u << 0;
-constexpr uint64_t kDr6SingleStep = 1u << 14;
-constexpr uint64_t kDr7G0 = 1u << 1;
-constexpr uint64_t kDr7GlobalExact = 1u << 9;
-constexpr uint64_t kDr7Reserved1 = 1u << 10;
-constexpr unsigned kDr7Rw0Shift = 16;
-constexpr unsigned kDr7Len0Shift = 18;
-constexpr uint64_t kDr7RwWrite = 0b01;
-constexpr uint64_t kDr7RwReadWrite = 0b11;
-constexpr uint64_t kDr7Len4 = 0b11;
 
 // More KVM_RUNs than any probe needs (two steps and the end), and a bound on signal retries: a
 // probe ends whatever the host does.
@@ -206,9 +195,11 @@ ProbeFinding probeExecutionBreakpoint(const kvm::System& system, bool ring3) {
     guest.ring3 = ring3;
     guest.debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
     guest.debug.arch.debugreg[0] = kProbeCode + 1;
-    guest.debug.arch.debugreg[7] = kDr7G0 | kDr7GlobalExact | kDr7Reserved1; // R/W0 = LEN0 = 0
+    guest.debug.arch.debugreg[7] =
+        DR_GLOBAL_ENABLE | DR_GLOBAL_SLOWDOWN | x86::kDr7Reserved1; // R/W0 = LEN0 = 0
     const ProbeRun run = runProbe(system, guest);
-    const bool works = isDebugExit(run, 0, kExceptionDebug) && (run.exits[0].debug.dr6 & kDr6B0) &&
+    const bool works = isDebugExit(run, 0, kExceptionDebug) &&
+                       (run.exits[0].debug.dr6 & DR_TRAP0) &&
                        run.exits[0].debug.pc == kProbeCode + 1;
     return finding(fmt::format("a DR0 execution breakpoint in {}", ringName(ring3)), run, works);
 }
@@ -222,11 +213,12 @@ ProbeFinding probeWatchpoint(const kvm::System& system, bool readWrite) {
                   static_cast<uint8_t>(kProbeData >> 24)};
     guest.debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
     guest.debug.arch.debugreg[0] = kProbeData;
-    guest.debug.arch.debugreg[7] = kDr7G0 | kDr7GlobalExact | kDr7Reserved1 |
-                                   ((readWrite ? kDr7RwReadWrite : kDr7RwWrite) << kDr7Rw0Shift) |
-                                   (kDr7Len4 << kDr7Len0Shift);
+    guest.debug.arch.debugreg[7] =
+        DR_GLOBAL_ENABLE | DR_GLOBAL_SLOWDOWN | x86::kDr7Reserved1 |
+        (static_cast<uint64_t>((readWrite ? DR_RW_READ : DR_RW_WRITE) | DR_LEN_4)
+         << DR_CONTROL_SHIFT);
     const ProbeRun run = runProbe(system, guest);
-    const bool works = isDebugExit(run, 0, kExceptionDebug) && (run.exits[0].debug.dr6 & kDr6B0);
+    const bool works = isDebugExit(run, 0, kExceptionDebug) && (run.exits[0].debug.dr6 & DR_TRAP0);
     return finding(readWrite ? "a DR0 read/write watchpoint on a ring-0 load"
                              : "a DR0 write watchpoint on a ring-0 store",
                    run, works);
@@ -243,8 +235,7 @@ ProbeFinding probeSingleStep(const kvm::System& system, bool ring3) {
     bool works = true;
     for (size_t i = 0; i < 2; ++i)
         works = works && isDebugExit(run, i, kExceptionDebug) &&
-                (run.exits[i].debug.dr6 & kDr6SingleStep) &&
-                run.exits[i].debug.pc == kProbeCode + 1 + i;
+                (run.exits[i].debug.dr6 & DR_STEP) && run.exits[i].debug.pc == kProbeCode + 1 + i;
     return finding(fmt::format("single-stepping two nops in {}", ringName(ring3)), run, works);
 }
 

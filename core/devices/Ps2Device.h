@@ -50,11 +50,26 @@ class Ps2Device {
 public:
     virtual ~Ps2Device() = default;
 
-    // A byte the guest wrote for the device: a command, or the argument of the command before.
-    virtual void receive(uint8_t byte) = 0;
+    // A byte the guest wrote for the device: the argument of the command before when one waits
+    // for it (awaitArgument), else a command.
+    void receive(uint8_t byte) {
+        if (pendingCommand_ == 0)
+            return command(byte);
+        const uint8_t pending = pendingCommand_;
+        pendingCommand_ = 0;
+        argument(pending, byte);
+    }
     // Declares the device's state (devices/DeviceState.h) in the group the controller has opened
     // for it: the device's fields belong to the controller's attributes and saved state.
     virtual void describeState(StateVisitor& state) = 0;
+
+protected:
+    virtual void command(uint8_t command) = 0;
+    virtual void argument(uint8_t command, uint8_t value) = 0;
+    // The next byte the guest writes is `command`'s argument, not a command.
+    void awaitArgument(uint8_t command) { pendingCommand_ = command; }
+
+    uint8_t pendingCommand_ = 0; // a command waiting for its argument byte (0: none); saved state
 };
 
 } // namespace kvmscope

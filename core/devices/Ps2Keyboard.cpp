@@ -35,22 +35,12 @@ void Ps2Keyboard::keyInput(std::span<const uint8_t> setTwoScancodes) {
         port_.send(setTwoScancodes);
 }
 
-void Ps2Keyboard::receive(uint8_t byte) {
-    if (pendingCommand_) {
-        const uint8_t pending = pendingCommand_;
-        pendingCommand_ = 0;
-        argument(pending, byte);
-        return;
-    }
-    command(byte);
-}
-
 void Ps2Keyboard::command(uint8_t command) {
     switch (command) {
     case kSetLeds:
     case kScancodeSet:
     case kTypematic:
-        pendingCommand_ = command; // the next byte is its argument, not a command
+        awaitArgument(command);
         port_.send({ps2::kAck});
         break;
     case kEcho:

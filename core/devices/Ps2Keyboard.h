@@ -32,7 +32,6 @@ public:
     void keyInput(std::span<const uint8_t> setTwoScancodes);
 
     // Ps2Device
-    void receive(uint8_t byte) override;
     void describeState(StateVisitor& state) override;
 
     // What the guest has set (the controller's attributes show it too).
@@ -42,12 +41,11 @@ public:
     uint8_t typematic() const { return typematic_; }
 
 private:
-    void command(uint8_t command);
-    void argument(uint8_t command, uint8_t value);
+    void command(uint8_t command) override;
+    void argument(uint8_t command, uint8_t value) override;
     void setDefaults();
 
     Ps2Port& port_;
-    uint8_t pendingCommand_ = 0;            // a command waiting for its argument byte (0: none)
     bool scanning_ = true;                  // keys are sent (0xf4 enables, 0xf5 disables)
     uint8_t scancodeSet_ = 2;               // the set keys are sent in: 1 or 2
     uint8_t leds_ = 0;                      // 0 Scroll Lock, 1 Num Lock, 2 Caps Lock

@@ -65,21 +65,11 @@ void Ps2Mouse::movement(int dx, int dy, uint8_t buttons) {
     port_.sendPacket(packet);
 }
 
-void Ps2Mouse::receive(uint8_t byte) {
-    if (pendingCommand_) {
-        const uint8_t pending = pendingCommand_;
-        pendingCommand_ = 0;
-        argument(pending, byte);
-        return;
-    }
-    command(byte);
-}
-
 void Ps2Mouse::command(uint8_t command) {
     switch (command) {
     case kSampleRate:
     case kSetResolution:
-        pendingCommand_ = command; // the next byte is its argument, not a command
+        awaitArgument(command);
         port_.send({ps2::kAck});
         break;
     case kSetScaling11:

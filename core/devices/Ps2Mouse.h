@@ -36,7 +36,6 @@ public:
     void movement(int dx, int dy, uint8_t buttons);
 
     // Ps2Device
-    void receive(uint8_t byte) override;
     void describeState(StateVisitor& state) override;
 
     // What the guest has set (the controller's attributes show it too).
@@ -46,12 +45,11 @@ public:
     bool scaling21() const { return scaling21_; }
 
 private:
-    void command(uint8_t command);
-    void argument(uint8_t command, uint8_t value);
+    void command(uint8_t command) override;
+    void argument(uint8_t command, uint8_t value) override;
     void setDefaults();
 
     Ps2Port& port_;
-    uint8_t pendingCommand_ = 0;              // a command waiting for its argument (0: none)
     bool reporting_ = false;                  // stream mode data reporting (0xf4 / 0xf5)
     uint8_t sampleRate_ = kDefaultSampleRate; // 0xf3's argument
     uint8_t resolution_ = kDefaultResolution; // 0-3: 1, 2, 4, 8 counts/mm (0xe8)

@@ -249,7 +249,7 @@ DebugStop Debugger::classify(const cpu::VcpuStop& stop) const {
         if (watch)
             result.dataAddress = hit->address;
     }
-    const std::string where = symbols().describe(arch.pc);
+    const std::string where = inspector_.symbols().describe(arch.pc);
     result.description =
         fmt::format("vcpu {} stopped at {:#x}{}: {}", stop.vcpu, arch.pc,
                     where.empty() ? "" : " <" + where + ">",
@@ -397,7 +397,7 @@ void Debugger::recordStep(uint32_t vcpu, uint64_t steps, std::optional<uint64_t>
 }
 
 std::string Debugger::describeStep(uint32_t vcpu, uint64_t steps, uint64_t pc) const {
-    const std::string where = symbols().describe(pc);
+    const std::string where = inspector_.symbols().describe(pc);
     const std::string symbol = where.empty() ? "" : " <" + where + ">";
     if (steps == 1)
         return fmt::format("vcpu {} stepped to {:#x}{}", vcpu, pc, symbol);

@@ -115,35 +115,6 @@ public:
     // and edits under an int3 kept by its saved byte (debug/GuestInspector.h).
     GuestInspector& guest() { return inspector_; }
     const GuestInspector& guest() const { return inspector_; }
-    Translation translate(uint32_t vcpu, uint64_t linear) const {
-        return inspector_.translate(vcpu, linear);
-    }
-    size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length) const {
-        return inspector_.readLinear(vcpu, linear, destination, length);
-    }
-    size_t writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length) {
-        return inspector_.writeLinear(vcpu, linear, source, length);
-    }
-    size_t writePhysical(uint64_t physical, const void* source, size_t length) {
-        return inspector_.writePhysical(physical, source, length);
-    }
-    std::vector<Instruction> disassemble(uint32_t vcpu, uint64_t address, size_t count) const {
-        return inspector_.disassemble(vcpu, address, count);
-    }
-    std::vector<Instruction> disassembleAroundPc(uint32_t vcpu, size_t before, size_t after) const {
-        return inspector_.disassembleAroundPc(vcpu, before, after);
-    }
-    void setSymbols(SymbolTable symbols) { inspector_.setSymbols(std::move(symbols)); }
-    void loadSymbols(const std::string& symbolsPath, const std::string& imagePath) {
-        inspector_.loadSymbols(symbolsPath, imagePath);
-    }
-    const SymbolTable& symbols() const { return inspector_.symbols(); }
-    // The same read through the paging registers of `sregs`, read earlier from a parked vcpu
-    // (inspect/VcpuSnapshot.h): no round trip to the vcpu's thread.
-    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
-                      size_t length) const {
-        return inspector_.readLinear(sregs, linear, destination, length);
-    }
 
     const HostDebugSupport& hostSupport() const { return support(); }
 

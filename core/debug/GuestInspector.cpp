@@ -14,13 +14,6 @@
 #include <unistd.h>
 
 namespace kvmscope::debug {
-namespace {
-
-PagingRegisters pagingOf(const kvm_sregs& sregs) {
-    return {sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
-}
-
-} // namespace
 
 GuestInspector::GuestInspector(Machine& machine, MemoryPatches& patches)
     : machine_(machine), patches_(patches) {}
@@ -33,6 +26,16 @@ PhysicalReader GuestInspector::physicalReader() const {
         memory.read(address, out, n);
         return true;
     };
+}
+
+AddressSpace GuestInspector::space() const {
+    const MemoryPatches& patches = patches_;
+    return AddressSpace(
+        physicalReader(),
+        [&patches](uint64_t linear, std::span<uint8_t> bytes) {
+            patches.showOriginalBytes(linear, bytes);
+        },
+        &symbols_);
 }
 
 kvm_sregs GuestInspector::sregsOf(uint32_t vcpu) const {
@@ -49,24 +52,12 @@ uint64_t GuestInspector::pcOf(uint32_t vcpu) const {
 }
 
 Translation GuestInspector::translate(uint32_t vcpu, uint64_t linear) const {
-    return translate(sregsOf(vcpu), linear);
-}
-
-Translation GuestInspector::translate(const kvm_sregs& sregs, uint64_t linear) const {
-    return debug::translate(pagingOf(sregs), linear, physicalReader());
+    return space().translate(sregsOf(vcpu), linear);
 }
 
 size_t GuestInspector::readLinear(uint32_t vcpu, uint64_t linear, void* destination,
                                   size_t length) const {
-    return readLinear(sregsOf(vcpu), linear, destination, length);
-}
-
-size_t GuestInspector::readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
-                                  size_t length) const {
-    const size_t done =
-        debug::readLinear(pagingOf(sregs), linear, destination, length, physicalReader());
-    patches_.showOriginalBytes(linear, {static_cast<uint8_t*>(destination), done});
-    return done;
+    return space().readLinear(sregsOf(vcpu), linear, destination, length);
 }
 
 size_t GuestInspector::writePhysical(uint64_t physical, const void* source, size_t length) {
@@ -104,20 +95,17 @@ size_t GuestInspector::writeLinear(uint32_t vcpu, uint64_t linear, const void* s
 std::vector<Instruction> GuestInspector::disassemble(uint32_t vcpu, uint64_t address,
                                                      size_t count) const {
     // One KVM_GET_SREGS for the whole listing: the vcpu is paused, its paging does not change.
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
-    return disassembler.listing(address, count, [this, &sregs](uint64_t at, void* out, size_t n) {
-        return readLinear(sregs, at, out, n);
-    });
+    return space().disassemble(sregsOf(vcpu), address, count);
 }
 
 std::vector<Instruction> GuestInspector::disassembleAroundPc(uint32_t vcpu, size_t before,
                                                              size_t after) const {
-    const kvm_sregs sregs = sregsOf(vcpu);
-    const Disassembler disassembler = Disassembler::forState(sregs, &symbols_);
-    return disassembler.around(
-        pcOf(vcpu), before, after,
-        [this, &sregs](uint64_t at, void* out, size_t n) { return readLinear(sregs, at, out, n); });
+    const auto [regs, sregs] = machine_.vcpu(vcpu).call(
+        [](kvm::Vcpu& v) {
+            return std::pair{v.regs(), v.sregs()};
+        },
+        kVcpuTimeoutMs);
+    return space().disassembleAround(sregs, cpu::linearPc(regs, sregs), before, after);
 }
 
 void GuestInspector::setSymbols(SymbolTable symbols) {

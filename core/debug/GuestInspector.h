@@ -1,14 +1,12 @@
 #pragma once
-// The guest's memory and code as one paused vcpu sees them: linear addresses translated by
-// kvmscope's own page walker (debug/PageWalker.h) under that vcpu's CR3 and paging mode, reads
-// and writes by linear or physical address, disassembly, and the symbols that name addresses.
+// The live machine's memory and code as one paused vcpu sees them: the registers read from the
+// vcpu, then read through the machine's AddressSpace (debug/AddressSpace.h: page walker,
+// disassembler, symbols); writes by linear or physical address; the guest's symbols.
 //
 // What the guest wrote, not what kvmscope patched in: the owner of the patches (the Debugger, for
 // its int3s) lays the original bytes over every read and is told of every write (MemoryPatches).
 // Vcpu state is read on the vcpu's own thread (VcpuRunner::call), so the vcpu must be paused.
-#include "debug/Disassembler.h"
-#include "debug/PageWalker.h"
-#include "debug/SymbolTable.h"
+#include "debug/AddressSpace.h"
 #include "kvm/compat.h"
 
 #include <cstdint>
@@ -42,13 +40,15 @@ public:
     kvm_sregs sregsOf(uint32_t vcpu) const;
     uint64_t pcOf(uint32_t vcpu) const; // RIP as a linear address
 
+    // The machine's RAM with the patches' original bytes laid over it, and the symbols: for
+    // reads relative to registers the caller already has (a stop's snapshot). Valid while the
+    // machine lives.
+    AddressSpace space() const;
+
     Translation translate(uint32_t vcpu, uint64_t linear) const;
-    Translation translate(const kvm_sregs& sregs, uint64_t linear) const;
     // Guest-virtual memory through the page walker; stops at the first unmapped byte and returns
     // how many were read.
     size_t readLinear(uint32_t vcpu, uint64_t linear, void* destination, size_t length) const;
-    size_t readLinear(const kvm_sregs& sregs, uint64_t linear, void* destination,
-                      size_t length) const;
     // Page by page (consecutive linear pages need not be consecutive in RAM); returns the bytes
     // written before the first unmapped page.
     size_t writeLinear(uint32_t vcpu, uint64_t linear, const void* source, size_t length);

@@ -47,10 +47,6 @@ const KvmTranslation* VcpuSnapshot::translation(uint64_t linear) const {
     return nullptr;
 }
 
-debug::PagingRegisters VcpuSnapshot::paging() const {
-    return {cpu.sregs.cr0, cpu.sregs.cr3, cpu.sregs.cr4, cpu.sregs.efer};
-}
-
 VcpuSnapshot captureVcpuSnapshot(cpu::VcpuRunner& runner, std::span<const uint64_t> translate,
                                  int timeoutMs) {
     // call() returns only after the work has run or been withdrawn: references stay valid.

@@ -57,7 +57,6 @@ struct VcpuSnapshot {
     // The translation of RIP; null only in a made-up snapshot without one.
     const KvmTranslation* pcTranslation() const { return translation(pc); }
     debug::CodeMode codeMode() const { return debug::codeModeOf(cpu.sregs); }
-    debug::PagingRegisters paging() const;
 };
 
 // The snapshot of the parked `runner`, read in one call() on its thread: its CpuState (every part,

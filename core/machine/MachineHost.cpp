@@ -34,9 +34,9 @@ std::unique_ptr<Machine> MachineHost::bootMachine() {
     // Only a named file, or also the image's own symbols: reading a vmlinux's .symtab costs
     // start-up time that a terminal, which shows no symbols, need not pay.
     if (options_.symbols == Symbols::NamedOrImage)
-        machine->debugger().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
+        machine->debugger().guest().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
     else if (!config_.symbolsPath.empty())
-        machine->debugger().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
+        machine->debugger().guest().loadSymbols(config_.symbolsPath, config_.boot.imagePath);
     return machine;
 }
 

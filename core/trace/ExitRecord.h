@@ -21,7 +21,8 @@ struct ExitRecord {
     bool ripValid = false;
 };
 
-// KVM_EXIT_IO -> "IO", and "EXIT_<n>" for numbers newer than the headers.
+// KVM_EXIT_IO -> "IO"; a number newer than the headers -> its decimal text ("200"), so that
+// "KVM_EXIT_" + the name reads the same either way.
 const char* exitReasonName(uint32_t reason);
 
 // CLOCK_MONOTONIC in nanoseconds: the clock of every record's timestampNs.

@@ -54,7 +54,7 @@ private:
 
     int addWatchFromDialog(AddBreakpointDialog::Kind kind, const QString& address, unsigned length,
                            QString* error) {
-        AddBreakpointDialog dialog(list(), {}, &debugger().symbols());
+        AddBreakpointDialog dialog(list(), {}, &debugger().guest().symbols());
         dialog.setKind(kind);
         dialog.addressEdit()->setText(address);
         dialog.watchLengthBox()->setCurrentIndex(dialog.watchLengthBox()->findData(length));
@@ -124,7 +124,7 @@ private Q_SLOTS:
     }
 
     void uncheckedExitBreakpointLetsTheUartWriteThrough() {
-        AddBreakpointDialog dialog(list(), {}, &debugger().symbols());
+        AddBreakpointDialog dialog(list(), {}, &debugger().guest().symbols());
         dialog.setKind(AddBreakpointDialog::Kind::PortWrite);
         dialog.addressEdit()->setText(QStringLiteral("0x3f8"));
         QVERIFY(dialog.mechanismText().contains(QLatin1String("exit")));
@@ -151,7 +151,7 @@ private Q_SLOTS:
         const uint64_t counter = symbol("watched_counter");
         const auto& support = debugger().hostSupport();
         {
-            AddBreakpointDialog dialog(list(), {}, &debugger().symbols());
+            AddBreakpointDialog dialog(list(), {}, &debugger().guest().symbols());
             dialog.setKind(AddBreakpointDialog::Kind::WriteWatchpoint);
             QVERIFY(dialog.watchLengthBox()->isEnabled());
             QVERIFY(!dialog.lengthBox()->isEnabled());
@@ -221,7 +221,7 @@ private Q_SLOTS:
 
         // No slot left: the mechanism line says so, and the engine's refusal is shown.
         {
-            AddBreakpointDialog dialog(list(), {}, &debugger().symbols());
+            AddBreakpointDialog dialog(list(), {}, &debugger().guest().symbols());
             dialog.setKind(AddBreakpointDialog::Kind::WriteWatchpoint);
             QVERIFY2(dialog.mechanismText().contains(QLatin1String("DR0-DR3 are taken")),
                      qPrintable(dialog.mechanismText()));

@@ -53,7 +53,7 @@ protected:
 
     debug::Debugger& debugger() { return session_->machine().debugger(); }
     uint64_t symbol(const char* name) {
-        const auto address = debugger().symbols().addressOf(name);
+        const auto address = debugger().guest().symbols().addressOf(name);
         if (!address)
             qFatal("debug-target has no symbol %s", name);
         return *address;

@@ -85,7 +85,7 @@ private Q_SLOTS:
 
     void listingShowsStopSymbolAndDecoderLengths() {
         // The image's own .symtab is loaded when no --symbols is given.
-        QVERIFY(!debugger().symbols().empty());
+        QVERIFY(!debugger().guest().symbols().empty());
         const uint64_t addStep = symbol("add_step");
         view_->breakpoints()->addBreakpoint(addStep);
         QVERIFY(continueToStop(addStep, debug::DebugStopReason::Breakpoint));
@@ -289,7 +289,7 @@ private Q_SLOTS:
         QVERIFY2(function(3).startsWith(QLatin1String("kernel_main+")), qPrintable(function(3)));
         QVERIFY(!stack.stopReason().isEmpty());
         // Frame 1's return address is right after frame_middle's call.
-        const auto calls = debugger().disassemble(0, symbol("frame_middle"), 8);
+        const auto calls = debugger().guest().disassemble(0, symbol("frame_middle"), 8);
         const auto call = std::find_if(calls.begin(), calls.end(),
                                        [](const debug::Instruction& i) { return i.isCall; });
         QVERIFY(call != calls.end());
@@ -323,7 +323,7 @@ private Q_SLOTS:
     }
 
     void exitBreakpointFromDialogStopsAtTheUart() {
-        AddBreakpointDialog dialog(*view_->breakpoints(), {}, &debugger().symbols());
+        AddBreakpointDialog dialog(*view_->breakpoints(), {}, &debugger().guest().symbols());
         dialog.setKind(AddBreakpointDialog::Kind::PortWrite);
         dialog.addressEdit()->setText(QStringLiteral("0x3f8"));
         dialog.valueEdit()->setText(QStringLiteral("0x64")); // 'd', the first character
@@ -345,7 +345,7 @@ private Q_SLOTS:
         QTRY_COMPARE(list.index(0, BreakpointsModel::HitsColumn).data().toUInt(), 1u);
 
         // A bad port range is refused in the dialog, which stays open.
-        AddBreakpointDialog bad(*view_->breakpoints(), {}, &debugger().symbols());
+        AddBreakpointDialog bad(*view_->breakpoints(), {}, &debugger().guest().symbols());
         bad.setKind(AddBreakpointDialog::Kind::PortRead);
         bad.addressEdit()->setText(QStringLiteral("0xffff"));
         bad.lengthBox()->setValue(2);
@@ -400,7 +400,7 @@ private Q_SLOTS:
         DebuggerView* view = window.debuggerView();
         QCOMPARE(view->session(), session);
         debug::Debugger& engine = session->machine().debugger();
-        const uint64_t addStep = *engine.symbols().addressOf("add_step");
+        const uint64_t addStep = *engine.guest().symbols().addressOf("add_step");
         view->breakpoints()->addBreakpoint(addStep);
         view->disassemblyView()->setFocus();
         QTRY_VERIFY(view->disassemblyView()->hasFocus());
@@ -411,7 +411,7 @@ private Q_SLOTS:
 
         // add_step's first instruction is no call: F10 (step over) is one step, recorded by the
         // debugger as a Step stop at the next instruction.
-        const auto first = engine.disassemble(0, addStep, 1);
+        const auto first = engine.guest().disassemble(0, addStep, 1);
         QTRY_VERIFY(view->action(DebuggerView::Action::StepOver)->isEnabled());
         QTest::keyClick(view->disassemblyView(), Qt::Key_F10);
         QTRY_VERIFY_WITH_TIMEOUT(view->lastStop() &&
@@ -485,7 +485,7 @@ private Q_SLOTS:
         KVMSCOPE_GUI_GUEST_CONFIG(config, "debug-target");
         config.symbolsPath = mapPath.toStdString();
         session_ = std::make_unique<MachineSession>(config, *system_);
-        const debug::SymbolTable& table = session_->machine().debugger().symbols();
+        const debug::SymbolTable& table = session_->machine().debugger().guest().symbols();
         QCOMPARE(table.addressOf("guest_text_start").value_or(0), uint64_t(0x100000));
         QVERIFY(!table.addressOf("add_step")); // the map replaces the image's own .symtab
         QCOMPARE(table.describe(0x100804), std::string("later_code+0x4"));

@@ -76,7 +76,7 @@ private Q_SLOTS:
         dock->raise();
         window.resizeDocks({dock}, {640}, Qt::Vertical);
         DebuggerView* view = window.debuggerView();
-        const uint64_t addStep = *session->machine().debugger().symbols().addressOf("add_step");
+        const uint64_t addStep = *session->machine().debugger().guest().symbols().addressOf("add_step");
         view->breakpoints()->addBreakpoint(addStep);
         // Stop at the third call: the counter holds 1 + 2 by then.
         QSignalSpy stops(session, &MachineSession::debugStopped);

@@ -38,7 +38,7 @@ private:
     }
     // The address right after kernel_main's one call to add_step (the loop's return site).
     uint64_t addStepReturnSite() {
-        const auto code = debugger().disassemble(0, symbol("kernel_main"), 200);
+        const auto code = debugger().guest().disassemble(0, symbol("kernel_main"), 200);
         std::vector<uint64_t> sites;
         for (const debug::Instruction& instruction : code)
             if (instruction.isCall && instruction.target == symbol("add_step"))

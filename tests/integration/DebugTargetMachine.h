@@ -32,7 +32,7 @@ public:
         config.boot.imagePath = guestPath("debug-target").toStdString();
         machine_ = std::make_unique<Machine>(config, *system_, *sink_);
         machine_->boot();
-        machine_->debugger().setSymbols(symbols_);
+        machine_->debugger().guest().setSymbols(symbols_);
     }
     void shutDown() {
         machine_.reset();

@@ -138,7 +138,7 @@ private Q_SLOTS:
         QCOMPARE(stop.pc, symbol("paging_ready"));
         // What the debugger reads at the breakpoint is the guest's own code, never the 0xCC.
         uint8_t first = 0;
-        QCOMPARE(debugger().readLinear(0, stop.pc, &first, 1), size_t{1});
+        QCOMPARE(debugger().guest().readLinear(0, stop.pc, &first, 1), size_t{1});
         QVERIFY(first != 0xCC);
         const uint8_t inMemory = machine().memory().readValue<uint8_t>(stop.pc);
         if (breakpoint.mechanism == debug::BreakMechanism::Int3) {
@@ -226,7 +226,7 @@ private Q_SLOTS:
         for (int i = 0; i < 40; ++i) {
             const cpu::CpuState before = state();
             const uint64_t pc = before.regs.rip;
-            const auto code = debugger().disassemble(0, pc, 1);
+            const auto code = debugger().guest().disassemble(0, pc, 1);
             QVERIFY2(!code.empty(), qPrintable(QString::number(pc, 16)));
             const debug::Instruction& instruction = code.front();
             debugger().stepInstruction(0);
@@ -323,7 +323,7 @@ private Q_SLOTS:
         uint64_t pc = symbol("kernel_main");
         std::optional<debug::Instruction> call;
         for (int i = 0; i < 20 && !call; ++i) {
-            const auto code = debugger().disassemble(0, pc, 1);
+            const auto code = debugger().guest().disassemble(0, pc, 1);
             QVERIFY(!code.empty());
             if (code.front().isCall)
                 call = code.front();
@@ -356,7 +356,7 @@ private Q_SLOTS:
         QCOMPARE(expectStop().pc, symbol("kernel_main"));
         // Step until the first call (console_puts("debug-target\n")), then over it.
         for (int i = 0; i < 10; ++i) {
-            const auto code = debugger().disassemble(0, state().regs.rip, 1);
+            const auto code = debugger().guest().disassemble(0, state().regs.rip, 1);
             QVERIFY(!code.empty());
             if (code.front().isCall) {
                 QCOMPARE(*code.front().target, symbol("console_puts"));
@@ -380,7 +380,7 @@ private Q_SLOTS:
         // add_step: mov rax, [rip+...] (7 bytes); add rax, rsi (3); mov [rip+...], rax (7) ...
         debugger().runTo(symbol("add_step") + 0xa); // its third instruction
         QCOMPARE(expectStop().pc, symbol("add_step") + 0xa);
-        const auto code = debugger().disassembleAroundPc(0, 2, 2);
+        const auto code = debugger().guest().disassembleAroundPc(0, 2, 2);
         QCOMPARE(code.size(), size_t{5});
         QCOMPARE(code[0].address, symbol("add_step"));
         QCOMPARE(code[0].symbol, std::string("add_step"));
@@ -486,7 +486,7 @@ private Q_SLOTS:
             {kUnmapped + 0x1234, 0},
         };
         for (const Case& c : cases) {
-            const debug::Translation walk = debugger().translate(0, c.linear);
+            const debug::Translation walk = debugger().guest().translate(0, c.linear);
             const kvm_translation kvm =
                 machine().vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(c.linear); });
             const QByteArray what = QStringLiteral("linear %1").arg(c.linear, 0, 16).toUtf8();
@@ -509,12 +509,12 @@ private Q_SLOTS:
         }
         // The alias page maps watched_counter's page read-only; reading through it is reading
         // the variable.
-        const debug::Translation alias = debugger().translate(0, kAliasPage);
+        const debug::Translation alias = debugger().guest().translate(0, kAliasPage);
         QVERIFY(!alias.writable);
         QCOMPARE(alias.physical, counter & ~0xfffull);
         machine().memory().writeValue<uint64_t>(counter, 0x1122334455667788ull);
         uint64_t viaAlias = 0;
-        QCOMPARE(debugger().readLinear(0, kAliasPage + (counter & 0xfff), &viaAlias, 8), size_t{8});
+        QCOMPARE(debugger().guest().readLinear(0, kAliasPage + (counter & 0xfff), &viaAlias, 8), size_t{8});
         QCOMPARE(viaAlias, 0x1122334455667788ull);
     }
 
@@ -525,7 +525,7 @@ private Q_SLOTS:
             QSKIP("the guest's CPUID.80000001H:EDX.Page1GB is 0: this host offers no 1 GiB pages, "
                   "so the guest mapped its alias GiB with 2 MiB pages");
         const uint64_t linear = kAliasGib + 0x1234567;
-        const debug::Translation walk = debugger().translate(0, linear);
+        const debug::Translation walk = debugger().guest().translate(0, linear);
         const kvm_translation kvm =
             machine().vcpu(0).call([&](kvm::Vcpu& vcpu) { return vcpu.translate(linear); });
         QVERIFY(walk.valid && kvm.valid);

@@ -151,12 +151,12 @@ private Q_SLOTS:
         // debug-target is an ELF with a .symtab (add_step, ...).
         MachineHost window(configFor("debug-target"), *system_, sink,
                            {true, MachineHost::Symbols::NamedOrImage});
-        QVERIFY(!window.machine().debugger().symbols().empty());
+        QVERIFY(!window.machine().debugger().guest().symbols().empty());
         MachineHost terminal(configFor("debug-target"), *system_, sink,
                              {true, MachineHost::Symbols::Named});
-        QVERIFY(terminal.machine().debugger().symbols().empty());
+        QVERIFY(terminal.machine().debugger().guest().symbols().empty());
         window.reboot(); // every boot loads them again
-        QVERIFY(!window.machine().debugger().symbols().empty());
+        QVERIFY(!window.machine().debugger().guest().symbols().empty());
     }
 
     void addedKernelDevicesGoWithTheirMachine() {

@@ -293,7 +293,7 @@ QVariant BreakpointsModel::data(const QModelIndex& index, int role) const {
     case SymbolColumn:
         if (entry.exit || !session_)
             return {};
-        return QString::fromStdString(debuggerOf(*session_).symbols().describe(b.address));
+        return QString::fromStdString(debuggerOf(*session_).guest().symbols().describe(b.address));
     case HitsColumn:
         return entry.hits;
     default:

@@ -538,7 +538,7 @@ std::optional<uint64_t> DebuggerView::evaluate(const QString& expression) {
     try {
         return evaluateGoTo(expression,
                             registerLookup(inspectableSnapshot(session_, currentVcpu())),
-                            &debuggerOf(*session_).symbols());
+                            &debuggerOf(*session_).guest().symbols());
     } catch (const std::exception& error) {
         Q_EMIT errorOccurred(QString::fromUtf8(error.what()));
         return std::nullopt;
@@ -596,7 +596,7 @@ void DebuggerView::addBreakpoint() {
         return;
     AddBreakpointDialog dialog(*breakpoints_,
                                registerLookup(inspectableSnapshot(session_, currentVcpu())),
-                               &debuggerOf(*session_).symbols(), this);
+                               &debuggerOf(*session_).guest().symbols(), this);
     if (const QModelIndex selected = disassemblyView_->currentIndex(); selected.isValid())
         dialog.addressEdit()->setText(QStringLiteral("0x%1").arg(
             disassembly_->data(selected, DisassemblyModel::AddressRole).value<quint64>(), 0, 16));

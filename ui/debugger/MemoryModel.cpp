@@ -259,8 +259,8 @@ bool MemoryModel::setData(const QModelIndex& index, const QVariant& value, int r
         debug::Debugger& debugger = debuggerOf(*session_);
         const size_t written =
             space_ == Space::Physical
-                ? debugger.writePhysical(address, &byte, 1)
-                : debugger.writeLinear(static_cast<uint32_t>(vcpu_), address, &byte, 1);
+                ? debugger.guest().writePhysical(address, &byte, 1)
+                : debugger.guest().writeLinear(static_cast<uint32_t>(vcpu_), address, &byte, 1);
         if (written != 1) {
             Q_EMIT errorOccurred(tr("0x%1 is not mapped").arg(address, 0, 16));
             return false;

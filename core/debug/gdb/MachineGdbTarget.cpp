@@ -125,7 +125,7 @@ void MachineGdbTarget::writeRegisters(uint32_t vcpu, const RegisterFile& file) {
 }
 
 size_t MachineGdbTarget::readMemory(uint32_t vcpu, uint64_t address, void* out, size_t length) {
-    return machine_.debugger().readLinear(vcpu, address, out, length);
+    return machine_.debugger().guest().readLinear(vcpu, address, out, length);
 }
 
 size_t MachineGdbTarget::writeMemory(uint32_t vcpu, uint64_t address, const void* data,
@@ -137,7 +137,7 @@ size_t MachineGdbTarget::writeMemory(uint32_t vcpu, uint64_t address, const void
     while (done < length) {
         const uint64_t linear = address + done;
         const size_t chunk = std::min<uint64_t>(length - done, kPageSize - (linear % kPageSize));
-        const Translation where = machine_.debugger().translate(vcpu, linear);
+        const Translation where = machine_.debugger().guest().translate(vcpu, linear);
         if (!where.valid || !machine_.memory().contains(where.physical, chunk))
             break;
         machine_.memory().write(where.physical, bytes + done, chunk);

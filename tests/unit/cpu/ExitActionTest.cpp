@@ -335,8 +335,8 @@ private Q_SLOTS:
         QCOMPARE(action.stop.cause, StopCause::HostError);
         QCOMPARE(action.stop.exitReason, 200u);
         QVERIFY(action.stop.crash());
-        QVERIFY2(descriptionOf(action).startsWith("vcpu 0 stopped: host error (KVM_EXIT_"),
-                 qPrintable(descriptionOf(action)));
+        // A reason newer than kvmscope's headers is named by its number, not by a placeholder.
+        QCOMPARE(descriptionOf(action), QString("vcpu 0 stopped: host error (KVM_EXIT_200)"));
     }
 
     void exitBreakpointStopsBeforeTheAccessIsDispatched() {

@@ -178,14 +178,9 @@ public:
     std::string problem;
 
     void scalar(const FieldInfo& info, ScalarRef ref, const FieldHooks& hooks) override {
-        const SavedField* field = find(info);
+        const SavedField* field = findOfType(info, info.type);
         if (!field)
             return;
-        if (field->type != info.type) {
-            fail(fmt::format("field {}/{} is {} in the saved state, {} here", groupName_, info.name,
-                             toString(field->type), toString(info.type)));
-            return;
-        }
         if (field->scalar > maxScalarOf(info.type)) {
             fail(fmt::format("field {}/{} holds {:#x}, more than a {} holds", groupName_, info.name,
                              field->scalar, toString(info.type)));
@@ -202,14 +197,9 @@ public:
             ref.store(field->scalar);
     }
     void bytes(const FieldInfo& info, BytesRef ref, const FieldHooks&) override {
-        const SavedField* field = find(info);
+        const SavedField* field = findOfType(info, AttrType::Bytes);
         if (!field)
             return;
-        if (field->type != AttrType::Bytes) {
-            fail(fmt::format("field {}/{} is {} in the saved state, bytes here", groupName_,
-                             info.name, toString(field->type)));
-            return;
-        }
         if (!ref.fits(field->bytes.size())) {
             fail(fmt::format("field {}/{} holds {} bytes in the saved state, {} here", groupName_,
                              info.name, field->bytes.size(), ref.load().size()));
@@ -220,14 +210,9 @@ public:
     }
     void computed(const FieldInfo& info, const std::function<uint64_t()>&,
                   const std::function<void(uint64_t)>& set) override {
-        const SavedField* field = find(info);
+        const SavedField* field = findOfType(info, info.type);
         if (!field)
             return;
-        if (field->type != info.type) {
-            fail(fmt::format("field {}/{} is {} in the saved state, {} here", groupName_, info.name,
-                             toString(field->type), toString(info.type)));
-            return;
-        }
         if (store_ && set)
             set(field->scalar);
     }
@@ -235,14 +220,9 @@ public:
     // (the device's own fields may be half restored: the caller discards the device).
     void computedBytes(const FieldInfo& info, const std::function<std::vector<uint8_t>()>&,
                        const std::function<std::string(std::span<const uint8_t>)>& set) override {
-        const SavedField* field = find(info);
+        const SavedField* field = findOfType(info, AttrType::Bytes);
         if (!field)
             return;
-        if (field->type != AttrType::Bytes) {
-            fail(fmt::format("field {}/{} is {} in the saved state, bytes here", groupName_,
-                             info.name, toString(field->type)));
-            return;
-        }
         if (store_ && set) {
             const std::string why = set(field->bytes);
             if (!why.empty())
@@ -270,6 +250,17 @@ private:
         }
         fail(fmt::format("the saved state lacks field {}/{}", groupName_, info.name));
         return nullptr;
+    }
+    // The saved field of `info`, or null (the problem recorded) when it is missing or of another
+    // type than `type`.
+    const SavedField* findOfType(const FieldInfo& info, AttrType type) {
+        const SavedField* field = find(info);
+        if (field && field->type != type) {
+            fail(fmt::format("field {}/{} is {} in the saved state, {} here", groupName_, info.name,
+                             toString(field->type), toString(type)));
+            return nullptr;
+        }
+        return field;
     }
     void fail(std::string message) {
         if (problem.empty())

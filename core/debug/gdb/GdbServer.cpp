@@ -121,22 +121,33 @@ void GdbServer::drainWakeups() {
     [[maybe_unused]] const auto got = ::read(wakeFd_, &count, sizeof count);
 }
 
+GdbServer::Readiness GdbServer::waitForInput(int fd) {
+    for (;;) {
+        pollfd fds[2] = {{fd, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
+        if (::poll(fds, 2, -1) >= 0) {
+            const bool woken = (fds[1].revents & POLLIN) != 0;
+            if (woken)
+                drainWakeups();
+            return {true, fds[0].revents, woken};
+        }
+        if (errno != EINTR) {
+            log::get("gdb")->error("poll failed: {}", errnoText());
+            return {};
+        }
+    }
+}
+
 void GdbServer::threadMain() {
     while (!quit_.load()) {
-        pollfd fds[2] = {{listenFd_, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            log::get("gdb")->error("poll failed: {}", errnoText());
+        const Readiness ready = waitForInput(listenFd_);
+        if (!ready.ok)
             return;
-        }
-        if (fds[1].revents & POLLIN) {
-            drainWakeups();
+        if (ready.woken) {
             std::lock_guard lock(mutex_);
             stops_.clear(); // no client is waiting for them
             continue;
         }
-        if (!(fds[0].revents & POLLIN))
+        if (!(ready.events & POLLIN))
             continue;
         sockaddr_in peer{};
         socklen_t length = sizeof peer;
@@ -209,15 +220,10 @@ void GdbServer::serveClient(int client) {
         return true;
     };
     for (;;) {
-        pollfd fds[2] = {{client, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            log::get("gdb")->error("poll failed: {}", errnoText());
+        const Readiness ready = waitForInput(client);
+        if (!ready.ok)
             return;
-        }
-        if (fds[1].revents & POLLIN) {
-            drainWakeups();
+        if (ready.woken) {
             if (!deliverStops())
                 return;
             if (quit_.load()) {
@@ -229,7 +235,7 @@ void GdbServer::serveClient(int client) {
                 return; // the client sees the connection close
             }
         }
-        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        if (!(ready.events & (POLLIN | POLLHUP | POLLERR)))
             continue;
         const ssize_t received = ::recv(client, buffer.data(), buffer.size(), 0);
         if (received < 0 && errno == EINTR)

@@ -44,6 +44,14 @@ private:
     bool sendPacket(int client, const std::string& payload, bool ackMode);
     bool sendRaw(int client, std::string_view bytes);
     void drainWakeups();
+    // Waits until `fd` has input (or hung up) or the server is woken (a stop, or quit); a wake-up
+    // is drained here. `ok` is false when poll(2) failed (logged).
+    struct Readiness {
+        bool ok = false;
+        short events = 0; // poll(2)'s revents of `fd`
+        bool woken = false;
+    };
+    Readiness waitForInput(int fd);
 
     GdbTarget& target_;
     std::string host_;
@@ -57,7 +65,7 @@ private:
     // guarded by mutex_: the server thread is handling a packet and delivers queued stops right
     // after it, so a stop reported meanwhile (on any thread) needs no wake-up.
     bool handlingPacket_ = false;
-    std::string lastPacket_;    // server thread: for a resend after `-`
+    std::string lastPacket_; // server thread: for a resend after `-`
     std::thread thread_;
 };
 

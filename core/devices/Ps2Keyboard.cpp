@@ -13,9 +13,9 @@ constexpr uint8_t kScancodeSet = 0xf0; // then 0 (report the set), 1, 2 or 3
 constexpr uint8_t kIdentify = 0xf2;
 constexpr uint8_t kTypematic = 0xf3; // then the rate/delay byte
 constexpr uint8_t kEnable = 0xf4;
-constexpr uint8_t kDisable = 0xf5; // restores the defaults and stops scanning
-constexpr uint8_t kDefaults = 0xf6;
-constexpr uint8_t kReset = 0xff; // acknowledged, then the basic assurance test's result
+constexpr uint8_t kDisable = 0xf5;  // restores the defaults and stops scanning
+constexpr uint8_t kDefaults = 0xf6; // restores the defaults and scans
+constexpr uint8_t kReset = 0xff;    // acknowledged, then the basic assurance test's result
 
 constexpr uint8_t kEchoReply = 0xee;
 constexpr uint8_t kKeyboardId[] = {0xab, 0x83}; // MF2 keyboard
@@ -49,17 +49,19 @@ void Ps2Keyboard::command(uint8_t command) {
     case kIdentify:
         port_.send({ps2::kAck, kKeyboardId[0], kKeyboardId[1]});
         break;
+    // Enable, Default Disable and Set Default each clear the keyboard's output buffer first; the
+    // first and the last leave it scanning, the second stopped (IBM PS/2 Technical Reference,
+    // "Enable (Hex F4)", "Default Disable (Hex F5)", "Set Default (Hex F6)").
     case kEnable:
+        port_.discardUnsent();
         scanning_ = true;
         port_.send({ps2::kAck});
         break;
     case kDisable:
-        setDefaults();
-        scanning_ = false;
-        port_.send({ps2::kAck});
-        break;
     case kDefaults:
+        port_.discardUnsent();
         setDefaults();
+        scanning_ = command == kDefaults;
         port_.send({ps2::kAck});
         break;
     case kReset:

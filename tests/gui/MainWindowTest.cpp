@@ -19,6 +19,7 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QSettings>
 #include <QSpinBox>
@@ -26,6 +27,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <QUrl>
 
 using namespace kvmscope;
@@ -320,6 +322,26 @@ private Q_SLOTS:
         MainWindow empty;
         QCOMPARE(empty.recentMenu()->actions().size(), 1);
         QVERIFY(!empty.recentMenu()->actions().front()->isEnabled());
+    }
+
+    // Help > About names kvmscope's version, where its documentation is, and the licences:
+    // kvmscope's own (not chosen yet, said plainly) and those of the libraries it uses.
+    void aboutNamesVersionDocumentationAndLicences() {
+        QCoreApplication::setApplicationVersion(QStringLiteral("9.8.7"));
+        MainWindow window;
+        QString text;
+        QTimer::singleShot(0, this, [&text] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                text = box->text();
+                box->accept();
+            }
+        });
+        window.findChild<QAction*>(QStringLiteral("actionAbout"))->trigger();
+        QVERIFY2(text.contains(QStringLiteral("kvmscope 9.8.7")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("ocumentation")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Licences")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("LGPL-3.0")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("MIT")), qPrintable(text));
     }
 
     void screenshotOfTheEmptyWindow() {

@@ -75,7 +75,10 @@ void MainWindow::about() {
         tr("<h3>kvmscope %1</h3><p>A desktop virtual machine monitor that drives the Linux KVM API "
            "directly and shows what happens inside a guest while it runs: vcpu registers, "
            "devices and their attributes, every VM exit, the screen, the serial console and a "
-           "debugger.</p><p>%2</p><p>Qt %3, Zydis, libvterm, spdlog.</p>")
+           "debugger.</p><p>%2</p>"
+           "<p>Licences: kvmscope's own licence has not been chosen yet, so none is granted "
+           "with this build. It uses Qt %3 (LGPL-3.0), Zydis, libvterm, spdlog and fmt (each "
+           "under the MIT licence), as Debian ships them.</p>")
             .arg(QCoreApplication::applicationVersion().toHtmlEscaped(), docsLine,
                  QString::fromLatin1(qVersion())));
 }

@@ -455,8 +455,54 @@ def device_seeds():
             write(target, name, data)
 
 
+# --- virtio ---------------------------------------------------------------------------------
+
+def virtio_block_seed(requests, size_exponent=3, flags=0, indirect_table=None):
+    """fuzz_virtio_block: a queue of 1 << size_exponent entries at 0x10000 holding `requests`,
+    each a list of (address, length, writable) buffers chained from consecutive descriptors;
+    buffers' contents are (address, bytes) pairs in `contents`."""
+    size = 1 << size_exponent
+    base = 0x10000
+    memory = bytearray(0x10000)  # guest memory 0x10000-0x1ffff
+    avail = 16 * size
+    heads = []
+    index = 0
+    for chain, contents in requests:
+        heads.append(index)
+        for position, (address, length, writable) in enumerate(chain):
+            flags_field = (2 if writable else 0) | (1 if position + 1 < len(chain) else 0)
+            struct.pack_into("<QIHH", memory, 16 * index, address, length, flags_field,
+                             index + 1)
+            index += 1
+        for address, data in contents:
+            memory[address - base:address - base + len(data)] = data
+    for slot, head in enumerate(heads):
+        struct.pack_into("<H", memory, avail + 4 + 2 * slot, head)
+    return struct.pack("<BBH", size_exponent, flags, len(heads)) + bytes(memory)
+
+
+def virtio_seeds():
+    header = lambda kind, sector: struct.pack("<IIQ", kind, 0, sector)
+    hdr, data, status = 0x18000, 0x19000, 0x1f000
+    read_request = ([(hdr, 16, False), (data, 512, True), (status, 1, True)], [(hdr, header(0, 3))])
+    write_request = ([(hdr, 16, False), (data, 1024, False), (status, 1, True)], [(hdr, header(1, 5))])
+    flush = ([(hdr, 16, False), (status, 1, True)], [(hdr, header(4, 0))])
+    get_id = ([(hdr, 16, False), (data, 20, True), (status, 1, True)], [(hdr, header(8, 0))])
+    discard = ([(hdr, 16, False), (data, 16, False), (status, 1, True)],
+               [(hdr, header(11, 0)), (data, struct.pack("<QII", 8, 4, 0))])
+    zeroes = ([(hdr, 16, False), (data, 32, False), (status, 1, True)],
+              [(hdr, header(13, 0)), (data, struct.pack("<QIIQII", 0, 2, 1, 10, 2, 0))])
+    split = ([(hdr, 5, False), (hdr + 5, 11, False), (data, 513, True)], [(hdr, header(0, 1))])
+    write("fuzz_virtio_block", "read", virtio_block_seed([read_request]))
+    write("fuzz_virtio_block", "write-flush", virtio_block_seed([write_request, flush]))
+    write("fuzz_virtio_block", "get-id-discard", virtio_block_seed([get_id, discard], flags=2))
+    write("fuzz_virtio_block", "write-zeroes", virtio_block_seed([zeroes], size_exponent=5))
+    write("fuzz_virtio_block", "split-header", virtio_block_seed([split], flags=3))
+
+
 if __name__ == "__main__":
     loader_seeds()
     elf_file_seeds()
     table_seeds()
     device_seeds()
+    virtio_seeds()

@@ -41,15 +41,19 @@ std::string describeFileType(mode_t mode) {
     return fmt::format("a file of unknown type (st_mode {:#o})", mode);
 }
 
-InputFile::InputFile(const std::string& path, const char* what) : path_(path), what_(what) {
+InputFile::InputFile(const std::string& path, const char* what, Access access)
+    : path_(path), what_(what) {
     struct stat status {};
     if (::stat(path.c_str(), &status) != 0)
         throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
     if (!readable(status.st_mode))
         throw wrongType(path, what, status.st_mode);
-    fd_ = kvm::FileDescriptor(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    const int mode = access == Access::ReadWrite ? O_RDWR : O_RDONLY;
+    fd_ = kvm::FileDescriptor(::open(path.c_str(), mode | O_CLOEXEC | O_NONBLOCK));
     if (!fd_.valid())
-        throw LoadError(path, fmt::format("cannot open the {}: {}", what, std::strerror(errno)));
+        throw LoadError(path, fmt::format("cannot open the {}{}: {}", what,
+                                          access == Access::ReadWrite ? " for writing" : "",
+                                          std::strerror(errno)));
     if (::fstat(fd(), &status) != 0)
         throw LoadError(path, fmt::format("cannot stat the {}: {}", what, std::strerror(errno)));
     if (!readable(status.st_mode))

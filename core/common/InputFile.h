@@ -16,10 +16,13 @@ namespace kvmscope {
 
 class InputFile {
 public:
-    // Opens `path` read-only. `what` names the file in errors ("image", "symbol file"). Throws
+    enum class Access { ReadOnly, ReadWrite };
+
+    // Opens `path` (read-only unless `access` says otherwise). `what` names the file in errors
+    // ("image", "symbol file", "disk image"). Throws
     // LoadError naming the file when it cannot be opened, or when it is neither a regular file
     // nor a block device: the message names its type ("a FIFO (named pipe)", "a directory", ...).
-    InputFile(const std::string& path, const char* what);
+    InputFile(const std::string& path, const char* what, Access access = Access::ReadOnly);
 
     int fd() const { return fd_.get(); }
     const std::string& path() const { return path_; }

@@ -1,0 +1,2 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    storage/DiskSpec.h storage/DiskSpec.cpp storage/DiskImage.h storage/DiskImage.cpp)

@@ -1,0 +1,2 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    virtio/Ring.h virtio/SplitQueue.h virtio/SplitQueue.cpp virtio/BlockRequest.h virtio/BlockRequest.cpp)

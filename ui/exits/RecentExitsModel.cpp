@@ -74,6 +74,10 @@ void RecentExitsModel::drain() {
         const size_t keep = std::min(records.size(), static_cast<size_t>(maxRows_));
         fresh.insert(fresh.end(), records.end() - static_cast<std::ptrdiff_t>(keep), records.end());
     }
+    append(std::move(fresh));
+}
+
+void RecentExitsModel::append(std::vector<trace::ExitRecord> fresh) {
     if (fresh.empty())
         return;
     std::stable_sort(fresh.begin(), fresh.end(),

@@ -61,7 +61,8 @@ public:
 
 private:
     QString cellText(const trace::ExitRecord& record, int column) const;
-    void trimToMaxRows();
+    // Drops the oldest rows until `incoming` more fit within maxRows_.
+    void trimToMaxRows(int incoming = 0);
 
     QPointer<MachineSession> session_;
     std::vector<uint64_t> lastSequence_; // per vcpu

@@ -90,8 +90,24 @@ protected:
     void keyPressEvent(QKeyEvent* event) override;
 
 private:
-    void showCodeTarget();
+    // DebuggerViewPanes.cpp: the panes under the toolbar, each returned for the splitters.
+    QWidget* createCodePane(); // the go-to field over the listing
+    QWidget* createSidePane(); // breakpoints and call stack, tabbed
+    QWidget* createMemoryPane();
+    QWidget* createWalkPane();
+    static QLabel* makeLabel(QWidget* parent); // selectable, wrapped text
+
+    // DebuggerViewGoTo.cpp: the go-to fields.
+    void showCodeTarget(); // Go to code's row, selected and in view once the listing has it
+    std::optional<uint64_t> evaluate(const QString& expression);
+
+    // DebuggerViewActions.cpp: the toolbar's actions and what they do.
     void createActions();
+    void updateActions();
+    void addBreakpoint();
+    void runGuarded(const QString& what, const std::function<void()>& work);
+
+    // DebuggerView.cpp: following the session's stops.
     // Points every model at `session`'s machine (nullptr: none, while a reset replaces it).
     void bindModels(MachineSession* session);
     // Hands the selected vcpu's snapshot and the guest's memory to the models that show a stop,
@@ -99,11 +115,7 @@ private:
     void showStop(MachineSession* session);
     void scheduleRefresh();
     void onDebugStop(const debug::DebugStop& stop);
-    void updateActions();
     void updateStatus();
-    void addBreakpoint();
-    void runGuarded(const QString& what, const std::function<void()>& work);
-    std::optional<uint64_t> evaluate(const QString& expression);
 
     QPointer<MachineSession> session_;
     std::optional<debug::DebugStop> lastStop_;

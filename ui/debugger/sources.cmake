@@ -9,4 +9,5 @@ list(APPEND KVMSCOPE_UI_SOURCES
     debugger/PageWalkModel.h debugger/PageWalkModel.cpp
     debugger/CallStackModel.h debugger/CallStackModel.cpp
     debugger/AddBreakpointDialog.h debugger/AddBreakpointDialog.cpp
-    debugger/DebuggerView.h debugger/DebuggerView.cpp)
+    debugger/DebuggerView.h debugger/DebuggerView.cpp debugger/DebuggerViewPanes.cpp
+    debugger/DebuggerViewActions.cpp debugger/DebuggerViewGoTo.cpp)

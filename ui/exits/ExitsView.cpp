@@ -66,7 +66,8 @@ ExitsView::ExitsView(QWidget* parent) : QWidget(parent) {
     recentTable_->verticalHeader()->setDefaultSectionSize(recentTable_->fontMetrics().height() + 4);
     recentTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     recentTable_->horizontalHeader()->setStretchLastSection(true);
-    // Follow the newest exit unless the person scrolled up to read.
+    // Follow the newest exit unless frozen. The model has dropped the rows the new ones push out
+    // before it announces them, so the bottom scrolled to is the bottom that stays.
     connect(recent_, &QAbstractItemModel::rowsInserted, recentTable_, [this] {
         if (!freeze_->isChecked())
             recentTable_->scrollToBottom();

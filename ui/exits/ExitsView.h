@@ -26,6 +26,7 @@ public:
     void setSession(MachineSession* session);
     ExitCountersModel* countersModel() const { return counters_; }
     RecentExitsModel* recentModel() const { return recent_; }
+    QTableView* recentTable() const { return recentTable_; }
     QCheckBox* freezeToggle() const { return freeze_; }
     ExitRateHistory* rateHistory() const { return rateHistory_; }
     ExitRateChart* rateChart() const { return rateChart_; }

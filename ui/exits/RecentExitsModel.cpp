@@ -74,23 +74,35 @@ void RecentExitsModel::drain() {
         const size_t keep = std::min(records.size(), static_cast<size_t>(maxRows_));
         fresh.insert(fresh.end(), records.end() - static_cast<std::ptrdiff_t>(keep), records.end());
     }
+    append(std::move(fresh));
+}
+
+void RecentExitsModel::append(std::vector<trace::ExitRecord> fresh) {
     if (fresh.empty())
         return;
     std::stable_sort(fresh.begin(), fresh.end(),
                      [](const auto& a, const auto& b) { return a.timestampNs < b.timestampNs; });
     if (firstTimestampNs_ == 0)
         firstTimestampNs_ = fresh.front().timestampNs;
+    // Of more records than the table holds, only the newest can stay.
+    const auto capacity = static_cast<size_t>(maxRows_);
+    if (fresh.size() > capacity)
+        fresh.erase(fresh.begin(), fresh.end() - static_cast<std::ptrdiff_t>(capacity));
+    // The rows the new ones push out go before the new ones come, so the table never holds more
+    // than maxRows_. The Exits dock scrolls to the newest row on rowsInserted: inserted first, it
+    // scrolled to the bottom of a table about to shrink, past the end of the rows that stayed,
+    // and a paint before the view's next layout showed the table blank.
+    trimToMaxRows(static_cast<int>(fresh.size()));
     const int first = static_cast<int>(rows_.size());
     beginInsertRows({}, first, first + static_cast<int>(fresh.size()) - 1);
     rows_.insert(rows_.end(), fresh.begin(), fresh.end());
     endInsertRows();
-    trimToMaxRows();
 }
 
-void RecentExitsModel::trimToMaxRows() {
-    if (static_cast<int>(rows_.size()) <= maxRows_)
+void RecentExitsModel::trimToMaxRows(int incoming) {
+    const int excess = static_cast<int>(rows_.size()) + incoming - maxRows_;
+    if (excess <= 0)
         return;
-    const int excess = static_cast<int>(rows_.size()) - maxRows_;
     beginRemoveRows({}, 0, excess - 1);
     rows_.erase(rows_.begin(), rows_.begin() + excess);
     endRemoveRows();

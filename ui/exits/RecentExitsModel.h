@@ -41,8 +41,11 @@ public:
     bool frozen() const { return frozen_; }
     void clear();
 
-    // Takes the records written since the last drain (unless frozen).
+    // Takes the records written since the last drain (unless frozen) and appends them.
     void drain();
+    // Appends the records of one drain: in time order after the rows already there, the oldest
+    // rows going once there are more than maxRows(). Tests hand it made-up records.
+    void append(std::vector<trace::ExitRecord> records);
 
     // Header line then one line per row; false (and `error`) when the device refuses.
     bool writeCsv(QIODevice& device, QString* error = nullptr) const;
@@ -58,7 +61,8 @@ public:
 
 private:
     QString cellText(const trace::ExitRecord& record, int column) const;
-    void trimToMaxRows();
+    // Drops the oldest rows until `incoming` more fit within maxRows_.
+    void trimToMaxRows(int incoming = 0);
 
     QPointer<MachineSession> session_;
     std::vector<uint64_t> lastSequence_; // per vcpu

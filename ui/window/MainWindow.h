@@ -143,35 +143,46 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
-    void createActions();
+    // MainWindow.cpp: the docks, and pointing the views at a machine.
+    void createDocks();
     // Points every view at `session`'s machine (nullptr: at none).
+    void bindViews(MachineSession* session);
+    // Only the views that hold the machine's devices and vcpus (a reset replaces those).
+    void bindMachineViews(MachineSession* session);
+    void onCurrentRowChanged(int row);
+    kvm::System* system(QString* error);
+
+    // MainWindowActions.cpp: actions, menus, toolbar and the commands on the current machine.
+    void createActions();
+    void createMenus();
+    void updateActions();
+    void stepCurrentVcpu();
+    void removeCurrent();
+    void addKernelDevice();
+
+    // MainWindowStatus.cpp: the status bar.
+    void createStatusBar();
+    void updateStatus();
+
+    // MainWindowOpening.cpp: New…, Open image… and the recent images.
+    void newMachine();
+    void openImage();
+    void rememberImage(const QString& path);
+    void updateRecentMenu();
+
+    // MainWindowLayout.cpp: where the docks go.
     // View ▸ Reset layout, and the first start's layout: every dock in its place, sized in
     // proportion to the window.
     void applyDefaultLayout();
     void sizeDefaultLayout(); // its sizes, in proportion to the window
     QDockWidget* dockNamed(const char* name) const;
-    void bindViews(MachineSession* session);
-    // Where Help ▸ About points for the documentation; empty when neither place has it.
-    static QString documentationDirectory();
-    // Only the views that hold the machine's devices and vcpus (a reset replaces those).
-    void bindMachineViews(MachineSession* session);
-    void createMenus();
-    void createDocks();
-    void createStatusBar();
     void restoreLayout();
     void saveLayout() const;
-    void updateActions();
-    void updateStatus();
-    void onCurrentRowChanged(int row);
-    void newMachine();
-    void openImage();
-    void stepCurrentVcpu();
-    void removeCurrent();
-    void addKernelDevice();
-    void rememberImage(const QString& path);
-    void updateRecentMenu();
+
+    // MainWindowReports.cpp: Help ▸ About.
     void about();
-    kvm::System* system(QString* error);
+    // Where Help ▸ About points for the documentation; empty when neither place has it.
+    static QString documentationDirectory();
 
     std::vector<DemoImage> demos_;
     std::unique_ptr<kvm::System> system_;
@@ -209,6 +220,8 @@ private:
     QAction* gdbAction_ = nullptr;
     QAction* startPausedAction_ = nullptr;
     QAction* resetLayoutAction_ = nullptr;
+
+    // MainWindowGdb.cpp: the current machine's gdb server.
     bool serveGdb(const std::string& host, uint16_t firstPort, uint16_t ports, QString* error);
     void showGdbServing(); // the action's tick follows the current machine's server
 };

@@ -1,12 +1,13 @@
-// MainWindow: opening machines (the one start-paused rule), the recent images and dropped
-// files.
+// MainWindow: opening machines (New…, Open image…, the start-paused rule), recent images, drops.
 #include "common/Error.h"
 #include "session/MachineListModel.h"
 #include "session/MachineSession.h"
 #include "window/MainWindow.h"
+#include "window/NewMachineDialog.h"
 
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QListView>
 #include <QMenu>
@@ -118,6 +119,43 @@ bool MainWindow::startPausedDefault() const {
 
 void MainWindow::setStartPausedDefault(bool paused) {
     startPausedAction_->setChecked(paused);
+}
+
+void MainWindow::newMachine() {
+    showNewMachineDialog();
+}
+
+NewMachineDialog* MainWindow::showNewMachineDialog(const QString& imagePath) {
+    if (!newMachineDialog_) {
+        // Window-modal and not exec()'d: the event loop (and running guests) carry on.
+        newMachineDialog_ = new NewMachineDialog(
+            [this](const MachineConfig& config) {
+                QString error;
+                return launchMachine(config, newMachineDialog_->startPaused(), &error) ? QString()
+                                                                                       : error;
+            },
+            this);
+        newMachineDialog_->setAttribute(Qt::WA_DeleteOnClose);
+        newMachineDialog_->setStartPaused(startPausedDefault());
+    }
+    if (!imagePath.isEmpty())
+        newMachineDialog_->setImagePath(imagePath);
+    newMachineDialog_->open();
+    newMachineDialog_->raise();
+    return newMachineDialog_;
+}
+
+NewMachineDialog* MainWindow::newMachineDialog() const {
+    return newMachineDialog_;
+}
+
+void MainWindow::openImage() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open guest image"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!launchImagePath(path, &error))
+        QMessageBox::warning(this, tr("Open image"), error);
 }
 
 QStringList MainWindow::recentImages() const {

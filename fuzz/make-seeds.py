@@ -13,6 +13,7 @@ import lzma
 import os
 import shutil
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -500,9 +501,45 @@ def virtio_seeds():
     write("fuzz_virtio_block", "split-header", virtio_block_seed([split], flags=3))
 
 
+# --- snapshots ------------------------------------------------------------------------------
+
+def snapshot_file(sections):
+    """A snapshot (core/snapshot/SnapshotFile.h) of (name, payload) sections and its end."""
+    out = b"KVMSSNAP" + struct.pack("<II", 1, 0)
+    for name, payload in list(sections) + [("end", struct.pack("<Q", len(sections)))]:
+        encoded = name.encode()
+        crc = zlib.crc32(payload, zlib.crc32(encoded))
+        out += struct.pack("<I", len(encoded)) + encoded + struct.pack("<QI", len(payload), crc)
+        out += payload
+    return out
+
+
+def device_state(fields):
+    """A device's saved state (core/snapshot/DeviceStateCodec.h): (group, name, type, value)."""
+    out = struct.pack("<I", len(fields))
+    for group, name, kind, value in fields:
+        out += struct.pack("<H", len(group)) + group.encode()
+        out += struct.pack("<H", len(name)) + name.encode() + struct.pack("<B", kind)
+        if kind == 5:
+            out += struct.pack("<I", len(value)) + value
+        else:
+            out += struct.pack("<Q", value)
+    return out
+
+
+def snapshot_seeds():
+    ram = struct.pack("<Q", 1 << 20) + struct.pack("<QQ", 0x1000, 1) + bytes(range(256)) * 16
+    rtc = device_state([("registers", "index", 1, 0x0e), ("cmos", "bytes", 5, bytes(128))])
+    write("fuzz_snapshot_reader", "ram-and-device", snapshot_file([("ram", ram), ("device/rtc", rtc)]))
+    write("fuzz_snapshot_reader", "empty", snapshot_file([]))
+    write("fuzz_snapshot_reader", "wrong-ram-size",
+          snapshot_file([("ram", struct.pack("<Q", 2 << 20))]))
+
+
 if __name__ == "__main__":
     loader_seeds()
     elf_file_seeds()
     table_seeds()
     device_seeds()
     virtio_seeds()
+    snapshot_seeds()

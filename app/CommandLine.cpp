@@ -82,7 +82,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             const std::string text = value();
             if (!boot::parseImageFormat(text, result.machine.boot.format))
                 throw InputError(fmt::format(
-                    "--format '{}': expected one of auto, flat, multiboot, elf, linux, pvh", text));
+                    "--format '{}': expected one of auto, flat, multiboot, multiboot2, elf, linux, "
+                    "pvh",
+                    text));
         } else if (name == "--memory" || name == "-m") {
             result.machine.memorySize = parseSize(value(), "--memory");
         } else if (name == "--cpus") {
@@ -156,12 +158,13 @@ kvmscope boots a guest on KVM and shows what happens inside it.
 
 Options:
   --headless            run without a window; the serial console is the terminal
-  --format F            image format: auto (default), flat, multiboot, elf, linux, pvh
+  --format F            image format: auto (default), flat, multiboot, multiboot2, elf,
+                        linux, pvh
                         (pvh: an ELF vmlinux, or a bzImage's xz/gzip/zstd payload)
   --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G
   --cpus N              number of vcpus (default 1, up to 255)
   --append TEXT         kernel command line
-  --initrd FILE         initial ramdisk (multiboot: the first module)
+  --initrd FILE         initial ramdisk (multiboot 1 and 2: the first module)
   --symbols FILE        guest symbols for the debugger: an ELF (.symtab) or a System.map
                         (default: the image's own .symtab when it is an ELF that has one)
   --framebuffer WxHxBPP linear framebuffer mode (default 1024x768x32; BPP 15, 16, 24 or 32, at

@@ -84,6 +84,34 @@ def multiboot_header(flags, fields=()):
     return struct.pack("<III", magic, flags, checksum) + struct.pack("<%dI" % len(fields), *fields)
 
 
+def multiboot2_header(tags, architecture=0):
+    """Multiboot2 Specification 2.0, 3.1: magic, architecture, header_length, checksum, then the
+    tags (type, flags, u32 fields), each padded to 8 bytes, and the end tag."""
+    body = b""
+    for kind, flags, fields in tags:
+        tag = struct.pack("<HHI", kind, flags, 8 + 4 * len(fields)) + struct.pack(
+            "<%dI" % len(fields), *fields)
+        body += tag + b"\0" * (-len(tag) % 8)
+    body += struct.pack("<HHI", 0, 0, 8)
+    length = 16 + len(body)
+    checksum = (-(0xE85250D6 + architecture + length)) & 0xFFFFFFFF
+    return struct.pack("<IIII", 0xE85250D6, architecture, length, checksum) + body
+
+
+def multiboot2_aout(load=0x100000, size=0x200, bss=0x1000):
+    # The header at the start of the file, loaded whole at `load`, entered after the header.
+    header = multiboot2_header([(2, 0, (load, load, load + size, load + size + bss)),
+                                (3, 0, (load + 0x60,))])
+    return (header + b"\0" * (0x60 - len(header)) + CODE).ljust(size, b"\0")
+
+
+# The tags of the multiboot2-info guest and a few more: an information request, entry address,
+# module alignment, a framebuffer request, console flags, relocatable, an unknown optional tag.
+MULTIBOOT2_TAGS = [(1, 0, (1, 2, 3, 4, 6, 8)), (1, 1, (14, 15, 21)), (6, 0, ()),
+                   (5, 0, (800, 600, 32)), (4, 0, (2,)), (10, 0, (0x100000, 0x10000000, 0x1000, 0)),
+                   (0x7ABC, 1, (0x5A5A5A5A,))]
+
+
 def multiboot_aout(load=0x100000, size=0x200, bss=0x1000):
     # The header at the start of the file, loaded at `load`; the kernel is the whole file.
     header = multiboot_header(0x00010003, (load, load, load + size, load + size + bss,
@@ -163,6 +191,16 @@ def loader_seeds():
                                       multiboot_header(0x3))
         + trailer(COMMAND_LINE | COMMAND_LINE_NUL, command_line=16),
     }
+    multiboot2 = {
+        "aout-tags": multiboot2_aout() + trailer(),
+        "aout-module": multiboot2_aout() + trailer(INITRD | COMMAND_LINE, initrd=0x2000,
+                                                   command_line=40),
+        "elf32": elf(32, 0x100000, [(0x100000, CODE, 4)], multiboot2_header(MULTIBOOT2_TAGS))
+        + trailer(LARGE_MEMORY | COMMAND_LINE, command_line=12),
+        "elf64-entry-tag": elf(64, 0x100000, [(0x100000, CODE, 4)],
+                               multiboot2_header([(3, 0, (0x100000,))])) + trailer(INITRD,
+                                                                                  initrd=0x10),
+    }
     linux = {
         "bzimage": bzimage() + trailer(COMMAND_LINE, command_line=30),
         "bzimage-initrd": bzimage() + trailer(INITRD | COMMAND_LINE, initrd=0x10000,
@@ -196,9 +234,21 @@ def loader_seeds():
         write("fuzz_loader_multiboot", name, data)
     for name, data in linux.items():
         write("fuzz_loader_linux", name, data)
+    for name, data in multiboot2.items():
+        write("fuzz_loader_multiboot2", name, data)
+    # The header parser reads images without the loader's trailer.
+    headers = {
+        "all-tags": multiboot2_header(MULTIBOOT2_TAGS),
+        "address-tag": multiboot2_aout(),
+        "at-32k-boundary": b"\0" * 0x7FD0 + multiboot2_header([(6, 0, ())]),
+        "mips": multiboot2_header([], architecture=4),
+        "required-unknown": multiboot2_header([(0x7ABC, 0, (1,))]),
+    }
+    for name, data in headers.items():
+        write("fuzz_multiboot2_header", name, data)
     # Detection sees every format: the first two seeds of each.
     for prefix, group in (("flat", flat), ("elf", elf_images), ("multiboot", multiboot),
-                          ("linux", linux), ("pvh", pvh)):
+                          ("multiboot2", multiboot2), ("linux", linux), ("pvh", pvh)):
         for name, data in list(group.items())[:2]:
             write("fuzz_loader_auto", prefix + "-" + name, data)
 

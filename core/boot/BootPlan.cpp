@@ -16,13 +16,16 @@ const char* toString(ImageFormat format) {
         return "linux";
     case ImageFormat::Pvh:
         return "pvh";
+    case ImageFormat::Multiboot2:
+        return "multiboot2";
     }
     return "unknown";
 }
 
 bool parseImageFormat(const std::string& text, ImageFormat& format) {
-    for (ImageFormat candidate : {ImageFormat::Auto, ImageFormat::Flat, ImageFormat::Multiboot,
-                                  ImageFormat::Elf, ImageFormat::Linux, ImageFormat::Pvh}) {
+    for (ImageFormat candidate :
+         {ImageFormat::Auto, ImageFormat::Flat, ImageFormat::Multiboot, ImageFormat::Elf,
+          ImageFormat::Linux, ImageFormat::Pvh, ImageFormat::Multiboot2}) {
         if (text == toString(candidate)) {
             format = candidate;
             return true;

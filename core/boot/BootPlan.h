@@ -9,16 +9,17 @@
 namespace kvmscope::boot {
 
 // Linux: a bzImage by the x86 boot protocol. Pvh: an ELF vmlinux (or a bzImage's payload) by the
-// PVH boot ABI.
-enum class ImageFormat { Auto, Flat, Multiboot, Elf, Linux, Pvh };
+// PVH boot ABI. Multiboot is Multiboot 1 (0.6.96), Multiboot2 the Multiboot2 Specification 2.0.
+enum class ImageFormat { Auto, Flat, Multiboot, Elf, Linux, Pvh, Multiboot2 };
 
 const char* toString(ImageFormat format);
-// Parses "auto", "flat", "multiboot", "elf", "linux", "pvh"; returns false for anything else.
+// Parses "auto", "flat", "multiboot", "elf", "linux", "pvh", "multiboot2"; returns false for
+// anything else.
 bool parseImageFormat(const std::string& text, ImageFormat& format);
 
 enum class CpuMode {
     Real,        // 16-bit real mode, paging off (flat binaries)
-    Protected32, // 32-bit protected mode, flat segments, paging off (multiboot, ELF32, PVH)
+    Protected32, // 32-bit protected mode, flat segments, paging off (multiboot 1 and 2, ELF32, PVH)
     Long64,      // 64-bit long mode, identity paging below 4 GiB (ELF64, Linux)
 };
 
@@ -40,7 +41,7 @@ struct BootOptions {
     ImageFormat format = ImageFormat::Auto;
     uint64_t loadAddress = 0x7c00; // flat binaries only
     std::string commandLine;       // --append (multiboot and Linux kernels)
-    std::string initrdPath;        // --initrd (multiboot: first module; Linux: the initrd)
+    std::string initrdPath;        // --initrd (multiboot 1 and 2: module 0; Linux: the initrd)
     unsigned cpus = 1;
     std::optional<BootFramebuffer> framebuffer; // none: no framebuffer to report
     // The host's KVM emulates guest ring-0 code (no VMX/SVM): Linux kernels get the parameters
@@ -67,6 +68,9 @@ struct BootPlan {
     // True when a bzImage given with the format left to detection was booted by PVH from its
     // payload because the host emulates ring 0 (ImageLoader.cpp). Also shown as a warning.
     bool bzImageBootedByPvh = false;
+    // The framebuffer mode the loader told the kernel is set (Multiboot 2's framebuffer tag): the
+    // Machine sets it through the dispi before the kernel runs. None: the screen is left alone.
+    std::optional<BootFramebuffer> framebufferSet;
 };
 
 } // namespace kvmscope::boot

@@ -11,6 +11,7 @@
 //   0x07000    0x07c00      boot stack; ESP/RSP = 0x7c00 on entry        -
 //   0x07c00    ...          flat images (default load address)           FlatLoader
 //   0x09000    0x10000      multiboot information, memory map, strings   MultibootLoader
+//   0x09000    0x10000      or: Multiboot 2 boot information tags        Multiboot2Loader
 //   0x09000    0x0a000      or: Linux zero page (struct boot_params)     LinuxLoader
 //   0x0a000    0x10000      or: Linux kernel command line                LinuxLoader
 //   0x9fc00    0x9fc10      EBDA: MP floating pointer structure          MpTable
@@ -124,7 +125,7 @@ inline constexpr ReservedRange kReservedForAllImages[] = {
 // Also reserved for images entered in 32/64-bit mode, whose stack kvmscope sets.
 inline constexpr ReservedRange kBootStackRange = {kBootStackBottom, kBootStackTop,
                                                   "the boot stack"};
-// Also reserved for multiboot kernels and their modules.
+// Also reserved for multiboot kernels (1 and 2) and their modules.
 inline constexpr ReservedRange kMultibootInfoRange = {kMultibootInfoStart, kMultibootInfoEnd,
                                                       "the multiboot information area"};
 

@@ -2,6 +2,8 @@
 
 #include "boot/ElfLoader.h"
 #include "boot/FlatLoader.h"
+#include "boot/Multiboot2Header.h"
+#include "boot/Multiboot2Loader.h"
 #include "boot/MultibootHeader.h"
 #include "boot/MultibootLoader.h"
 #include "boot/linux/EmulatedHostParameters.h"
@@ -54,6 +56,9 @@ ImageFormat detectFormat(std::span<const uint8_t> image) {
     // "\x7fELF" included, while "HdrS" at 0x202 is the boot protocol's own signature.
     if (hasLinuxBootMagic(image))
         return ImageFormat::Linux;
+    // Multiboot 2 before 1: a kernel may carry both headers, and the newer one describes more.
+    if (searchMultiboot2Header(image).headerOffset)
+        return ImageFormat::Multiboot2;
     if (searchMultibootHeader(image).headerOffset)
         return ImageFormat::Multiboot;
     // An ELF with the PVH entry note is a kernel that wants the PVH ABI (a Linux vmlinux).
@@ -73,14 +78,22 @@ BootPlan loadMappedImage(const BootOptions& options, GuestMemory& memory) {
         format = detectFormat(image);
         notes.push_back(fmt::format("{}: detected format {}", options.imagePath, toString(format)));
         const MultibootHeaderSearch search = searchMultibootHeader(image);
-        if (format != ImageFormat::Multiboot && format != ImageFormat::Linux &&
-            search.firstMagicOffset)
+        if (format != ImageFormat::Multiboot && format != ImageFormat::Multiboot2 &&
+            format != ImageFormat::Linux && search.firstMagicOffset)
             notes.push_back(fmt::format("{}: ignored the multiboot magic at offset {:#x}: its "
                                         "checksum {:#010x} is wrong",
                                         options.imagePath, *search.firstMagicOffset,
                                         search.firstMagicChecksum));
+        const Multiboot2HeaderSearch search2 = searchMultiboot2Header(image);
+        if (format != ImageFormat::Multiboot2 && format != ImageFormat::Linux &&
+            search2.firstMagicOffset)
+            notes.push_back(fmt::format("{}: ignored the multiboot2 magic at offset {:#x}: its "
+                                        "checksum {:#010x} is wrong",
+                                        options.imagePath, *search2.firstMagicOffset,
+                                        search2.firstMagicChecksum));
     }
     const bool takesKernelArguments = format == ImageFormat::Multiboot ||
+                                      format == ImageFormat::Multiboot2 ||
                                       format == ImageFormat::Linux || format == ImageFormat::Pvh;
     if (!takesKernelArguments && !options.initrdPath.empty())
         throw InputError(fmt::format("{}: an initrd ({}) can only be given to a multiboot or Linux "
@@ -121,6 +134,11 @@ BootPlan loadMappedImage(const BootOptions& options, GuestMemory& memory) {
             if (!options.initrdPath.empty())
                 initrd = mapImageFile(options.initrdPath, "initrd");
             plan = loadMultiboot(image, options, initrd.bytes(), memory);
+            break;
+        case ImageFormat::Multiboot2:
+            if (!options.initrdPath.empty())
+                initrd = mapImageFile(options.initrdPath, "initrd");
+            plan = loadMultiboot2(image, options, initrd.bytes(), memory);
             break;
         case ImageFormat::Linux:
             if (!options.initrdPath.empty())

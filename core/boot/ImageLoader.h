@@ -29,8 +29,9 @@ MappedFile mapImageFile(const std::string& path, const char* what);
 void checkImageFile(const std::string& path, const char* what);
 
 // Detection order: a Linux bzImage ("HdrS" at 0x202; first, since a bzImage may also contain
-// the other magics) -> a valid multiboot header (magic 0x1BADB002, 4-byte aligned, inside the
-// first 8192 bytes, checksum correct) -> ELF (\x7fELF): PVH when it carries the
+// the other magics) -> a valid Multiboot 2 header (magic 0xE85250D6, 8-byte aligned, inside the
+// first 32768 bytes, checksum correct) -> a valid multiboot header (magic 0x1BADB002, 4-byte
+// aligned, inside the first 8192 bytes, checksum correct) -> ELF (\x7fELF): PVH when it carries the
 // XEN_ELFNOTE_PHYS32_ENTRY note, plain ELF otherwise -> flat. Never returns Auto.
 ImageFormat detectFormat(std::span<const uint8_t> image);
 

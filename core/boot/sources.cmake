@@ -10,6 +10,9 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     boot/Multiboot.h
     boot/MultibootHeader.h boot/MultibootHeader.cpp
     boot/MultibootLoader.h boot/MultibootLoader.cpp
+    boot/Multiboot2.h
+    boot/Multiboot2Header.h boot/Multiboot2Header.cpp
+    boot/Multiboot2Loader.h boot/Multiboot2Loader.cpp
     boot/X86Setup.h boot/X86Setup.cpp
     boot/FirmwareChecksum.h
     boot/MpTable.h boot/MpTable.cpp

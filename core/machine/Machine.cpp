@@ -247,9 +247,14 @@ const boot::BootPlan& Machine::boot() {
     }
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
     // Linux is told through screen_info that the framebuffer is on in that mode, so it is, as if
-    // firmware had set it; other guests start in VGA text and set a mode through the dispi.
+    // firmware had set it; a Multiboot 2 kernel that asked for a framebuffer is told of the mode
+    // its loader chose; other guests start in VGA text and set a mode through the dispi.
     if (dispi_ && plan->format == boot::ImageFormat::Linux) {
         const auto& mode = config_.framebuffer;
+        dispi_->setMode(static_cast<uint16_t>(mode.width), static_cast<uint16_t>(mode.height),
+                        static_cast<uint16_t>(mode.bitsPerPixel));
+    } else if (dispi_ && plan->framebufferSet) {
+        const boot::BootFramebuffer& mode = *plan->framebufferSet;
         dispi_->setMode(static_cast<uint16_t>(mode.width), static_cast<uint16_t>(mode.height),
                         static_cast<uint16_t>(mode.bitsPerPixel));
     }

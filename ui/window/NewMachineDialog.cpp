@@ -18,9 +18,10 @@
 namespace kvmscope::ui {
 namespace {
 
-constexpr boot::ImageFormat kFormats[] = {boot::ImageFormat::Auto, boot::ImageFormat::Linux,
-                                          boot::ImageFormat::Pvh,  boot::ImageFormat::Multiboot,
-                                          boot::ImageFormat::Elf,  boot::ImageFormat::Flat};
+constexpr boot::ImageFormat kFormats[] = {
+    boot::ImageFormat::Auto,       boot::ImageFormat::Linux,     boot::ImageFormat::Pvh,
+    boot::ImageFormat::Multiboot2, boot::ImageFormat::Multiboot, boot::ImageFormat::Elf,
+    boot::ImageFormat::Flat};
 
 QWidget* withBrowseButton(QWidget* parent, QLineEdit* edit, QPushButton*& button) {
     auto* row = new QWidget(parent);

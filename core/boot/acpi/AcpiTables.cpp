@@ -223,6 +223,23 @@ private:
     uint64_t next_ = kAcpiAreaStart;
 };
 
+// The RSDP and the two root tables it points at come first, at addresses that do not depend on
+// the configuration: acpiRootPointer() works them out without writing anything.
+struct RootTables {
+    uint64_t rsdp = 0, xsdt = 0, rsdt = 0;
+};
+constexpr size_t kRootEntries = 2; // FADT, MADT
+
+RootTables placeRootTables(AreaAllocator& area) {
+    const uint64_t xsdtSize = sizeof(TableHeader) + kRootEntries * sizeof(uint64_t);
+    const uint64_t rsdtSize = sizeof(TableHeader) + kRootEntries * sizeof(uint32_t);
+    RootTables root;
+    root.rsdp = area.place(sizeof(Rsdp), kTableAlignment, "RSDP");
+    root.xsdt = area.place(xsdtSize, kTableAlignment, "XSDT");
+    root.rsdt = area.place(rsdtSize, kTableAlignment, "RSDT");
+    return root;
+}
+
 void validate(const AcpiConfig& config) {
     if (config.cpus == 0 || config.cpus > kMaxAcpiCpus)
         throw InputError(fmt::format("{} cpus cannot be described by the ACPI MADT: 1 to {} "
@@ -242,14 +259,10 @@ uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config) {
     // Tables without pointers first, so that every size is known before anything is placed.
     const Bytes madt = buildMadt(config);
     const Bytes dsdt = buildDsdt();
-    constexpr size_t kRootEntries = 2; // FADT, MADT
-    const uint64_t xsdtSize = sizeof(TableHeader) + kRootEntries * sizeof(uint64_t);
-    const uint64_t rsdtSize = sizeof(TableHeader) + kRootEntries * sizeof(uint32_t);
 
     AreaAllocator area;
-    const uint64_t rsdpAddress = area.place(sizeof(Rsdp), kTableAlignment, "RSDP");
-    const uint64_t xsdtAddress = area.place(xsdtSize, kTableAlignment, "XSDT");
-    const uint64_t rsdtAddress = area.place(rsdtSize, kTableAlignment, "RSDT");
+    const RootTables root = placeRootTables(area);
+    const uint64_t rsdpAddress = root.rsdp, xsdtAddress = root.xsdt, rsdtAddress = root.rsdt;
     const uint64_t fadtAddress = area.place(sizeof(Fadt), kTableAlignment, "FADT");
     const uint64_t facsAddress = area.place(sizeof(Facs), kFacsAlignment, "FACS");
     const uint64_t madtAddress = area.place(madt.size(), kTableAlignment, "MADT");
@@ -272,6 +285,12 @@ uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config) {
                            kAcpiAreaStart, dsdtAddress + dsdt.size(), rsdpAddress, config.cpus,
                            config.sciIrq);
     return rsdpAddress;
+}
+
+acpi::Rsdp acpiRootPointer() {
+    AreaAllocator area;
+    const RootTables root = placeRootTables(area);
+    return buildRsdp(root.rsdt, root.xsdt);
 }
 
 } // namespace kvmscope::boot

@@ -3,6 +3,7 @@
 // there are, where the I/O APIC is, how to power off (PM1a blocks and \_S5) and how to reset
 // (the FADT's reset register). See docs/acpi.md.
 #include "boot/GuestLayout.h"
+#include "boot/acpi/AcpiStructures.h"
 #include "machine/GuestMemory.h"
 #include "machine/PcPlatform.h"
 
@@ -31,5 +32,10 @@ struct AcpiConfig {
 // returns the RSDP's guest-physical address (kAcpiAreaStart). Throws InputError when cpus is 0
 // or above kMaxAcpiCpus, or when sciIrq is not an ISA IRQ (0-15), or if the tables would not fit.
 uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config);
+
+// The RSDP writeAcpiTables writes at kAcpiAreaStart, byte for byte, for any configuration (the
+// root tables it points at come first): what a boot loader hands a kernel as a copy (Multiboot 2's
+// ACPI RSDP tags) before the tables are written.
+acpi::Rsdp acpiRootPointer();
 
 } // namespace kvmscope::boot

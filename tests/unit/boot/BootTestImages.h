@@ -1,7 +1,8 @@
 #pragma once
 // Small boot images built byte by byte in memory for the boot loader tests: ELF32/ELF64
-// executables from <elf.h> structures and Multiboot 1 headers (Multiboot Specification 0.6.96,
-// 3.1.1). Header-only so each test stays one file plus this.
+// executables from <elf.h> structures, Multiboot 1 headers (Multiboot Specification 0.6.96,
+// 3.1.1) and Multiboot 2 headers (Multiboot2 Specification 2.0, 3.1). Header-only so each test
+// stays one file plus this.
 #include <cstdint>
 #include <cstring>
 #include <elf.h>
@@ -123,6 +124,40 @@ inline void putMultibootHeader(std::vector<uint8_t>& bytes, uint64_t offset, uin
         put(bytes, offset + 24, address->bssEndAddr);
         put(bytes, offset + 28, address->entryAddr);
     }
+}
+
+// Multiboot2 Specification 2.0, 3.1: a header tag (type, flags, the u32 fields after the tag
+// header) and a header made of tags, padded to 8 bytes each, with the end tag appended.
+struct Multiboot2Tag {
+    uint16_t type = 0;
+    uint16_t flags = 0;
+    std::vector<uint32_t> fields;
+    uint32_t size = 0; // 0: 8 + 4 * fields.size()
+};
+
+constexpr uint32_t kMultiboot2Magic = 0xE85250D6;
+
+inline std::vector<uint8_t> multiboot2Header(const std::vector<Multiboot2Tag>& tags,
+                                             uint32_t architecture = 0) {
+    std::vector<uint8_t> bytes(16);
+    for (const Multiboot2Tag& tag : tags) {
+        const uint64_t at = bytes.size();
+        put<uint16_t>(bytes, at, tag.type);
+        put<uint16_t>(bytes, at + 2, tag.flags);
+        put<uint32_t>(bytes, at + 4,
+                      tag.size ? tag.size : static_cast<uint32_t>(8 + 4 * tag.fields.size()));
+        for (size_t i = 0; i < tag.fields.size(); ++i)
+            put<uint32_t>(bytes, at + 8 + 4 * i, tag.fields[i]);
+        bytes.resize((bytes.size() + 7) & ~size_t(7));
+    }
+    put<uint32_t>(bytes, bytes.size(), 0); // end tag: type 0, flags 0
+    put<uint32_t>(bytes, bytes.size(), 8);
+    const auto length = static_cast<uint32_t>(bytes.size());
+    put<uint32_t>(bytes, 0, kMultiboot2Magic);
+    put<uint32_t>(bytes, 4, architecture);
+    put<uint32_t>(bytes, 8, length);
+    put<uint32_t>(bytes, 12, 0u - kMultiboot2Magic - architecture - length);
+    return bytes;
 }
 
 // The message of the LoadError (or other kvmscope error) `function` throws, or a marker that

@@ -42,6 +42,7 @@
 #   guest-exception  status 253: the guest's own handler reported an exception (0x7E, plasma)
 #   crash          status 4 for another reason (internal error, failed entry)
 #   slow           never printed its ready line within --ready-max
+#   harness        --gdb-check: the client never reached the stub (the guest never ran)
 #   other          any other status (logs kept)
 #
 # exit status: 0 when every run was clean, 1 when one was not, 125 when the harness failed.
@@ -129,14 +130,14 @@ import socket, sys, time, select
 port, wait = int(sys.argv[1]), float(sys.argv[2])
 serial, ready, ready_max = sys.argv[3], sys.argv[4].encode(), float(sys.argv[5])
 started = time.time()
-s = None
-for _ in range(200):
+s, error, deadline = None, None, time.time() + 120
+while s is None and time.time() < deadline:
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5); break
-    except OSError:
-        time.sleep(0.05)
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    except OSError as e:
+        error = e; time.sleep(0.2)
 if s is None:
-    print("noconnect"); sys.exit(0)
+    print("noconnect (%s)" % error); sys.exit(0)
 buf = b""
 def send(data):
     s.sendall(b"$" + data + b"#%02x" % (sum(data) & 0xff))
@@ -293,6 +294,9 @@ run_loop() {
             else
                 outcome=clean detail=$probe
             fi
+        elif ((gdb_check)) && [[ $probe == noconnect* || $probe == noport ]]; then
+            # The client never reached the stub, so the guest never ran: says nothing of it.
+            outcome=harness detail="status $status, gdb: $probe; $err"
         elif ((gdb_check)); then
             outcome=other detail="status $status, gdb: $probe; $err"
         elif [[ $status == 143 ]]; then
@@ -318,10 +322,10 @@ tally() {
     awk -F'\t' -v label="$label" '
         { n++; count[$2]++ }
         END {
-            printf "%s: %d runs, %d triple faults, %d MMIO run-offs, %d other failures, %d slow, %d clean\n",
+            printf "%s: %d runs, %d triple faults, %d MMIO run-offs, %d other failures, %d slow, %d harness, %d clean\n",
                 label, n, count["triple-fault"], count["mmio-runoff"],
                 count["crash"] + count["guest-exception"] + count["other"], count["slow"],
-                count["clean"]
+                count["harness"], count["clean"]
         }' "$out/results.txt"
 }
 

@@ -584,6 +584,41 @@ def snapshot_seeds():
     write("fuzz_snapshot_reader", "empty", snapshot_file([]))
     write("fuzz_snapshot_reader", "wrong-ram-size",
           snapshot_file([("ram", struct.pack("<Q", 2 << 20))]))
+# --- PCI -----------------------------------------------------------------------------------
+
+# fuzz_pci_config.cpp: operation (kind | size << 3), selector, 32-bit value.
+PCI_ADDRESS, PCI_DATA_READ, PCI_DATA_WRITE, PCI_ECAM_READ, PCI_ECAM_WRITE, PCI_INTX, PCI_BAR, \
+    PCI_ATTRIBUTE = range(8)
+PCI_SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+def pci(kind, selector=0, value=0, size=4):
+    return struct.pack("<BBI", kind | PCI_SIZE[size] << 3, selector, value)
+
+
+def pci_config_write(device, register, value, size=4):
+    address = 0x80000000 | device << 11 | (register & 0xFC)
+    return pci(PCI_ADDRESS, 1, address) + pci(PCI_DATA_WRITE, register & 3, value, size)
+
+
+def pci_seeds():
+    seeds = {
+        # Linux's probe, then BAR sizing and placement of device 2, memory and I/O on, INTx#.
+        "probe-size-place": pci(PCI_ADDRESS, 1, 0x80000000) + pci(PCI_DATA_READ, 0)
+        + pci_config_write(2, 0x10, 0xFFFFFFFF) + pci(PCI_DATA_READ, 0)
+        + pci_config_write(2, 0x10, 0xC001) + pci_config_write(2, 0x14, 0xC0000000)
+        + pci_config_write(2, 0x04, 0x0003, 2) + pci(PCI_BAR, 1, 0xC004)
+        + pci(PCI_BAR, 0, 0x10) + pci(PCI_INTX, 0, 1) + pci(PCI_INTX, 0, 0),
+        # SeaBIOS: PAM shadowing, PIRQ routes, then a BAR moved onto RAM and onto another BAR.
+        "firmware-and-hostile": pci_config_write(0, 0x58, 0x33333000)
+        + pci_config_write(0, 0x5C, 0x33333333) + pci_config_write(1, 0x60, 0x0B0B0A0A)
+        + pci_config_write(0, 0x72, 0x5A, 1) + pci_config_write(2, 0x04, 0x0002, 2)
+        + pci_config_write(2, 0x14, 0x00100000) + pci_config_write(2, 0x18, 0x00100000)
+        + pci(PCI_ECAM_READ, 2, 0x00000000, 8) + pci(PCI_ECAM_WRITE, 0x42, 0x03C00000, 2),
+        "attributes": b"".join(pci(PCI_ATTRIBUTE, i, 0xC0000000 + i) for i in range(0, 120, 3)),
+    }
+    for name, data in seeds.items():
+        write("fuzz_pci_config", name, data)
 
 
 if __name__ == "__main__":
@@ -593,3 +628,4 @@ if __name__ == "__main__":
     device_seeds()
     virtio_seeds()
     snapshot_seeds()
+    pci_seeds()

@@ -16,7 +16,7 @@
 //   0x0a000    0x10000      or: Linux kernel command line                LinuxLoader
 //   0x9fc00    0x9fc10      EBDA: MP floating pointer structure          MpTable
 //   0xa0000    0xe0000      VGA window and option ROM area (RAM)         -
-//   0xe0000    0xe1000      ACPI tables: RSDP first                      AcpiTables
+//   0xe0000    0xe2000      ACPI tables: RSDP first                      AcpiTables
 //   0xf0000    0xf14b8      MP configuration table (255 cpus at most)    MpTable
 //   0xf1800    0xf2000      SMBIOS entry points and structure table      Smbios
 //   0x100000   ...          kernels (multiboot, ELF, Linux), then modules loaders
@@ -80,9 +80,10 @@ constexpr uint64_t kMpConfigTableMaxSize = 5304;
 constexpr uint64_t kMpConfigTableEnd = kMpConfigTableAddress + kMpConfigTableMaxSize;
 // ACPI: the RSDP on the 16-byte boundary that starts the range an OS scans on a legacy (non-UEFI)
 // boot, 0xe0000-0xfffff (ACPI 6.4, 5.2.5.1), the other tables after it; writeAcpiTables refuses
-// tables that would pass kAcpiAreaEnd (those of 255 cpus take about 3 KiB).
+// tables that would pass kAcpiAreaEnd (those of 255 cpus take about 5 KiB, the DSDT's PCI routing
+// table 1.7 KiB of it).
 constexpr uint64_t kAcpiAreaStart = 0xe0000;
-constexpr uint64_t kAcpiAreaEnd = 0xe1000;
+constexpr uint64_t kAcpiAreaEnd = 0xe2000;
 // SMBIOS after the MP table's room, in the range an OS without UEFI scans for its entry point
 // (SMBIOS 3.0, 5.2): Linux scans it 16 bytes at a time, at emulation speed where KVM emulates
 // ring 0, so the entry point comes early in the range. writeSmbiosTables refuses tables that
@@ -118,7 +119,8 @@ inline constexpr ReservedRange kReservedForAllImages[] = {
     {kTssAddress, kTssAddress + kTssLimit + 1, "the TSS"},
     {kPml4Address, kPageTablesEnd, "the long-mode page tables"},
     {kMpFloatingPointerAddress, kMpFloatingPointerEnd, "the MP floating pointer structure"},
-    {kAcpiAreaStart, kAcpiAreaEnd, "the ACPI tables (RSDP, XSDT, RSDT, FADT, FACS, MADT, DSDT)"},
+    {kAcpiAreaStart, kAcpiAreaEnd,
+     "the ACPI tables (RSDP, XSDT, RSDT, FADT, FACS, MADT, MCFG, DSDT)"},
     {kMpConfigTableAddress, kMpConfigTableEnd, "the MP configuration table"},
     {kSmbiosAreaStart, kSmbiosAreaEnd, "the SMBIOS entry points and structure table"},
 };

@@ -27,6 +27,10 @@
 #include "log/Log.h"
 #include "machine/Cpuid.h"
 #include "machine/KvmIrqLine.h"
+#include "pci/I440fxHostBridge.h"
+#include "pci/PciBus.h"
+#include "pci/PciIntxRouter.h"
+#include "pci/Piix3IsaBridge.h"
 
 #include <cerrno>
 #include <fmt/format.h>
@@ -141,6 +145,7 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     devices_.push_back(std::move(reset));
 
     createDisplayDevices();
+    createPciDevices();
 
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));
     devices_.push_back(std::make_unique<KernelPit>(vm_));
@@ -195,6 +200,53 @@ void Machine::createDisplayDevices() {
     }
     display_ = std::make_unique<display::DisplaySource>(vm_, framebufferSlot_, framebuffer_,
                                                         *vgaText_, *memory_);
+}
+
+// docs/devices.md, "PCI": where everything sits is PcPlatform.h's.
+void Machine::createPciDevices() {
+    auto makeLine = [this](uint32_t gsi) -> IrqLine* {
+        irqLines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
+        return irqLines_.back().get();
+    };
+    // PIRQA#-PIRQD# on I/O APIC inputs 16-19, and each on the ISA IRQ its PIIX3 route register
+    // names. A PIRQ routed onto an ISA device's IRQ fights that device's line, as a level PCI
+    // interrupt and an edge ISA one would on a real board; firmware routes to free IRQs.
+    std::array<IrqLine*, pci::PciIntxRouter::kLinks> apicLines{};
+    for (unsigned link = 0; link < pc::kPciIrqLinks; ++link)
+        apicLines[link] = makeLine(pc::kPciIrqFirstGsi + link);
+    std::array<IrqLine*, pci::PciIntxRouter::kIsaIrqs> isaLines{};
+    for (unsigned irq = 0; irq < pc::kIsaIrqs; ++irq)
+        if ((pci::PciIntxRouter::kRoutableIrqs >> irq) & 1)
+            isaLines[irq] = makeLine(irq);
+    pciIrqRouter_ = std::make_unique<pci::PciIntxRouter>(apicLines, isaLines);
+
+    // No BAR over RAM, the framebuffer or the platform's top 20 MiB (APICs, KVM's pages, the
+    // BIOS), nor on ports the kernel answers; the buses refuse overlaps with any other range.
+    std::vector<pci::ReservedRange> reservedMmio;
+    for (const auto& region : memory_->regions())
+        reservedMmio.push_back({region.guestAddress, region.end(), "guest RAM"});
+    reservedMmio.push_back({pc::kFramebufferAddress, pc::kFramebufferAddress + pc::kFramebufferSize,
+                            "the framebuffer"});
+    reservedMmio.push_back(
+        {pc::kIoApicAddress, pc::kMmioHoleEnd, "the APICs, KVM's pages and the BIOS"});
+    std::vector<pci::ReservedRange> reservedIo;
+    for (const pc::AddressWindow& ports : pc::kKernelIoPorts)
+        reservedIo.push_back({ports.start, ports.end, "ports KVM's irqchip and PIT answer"});
+    auto bus =
+        std::make_unique<pci::PciBus>(ioBus_, mmioBus_, pciIrqRouter_.get(), std::move(reservedIo),
+                                      std::move(reservedMmio), pc::kPciEcamBuses);
+    addLegacyDevice(pc::kPciConfigAddress, bus->addressPort(), *bus);
+    addLegacyDevice(pc::kPciConfigData, bus->dataPort(), *bus);
+    mmioBus_.add(pc::kPciEcamAddress, bus->ecamSize(), bus->ecam(), "PCI ECAM");
+    pciBus_ = bus.get();
+    devices_.push_back(std::move(bus));
+
+    auto hostBridge = std::make_unique<pci::I440fxHostBridge>();
+    pciBus_->add(pc::kPciHostBridgeSlot, 0, *hostBridge);
+    devices_.push_back(std::move(hostBridge));
+    auto isaBridge = std::make_unique<pci::Piix3IsaBridge>(pciIrqRouter_.get());
+    pciBus_->add(pc::kPciIsaBridgeSlot, 0, *isaBridge);
+    devices_.push_back(std::move(isaBridge));
 }
 
 void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported) {

@@ -40,6 +40,10 @@ struct BootPlan;
 namespace debug {
 class Debugger;
 }
+namespace pci {
+class PciBus;
+class PciIntxRouter;
+} // namespace pci
 
 class Machine : private cpu::VcpuHost {
 public:
@@ -78,6 +82,8 @@ public:
     // Null when the machine has no framebuffer (MachineConfig::framebuffer.enabled false).
     Framebuffer* framebuffer() { return framebuffer_; }
     BochsDispi* dispi() { return dispi_; }
+    // PCI bus 0 with the i440FX host bridge and the PIIX3 ISA bridge (docs/devices.md, "PCI").
+    pci::PciBus& pciBus() { return *pciBus_; }
     const boot::BootPlan* bootPlan() const { return bootPlan_.get(); }
     // The debug engine (docs/debugger.md): breakpoints, stepping, all-stop.
     debug::Debugger& debugger() { return *debugger_; }
@@ -95,6 +101,8 @@ private:
     // The framebuffer's memslot, before the irqchip; the device joins devices_ later.
     void createFramebufferMemory();
     void createDisplayDevices();
+    // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
+    void createPciDevices();
     void createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported);
     // Puts a legacy device's ports where the platform table says (machine/PcPlatform.h).
     void addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevice, Device& device);
@@ -114,6 +122,8 @@ private:
     uint32_t framebufferSlot_ = 0;
     BochsDispi* dispi_ = nullptr;
     VgaText* vgaText_ = nullptr;
+    std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;
+    pci::PciBus* pciBus_ = nullptr; // in devices_
     std::unique_ptr<display::DisplaySource> display_;
     std::vector<std::unique_ptr<cpu::VcpuRunner>> runners_;
     std::unique_ptr<boot::BootPlan> bootPlan_;

@@ -60,9 +60,16 @@ inline constexpr LegacyDevice kResetControl{"reset control", 0xcf9, 1};
 inline constexpr LegacyDevice kVgaText{"VGA text", VgaText::kBasePort, VgaText::kPortCount};
 inline constexpr LegacyDevice kBochsDispi{"Bochs dispi", BochsDispi::kBasePort,
                                           BochsDispi::kPortCount};
+// PCI configuration mechanism #1 (pci/PciBus.h): CONFIG_ADDRESS is the dword at 0xCF8, registered
+// as the one port a dword access arrives at, since 0xCF9 inside it is the reset control register;
+// CONFIG_DATA is 0xCFC-0xCFF. In the DSDT they are the PCI host bridge's (the I/O windows of
+// PCI0's _CRS leave them out), not a device of their own.
+inline constexpr LegacyDevice kPciConfigAddress{"PCI CONFIG_ADDRESS", 0xcf8, 1};
+inline constexpr LegacyDevice kPciConfigData{"PCI CONFIG_DATA", 0xcfc, 4};
 
-inline constexpr std::array kLegacyDevices{kCom1,   kRtc,          kI8042,   kPostCode,  kDebugExit,
-                                           kAcpiPm, kResetControl, kVgaText, kBochsDispi};
+inline constexpr std::array kLegacyDevices{
+    kCom1,         kRtc,     kI8042,      kPostCode,         kDebugExit,    kAcpiPm,
+    kResetControl, kVgaText, kBochsDispi, kPciConfigAddress, kPciConfigData};
 
 // The ACPI PM register blocks inside kAcpiPm's window (devices/AcpiPmControl.h).
 inline constexpr uint16_t kPm1aEventPort = kAcpiPm.port + AcpiPmControl::kStatusOffset;
@@ -88,6 +95,52 @@ inline constexpr uint64_t kFramebufferSize = Framebuffer::kDefaultMemorySize;
 inline constexpr uint64_t kKvmIdentityMapAddress = 0xfeff'c000;
 inline constexpr uint64_t kKvmTssAddress = 0xfeff'd000;
 inline constexpr uint64_t kKvmTssSize = 3 * 4096;
+
+// PCI (docs/devices.md, "PCI"; pci/).
+//
+// The ECAM window (PCI Express Base Specification 4.0, 7.2.2), described by the ACPI MCFG: bus b's
+// configuration spaces at base + (b << 20). It covers buses 0-15 (16 MiB; only bus 0 exists, the
+// others read all ones), leaving room for bridges. Where: inside the 32-bit MMIO hole, aligned to
+// its size as 7.2.2 asks, clear of everything fixed there: the framebuffer (0xE0000000, 16 MiB),
+// the I/O APIC (0xFEC00000), the local APIC (0xFEE00000), KVM's TSS and identity map
+// (0xFEFFC000) and the BIOS ROM at the top of 4 GiB (0xFFFC0000-0xFFFFFFFF). QEMU's q35 puts its
+// 256 MiB window at 0xB0000000, below its hole; kvmscope's hole starts at 0xC0000000 and a
+// 256 MiB window would take a quarter of it, so 0xF0000000 it is: far from the framebuffer and
+// 236 MiB below the I/O APIC.
+inline constexpr uint64_t kPciEcamAddress = 0xf000'0000;
+inline constexpr unsigned kPciEcamBuses = 16;
+inline constexpr uint64_t kPciEcamSize = uint64_t{kPciEcamBuses} << 20;
+// A range of addresses, [start, end).
+struct AddressWindow {
+    uint64_t start;
+    uint64_t end;
+};
+// Where BARs may go (the PCI0 _CRS in the DSDT): the hole without the framebuffer and the ECAM
+// window, up to the I/O APIC. The top window is where SeaBIOS places BARs on a 440FX (downwards
+// from 0xFEC00000, src/fw/pciinit.c), so firmware-assigned BARs need no moving.
+inline constexpr std::array kPciMmioWindows{
+    AddressWindow{kMmioHoleStart, kFramebufferAddress},
+    AddressWindow{kFramebufferAddress + kFramebufferSize, kPciEcamAddress},
+    AddressWindow{kPciEcamAddress + kPciEcamSize, kIoApicAddress},
+};
+// I/O ports for BARs: all but the configuration mechanism's 0xCF8-0xCFF, as PC firmware declares
+// (PCI Firmware Specification 3.0, 4.1.2); legacy devices' ports inside are still refused.
+inline constexpr std::array kPciIoWindows{AddressWindow{0x0000, 0x0cf8},
+                                          AddressWindow{0x0d00, 0x1'0000}};
+// The chipset's functions on bus 0 (where SeaBIOS and QEMU's "pc" machine have them): the
+// i440FX host bridge at 00:00.0 and the PIIX3 ISA bridge at 00:01.0.
+inline constexpr uint8_t kPciHostBridgeSlot = 0;
+inline constexpr uint8_t kPciIsaBridgeSlot = 1;
+// PIRQA#-PIRQD# reach I/O APIC inputs 16-19 (pci/PciIntxRouter.h); the DSDT's _PRT says so.
+inline constexpr uint32_t kPciIrqFirstGsi = 16;
+inline constexpr unsigned kPciIrqLinks = 4;
+// KVM's in-kernel I/O APIC has 24 inputs (KVM_IOAPIC_NUM_PINS): GSIs 16-19 exist.
+inline constexpr unsigned kIoApicPins = 24;
+// I/O ports KVM answers in the kernel before kvmscope sees them: a BAR there would never be
+// reached, so the PCI bus refuses it (the PICs, the PIT, port B, the ELCR).
+inline constexpr std::array kKernelIoPorts{AddressWindow{0x20, 0x22}, AddressWindow{0x40, 0x44},
+                                           AddressWindow{0x61, 0x62}, AddressWindow{0xa0, 0xa2},
+                                           AddressWindow{0x4d0, 0x4d2}};
 
 // Where the ISA IRQs meet the I/O APIC: KVM's default GSI routing (no KVM_SET_GSI_ROUTING;
 // arch/x86/kvm/irq_comm.c) connects ISA IRQ n to pin n, the in-kernel PIT's IRQ 0 included. A

@@ -5,6 +5,7 @@
 #include "kvm/compat.h"
 #include "machine/Machine.h"
 #include "machine/PcPlatform.h"
+#include "pci/PciBus.h"
 
 using namespace kvmscope;
 using namespace kvmscope::testing;
@@ -122,6 +123,26 @@ private Q_SLOTS:
             QCOMPARE(range->length, uint64_t(row.portCount));
         }
         QVERIFY(!machine_->ioBus().find(0x510));
+    }
+
+    // PCI bus 0 (docs/devices.md, "PCI"): the chipset functions answer through the ports and the
+    // ECAM window, and are devices with attributes.
+    void pciBridgesAreOnBusZero() {
+        pci::PciBus& bus = machine_->pciBus();
+        QCOMPARE(bus.configRead(0, pc::kPciHostBridgeSlot, 0, 0, 4), 0x1237'8086u);
+        QCOMPARE(bus.configRead(0, pc::kPciIsaBridgeSlot, 0, 0, 4), 0x7000'8086u);
+        const AddressBus::Range* ecam = machine_->mmioBus().find(pc::kPciEcamAddress);
+        QVERIFY(ecam);
+        QCOMPARE(ecam->length, pc::kPciEcamSize);
+        uint8_t id[4] = {};
+        QVERIFY(
+            machine_->mmioBus().read(pc::kPciEcamAddress + (pc::kPciIsaBridgeSlot << 15), {id, 4}));
+        QCOMPARE(id[0] | id[1] << 8 | id[2] << 16 | id[3] << 24, 0x7000'8086);
+        QVERIFY(findDevice(DeviceKind::UserSpace, "i440FX host bridge (PCI 00:00.0)"));
+        Device* isa = findDevice(DeviceKind::UserSpace, "PIIX3 ISA bridge (PCI 00:01.0)");
+        QVERIFY(isa);
+        QCOMPARE(isa->getAttr(pci::PciFunction::kIdentityGroup, attrId("class code")).scalar,
+                 uint64_t(0x060100));
     }
 };
 

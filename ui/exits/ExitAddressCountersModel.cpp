@@ -70,7 +70,8 @@ QString ExitAddressCountersModel::deviceAt(trace::AccessKind access, uint64_t ad
         return {};
     Machine& machine = session_->machine();
     const AddressBus& bus = isPort(access) ? machine.ioBus() : machine.mmioBus();
-    const AddressBus::Range* range = bus.find(address);
+    // A PCI BAR's range is movable: rangeAt finds it too.
+    const auto range = bus.rangeAt(address);
     return range ? QString::fromStdString(range->owner) : QString();
 }
 

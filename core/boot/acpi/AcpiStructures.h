@@ -210,4 +210,22 @@ struct __attribute__((packed)) MadtLocalApicNmi {
 static_assert(sizeof(MadtLocalApicNmi) == 6);
 constexpr uint8_t kAllProcessors = 0xff;
 
+// MCFG, the PCI Express memory-mapped configuration space base address description table (PCI
+// Firmware Specification 3.0, 4.1.2, table 4-2): the header, 8 reserved bytes, then one
+// allocation (table 4-3) per ECAM window.
+struct __attribute__((packed)) McfgHeader {
+    TableHeader header;
+    uint8_t reserved[8];
+};
+static_assert(sizeof(McfgHeader) == 44);
+
+struct __attribute__((packed)) McfgAllocation {
+    uint64_t baseAddress; // of bus 0's space, even when startBus is not 0
+    uint16_t segment;     // PCI segment group
+    uint8_t startBus;
+    uint8_t endBus;
+    uint32_t reserved;
+};
+static_assert(sizeof(McfgAllocation) == 16);
+
 } // namespace kvmscope::boot::acpi

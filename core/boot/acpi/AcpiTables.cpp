@@ -33,6 +33,7 @@ constexpr uint8_t kFadtMinorVersion = 4;
 constexpr uint8_t kMadtRevision = 5;
 constexpr uint8_t kDsdtRevision = 2;
 constexpr uint8_t kFacsVersion = 2;
+constexpr uint8_t kMcfgRevision = 1; // PCI Firmware Specification 3.0, table 4-2
 
 // The interrupt controllers KVM's in-kernel irqchip puts at their PC addresses.
 constexpr auto kLocalApicAddress = static_cast<uint32_t>(pc::kLocalApicAddress);
@@ -114,6 +115,18 @@ Bytes buildMadt(const AcpiConfig& config) {
     return table;
 }
 
+// PCI Firmware Specification 3.0, 4.1.2: one ECAM window, segment group 0, from bus 0.
+Bytes buildMcfg(const AcpiConfig& config) {
+    Bytes table;
+    McfgHeader header{};
+    header.header = headerFor("MCFG", kMcfgRevision);
+    append(table, header);
+    append(table, McfgAllocation{config.pciEcamAddress, 0, 0,
+                                 static_cast<uint8_t>(config.pciEcamBuses - 1), 0});
+    seal(table);
+    return table;
+}
+
 // 5.2.11.1: the header, then the definition block.
 Bytes buildDsdt() {
     Bytes table;
@@ -179,7 +192,8 @@ Facs buildFacs() {
     return facs;
 }
 
-// 5.2.7 RSDT (32-bit entries) and 5.2.8 XSDT (64-bit entries): both list the FADT and the MADT.
+// 5.2.7 RSDT (32-bit entries) and 5.2.8 XSDT (64-bit entries): both list the FADT, the MADT and
+// the MCFG.
 // The DSDT and FACS are found through the FADT.
 template <typename Entry>
 Bytes buildRootTable(const char (&signature)[5], std::span<const uint64_t> tables) {
@@ -228,7 +242,7 @@ private:
 struct RootTables {
     uint64_t rsdp = 0, xsdt = 0, rsdt = 0;
 };
-constexpr size_t kRootEntries = 2; // FADT, MADT
+constexpr size_t kRootEntries = 3; // FADT, MADT, MCFG
 
 RootTables placeRootTables(AreaAllocator& area) {
     const uint64_t xsdtSize = sizeof(TableHeader) + kRootEntries * sizeof(uint64_t);
@@ -249,6 +263,9 @@ void validate(const AcpiConfig& config) {
     if (config.sciIrq >= kIsaIrqs)
         throw InputError(fmt::format("ACPI SCI_INT {} is not an ISA IRQ (0 to {})", config.sciIrq,
                                      kIsaIrqs - 1));
+    if (config.pciEcamBuses == 0 || config.pciEcamBuses > 256)
+        throw InputError(
+            fmt::format("an ECAM window of {} PCI buses: 1 to 256", config.pciEcamBuses));
 }
 
 } // namespace
@@ -258,6 +275,7 @@ uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config) {
 
     // Tables without pointers first, so that every size is known before anything is placed.
     const Bytes madt = buildMadt(config);
+    const Bytes mcfg = buildMcfg(config);
     const Bytes dsdt = buildDsdt();
 
     AreaAllocator area;
@@ -266,9 +284,10 @@ uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config) {
     const uint64_t fadtAddress = area.place(sizeof(Fadt), kTableAlignment, "FADT");
     const uint64_t facsAddress = area.place(sizeof(Facs), kFacsAlignment, "FACS");
     const uint64_t madtAddress = area.place(madt.size(), kTableAlignment, "MADT");
+    const uint64_t mcfgAddress = area.place(mcfg.size(), kTableAlignment, "MCFG");
     const uint64_t dsdtAddress = area.place(dsdt.size(), kTableAlignment, "DSDT");
 
-    const uint64_t rootEntries[kRootEntries] = {fadtAddress, madtAddress};
+    const uint64_t rootEntries[kRootEntries] = {fadtAddress, madtAddress, mcfgAddress};
     const Bytes xsdt = buildRootTable<uint64_t>("XSDT", rootEntries);
     const Bytes rsdt = buildRootTable<uint32_t>("RSDT", rootEntries);
     const Bytes fadt = buildFadt(config, facsAddress, dsdtAddress);
@@ -279,6 +298,7 @@ uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config) {
     memory.write(fadtAddress, fadt.data(), fadt.size());
     memory.writeValue(facsAddress, buildFacs());
     memory.write(madtAddress, madt.data(), madt.size());
+    memory.write(mcfgAddress, mcfg.data(), mcfg.size());
     memory.write(dsdtAddress, dsdt.data(), dsdt.size());
 
     log::get("boot")->info("ACPI tables at {:#x}-{:#x}: RSDP {:#x}, {} cpus, SCI IRQ {}",

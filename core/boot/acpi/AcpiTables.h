@@ -26,11 +26,14 @@ struct AcpiConfig {
     uint8_t sciIrq = pc::kAcpiPm.irq;                // ISA IRQ of the SCI; level, active high
     uint16_t resetPort = pc::kResetControl.port;     // RESET_REG (devices/ResetControlPort.h)
     uint8_t resetValue = 0x06;                       // RESET_VALUE: SYS_RST | RST_CPU, a hard reset
+    uint64_t pciEcamAddress = pc::kPciEcamAddress;   // the MCFG's one window, segment 0
+    unsigned pciEcamBuses = pc::kPciEcamBuses;       // buses 0 to pciEcamBuses - 1 (1-256)
 };
 
-// Writes RSDP, XSDT, RSDT, FADT, FACS, MADT and DSDT into [kAcpiAreaStart, kAcpiAreaEnd) and
+// Writes RSDP, XSDT, RSDT, FADT, FACS, MADT, MCFG and DSDT into [kAcpiAreaStart, kAcpiAreaEnd) and
 // returns the RSDP's guest-physical address (kAcpiAreaStart). Throws InputError when cpus is 0
-// or above kMaxAcpiCpus, or when sciIrq is not an ISA IRQ (0-15), or if the tables would not fit.
+// or above kMaxAcpiCpus, when sciIrq is not an ISA IRQ (0-15), when pciEcamBuses is not 1-256, or
+// if the tables would not fit.
 uint64_t writeAcpiTables(GuestMemory& memory, const AcpiConfig& config);
 
 // The RSDP writeAcpiTables writes at kAcpiAreaStart, byte for byte, for any configuration (the

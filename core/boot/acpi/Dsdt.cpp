@@ -2,6 +2,8 @@
 
 #include "devices/AcpiPmControl.h"
 #include "machine/PcPlatform.h"
+#include "pci/PciIntxRouter.h"
+#include "pci/PciRegisters.h"
 
 namespace kvmscope::boot::acpi {
 namespace {
@@ -45,6 +47,106 @@ Bytes endTagDescriptor() {
 
 void append(Bytes& to, const Bytes& bytes) {
     to.insert(to.end(), bytes.begin(), bytes.end());
+}
+
+// 6.4.3 large resource data: a tag byte 1 NNNNNNN and a 16-bit length of the body.
+constexpr uint8_t kDWordAddressSpaceDescriptor = 0x87; // 6.4.3.5.2
+constexpr uint8_t kWordAddressSpaceDescriptor = 0x88;  // 6.4.3.5.3
+// Their resource type (byte 3) and general flags (byte 4: bit 3 _MAF, bit 2 _MIF, bit 1 _DEC
+// clear for positive decode, bit 0 clear: a producer, the bridge hands the range on).
+constexpr uint8_t kMemoryRange = 0;
+constexpr uint8_t kIoRange = 1;
+constexpr uint8_t kBusNumberRange = 2;
+constexpr uint8_t kFixedProducer = 0x0c; // MinFixed, MaxFixed, PosDecode, ResourceProducer
+// Type-specific flags: I/O bits 1-0 _RNG = 3 (EntireRange, table 6.50); memory bit 0 _RW
+// (ReadWrite), bits 2-1 _MEM = 0 (NonCacheable), table 6.49.
+constexpr uint8_t kIoEntireRange = 0x03;
+constexpr uint8_t kMemoryReadWriteNonCacheable = 0x01;
+
+void appendLittleEndian(Bytes& to, uint64_t value, unsigned bytes) {
+    for (unsigned i = 0; i < bytes; ++i)
+        to.push_back(static_cast<uint8_t>(value >> (8 * i)));
+}
+
+// 6.4.3.5.3 Word Address Space Descriptor (WordBusNumber, WordIO), or 6.4.3.5.2 DWord
+// (DWordMemory): granularity 0, [minimum, maximum], translation 0, length maximum - minimum + 1.
+Bytes addressSpaceDescriptor(uint8_t type, uint8_t typeFlags, uint64_t minimum, uint64_t maximum,
+                             unsigned width) {
+    Bytes descriptor{width == 2 ? kWordAddressSpaceDescriptor : kDWordAddressSpaceDescriptor};
+    appendLittleEndian(descriptor, 3 + 5 * width, 2);
+    descriptor.push_back(type);
+    descriptor.push_back(kFixedProducer);
+    descriptor.push_back(typeFlags);
+    for (const uint64_t field : {uint64_t{0}, minimum, maximum, uint64_t{0}, maximum - minimum + 1})
+        appendLittleEndian(descriptor, field, width);
+    return descriptor;
+}
+
+// PCI0's _CRS (PCI Firmware Specification 3.0, 4.1.2; ACPI 6.4, 6.2.2): the bus numbers the
+// ECAM window covers, the configuration ports the bridge itself decodes, the I/O and 32-bit
+// memory windows BARs may use (machine/PcPlatform.h).
+Bytes pciHostBridgeResources() {
+    Bytes resources = addressSpaceDescriptor(kBusNumberRange, 0, 0, pc::kPciEcamBuses - 1, 2);
+    append(resources, ioPortDescriptor(pc::kPciConfigAddress.port, 1,
+                                       static_cast<uint8_t>(pc::kPciConfigData.port +
+                                                            pc::kPciConfigData.portCount -
+                                                            pc::kPciConfigAddress.port)));
+    for (const pc::AddressWindow& window : pc::kPciIoWindows)
+        append(resources,
+               addressSpaceDescriptor(kIoRange, kIoEntireRange, window.start, window.end - 1, 2));
+    for (const pc::AddressWindow& window : pc::kPciMmioWindows)
+        append(resources, addressSpaceDescriptor(kMemoryRange, kMemoryReadWriteNonCacheable,
+                                                 window.start, window.end - 1, 4));
+    append(resources, endTagDescriptor());
+    return resources;
+}
+
+// PCI0's _PRT (ACPI 6.4, 6.2.13), the table for APIC mode: for every slot and pin, Package
+// { Address (slot << 16 | 0xFFFF: any function), Pin (0 = INTA#), Source 0, Source Index = the
+// GSI }, with the PIRQ line of pci/PciIntxRouter.h on I/O APIC input 16 + PIRQ.
+Bytes pciRoutingTable() {
+    std::vector<Bytes> entries;
+    for (unsigned slot = 0; slot < pci::kDevicesPerBus; ++slot)
+        for (unsigned pin = 0; pin < pci::kInterruptPins; ++pin)
+            entries.push_back(aml::package(
+                {aml::integer((uint64_t{slot} << 16) | 0xffff), aml::integer(pin), aml::integer(0),
+                 aml::integer(pc::kPciIrqFirstGsi + pci::PciIntxRouter::pirqLink(slot, pin))}));
+    return aml::package(entries);
+}
+
+// 6.4.3.4 32-bit Fixed Memory Range Descriptor: 86 09 00, information (bit 0: read-write), base,
+// length.
+constexpr uint8_t kFixedMemory32Descriptor = 0x86;
+Bytes fixedMemory32Descriptor(uint64_t base, uint64_t length) {
+    Bytes descriptor{kFixedMemory32Descriptor, 0x09, 0x00, 0x01};
+    appendLittleEndian(descriptor, base, 4);
+    appendLittleEndian(descriptor, length, 4);
+    return descriptor;
+}
+
+// Device (PDRC): motherboard resources (PNP0C02) holding the ECAM window, which Linux wants
+// reserved there before it trusts the MCFG (arch/x86/pci/mmconfig-shared.c, is_acpi_reserved);
+// QEMU's q35 DSDT declares its window the same way.
+Bytes motherboardResources() {
+    Bytes resources = fixedMemory32Descriptor(pc::kPciEcamAddress, pc::kPciEcamSize);
+    append(resources, endTagDescriptor());
+    Bytes body = aml::name("_HID", aml::eisaId("PNP0C02"));
+    append(body, aml::name("_UID", aml::integer(1)));
+    append(body, aml::name("_CRS", aml::buffer(resources)));
+    return aml::device("PDRC", body);
+}
+
+// Device (PCI0): the host bridge of PCI bus 0 (PCI Firmware Specification 3.0, 4.1.1).
+Bytes pciHostBridge() {
+    Bytes body = aml::name("_HID", aml::eisaId("PNP0A03")); // PCI bus
+    append(body, aml::name("_CID", aml::eisaId("PNP0A03")));
+    // No _ADR: ACPI 6.4, 6.1.1 says a device has _HID or _ADR, not both (iasl warns otherwise).
+    append(body, aml::name("_UID", aml::integer(0)));
+    append(body, aml::name("_SEG", aml::integer(0))); // 6.5.6: segment group 0, MCFG's
+    append(body, aml::name("_BBN", aml::integer(0))); // 6.5.5: its bus is bus 0
+    append(body, aml::name("_CRS", aml::buffer(pciHostBridgeResources())));
+    append(body, aml::name("_PRT", pciRoutingTable()));
+    return aml::device("PCI0", body);
 }
 
 // 6.2.2 _CRS: the device's ports (6.4.2.5, full 16-bit decode, fixed base) and its ISA IRQs
@@ -105,6 +207,8 @@ aml::Bytes buildDsdtAml() {
         append(body, aml::name("_CRS", aml::buffer(currentResources(device))));
         append(systemBus, aml::device(device.acpiName, body));
     }
+    append(systemBus, pciHostBridge());
+    append(systemBus, motherboardResources());
     // \_SB is predefined (5.3.1 "Predefined Root Namespaces"), so Scope can open it.
     append(termList, aml::scope("\\_SB", systemBus));
     return termList;

@@ -1,6 +1,7 @@
 #include "boot/linux/E820.h"
 
 #include "boot/GuestLayout.h"
+#include "machine/PcPlatform.h"
 
 #include <algorithm>
 #include <asm/e820.h>
@@ -16,6 +17,9 @@ E820Map buildE820Map(const GuestMemory& memory) {
     // The legacy area is reserved whether or not RAM backs it: a kernel must not put anything
     // there, and it must not treat the firmware tables in it as free memory.
     add(layout::kEbdaAddress, layout::kHighMemoryStart, E820_RESERVED);
+    // The PCI ECAM window: Linux uses the MCFG's window only where the firmware reserved it
+    // (arch/x86/pci/mmconfig-shared.c, pci_mmcfg_check_reserved: "reserved as E820 entry").
+    add(pc::kPciEcamAddress, pc::kPciEcamAddress + pc::kPciEcamSize, E820_RESERVED);
     for (const MemoryRegion& region : memory.regions()) {
         const uint64_t start = region.guestAddress;
         const uint64_t end = region.end();

@@ -17,7 +17,7 @@ struct E820Map {
 
 // RAM below the EBDA ([0, 0x9fc00)), reserved [0x9fc00, 0x100000) (EBDA, VGA window, ACPI
 // tables at 0xe0000, MP table at 0xf0000), RAM from 1 MiB to the end of each region; the 32-bit
-// MMIO hole is simply absent, as on PC firmware.
+// MMIO hole is simply absent, as on PC firmware, except the PCI ECAM window in it (reserved).
 E820Map buildE820Map(const GuestMemory& memory);
 
 } // namespace kvmscope::boot

@@ -65,7 +65,7 @@ std::vector<Table> rootEntries(const GuestMemory& memory, const Table& root, uns
 
 struct Parsed {
     uint64_t rsdp = 0;
-    Table xsdt, rsdt, fadt, madt, dsdt;
+    Table xsdt, rsdt, fadt, madt, mcfg, dsdt;
     uint64_t facs = 0;
 };
 
@@ -79,6 +79,8 @@ Parsed parse(const GuestMemory& memory) {
             parsed.fadt = table;
         if (table.signature == "APIC")
             parsed.madt = table;
+        if (table.signature == "MCFG")
+            parsed.mcfg = table;
     }
     if (parsed.fadt.address != 0) {
         parsed.dsdt = tableAt(memory, memory.readValue<uint64_t>(parsed.fadt.address + 140));
@@ -185,24 +187,55 @@ private Q_SLOTS:
         QCOMPARE(stringAt(memory, returned + 9, 6), std::string("KVMSCP"));
     }
 
-    void rootTablesListFadtAndMadt_data() { cpuCounts(); }
-    void rootTablesListFadtAndMadt() {
+    void rootTablesListFadtMadtAndMcfg_data() { cpuCounts(); }
+    void rootTablesListFadtMadtAndMcfg() {
         QFETCH(unsigned, cpus);
         GuestMemory memory(kRam);
         writeAcpiTables(memory, AcpiConfig{cpus});
         const Parsed parsed = parse(memory);
         QCOMPARE(parsed.xsdt.signature, std::string("XSDT"));
         QCOMPARE(parsed.rsdt.signature, std::string("RSDT"));
-        QCOMPARE(parsed.xsdt.length, uint32_t(kHeaderLength + 2 * 8));
-        QCOMPARE(parsed.rsdt.length, uint32_t(kHeaderLength + 2 * 4));
+        QCOMPARE(parsed.xsdt.length, uint32_t(kHeaderLength + 3 * 8));
+        QCOMPARE(parsed.rsdt.length, uint32_t(kHeaderLength + 3 * 4));
         const auto xsdtEntries = rootEntries(memory, parsed.xsdt, 8);
         const auto rsdtEntries = rootEntries(memory, parsed.rsdt, 4);
-        QCOMPARE(xsdtEntries.size(), size_t(2));
-        QCOMPARE(rsdtEntries.size(), size_t(2));
+        QCOMPARE(xsdtEntries.size(), size_t(3));
+        QCOMPARE(rsdtEntries.size(), size_t(3));
         for (size_t i = 0; i < xsdtEntries.size(); ++i)
             QCOMPARE(rsdtEntries[i].address, xsdtEntries[i].address);
         QCOMPARE(xsdtEntries[0].signature, std::string("FACP"));
         QCOMPARE(xsdtEntries[1].signature, std::string("APIC"));
+        QCOMPARE(xsdtEntries[2].signature, std::string("MCFG"));
+    }
+
+    // PCI Firmware Specification 3.0, 4.1.2: the header, 8 reserved bytes, then one 16-byte
+    // allocation: base address (8), segment group (2), start bus, end bus, reserved (4).
+    void mcfgDescribesTheEcamWindow() {
+        GuestMemory memory(kRam);
+        writeAcpiTables(memory, AcpiConfig{});
+        const Parsed parsed = parse(memory);
+        QCOMPARE(parsed.mcfg.signature, std::string("MCFG"));
+        QCOMPARE(parsed.mcfg.length, uint32_t(kHeaderLength + 8 + 16));
+        QCOMPARE(memory.readValue<uint8_t>(parsed.mcfg.address + 8), uint8_t(1)); // revision
+        const uint64_t allocation = parsed.mcfg.address + kHeaderLength + 8;
+        QCOMPARE(memory.readValue<uint64_t>(allocation), kvmscope::pc::kPciEcamAddress);
+        QCOMPARE(memory.readValue<uint16_t>(allocation + 8), uint16_t(0));
+        QCOMPARE(memory.readValue<uint8_t>(allocation + 10), uint8_t(0));
+        QCOMPARE(memory.readValue<uint8_t>(allocation + 11),
+                 uint8_t(kvmscope::pc::kPciEcamBuses - 1));
+        QCOMPARE(memory.readValue<uint32_t>(allocation + 12), uint32_t(0));
+        // The window is 1 MiB per bus, as large as PcPlatform.h says, and aligned to its size.
+        QCOMPARE(kvmscope::pc::kPciEcamSize, uint64_t(kvmscope::pc::kPciEcamBuses) << 20);
+        QCOMPARE(kvmscope::pc::kPciEcamAddress % kvmscope::pc::kPciEcamSize, uint64_t(0));
+    }
+
+    void mcfgRefusesAnEcamWindowOfNoBus() {
+        GuestMemory memory(kRam);
+        AcpiConfig config;
+        config.pciEcamBuses = 0;
+        QVERIFY_THROWS_EXCEPTION(kvmscope::InputError, writeAcpiTables(memory, config));
+        config.pciEcamBuses = 257;
+        QVERIFY_THROWS_EXCEPTION(kvmscope::InputError, writeAcpiTables(memory, config));
     }
 
     void everyTableHasItsLengthChecksumAndIds_data() { cpuCounts(); }
@@ -212,14 +245,15 @@ private Q_SLOTS:
         writeAcpiTables(memory, AcpiConfig{cpus});
         const Parsed parsed = parse(memory);
         const std::map<std::string, uint32_t> expectedLengths = {
-            {"XSDT", 52},
-            {"RSDT", 44},
+            {"XSDT", 60},
+            {"RSDT", 48},
+            {"MCFG", 60},
             {"FACP", 276}, // FADT revision 6 (ACPI 6.4, table 5.9)
             {"APIC", 44 + 8 * cpus + 12 + 10 + 6},
             {"DSDT", uint32_t(kHeaderLength + acpi::buildDsdtAml().size())},
         };
         for (const Table& table :
-             {parsed.xsdt, parsed.rsdt, parsed.fadt, parsed.madt, parsed.dsdt}) {
+             {parsed.xsdt, parsed.rsdt, parsed.fadt, parsed.madt, parsed.mcfg, parsed.dsdt}) {
             QVERIFY2(expectedLengths.count(table.signature), table.signature.c_str());
             QCOMPARE(table.length, expectedLengths.at(table.signature));
             QVERIFY(table.address >= 0xe0000 && table.address + table.length <= 0xf0000);
@@ -230,7 +264,8 @@ private Q_SLOTS:
         }
         // No table overlaps another (nor the RSDP or FACS).
         std::vector<std::pair<uint64_t, uint64_t>> ranges = {{parsed.rsdp, 36}, {parsed.facs, 64}};
-        for (const Table& table : {parsed.xsdt, parsed.rsdt, parsed.fadt, parsed.madt, parsed.dsdt})
+        for (const Table& table :
+             {parsed.xsdt, parsed.rsdt, parsed.fadt, parsed.madt, parsed.mcfg, parsed.dsdt})
             ranges.emplace_back(table.address, table.length);
         std::sort(ranges.begin(), ranges.end());
         for (size_t i = 1; i < ranges.size(); ++i)

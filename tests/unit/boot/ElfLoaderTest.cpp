@@ -256,7 +256,7 @@ private Q_SLOTS:
         QTest::newRow("headers below 1 MiB") << uint64_t(0xff000) << uint64_t(0x158);
         QTest::newRow("EBDA after the MP pointer") << uint64_t(0x9fc10) << uint64_t(0x3f0);
         QTest::newRow("VGA window") << uint64_t(0xa0000) << uint64_t(0x40000);
-        QTest::newRow("after the ACPI tables") << uint64_t(0xe1000) << uint64_t(0xf000);
+        QTest::newRow("after the ACPI tables") << uint64_t(0xe2000) << uint64_t(0xe000);
         QTest::newRow("between MP and SMBIOS") << uint64_t(0xf14b8) << uint64_t(0x348);
         QTest::newRow("after SMBIOS to 1 MiB") << uint64_t(0xf2000) << uint64_t(0xe000);
     }
@@ -297,7 +297,7 @@ private Q_SLOTS:
             << "overlaps the MP floating pointer structure [0x9fc00, 0x9fc10)";
         QTest::newRow("ACPI tables") << uint64_t(0xd0000) << uint64_t(0x10001)
                                      << "overlaps the ACPI tables (RSDP, XSDT, RSDT, FADT, FACS, "
-                                        "MADT, DSDT) [0xe0000, 0xe1000)";
+                                        "MADT, MCFG, DSDT) [0xe0000, 0xe2000)";
         QTest::newRow("MP configuration table")
             << uint64_t(0xf14b7) << uint64_t(0x10)
             << "overlaps the MP configuration table [0xf0000, 0xf14b8)";

@@ -1,11 +1,12 @@
 // The memory maps every boot path hands its kernel (the Linux e820 map, the PVH memmap and the
 // multiboot map), for machines from 64 MiB to 64 GiB: RAM that would fall into the 32-bit MMIO
-// hole [3 GiB, 4 GiB) is above 4 GiB, and the hole itself is in no map.
+// hole [3 GiB, 4 GiB) is above 4 GiB, and of the hole only the PCI ECAM window is in a map.
 #include "boot/GuestLayout.h"
 #include "boot/Multiboot.h"
 #include "boot/MultibootLoader.h"
 #include "boot/linux/E820.h"
 #include "boot/linux/PvhLoader.h"
+#include "machine/PcPlatform.h"
 #include "unit/boot/BootTestImages.h"
 
 #include <QTest>
@@ -52,11 +53,14 @@ std::vector<Range> ramOnly(const std::vector<Range>& ranges) {
     return ram;
 }
 
-// No map may describe any byte of the hole, nor claim the legacy area as RAM.
+// No map may describe any byte of the hole but the PCI ECAM window (reserved, so that Linux uses
+// the MCFG), nor claim the legacy area as RAM.
 bool avoidsTheHoleAndTheLegacyArea(const std::vector<Range>& ranges) {
     for (const Range& range : ranges) {
         const uint64_t end = range.start + range.size;
-        if (range.start < GuestMemory::kMmioHoleEnd && end > GuestMemory::kMmioHoleStart)
+        const bool ecam =
+            range.type == 2 && range.start == pc::kPciEcamAddress && range.size == pc::kPciEcamSize;
+        if (range.start < GuestMemory::kMmioHoleEnd && end > GuestMemory::kMmioHoleStart && !ecam)
             return false;
         if (range.type == 1 && range.start < layout::kHighMemoryStart && end > 0x9fc00)
             return false;

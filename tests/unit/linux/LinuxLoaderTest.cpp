@@ -243,9 +243,11 @@ private Q_SLOTS:
         GuestMemory memory(kRam);
         loadLinux(bzImage(), optionsFor(), {}, memory);
         const auto entries = e820Of(memory.readValue<boot_params>(layout::kLinuxZeroPageAddress));
+        // The PCI ECAM window is reserved, so that Linux uses the MCFG (PcPlatform.h).
         const std::vector<E820> expected{{0, 0x9fc00, E820_RAM},
                                          {0x9fc00, 0x100000 - 0x9fc00, E820_RESERVED},
-                                         {0x100000, kRam - 0x100000, E820_RAM}};
+                                         {0x100000, kRam - 0x100000, E820_RAM},
+                                         {0xf000'0000, 16 << 20, E820_RESERVED}};
         QVERIFY2(entries == expected, describe(entries).c_str());
     }
 
@@ -256,6 +258,7 @@ private Q_SLOTS:
         const std::vector<E820> expected{{0, 0x9fc00, E820_RAM},
                                          {0x9fc00, 0x100000 - 0x9fc00, E820_RESERVED},
                                          {0x100000, 3 * kGiB - 0x100000, E820_RAM},
+                                         {0xf000'0000, 16 << 20, E820_RESERVED},
                                          {4 * kGiB, 5 * kGiB, E820_RAM}};
         QVERIFY2(entries == expected, describe(entries).c_str());
     }

@@ -96,6 +96,47 @@ private Q_SLOTS:
         QVERIFY(pc::kKvmTssAddress + pc::kKvmTssSize <= pc::kMmioHoleEnd);
     }
 
+    // The PCI addresses (docs/devices.md, "PCI"): the ECAM window in the hole, aligned to its
+    // size, clear of the framebuffer, the APICs, KVM's pages and the BIOS at the top; the BAR
+    // windows apart from all of them and from each other; the PIRQ GSIs on the I/O APIC.
+    void pciAddressesAvoidEverythingFixed() {
+        auto apart = [](uint64_t start, uint64_t end, uint64_t otherStart, uint64_t otherEnd) {
+            return end <= otherStart || otherEnd <= start;
+        };
+        const uint64_t ecamEnd = pc::kPciEcamAddress + pc::kPciEcamSize;
+        QVERIFY(pc::kPciEcamAddress >= pc::kMmioHoleStart && ecamEnd <= pc::kIoApicAddress);
+        QCOMPARE(pc::kPciEcamAddress % pc::kPciEcamSize, uint64_t(0));
+        QVERIFY(apart(pc::kPciEcamAddress, ecamEnd, pc::kFramebufferAddress,
+                      pc::kFramebufferAddress + pc::kFramebufferSize));
+        constexpr uint64_t kBiosRom = 0xfffc'0000;
+        for (uint64_t fixed : {pc::kIoApicAddress, pc::kLocalApicAddress,
+                               pc::kKvmIdentityMapAddress, pc::kKvmTssAddress, kBiosRom})
+            QVERIFY(ecamEnd <= fixed);
+        uint64_t previousEnd = pc::kMmioHoleStart;
+        for (const pc::AddressWindow& window : pc::kPciMmioWindows) {
+            QVERIFY(window.start >= previousEnd && window.start < window.end);
+            QVERIFY(apart(window.start, window.end, pc::kPciEcamAddress, ecamEnd));
+            QVERIFY(apart(window.start, window.end, pc::kFramebufferAddress,
+                          pc::kFramebufferAddress + pc::kFramebufferSize));
+            QVERIFY(window.end <= pc::kIoApicAddress);
+            previousEnd = window.end;
+        }
+        // The I/O windows leave out the configuration ports 0xCF8-0xCFF, which PCI0 decodes.
+        for (const pc::AddressWindow& window : pc::kPciIoWindows)
+            QVERIFY(apart(window.start, window.end, pc::kPciConfigAddress.port,
+                          pc::kPciConfigData.port + pc::kPciConfigData.portCount));
+        QCOMPARE(pc::kPciConfigAddress.port, uint16_t(0xcf8));
+        QCOMPARE(pc::kPciConfigData.port, uint16_t(0xcfc));
+        QVERIFY(pc::kPciIrqFirstGsi >= pc::kIsaIrqs);
+        QVERIFY(pc::kPciIrqFirstGsi + pc::kPciIrqLinks <= pc::kIoApicPins);
+        // No legacy row sits on a port the kernel answers first.
+        for (const pc::LegacyDevice& row : pc::kLegacyDevices)
+            for (const pc::AddressWindow& ports : pc::kKernelIoPorts)
+                if (row.name != pc::kI8042.name) // 0x61 inside its range is the PIT's, by design
+                    QVERIFY2(apart(row.port, row.port + row.portCount, ports.start, ports.end),
+                             row.name.data());
+    }
+
     // Every row with an ACPI id is a Device in \_SB whose _HID and _CRS (ports, IRQs) are the
     // row's.
     void dsdtDeclaresEachRowWithAnAcpiId() {

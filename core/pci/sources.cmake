@@ -1,0 +1,9 @@
+list(APPEND KVMSCOPE_CORE_SOURCES
+    pci/PciRegisters.h
+    pci/PciConfigSpace.h pci/PciConfigSpace.cpp
+    pci/PciFunction.h pci/PciFunction.cpp
+    pci/PciIntxRouter.h pci/PciIntxRouter.cpp
+    pci/PciBus.h pci/PciBus.cpp
+    pci/I440fxHostBridge.h pci/I440fxHostBridge.cpp
+    pci/Piix3IsaBridge.h pci/Piix3IsaBridge.cpp
+)

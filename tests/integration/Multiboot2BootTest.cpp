@@ -38,10 +38,11 @@ private Q_SLOTS:
             "modules: 1",
             "page-aligned string \"module.txt\" first text \"kvmscope module 0\"",
             "basic memory: lower 639 KiB upper 261120 KiB",
-            "memory map: entry size 24 version 0, 3 entries",
+            "memory map: entry size 24 version 0, 4 entries",
             "  base 0x0000000000000000 length 0x000000000009FC00 type 1",
             "  base 0x000000000009FC00 length 0x0000000000060400 type 2",
             "  base 0x0000000000100000 length 0x000000000FF00000 type 1",
+            "  base 0x00000000F0000000 length 0x0000000001000000 type 2", // the PCI ECAM window
             "framebuffer: type 2 address 0x00000000000B8000 80x25 bpp 16 pitch 160",
             "acpi old rsdp: absent",
             "acpi new rsdp: signature \"RSD PTR \" revision 2 checksum ok length 36 extended "

@@ -161,7 +161,7 @@ private Q_SLOTS:
         QCOMPARE(info.rsdp_paddr, writeAcpiTables(acpiMemory, AcpiConfig{}));
         const auto e820 = buildE820Map(memory).entries;
         QCOMPARE(info.memmap_entries, uint32_t(e820.size()));
-        QCOMPARE(info.memmap_entries, 3u);
+        QCOMPARE(info.memmap_entries, 4u); // low RAM, the legacy area, RAM, the PCI ECAM window
         for (uint32_t i = 0; i < info.memmap_entries; ++i) {
             const auto entry = memory.readValue<pvh::hvm_memmap_table_entry>(
                 info.memmap_paddr + i * sizeof(pvh::hvm_memmap_table_entry));

@@ -2,13 +2,15 @@
 // 1 TiB, below, around and above the 32-bit MMIO hole. Checks what Linux relies on when it reads
 // boot_params.e820_table (arch/x86/kernel/e820.c sanitizes, but kvmscope's map should need no
 // sanitizing): entries sorted, non-empty and non-overlapping, within the zero page's 128, RAM
-// only where GuestMemory has RAM, nothing in the hole, and every byte of RAM listed once.
+// only where GuestMemory has RAM, nothing in the hole but the reserved PCI ECAM window, and every
+// byte of RAM listed once.
 //
 // Input: a scale byte and a 32-bit page count; RAM = count << (12 + scale % 9), rounded to 4 KiB.
 #include "FuzzSupport.h"
 #include "boot/GuestLayout.h"
 #include "boot/linux/E820.h"
 #include "machine/GuestMemory.h"
+#include "machine/PcPlatform.h"
 
 #include <asm/e820.h>
 
@@ -39,9 +41,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(entry.addr + entry.size > entry.addr, "an e820 entry wraps around");
         check(entry.addr >= previousEnd, "e820 entries unsorted or overlapping");
         previousEnd = entry.addr + entry.size;
-        check(previousEnd <= GuestMemory::kMmioHoleStart || entry.addr >= GuestMemory::kMmioHoleEnd,
+        // The one entry in the hole is the PCI ECAM window, reserved so that Linux trusts the
+        // MCFG (boot/linux/E820.cpp).
+        const bool ecam = entry.addr == pc::kPciEcamAddress && entry.size == pc::kPciEcamSize;
+        check(ecam || previousEnd <= GuestMemory::kMmioHoleStart ||
+                  entry.addr >= GuestMemory::kMmioHoleEnd,
               "an e820 entry reaches into the 32-bit MMIO hole");
-        if (entry.type == E820_RAM) {
+        if (ecam) {
+            check(entry.type == E820_RESERVED, "the ECAM window is not reserved");
+        } else if (entry.type == E820_RAM) {
             check(memory.contains(entry.addr, entry.size),
                   "an e820 RAM entry is not inside one GuestMemory region");
             ramListed += entry.size;

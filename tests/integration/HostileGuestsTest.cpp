@@ -7,6 +7,7 @@
 #include "KvmTestSupport.h"
 #include "devices/Device.h"
 #include "machine/Machine.h"
+#include "machine/PcPlatform.h"
 
 #include <QElapsedTimer>
 #include <QProcess>
@@ -206,9 +207,10 @@ private Q_SLOTS:
             quint64 size;
         };
         const Window known[] = {
-            {0xfec00000, 0x1000},      // in-kernel IOAPIC
-            {0xfee00000, 0x1000},      // in-kernel LAPIC
-            {0xe0000000, 16ull << 20}, // linear framebuffer, where the machine has one
+            {pc::kIoApicAddress, 0x1000},                    // in-kernel IOAPIC
+            {pc::kLocalApicAddress, 0x1000},                 // in-kernel LAPIC
+            {pc::kFramebufferAddress, pc::kFramebufferSize}, // linear framebuffer
+            {pc::kPciEcamAddress, pc::kPciEcamSize},         // PCI configuration space (ECAM)
         };
         const QRegularExpression backedLine(QStringLiteral("backed 0x([0-9A-F]{8})"));
         for (auto it = backedLine.globalMatch(result.out); it.hasNext();) {

@@ -619,6 +619,84 @@ def pci_seeds():
     }
     for name, data in seeds.items():
         write("fuzz_pci_config", name, data)
+def ide_seed(config, ram, records):
+    """fuzz_ide: the configuration byte, guest RAM from 0 (PRD tables and regions), then
+    DeviceFuzzing.h records over the flat range: 0-7 command block, 8 control, 9-16 bus master."""
+    return struct.pack("<BH", config, len(ram)) + bytes(ram) + records
+
+
+def ide_seeds():
+    CONTROL, BMIC, BMIS, BMIDTP = 8, 9, 11, 13
+    inw = lambda port: op(READ, port, 0, 2)
+    outw = lambda port, value: op(WRITE, port, value, 2)
+
+    def task_file(command, lba=0, count=1, device=0xE0, features=0):
+        return (outb(1, features) + outb(2, count) + outb(3, lba & 0xFF) + outb(4, lba >> 8 & 0xFF)
+                + outb(5, lba >> 16 & 0xFF) + outb(6, device) + outb(7, command))
+
+    reset = outb(CONTROL, 0x0E) + outb(CONTROL, 0x0A) + outb(CONTROL, 0x08)
+    read_block = lambda words: b"".join(inw(0) for _ in range(words))
+
+    def prd_ram(entries, table=0x1000):
+        ram = bytearray(table + 8 * len(entries))
+        for i, (address, count, last) in enumerate(entries):
+            struct.pack_into("<II", ram, table + 8 * i, address, count | (0x80000000 if last else 0))
+        return ram
+
+    def dma(command_records, to_memory=True, table=0x1000):
+        direction = 0x08 if to_memory else 0
+        return (op(WRITE, BMIDTP, table, 4) + outb(BMIC, direction) + outb(BMIS, 0x06)
+                + command_records + outb(BMIC, direction | 1) + inb(BMIS) + outb(BMIC, 0)
+                + inb(7) + inb(1))
+
+    def packet(cdb, byte_count=2048, dma_flag=0, device=0xB0):
+        cdb = bytes(cdb).ljust(12, b"\0")
+        return (outb(6, device) + outb(1, dma_flag) + outb(4, byte_count & 0xFF)
+                + outb(5, byte_count >> 8) + outb(7, 0xA0) + inb(8)
+                + b"".join(outw(0, cdb[i] | cdb[i + 1] << 8) for i in range(0, 12, 2)))
+
+    read10 = lambda lba, count: [0x28, 0, 0, 0, lba >> 8, lba & 0xFF, 0, count >> 8, count & 0xFF]
+    write("fuzz_ide", "disk-identify", ide_seed(0, b"", reset + task_file(0xEC, device=0xA0)
+                                                  + read_block(256) + inb(7)))
+    write("fuzz_ide", "disk-pio-read-write",
+          ide_seed(0, b"", task_file(0x20, 5, 2) + read_block(512) + inb(7)
+                   + task_file(0x30, 9, 1) + b"".join(outw(0, 0xA5A5) for _ in range(256))
+                   + inb(7) + task_file(0xC6, count=4) + task_file(0xC4, 0, 8) + read_block(1024)
+                   + task_file(0xE7)))
+    write("fuzz_ide", "disk-lba48-hob",
+          ide_seed(0, b"", outb(2, 0) + outb(3, 0) + outb(4, 0) + outb(5, 0)
+                   + task_file(0x24, 3, 2, 0x40) + outb(CONTROL, 0x80) + inb(2) + inb(3)
+                   + outb(CONTROL, 0) + read_block(512)))
+    write("fuzz_ide", "disk-dma-read",
+          ide_seed(0, prd_ram([(0x4000, 512, False), (0x8000, 512, True)]),
+                   dma(task_file(0xC8, 4, 2))))
+    write("fuzz_ide", "disk-dma-write-start-first",
+          ide_seed(0, prd_ram([(0x4000, 1024, True)]),
+                   op(WRITE, BMIDTP, 0x1000, 4) + outb(BMIC, 1) + task_file(0xCA, 6, 2)
+                   + inb(BMIS) + outb(BMIC, 0) + inb(7)))
+    write("fuzz_ide", "disk-dma-bad-tables",
+          ide_seed(0, prd_ram([(0xFFFFF000, 512, True)]),
+                   dma(task_file(0xC8, 0, 1)) + dma(task_file(0xC8, 0, 4))
+                   + dma(task_file(0x25, 0, 1), table=0xFFFF0)))
+    write("fuzz_ide", "disk-dma-no-end",
+          ide_seed(0, prd_ram([(0x20000, 2, False)] * 256), dma(task_file(0xC8, 0, 8))))
+    write("fuzz_ide", "cdrom-pio-read",
+          ide_seed(6, b"", reset + outb(6, 0xB0) + inb(4) + inb(5) + outb(7, 0xA1) + read_block(256)
+                   + packet([0x12, 0, 0, 0, 36]) + read_block(18) + inb(7)
+                   + packet(read10(16, 2)) + inb(2) + inb(4) + read_block(1024) + inb(7)
+                   + read_block(1024) + inb(7)))
+    write("fuzz_ide", "cdrom-sense-toc-config",
+          ide_seed(1, b"", packet(read10(100, 1), device=0xA0) + inb(7) + inb(1)
+                   + packet([0x03, 0, 0, 0, 18], device=0xA0) + read_block(9)
+                   + packet([0x43, 2, 0, 0, 0, 0, 0, 0, 100], device=0xA0) + read_block(10)
+                   + packet([0x46, 0, 0, 0, 0, 0, 0, 0, 64], device=0xA0) + read_block(16)
+                   + packet([0x5A, 0, 0x3F, 0, 0, 0, 0, 0, 64], device=0xA0) + read_block(20)
+                   + packet([0x4A, 1, 0, 0, 0x10, 0, 0, 0, 8], device=0xA0) + read_block(4)))
+    write("fuzz_ide", "cdrom-dma-read",
+          ide_seed(1, prd_ram([(0x4000, 4096, True)]),
+                   dma(packet(read10(16, 2), 0, 1, device=0xA0))))
+    write("fuzz_ide", "attributes-and-reset",
+          ide_seed(6, b"", task_file(0x20, 1, 1, 0xE0) + attributes(48) + op(HOST) + inb(7)))
 
 
 if __name__ == "__main__":
@@ -629,3 +707,4 @@ if __name__ == "__main__":
     virtio_seeds()
     snapshot_seeds()
     pci_seeds()
+    ide_seeds()

@@ -17,3 +17,11 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/BochsDispi.h devices/BochsDispi.cpp
     devices/VgaText.h devices/VgaText.cpp
 )
+list(APPEND KVMSCOPE_CORE_SOURCES
+    devices/ide/Ata.h
+    devices/ide/PrdTable.h devices/ide/PrdTable.cpp
+    devices/ide/IdeDrive.h devices/ide/IdeDrive.cpp
+    devices/ide/AtaDisk.h devices/ide/AtaDisk.cpp
+    devices/ide/AtapiCdrom.h devices/ide/AtapiCdrom.cpp
+    devices/ide/IdeChannel.h devices/ide/IdeChannel.cpp
+)

@@ -311,7 +311,9 @@ private Q_SLOTS:
             options.framebuffer = machineFramebuffer();
             const BootPlan plan = loadMultiboot2(elfKernel({{5, 0, fields}}), options, {}, memory);
             QVERIFY(!plan.framebufferSet);
-            const InfoTag* fb = findTag(parseInfo(memory), 8);
+            const std::vector<InfoTag> tags = parseInfo(memory); // findTag points into it
+            const InfoTag* fb = findTag(tags, 8);
+            QVERIFY(fb);
             QCOMPARE(memory.readValue<uint8_t>(fb->address + 29), uint8_t(2));
             QVERIFY(std::any_of(plan.notes.begin(), plan.notes.end(), [](const std::string& note) {
                 return contains(note, "EGA text mode instead");

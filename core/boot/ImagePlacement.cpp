@@ -1,5 +1,7 @@
 #include "boot/ImagePlacement.h"
 
+#include "common/Error.h"
+
 #include <fmt/format.h>
 
 namespace kvmscope::boot {
@@ -47,6 +49,36 @@ void checkImagePlacement(const std::string& file, const std::string& what, uint6
         checkNotReserved(file, what, start, size, reserved);
     for (const auto& reserved : alsoReserved)
         checkNotReserved(file, what, start, size, reserved);
+}
+
+AddressFieldsExtent addressFieldsExtent(const std::string& file, const std::string& fields,
+                                        uint64_t loadAddress, uint64_t loadEndAddress,
+                                        uint64_t bssEndAddress, uint64_t fileOffset,
+                                        uint64_t available) {
+    AddressFieldsExtent extent;
+    extent.loadSize = available; // load_end_addr 0: the rest of the file
+    if (loadEndAddress != 0) {
+        if (loadEndAddress <= loadAddress)
+            throw LoadError(file, fmt::format("{} load_end_addr {:#x} is not above load_addr {:#x}",
+                                              fields, loadEndAddress, loadAddress));
+        extent.loadSize = loadEndAddress - loadAddress;
+        if (extent.loadSize > available)
+            throw LoadError(file, fmt::format("{} load_end_addr {:#x} asks for {:#x} bytes from "
+                                              "file offset {:#x}, but the file has only {:#x} "
+                                              "bytes there",
+                                              fields, loadEndAddress, extent.loadSize, fileOffset,
+                                              available));
+    }
+    const uint64_t loadEnd = loadAddress + extent.loadSize;
+    extent.end = loadEnd; // bss_end_addr 0: no bss
+    if (bssEndAddress != 0) {
+        if (bssEndAddress < loadEnd)
+            throw LoadError(file, fmt::format("{} bss_end_addr {:#x} is below the end of the "
+                                              "loaded bytes {:#x}",
+                                              fields, bssEndAddress, loadEnd));
+        extent.end = bssEndAddress;
+    }
+    return extent;
 }
 
 } // namespace kvmscope::boot

@@ -55,29 +55,10 @@ LoadedKernel loadWithAddressTag(std::span<const uint8_t> image, const Multiboot2
                                           header.offset));
     const uint64_t fileOffset = header.offset - (headerAddress - loadAddress);
     const uint64_t available = image.size() - fileOffset;
-    uint64_t loadSize = available; // load_end_addr 0: the rest of the file
-    if (fields.load_end_addr != 0) {
-        if (fields.load_end_addr <= loadAddress)
-            throw LoadError(path, fmt::format("multiboot2 address tag: load_end_addr {:#x} is not "
-                                              "above load_addr {:#x}",
-                                              fields.load_end_addr, loadAddress));
-        loadSize = fields.load_end_addr - loadAddress;
-        if (loadSize > available)
-            throw LoadError(path,
-                            fmt::format("multiboot2 address tag: load_end_addr {:#x} asks "
-                                        "for {:#x} bytes from file offset {:#x}, but the "
-                                        "file has only {:#x} bytes there",
-                                        fields.load_end_addr, loadSize, fileOffset, available));
-    }
+    const auto [loadSize, end] =
+        addressFieldsExtent(path, "multiboot2 address tag:", loadAddress, fields.load_end_addr,
+                            fields.bss_end_addr, fileOffset, available);
     const uint64_t loadEnd = loadAddress + loadSize;
-    uint64_t end = loadEnd; // bss_end_addr 0: no bss
-    if (fields.bss_end_addr != 0) {
-        if (fields.bss_end_addr < loadEnd)
-            throw LoadError(path, fmt::format("multiboot2 address tag: bss_end_addr {:#x} is below "
-                                              "the end of the loaded bytes {:#x}",
-                                              fields.bss_end_addr, loadEnd));
-        end = fields.bss_end_addr;
-    }
     checkImagePlacement(path,
                         fmt::format("the multiboot2 image (load_addr {:#x}, load_end_addr {:#x}, "
                                     "bss_end_addr {:#x})",

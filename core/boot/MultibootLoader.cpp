@@ -92,29 +92,10 @@ LoadedKernel loadWithAddressFields(std::span<const uint8_t> image, uint64_t head
                                           headerOffset));
     const uint64_t fileOffset = headerOffset - (headerAddress - loadAddress);
     const uint64_t available = image.size() - fileOffset;
-    uint64_t loadSize = available; // load_end_addr 0: the rest of the file
-    if (header.load_end_addr != 0) {
-        if (header.load_end_addr <= loadAddress)
-            throw LoadError(path, fmt::format("multiboot load_end_addr {:#x} is not above "
-                                              "load_addr {:#x}",
-                                              header.load_end_addr, loadAddress));
-        loadSize = header.load_end_addr - loadAddress;
-        if (loadSize > available)
-            throw LoadError(path,
-                            fmt::format("multiboot load_end_addr {:#x} asks for {:#x} bytes "
-                                        "from file offset {:#x}, but the file has only "
-                                        "{:#x} bytes there",
-                                        header.load_end_addr, loadSize, fileOffset, available));
-    }
+    const auto [loadSize, end] =
+        addressFieldsExtent(path, "multiboot", loadAddress, header.load_end_addr,
+                            header.bss_end_addr, fileOffset, available);
     const uint64_t loadEnd = loadAddress + loadSize;
-    uint64_t end = loadEnd; // bss_end_addr 0: no bss
-    if (header.bss_end_addr != 0) {
-        if (header.bss_end_addr < loadEnd)
-            throw LoadError(path, fmt::format("multiboot bss_end_addr {:#x} is below the end of "
-                                              "the loaded bytes {:#x}",
-                                              header.bss_end_addr, loadEnd));
-        end = header.bss_end_addr;
-    }
     if (header.entry_addr < loadAddress || header.entry_addr >= loadEnd)
         throw LoadError(path, fmt::format("multiboot entry_addr {:#x} is outside the loaded range "
                                           "[{:#x}, {:#x})",

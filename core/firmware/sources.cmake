@@ -3,4 +3,5 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     firmware/TableLoader.h firmware/TableLoader.cpp
     firmware/FirmwareFiles.h firmware/FirmwareFiles.cpp
     firmware/DebugConsole.h firmware/DebugConsole.cpp
+    firmware/Firmware.h firmware/Firmware.cpp
 )

@@ -85,6 +85,14 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
                     "--format '{}': expected one of auto, flat, multiboot, multiboot2, elf, linux, "
                     "pvh",
                     text));
+        } else if (name == "--firmware") {
+            const std::string text = value();
+            if (!firmware::parseFirmwareKind(text, result.machine.firmware.kind))
+                throw InputError(fmt::format("--firmware '{}': expected bios or none", text));
+        } else if (name == "--firmware-file") {
+            result.machine.firmware.path = value();
+            if (result.machine.firmware.path.empty())
+                throw InputError("--firmware-file: expected a path");
         } else if (name == "--memory" || name == "-m") {
             result.machine.memorySize = parseSize(value(), "--memory");
         } else if (name == "--cpus") {
@@ -161,6 +169,11 @@ Options:
   --format F            image format: auto (default), flat, multiboot, multiboot2, elf,
                         linux, pvh
                         (pvh: an ELF vmlinux, or a bzImage's xz/gzip/zstd payload)
+  --firmware KIND       none (default): kvmscope loads IMAGE and enters it; bios: SeaBIOS
+                        starts at the reset vector (no IMAGE; its log is the "firmware" logger,
+                        shown with --log-level info)
+  --firmware-file FILE  the BIOS image for --firmware bios (default
+                        /usr/share/seabios/bios-256k.bin, Debian's package seabios)
   --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G
   --cpus N              number of vcpus (default 1, up to 255)
   --append TEXT         kernel command line

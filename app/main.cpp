@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
                            demo.isDefault ? " (default)" : "");
             return 0;
         }
-        if (!options.machine.boot.imagePath.empty()) {
+        if (options.machine.firmware.kind == firmware::FirmwareKind::Bios) {
+            // The firmware boots what the machine has; no image is loaded.
+            options.machine.name = "bios";
+        } else if (!options.machine.boot.imagePath.empty()) {
             // Named by its file, as Open image… names it.
             options.machine.name =
                 std::filesystem::path(options.machine.boot.imagePath).filename().string();

@@ -497,6 +497,20 @@ def device_seeds():
             "protected-registers": outb(0, 0x11) + outb(1, 0x80) + outb(0, 0x01) + outb(1, 0x4F)
             + outb(0, 0x09) + outb(1, 0xFF) + outb(0, 0x30) + outb(1, 1) + attributes(12),
         },
+        "fuzz_device_fw_cfg": {
+            # Select the signature (16-bit write at 0x510) and read it at 0x511; the directory.
+            "select-and-read": outb(0, 0x0000, 2) + inb(1) + inb(1) + inb(1) + inb(1)
+            + outb(0, 0x0019, 2) + b"".join(inb(1) for _ in range(12)) + inb(4) + inb(11),
+            # FWCfgDmaAccess at 0x100 (words 0x40-0x43): select 0x19 | read, 64 bytes to 0x200.
+            "dma-read-directory": op(HOST, 0x40, 0x0019000A) + op(HOST, 0x41, 64)
+            + op(HOST, 0x42, 0) + op(HOST, 0x43, 0x200) + op(HOST, 0x80, 0x100),
+            # Skip 8 bytes of the first file; write 4 bytes into the writable one (0x28); then the
+            # DMA register written high half first, low half last.
+            "dma-skip-write": op(HOST, 0x40, 0x0020000C) + op(HOST, 0x41, 8) + op(HOST, 0x80, 0x100)
+            + op(HOST, 0x40, 0x00280018) + op(HOST, 0x41, 4) + op(HOST, 0x43, 0x300)
+            + op(HOST, 0x80, 0x100) + outb(4, 0x01000000, 4) + outb(8, 0x00010000, 4),
+            "attributes": attributes(24),
+        },
         "fuzz_device_uart16550": uart,
         "fuzz_device_cmos_rtc": cmos,
         "fuzz_device_i8042": i8042,

@@ -15,6 +15,7 @@ KVMSCOPE_PACKAGES=(
     clang libclang-rt-14-dev
     gdb acpica-tools
     qemu-system-x86
+    seabios
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -22,6 +22,11 @@
 #include "devices/kernel/SystemAttributes.h"
 #include "devices/kernel/VcpuAttributes.h"
 #include "display/DisplaySource.h"
+#include "firmware/DebugConsole.h"
+#include "firmware/Firmware.h"
+#include "firmware/FirmwareFiles.h"
+#include "firmware/FwCfg.h"
+#include "firmware/TableLoader.h"
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
 #include "log/Log.h"
@@ -55,6 +60,7 @@ Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& s
     // before, about half of a headless run's start-up).
     createMemory();
     createFramebufferMemory();
+    createFirmwareMemory();
     // Intel VMX needs both before the first KVM_RUN; harmless elsewhere.
     vm_.setIdentityMapAddress(pc::kKvmIdentityMapAddress);
     vm_.setTssAddress(pc::kKvmTssAddress);
@@ -146,6 +152,7 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 
     createDisplayDevices();
     createPciDevices();
+    createFirmwareDevices();
 
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));
     devices_.push_back(std::make_unique<KernelPit>(vm_));
@@ -249,6 +256,96 @@ void Machine::createPciDevices() {
     devices_.push_back(std::move(isaBridge));
 }
 
+void Machine::createFirmwareMemory() {
+    if (config_.firmware.kind != firmware::FirmwareKind::Bios)
+        return;
+    firmwareImage_ = std::make_unique<firmware::FirmwareImage>(config_.firmware);
+    const auto slot =
+        static_cast<uint32_t>(memory_->regions().size() + (unattachedFramebuffer_ ? 1 : 0));
+    // Flash is read-only: with KVM_MEM_READONLY a guest write exits as MMIO (and is counted
+    // there) instead of changing the image. Without the capability the guest could write its
+    // copy of the image; the file is never written either way.
+    const bool readOnly = vm_.checkExtension(KVM_CAP_READONLY_MEM) > 0;
+    vm_.setMemoryRegion(slot, firmwareImage_->guestAddress(), firmwareImage_->size(),
+                        firmwareImage_->data(), readOnly ? KVM_MEM_READONLY : 0);
+    auto logger = log::get("boot");
+    logger->info("firmware {} ({} KiB) at {:#x}-{:#x}{}", firmwareImage_->path(),
+                 firmwareImage_->size() / 1024, firmwareImage_->guestAddress(),
+                 firmware::kFlashEnd - 1, readOnly ? ", read-only" : "");
+    if (!readOnly)
+        logger->warn("this host's KVM lacks KVM_CAP_READONLY_MEM: the firmware's flash at {:#x} "
+                     "is writable by the guest (its own copy; the file is not touched)",
+                     firmwareImage_->guestAddress());
+}
+
+// QEMU's firmware interfaces, on every machine: a direct boot's guest may ignore them, the
+// firmware reads its configuration through them (docs/devices.md, "fw_cfg").
+void Machine::createFirmwareDevices() {
+    firmware::FirmwareItemsConfig items;
+    items.cpus = config_.cpus;
+    items.maxCpus = config_.cpus;
+    auto fwCfg =
+        std::make_unique<firmware::FwCfg>(*memory_, firmware::buildFirmwareItems(*memory_, items));
+    fwCfg_ = fwCfg.get();
+    addLegacyDevice(pc::kFwCfg, *fwCfg, *fwCfg);
+    devices_.push_back(std::move(fwCfg));
+
+    auto console = std::make_unique<firmware::DebugConsole>();
+    addLegacyDevice(pc::kDebugConsole, *console, *console);
+    devices_.push_back(std::move(console));
+}
+
+void Machine::fillFwCfgTables(uint64_t rsdp, uint64_t smbiosEntry) {
+    firmware::AcpiFiles acpi = firmware::buildAcpiFiles(*memory_, rsdp);
+    fwCfg_->setFileData(firmware::kAcpiTablesFile, std::move(acpi.tables));
+    fwCfg_->setFileData(firmware::kAcpiRsdpFile, std::move(acpi.rsdp));
+    fwCfg_->setFileData(firmware::kTableLoaderFile, std::move(acpi.loader));
+    firmware::SmbiosFiles smbios = firmware::buildSmbiosFiles(*memory_, smbiosEntry);
+    fwCfg_->setFileData(firmware::kSmbiosAnchorFile, std::move(smbios.anchor));
+    fwCfg_->setFileData(firmware::kSmbiosTablesFile, std::move(smbios.tables));
+}
+
+const boot::BootPlan& Machine::bootFirmware() {
+    // The tables a direct boot gets, read back for fw_cfg; the shadow BIOS then covers the
+    // copies at 0xe0000 and 0xf1800, and the firmware places its own from the fw_cfg files. No
+    // MP table: SeaBIOS writes one.
+    boot::AcpiConfig acpi;
+    acpi.cpus = config_.cpus;
+    const uint64_t rsdp = boot::writeAcpiTables(*memory_, acpi);
+    boot::SmbiosConfig smbios;
+    smbios.cpus = config_.cpus;
+    smbios.processor = smbiosProcessor_;
+    const uint64_t smbiosEntry = boot::writeSmbiosTables(*memory_, smbios);
+    fillFwCfgTables(rsdp, smbiosEntry);
+    const auto shadow = firmwareImage_->shadow();
+    memory_->write(firmware::kShadowStart, shadow.data(), shadow.size());
+
+    auto plan = std::make_unique<boot::BootPlan>();
+    plan->mode = boot::CpuMode::Real;
+    plan->entry = firmware::kResetCodeBase + firmware::kResetIp;
+    plan->imageStart = firmwareImage_->guestAddress();
+    plan->imageEnd = firmware::kFlashEnd;
+    plan->notes.push_back(fmt::format("firmware {} at {:#x}, its last 128 KiB copied to {:#x}; "
+                                      "reset vector {:04x}:{:04x}",
+                                      firmwareImage_->path(), firmwareImage_->guestAddress(),
+                                      firmware::kShadowStart, firmware::kResetCodeSelector,
+                                      firmware::kResetIp));
+    runners_.front()->call(
+        [&](kvm::Vcpu& vcpu) {
+            kvm_regs regs{};
+            kvm_sregs sregs = vcpu.sregs();
+            firmware::applyResetVector(regs, sregs);
+            vcpu.setSregs(sregs);
+            vcpu.setRegs(regs);
+        },
+        kVcpuCallTimeoutMs);
+    auto logger = log::get("boot");
+    for (const auto& note : plan->notes)
+        logger->info("{}", note);
+    bootPlan_ = std::move(plan);
+    return *bootPlan_;
+}
+
 void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported) {
     const auto msrIndices = system.msrIndexList();
     const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
@@ -286,6 +383,8 @@ void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry
 }
 
 const boot::BootPlan& Machine::boot() {
+    if (firmwareImage_)
+        return bootFirmware();
     if (framebuffer_) {
         // What a boot loader would report after asking the VBE BIOS for the configured mode.
         const auto& mode = config_.framebuffer;
@@ -316,13 +415,15 @@ const boot::BootPlan& Machine::boot() {
     boot::writeMpTable(*memory_, config_.cpus);
     boot::AcpiConfig acpi;
     acpi.cpus = config_.cpus;
-    boot::writeAcpiTables(*memory_, acpi);
+    const uint64_t rsdp = boot::writeAcpiTables(*memory_, acpi);
     // And what the firmware reports about the machine: vendor, that it is virtual, processor
     // and memory (SMBIOS: Linux's "DMI:" line, dmidecode).
     boot::SmbiosConfig smbios;
     smbios.cpus = config_.cpus;
     smbios.processor = smbiosProcessor_;
-    boot::writeSmbiosTables(*memory_, smbios);
+    const uint64_t smbiosEntry = boot::writeSmbiosTables(*memory_, smbios);
+    // The same tables through fw_cfg, for a guest that reads them there.
+    fillFwCfgTables(rsdp, smbiosEntry);
     runners_.front()->call(
         [&](kvm::Vcpu& vcpu) {
             kvm_regs regs{};

@@ -44,6 +44,10 @@ namespace pci {
 class PciBus;
 class PciIntxRouter;
 } // namespace pci
+namespace firmware {
+class FwCfg;
+class FirmwareImage;
+} // namespace firmware
 
 class Machine : private cpu::VcpuHost {
 public:
@@ -103,6 +107,14 @@ private:
     void createDisplayDevices();
     // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
     void createPciDevices();
+    // --firmware bios: the image's read-only memslot below 4 GiB (firmware/Firmware.h).
+    void createFirmwareMemory();
+    // fw_cfg (port 0x510) and the firmware's debug console (port 0x402).
+    void createFirmwareDevices();
+    // The ACPI and SMBIOS tables a direct boot got, at `rsdp` and `smbiosEntry`, as fw_cfg files.
+    void fillFwCfgTables(uint64_t rsdp, uint64_t smbiosEntry);
+    // boot() with --firmware bios: the tables for fw_cfg, the shadow BIOS, the reset vector.
+    const boot::BootPlan& bootFirmware();
     void createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported);
     // Puts a legacy device's ports where the platform table says (machine/PcPlatform.h).
     void addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevice, Device& device);
@@ -125,6 +137,8 @@ private:
     std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;
     pci::PciBus* pciBus_ = nullptr; // in devices_
     std::unique_ptr<display::DisplaySource> display_;
+    firmware::FwCfg* fwCfg_ = nullptr;                       // in devices_
+    std::unique_ptr<firmware::FirmwareImage> firmwareImage_; // --firmware bios; memslot's memory
     std::vector<std::unique_ptr<cpu::VcpuRunner>> runners_;
     std::unique_ptr<boot::BootPlan> bootPlan_;
     boot::SmbiosProcessor smbiosProcessor_; // from vcpu 0's CPUID, for the SMBIOS tables

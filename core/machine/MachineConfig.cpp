@@ -69,13 +69,15 @@ void MachineConfig::validateForHost(const HostMemoryLimits& limits) const {
                                          option, placement.guestAddress,
                                          describeSize(placement.size),
                                          describeSize(limits.maxSlotSize)));
-    const uint64_t slots = placements.size() + (framebuffer.enabled ? 1 : 0);
+    const bool withFirmware = firmware.kind != firmware::FirmwareKind::None;
+    const uint64_t slots =
+        placements.size() + (framebuffer.enabled ? 1 : 0) + (withFirmware ? 1 : 0);
     if (slots > limits.memorySlots)
         throw InputError(fmt::format("{}: needs {} KVM memory slots (RAM below and above the "
-                                     "32-bit hole{}), but this host's KVM offers {} "
+                                     "32-bit hole{}{}), but this host's KVM offers {} "
                                      "(KVM_CAP_NR_MEMSLOTS)",
                                      option, slots, framebuffer.enabled ? ", the framebuffer" : "",
-                                     limits.memorySlots));
+                                     withFirmware ? ", the firmware" : "", limits.memorySlots));
 }
 
 void MachineConfig::checkInputFiles() const {
@@ -86,6 +88,8 @@ void MachineConfig::checkInputFiles() const {
     if (!symbolsPath.empty()) {
         const InputFile symbols(symbolsPath, "symbol file");
     }
+    if (firmware.kind == firmware::FirmwareKind::Bios)
+        firmware::checkFirmwareFile(firmware);
 }
 
 void MachineConfig::validate() const {
@@ -96,6 +100,11 @@ void MachineConfig::validate() const {
         throw InputError(fmt::format("--memory {:#x}: must be a multiple of 4 KiB", memorySize));
     if (cpus < 1 || cpus > kMaxCpus)
         throw InputError(fmt::format("--cpus {}: must be between 1 and {}", cpus, kMaxCpus));
+    if (firmware.kind == firmware::FirmwareKind::Bios && !boot.imagePath.empty())
+        throw InputError(fmt::format("--firmware bios: the firmware boots from disks, which "
+                                     "kvmscope does not have yet; give no image ('{}'), or "
+                                     "--firmware none to load it directly",
+                                     boot.imagePath));
     if (framebuffer.enabled)
         checkFramebufferMode(framebuffer,
                              fmt::format("--framebuffer {}x{}x{}", framebuffer.width,

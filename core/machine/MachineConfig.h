@@ -1,6 +1,7 @@
 #pragma once
 // Everything needed to assemble and boot one VM; filled by the CLI, the GUI's dialog or a test.
 #include "boot/BootPlan.h"
+#include "firmware/Firmware.h"
 
 #include <cstdint>
 #include <string>
@@ -19,6 +20,9 @@ struct MachineConfig {
     uint64_t memorySize = 256ull << 20;
     unsigned cpus = 1;
     boot::BootOptions boot;
+    // --firmware bios: SeaBIOS starts at the reset vector instead of a loader entering the image
+    // (firmware/Firmware.h); --firmware-file names its image. No image is loaded then.
+    firmware::FirmwareConfig firmware;
     // Create one kernel device (KVM_CREATE_DEVICE) of every type the host offers, so that its
     // attributes can be inspected. It does nothing for the guest, and tearing a VFIO device down
     // costs ~10 ms at exit on some hosts, so the headless CLI leaves it off unless asked.
@@ -45,9 +49,10 @@ struct MachineConfig {
 
     // Throws InputError naming the field and the value when something is out of range.
     void validate() const;
-    // Opens the files named (image, initrd, symbols) as the loaders will, and throws their
-    // LoadError when one cannot be read: missing, empty, or neither a regular file nor a block
-    // device. Needs no KVM: the command line refuses a bad file before it opens /dev/kvm.
+    // Opens the files named (image, initrd, symbols, firmware) as the loaders will, and throws
+    // their LoadError when one cannot be read: missing, empty, or neither a regular file nor a
+    // block device; a firmware image also of the wrong size. Needs no KVM: the command line refuses
+    // a bad file before it opens /dev/kvm.
     void checkInputFiles() const;
     // Throws InputError naming --memory, its value and the limit when guest RAM, laid out as
     // GuestMemory::layout does, and the framebuffer's memory slot do not fit `limits`.

@@ -15,6 +15,8 @@
 #include "devices/I8042Controller.h"
 #include "devices/Uart16550.h"
 #include "devices/VgaText.h"
+#include "firmware/DebugConsole.h"
+#include "firmware/FwCfg.h"
 
 #include <array>
 #include <cstdint>
@@ -67,9 +69,16 @@ inline constexpr LegacyDevice kBochsDispi{"Bochs dispi", BochsDispi::kBasePort,
 inline constexpr LegacyDevice kPciConfigAddress{"PCI CONFIG_ADDRESS", 0xcf8, 1};
 inline constexpr LegacyDevice kPciConfigData{"PCI CONFIG_DATA", 0xcfc, 4};
 
+// QEMU's fw_cfg and debug console where its PC machines have them and SeaBIOS looks for them
+// (docs/specs/fw_cfg.rst "Register Locations"; SeaBIOS src/hw/serialio.c, DebugOutputPort).
+inline constexpr LegacyDevice kFwCfg{"fw_cfg", 0x510, firmware::fwcfg::kPortCount};
+inline constexpr LegacyDevice kDebugConsole{"debug console", 0x402,
+                                            firmware::DebugConsole::kPortCount};
+
 inline constexpr std::array kLegacyDevices{
-    kCom1,         kRtc,     kI8042,      kPostCode,         kDebugExit,    kAcpiPm,
-    kResetControl, kVgaText, kBochsDispi, kPciConfigAddress, kPciConfigData};
+    kCom1,          kRtc,          kI8042,       kPostCode,   kDebugExit,
+    kAcpiPm,        kResetControl, kVgaText,     kBochsDispi, kPciConfigAddress,
+    kPciConfigData, kFwCfg,        kDebugConsole};
 
 // The ACPI PM register blocks inside kAcpiPm's window (devices/AcpiPmControl.h).
 inline constexpr uint16_t kPm1aEventPort = kAcpiPm.port + AcpiPmControl::kStatusOffset;

@@ -117,6 +117,26 @@ private Q_SLOTS:
                  describe(result));
     }
 
+    // --firmware bios checks its image before any VM is made: a missing file or one of a size
+    // no BIOS image has ends the run with status 2, naming the file and Debian's package.
+    void badFirmwareFileExitsTwoNamingTheFileAndThePackage() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QFile odd(dir.filePath("odd.bin"));
+        QVERIFY(odd.open(QIODevice::WriteOnly));
+        odd.write(QByteArray(100, 'x'));
+        odd.close();
+        for (const QString& path : {dir.filePath("missing.bin"), odd.fileName()}) {
+            const CliResult result = runKvmscope(
+                {"--headless", "--firmware", "bios", "--firmware-file", path}, {}, kPromptMs);
+            QVERIFY2(result.finished && result.exitCode == 2, describe(result));
+            QVERIFY2(result.err.contains(path) && result.err.contains("seabios"), describe(result));
+        }
+        const CliResult unknown = runKvmscope({"--headless", "--firmware", "uefi"}, {}, kPromptMs);
+        QVERIFY2(unknown.exitCode == 2 && unknown.err.contains("--firmware 'uefi'"),
+                 describe(unknown));
+    }
+
     void directoryAndCharacterDeviceImagesAreNamedByType() {
         const CliResult directory = runKvmscope({"--headless", "/"}, {}, kPromptMs);
         QVERIFY2(directory.exitCode == 2 && directory.err.contains("is a directory"),

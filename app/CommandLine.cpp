@@ -29,6 +29,7 @@ uint64_t parseNumber(const std::string& option, const std::string& text) {
 CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
     CommandLine result;
     std::vector<std::string> positional;
+    bool firmwareGiven = false;
     for (size_t i = 1; i < arguments.size(); ++i) {
         const std::string& argument = arguments[i];
         std::string name = argument;
@@ -85,7 +86,12 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
                     "--format '{}': expected one of auto, flat, multiboot, multiboot2, elf, linux, "
                     "pvh",
                     text));
+        } else if (name == "--disk") {
+            result.machine.disks.push_back(storage::parseDiskSpec(value(), "--disk"));
+        } else if (name == "--cdrom") {
+            result.machine.disks.push_back(storage::cdromSpec(value()));
         } else if (name == "--firmware") {
+            firmwareGiven = true;
             const std::string text = value();
             if (!firmware::parseFirmwareKind(text, result.machine.firmware.kind))
                 throw InputError(fmt::format("--firmware '{}': expected bios or none", text));
@@ -154,6 +160,10 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         result.machine.boot.imagePath = positional.front();
     if (!positional.empty() && !result.demo.empty())
         throw InputError("give either an IMAGE or --demo NAME, not both");
+    // Disks and CDs boot through the firmware unless a kernel is loaded directly.
+    if (!firmwareGiven && positional.empty() && result.demo.empty() &&
+        !result.machine.disks.empty())
+        result.machine.firmware.kind = firmware::FirmwareKind::Bios;
     result.machine.boot.cpus = result.machine.cpus;
     return result;
 }
@@ -169,9 +179,14 @@ Options:
   --format F            image format: auto (default), flat, multiboot, multiboot2, elf,
                         linux, pvh
                         (pvh: an ELF vmlinux, or a bzImage's xz/gzip/zstd payload)
-  --firmware KIND       none (default): kvmscope loads IMAGE and enters it; bios: SeaBIOS
-                        starts at the reset vector (no IMAGE; its log is the "firmware" logger,
-                        shown with --log-level info)
+  --disk FILE[,format=raw][,readonly][,if=virtio|ide]
+                        a raw disk image as a virtio-blk disk (default) or an IDE disk; locked
+                        while the machine runs. A comma in FILE is written ",,"
+  --cdrom FILE          an ISO image as the disc of an IDE (ATAPI) CD-ROM drive
+  --firmware KIND       none: kvmscope loads IMAGE and enters it (the default with an IMAGE);
+                        bios: SeaBIOS starts at the reset vector and boots from the disks (the
+                        default with --disk or --cdrom and no IMAGE; its log is the "firmware"
+                        logger, shown with --log-level info)
   --firmware-file FILE  the BIOS image for --firmware bios (default
                         /usr/share/seabios/bios-256k.bin, Debian's package seabios)
   --memory SIZE, -m     guest RAM, e.g. 256M (default), 2G

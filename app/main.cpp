@@ -106,8 +106,12 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (options.machine.firmware.kind == firmware::FirmwareKind::Bios) {
-            // The firmware boots what the machine has; no image is loaded.
-            options.machine.name = "bios";
+            // The firmware boots what the machine has; no image is loaded. Named by the first
+            // disk's file, as a machine with an image is named by the image's.
+            options.machine.name =
+                options.machine.disks.empty()
+                    ? std::string("bios")
+                    : std::filesystem::path(options.machine.disks.front().path).filename().string();
         } else if (!options.machine.boot.imagePath.empty()) {
             // Named by its file, as Open image… names it.
             options.machine.name =

@@ -6,6 +6,7 @@
 #include "devices/BochsDispi.h"
 #include "devices/Framebuffer.h"
 #include "machine/GuestMemory.h"
+#include "storage/DiskImage.h"
 
 #include <algorithm>
 #include <cctype>
@@ -90,6 +91,11 @@ void MachineConfig::checkInputFiles() const {
     }
     if (firmware.kind == firmware::FirmwareKind::Bios)
         firmware::checkFirmwareFile(firmware);
+    // Opened, checked and locked as the machine will, then let go: a missing, truncated,
+    // unwritable or busy image stops the start here, before /dev/kvm.
+    for (const storage::DiskSpec& disk : disks) {
+        const storage::DiskImage image(disk);
+    }
 }
 
 void MachineConfig::validate() const {
@@ -101,10 +107,21 @@ void MachineConfig::validate() const {
     if (cpus < 1 || cpus > kMaxCpus)
         throw InputError(fmt::format("--cpus {}: must be between 1 and {}", cpus, kMaxCpus));
     if (firmware.kind == firmware::FirmwareKind::Bios && !boot.imagePath.empty())
-        throw InputError(fmt::format("--firmware bios: the firmware boots from disks, which "
-                                     "kvmscope does not have yet; give no image ('{}'), or "
-                                     "--firmware none to load it directly",
+        throw InputError(fmt::format("--firmware bios: the firmware boots from --disk and --cdrom, "
+                                     "not from an image file; give the image ('{}') as "
+                                     "--disk or --cdrom, or --firmware none to load it directly",
                                      boot.imagePath));
+    size_t ideDrives = 0;
+    size_t virtioDisks = 0;
+    for (const storage::DiskSpec& disk : disks)
+        ++(disk.interface == storage::DiskInterface::Ide ? ideDrives : virtioDisks);
+    if (ideDrives > kMaxIdeDrives)
+        throw InputError(fmt::format("--disk ...,if=ide and --cdrom: {} drives given, the IDE "
+                                     "controller's two channels take at most {}",
+                                     ideDrives, kMaxIdeDrives));
+    if (virtioDisks > kMaxVirtioDisks)
+        throw InputError(
+            fmt::format("--disk: {} virtio disks given, at most {}", virtioDisks, kMaxVirtioDisks));
     if (framebuffer.enabled)
         checkFramebufferMode(framebuffer,
                              fmt::format("--framebuffer {}x{}x{}", framebuffer.width,

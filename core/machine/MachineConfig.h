@@ -2,9 +2,11 @@
 // Everything needed to assemble and boot one VM; filled by the CLI, the GUI's dialog or a test.
 #include "boot/BootPlan.h"
 #include "firmware/Firmware.h"
+#include "storage/DiskSpec.h"
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kvmscope {
 
@@ -23,6 +25,9 @@ struct MachineConfig {
     // --firmware bios: SeaBIOS starts at the reset vector instead of a loader entering the image
     // (firmware/Firmware.h); --firmware-file names its image. No image is loaded then.
     firmware::FirmwareConfig firmware;
+    // --disk and --cdrom, in the order given: virtio-blk disks, IDE disks and CD-ROMs
+    // (storage/DiskSpec.h). The firmware boots from them; a direct boot's kernel sees them too.
+    std::vector<storage::DiskSpec> disks;
     // Create one kernel device (KVM_CREATE_DEVICE) of every type the host offers, so that its
     // attributes can be inspected. It does nothing for the guest, and tearing a VFIO device down
     // costs ~10 ms at exit on some hosts, so the headless CLI leaves it off unless asked.
@@ -45,14 +50,16 @@ struct MachineConfig {
     // empty, the image's own ELF .symtab is used if it has one (Debugger::loadSymbols).
     std::string symbolsPath;
 
-    static constexpr unsigned kMaxCpus = 255; // xAPIC ids (the MP table's limit)
+    static constexpr unsigned kMaxCpus = 255;     // xAPIC ids (the MP table's limit)
+    static constexpr size_t kMaxIdeDrives = 4;    // two channels, master and slave each
+    static constexpr size_t kMaxVirtioDisks = 16; // one PCI slot each on bus 0
 
     // Throws InputError naming the field and the value when something is out of range.
     void validate() const;
-    // Opens the files named (image, initrd, symbols, firmware) as the loaders will, and throws
-    // their LoadError when one cannot be read: missing, empty, or neither a regular file nor a
-    // block device; a firmware image also of the wrong size. Needs no KVM: the command line refuses
-    // a bad file before it opens /dev/kvm.
+    // Opens the files named (image, initrd, symbols, firmware, disks) as the loaders will, and
+    // throws their LoadError when one cannot be read: missing, empty, or neither a regular file nor
+    // a block device; a firmware image also of the wrong size. Needs no KVM: the command line
+    // refuses a bad file before it opens /dev/kvm.
     void checkInputFiles() const;
     // Throws InputError naming --memory, its value and the limit when guest RAM, laid out as
     // GuestMemory::layout does, and the framebuffer's memory slot do not fit `limits`.

@@ -37,6 +37,17 @@ const char* toString(DiskInterface interface) {
     return "?";
 }
 
+DiskSpec cdromSpec(std::string path) {
+    if (path.empty())
+        throw InputError("--cdrom: expected the file name of an ISO image");
+    DiskSpec spec;
+    spec.path = std::move(path);
+    spec.readOnly = true;
+    spec.interface = DiskInterface::Ide;
+    spec.media = DiskMedia::Cdrom;
+    return spec;
+}
+
 DiskSpec parseDiskSpec(std::string_view text, std::string_view option) {
     const std::vector<std::string> fields = splitFields(text);
     DiskSpec spec;

@@ -137,9 +137,13 @@ inline constexpr std::array kPciMmioWindows{
 inline constexpr std::array kPciIoWindows{AddressWindow{0x0000, 0x0cf8},
                                           AddressWindow{0x0d00, 0x1'0000}};
 // The chipset's functions on bus 0 (where SeaBIOS and QEMU's "pc" machine have them): the
-// i440FX host bridge at 00:00.0 and the PIIX3 ISA bridge at 00:01.0.
+// i440FX host bridge at 00:00.0, the PIIX3 ISA bridge at 00:01.0 and its IDE function at
+// 00:01.1; the VGA adapter at 00:02.0; virtio devices from 00:04.0 on, one slot each.
 inline constexpr uint8_t kPciHostBridgeSlot = 0;
 inline constexpr uint8_t kPciIsaBridgeSlot = 1;
+inline constexpr uint8_t kPciIdeFunction = 1; // in kPciIsaBridgeSlot
+inline constexpr uint8_t kPciVgaSlot = 2;
+inline constexpr uint8_t kPciFirstVirtioSlot = 4;
 // PIRQA#-PIRQD# reach I/O APIC inputs 16-19 (pci/PciIntxRouter.h); the DSDT's _PRT says so.
 inline constexpr uint32_t kPciIrqFirstGsi = 16;
 inline constexpr unsigned kPciIrqLinks = 4;

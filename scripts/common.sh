@@ -16,6 +16,7 @@ KVMSCOPE_PACKAGES=(
     gdb acpica-tools
     qemu-system-x86
     seabios
+    grub-pc-bin grub-common xorriso mtools e2fsprogs
 )
 
 log_step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -35,7 +35,9 @@
 #include "pci/I440fxHostBridge.h"
 #include "pci/PciBus.h"
 #include "pci/PciIntxRouter.h"
+#include "pci/Piix3Ide.h"
 #include "pci/Piix3IsaBridge.h"
+#include "storage/DiskImage.h"
 
 #include <cerrno>
 #include <fmt/format.h>
@@ -152,6 +154,8 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 
     createDisplayDevices();
     createPciDevices();
+    openDiskImages();
+    createIdeDevices();
     createFirmwareDevices();
 
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));
@@ -385,6 +389,8 @@ void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry
 const boot::BootPlan& Machine::boot() {
     if (firmwareImage_)
         return bootFirmware();
+    // What firmware does to the chipset before it boots anything, for a kernel that expects it.
+    ideController_->enableDecodeAsFirmware();
     if (framebuffer_) {
         // What a boot loader would report after asking the VBE BIOS for the configured mode.
         const auto& mode = config_.framebuffer;

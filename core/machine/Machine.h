@@ -12,6 +12,7 @@
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 
+#include <array>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,12 @@ namespace pci {
 class PciBus;
 class PciIntxRouter;
 } // namespace pci
+namespace pci {
+class Piix3Ide;
+}
+namespace storage {
+class DiskImage;
+}
 namespace firmware {
 class FwCfg;
 class FirmwareImage;
@@ -107,6 +114,14 @@ private:
     void createDisplayDevices();
     // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
     void createPciDevices();
+    // MachineStorage.cpp: the images of config_.disks, in order, opened and locked.
+    void openDiskImages();
+    // The PIIX3 IDE function at 00:01.1 with both channels and the IDE drives of config_.disks.
+    void createIdeDevices();
+    // Which entry of config_.disks sits at each IDE position (primary master, primary slave,
+    // secondary master, secondary slave); -1: none.
+    static constexpr size_t kIdeDrivePositions = 4;
+    std::array<int, kIdeDrivePositions> ideDrivePositions() const;
     // --firmware bios: the image's read-only memslot below 4 GiB (firmware/Firmware.h).
     void createFirmwareMemory();
     // fw_cfg (port 0x510) and the firmware's debug console (port 0x402).
@@ -125,6 +140,7 @@ private:
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
     std::vector<std::unique_ptr<IrqLine>> irqLines_;
+    std::vector<std::unique_ptr<storage::DiskImage>> diskImages_; // outlive the devices using them
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.
@@ -135,7 +151,8 @@ private:
     BochsDispi* dispi_ = nullptr;
     VgaText* vgaText_ = nullptr;
     std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;
-    pci::PciBus* pciBus_ = nullptr; // in devices_
+    pci::PciBus* pciBus_ = nullptr;          // in devices_
+    pci::Piix3Ide* ideController_ = nullptr; // in devices_
     std::unique_ptr<display::DisplaySource> display_;
     firmware::FwCfg* fwCfg_ = nullptr;                       // in devices_
     std::unique_ptr<firmware::FirmwareImage> firmwareImage_; // --firmware bios; memslot's memory

@@ -15,6 +15,7 @@
 #include "devices/I8042Controller.h"
 #include "devices/Uart16550.h"
 #include "devices/VgaText.h"
+#include "devices/ide/Ata.h"
 #include "firmware/DebugConsole.h"
 #include "firmware/FwCfg.h"
 
@@ -75,10 +76,34 @@ inline constexpr LegacyDevice kFwCfg{"fw_cfg", 0x510, firmware::fwcfg::kPortCoun
 inline constexpr LegacyDevice kDebugConsole{"debug console", 0x402,
                                             firmware::DebugConsole::kPortCount};
 
-inline constexpr std::array kLegacyDevices{
-    kCom1,          kRtc,          kI8042,       kPostCode,   kDebugExit,
-    kAcpiPm,        kResetControl, kVgaText,     kBochsDispi, kPciConfigAddress,
-    kPciConfigData, kFwCfg,        kDebugConsole};
+// The PIIX3 IDE function's two channels in compatibility mode (pci/Piix3Ide.h): the AT's
+// fixed-disk ports and IRQ 14, and the second channel's ports and IRQ 15 (ATA/ATAPI-6, 5.2 "I/O
+// register descriptions"; PIIX3 datasheet 2.3.1). No DSDT entry: an OS finds them through the
+// PCI function's class code.
+inline constexpr LegacyDevice kIdePrimary{"IDE primary", 0x1f0, ide::kCommandBlockPorts, 14};
+inline constexpr LegacyDevice kIdePrimaryControl{"IDE primary control", 0x3f6,
+                                                 ide::kControlBlockPorts};
+inline constexpr LegacyDevice kIdeSecondary{"IDE secondary", 0x170, ide::kCommandBlockPorts, 15};
+inline constexpr LegacyDevice kIdeSecondaryControl{"IDE secondary control", 0x376,
+                                                   ide::kControlBlockPorts};
+
+inline constexpr std::array kLegacyDevices{kCom1,
+                                           kRtc,
+                                           kI8042,
+                                           kPostCode,
+                                           kDebugExit,
+                                           kAcpiPm,
+                                           kResetControl,
+                                           kVgaText,
+                                           kBochsDispi,
+                                           kPciConfigAddress,
+                                           kPciConfigData,
+                                           kFwCfg,
+                                           kDebugConsole,
+                                           kIdePrimary,
+                                           kIdePrimaryControl,
+                                           kIdeSecondary,
+                                           kIdeSecondaryControl};
 
 // The ACPI PM register blocks inside kAcpiPm's window (devices/AcpiPmControl.h).
 inline constexpr uint16_t kPm1aEventPort = kAcpiPm.port + AcpiPmControl::kStatusOffset;

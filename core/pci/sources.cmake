@@ -6,4 +6,5 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     pci/PciBus.h pci/PciBus.cpp
     pci/I440fxHostBridge.h pci/I440fxHostBridge.cpp
     pci/Piix3IsaBridge.h pci/Piix3IsaBridge.cpp
+    pci/Piix3Ide.h pci/Piix3Ide.cpp
 )

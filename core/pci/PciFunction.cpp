@@ -90,9 +90,12 @@ void PciFunction::addBar(unsigned index, const BarSpec& spec) {
     bars_[index].spec = spec;
     const unsigned offset = barOffset(index);
     if (spec.kind == BarKind::Io) {
-        // Bits 31-16 hardwired to 0: an x86 port address is 16 bits (6.2.5.1 allows it).
+        // All 32 address bits writable, so sizing reads back 0xffff'ffxx. 6.2.5.1 lets a device
+        // hardwire bits 31-16 to 0 (an x86 port address is 16 bits), but firmware that sizes a
+        // BAR as ~(value & ~3) + 1 then takes it for a 4 GiB-sized one: SeaBIOS stops with "PCI:
+        // out of I/O address space". An address above 0xffff is simply not decoded.
         config_.set32(offset, kBarIoSpace);
-        config_.setWritable(offset, static_cast<uint32_t>(~(spec.size - 1)) & 0xfffc, 4);
+        config_.setWritable(offset, static_cast<uint32_t>(~(spec.size - 1)) & ~uint32_t{0x3}, 4);
         return;
     }
     const uint32_t type =

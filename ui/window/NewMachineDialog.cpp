@@ -11,8 +11,10 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListView>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QStringListModel>
 #include <QVBoxLayout>
 
 namespace kvmscope::ui {
@@ -33,6 +35,10 @@ QWidget* withBrowseButton(QWidget* parent, QLineEdit* edit, QPushButton*& button
     return row;
 }
 
+// The firmware choices: automatic picks SeaBIOS when there are disks and no image, as the
+// command line does.
+enum class FirmwareChoice { Automatic, None, Bios };
+
 } // namespace
 
 NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
@@ -50,6 +56,24 @@ NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
                          QVariant::fromValue(static_cast<int>(format)));
     initrd_ = new QLineEdit(this);
     commandLine_ = new QLineEdit(this);
+    disks_ = new QStringListModel(this);
+    diskList_ = new QListView(this);
+    diskList_->setObjectName(QStringLiteral("disks"));
+    diskList_->setModel(disks_);
+    diskList_->setMaximumHeight(90);
+    diskList_->setToolTip(tr("One disk per row, as --disk takes it: FILE[,format=raw][,readonly]"
+                             "[,if=virtio|ide]. Double-click a row to edit it."));
+    cdrom_ = new QLineEdit(this);
+    cdrom_->setObjectName(QStringLiteral("cdromPath"));
+    cdrom_->setPlaceholderText(tr("an ISO image for the IDE CD-ROM drive"));
+    firmware_ = new QComboBox(this);
+    firmware_->setObjectName(QStringLiteral("firmware"));
+    firmware_->addItem(tr("Automatic: SeaBIOS for disks and CDs, none for an image"),
+                       static_cast<int>(FirmwareChoice::Automatic));
+    firmware_->addItem(tr("None: kvmscope loads the image and enters it"),
+                       static_cast<int>(FirmwareChoice::None));
+    firmware_->addItem(tr("SeaBIOS: boots from the disks and the CD"),
+                       static_cast<int>(FirmwareChoice::Bios));
     memory_ = new QLineEdit(QStringLiteral("%1M").arg(defaults.memorySize >> 20), this);
     memory_->setObjectName(QStringLiteral("memory"));
     memory_->setToolTip(tr("Binary units: 64K, 256M, 2G, or bytes"));
@@ -74,6 +98,24 @@ NewMachineDialog::NewMachineDialog(Creator creator, QWidget* parent)
     form->addRow(tr("&Format"), format_);
     form->addRow(tr("Init&rd / module"), withBrowseButton(this, initrd_, browseInitrdButton));
     form->addRow(tr("&Command line"), commandLine_);
+    auto* disksRow = new QWidget(this);
+    auto* disksLayout = new QHBoxLayout(disksRow);
+    disksLayout->setContentsMargins(0, 0, 0, 0);
+    disksLayout->addWidget(diskList_, 1);
+    auto* diskButtons = new QVBoxLayout;
+    auto* addDiskButton = new QPushButton(tr("Add…"), disksRow);
+    auto* removeDiskButton = new QPushButton(tr("Remove"), disksRow);
+    diskButtons->addWidget(addDiskButton);
+    diskButtons->addWidget(removeDiskButton);
+    diskButtons->addStretch();
+    disksLayout->addLayout(diskButtons);
+    form->addRow(tr("&Disks"), disksRow);
+    QPushButton* browseCdromButton = nullptr;
+    form->addRow(tr("C&D image"), withBrowseButton(this, cdrom_, browseCdromButton));
+    form->addRow(tr("Firm&ware"), firmware_);
+    connect(addDiskButton, &QPushButton::clicked, this, &NewMachineDialog::addDisk);
+    connect(removeDiskButton, &QPushButton::clicked, this, &NewMachineDialog::removeDisk);
+    connect(browseCdromButton, &QPushButton::clicked, this, &NewMachineDialog::browseCdrom);
     form->addRow(tr("&Memory"), memory_);
     form->addRow(tr("&vcpus"), cpus_);
     form->addRow(QString(), startPaused_);
@@ -114,6 +156,29 @@ MachineConfig NewMachineDialog::config() const {
     config.boot.format = static_cast<boot::ImageFormat>(format_->currentData().toInt());
     config.boot.initrdPath = initrd_->text().trimmed().toStdString();
     config.boot.commandLine = commandLine_->text().toStdString();
+    for (const QString& disk : disks_->stringList())
+        if (!disk.trimmed().isEmpty())
+            config.disks.push_back(storage::parseDiskSpec(disk.trimmed().toStdString(), "disk"));
+    const QString cdrom = cdrom_->text().trimmed();
+    if (!cdrom.isEmpty())
+        config.disks.push_back(storage::cdromSpec(cdrom.toStdString()));
+    switch (static_cast<FirmwareChoice>(firmware_->currentData().toInt())) {
+    case FirmwareChoice::Automatic:
+        config.firmware.kind = image.isEmpty() && !config.disks.empty()
+                                   ? firmware::FirmwareKind::Bios
+                                   : firmware::FirmwareKind::None;
+        break;
+    case FirmwareChoice::None:
+        config.firmware.kind = firmware::FirmwareKind::None;
+        break;
+    case FirmwareChoice::Bios:
+        config.firmware.kind = firmware::FirmwareKind::Bios;
+        break;
+    }
+    // Unnamed and without an image: named by its first disk's file, as the command line does.
+    if (name_->text().trimmed().isEmpty() && image.isEmpty() && !config.disks.empty())
+        config.name =
+            QFileInfo(QString::fromStdString(config.disks.front().path)).fileName().toStdString();
     config.memorySize = parseSize(memory_->text().trimmed().toStdString(), "memory");
     config.cpus = static_cast<unsigned>(cpus_->value());
     config.boot.cpus = config.cpus;
@@ -130,13 +195,14 @@ void NewMachineDialog::showError(const QString& text) {
 }
 
 void NewMachineDialog::accept() {
-    if (image_->text().trimmed().isEmpty()) {
-        showError(tr("Choose an image to boot."));
-        return;
-    }
     MachineConfig machineConfig;
     try {
         machineConfig = config();
+        if (machineConfig.boot.imagePath.empty() &&
+            machineConfig.firmware.kind != firmware::FirmwareKind::Bios) {
+            showError(tr("Choose an image to boot, or disks or a CD for the firmware."));
+            return;
+        }
         machineConfig.validate();
     } catch (const InputError& error) {
         showError(QString::fromUtf8(error.what()));
@@ -162,6 +228,31 @@ void NewMachineDialog::browseInitrd() {
         QFileDialog::getOpenFileName(this, tr("Initrd or module"), initrd_->text());
     if (!path.isEmpty())
         initrd_->setText(path);
+}
+
+void NewMachineDialog::addDisk() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Disk image (raw)"));
+    if (path.isEmpty())
+        return;
+    // A comma in a file name is written twice in a --disk spec.
+    QString spec = path;
+    spec.replace(QLatin1Char(','), QStringLiteral(",,"));
+    const int row = disks_->rowCount();
+    disks_->insertRows(row, 1);
+    disks_->setData(disks_->index(row), spec);
+}
+
+void NewMachineDialog::removeDisk() {
+    const QModelIndex current = diskList_->currentIndex();
+    if (current.isValid())
+        disks_->removeRows(current.row(), 1);
+}
+
+void NewMachineDialog::browseCdrom() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("CD image"), cdrom_->text(),
+                                                      tr("ISO images (*.iso);;All files (*)"));
+    if (!path.isEmpty())
+        cdrom_->setText(path);
 }
 
 } // namespace kvmscope::ui

@@ -1,5 +1,6 @@
 #pragma once
-// Machine > New…: image (browse), format, initrd, kernel command line, memory and vcpus. OK
+// Machine > New…: image (browse), format, initrd, kernel command line, disks (each a --disk
+// spec, editable in place), a CD image, the firmware, memory and vcpus. OK
 // validates the configuration (MachineConfig::validate's InputError text) and then asks the
 // window to create and boot the machine; any error (LoadError naming the file, field and value,
 // or the kernel's refusal) is shown in the dialog, which stays open so the person can fix it.
@@ -13,6 +14,8 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
+class QStringListModel;
+class QListView;
 
 namespace kvmscope::ui {
 
@@ -39,6 +42,9 @@ public:
     QSpinBox* cpusSpin() const { return cpus_; }
     QCheckBox* startPausedBox() const { return startPaused_; }
     QComboBox* formatCombo() const { return format_; }
+    QStringListModel* disksModel() const { return disks_; }
+    QLineEdit* cdromEdit() const { return cdrom_; }
+    QComboBox* firmwareCombo() const { return firmware_; }
 
 public Q_SLOTS:
     void accept() override;
@@ -46,6 +52,9 @@ public Q_SLOTS:
 private:
     void browseImage();
     void browseInitrd();
+    void addDisk();
+    void removeDisk();
+    void browseCdrom();
     void showError(const QString& text);
 
     Creator creator_;
@@ -55,6 +64,10 @@ private:
     QComboBox* format_ = nullptr;
     QLineEdit* initrd_ = nullptr;
     QLineEdit* commandLine_ = nullptr;
+    QStringListModel* disks_ = nullptr;
+    QListView* diskList_ = nullptr;
+    QLineEdit* cdrom_ = nullptr;
+    QComboBox* firmware_ = nullptr;
     QLineEdit* memory_ = nullptr;
     QSpinBox* cpus_ = nullptr;
     QLabel* error_ = nullptr;

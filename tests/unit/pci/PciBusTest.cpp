@@ -186,18 +186,23 @@ private Q_SLOTS:
         for (unsigned reg = 0x10; reg < 0x28; reg += 4)
             rig.configWrite(1, 0, reg, 0xffff'ffff, 4);
         QCOMPARE(rig.configRead(1, 0, 0x10, 4), 0xffff'f000u); // 4 KiB
-        QCOMPARE(rig.configRead(1, 0, 0x14, 4), 0x0000'ffe1u); // 32 ports, 16-bit decode
+        QCOMPARE(rig.configRead(1, 0, 0x14, 4), 0xffff'ffe1u); // 32 ports
         QCOMPARE(rig.configRead(1, 0, 0x18, 4), 0xfff0'000cu); // 1 MiB, 64-bit, prefetchable
         QCOMPARE(rig.configRead(1, 0, 0x1c, 4), 0xffff'ffffu); // its upper half
         QCOMPARE(rig.configRead(1, 0, 0x20, 4), 0u);           // BAR4, 5: not implemented
         QCOMPARE(rig.configRead(1, 0, 0x24, 4), 0u);
         // Decoding the size as Linux does (__pci_read_base): ~(value & mask) + 1.
         QCOMPARE(~(rig.configRead(1, 0, 0x10, 4) & ~0xfu) + 1, 0x1000u);
-        QCOMPARE((~(rig.configRead(1, 0, 0x14, 4) & ~0x3u) & 0xffff) + 1, 0x20u);
+        // SeaBIOS (pciinit.c, pci_bar) decodes an I/O BAR's size the same way, with no 16-bit
+        // fixup: the upper bits must read back as ones.
+        QCOMPARE(~(rig.configRead(1, 0, 0x14, 4) & ~0x3u) + 1, 0x20u);
         // Enabled as they are, the BARs sit at the top of their spaces: the 32-bit one is over
-        // the APICs and refused, the I/O one ends at port 0xffff, the 64-bit one at 2^64 - 1.
+        // the APICs and refused, the I/O one past port 0xffff is not decoded, the 64-bit one
+        // ends at 2^64 - 1.
         rig.configWrite(1, 0, 0x04, kCommandIoSpace | kCommandMemorySpace, 2);
         QVERIFY(!function.decodedBar(0));
+        QVERIFY(!function.decodedBar(1));
+        rig.configWrite(1, 0, 0x14, 0xffe0, 4);
         QCOMPARE(function.decodedBar(1), std::optional<uint64_t>(0xffe0));
         QCOMPARE(function.decodedBar(2), std::optional<uint64_t>(0xffff'ffff'fff0'0000));
         QCOMPARE(function.refusedPlacements(), uint64_t(1));

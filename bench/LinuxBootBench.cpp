@@ -22,40 +22,22 @@
 // the given order in even rounds and the reverse in odd ones (so no peer always starts on a
 // host the one before it has just warmed or loaded), and prints each peer's median per
 // milestone and its ratio to the first peer's median.
-#include "BenchSupport.h"
+#include "PeerRuns.h"
 #include "boot/ImageLoader.h"
 #include "boot/linux/BzImagePayload.h"
 #include "boot/linux/EmulatedHostParameters.h"
 #include "kvm/System.h"
 
-#include <array>
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <fmt/format.h>
-#include <fstream>
-#include <optional>
-#include <poll.h>
-#include <spawn.h>
-#include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 using namespace kvmscope;
+using bench::Milestone;
+using bench::Peer;
 
 namespace {
 
-struct Milestone {
-    const char* name;
-    const char* text; // a substring of the serial output
-};
-
 // In the order the kernel prints them.
-constexpr std::array kMilestones = {
+const std::vector<Milestone> kMilestones = {
     Milestone{"first line", "Linux version"},
     Milestone{"ACPI tables", "ACPI: RSDP"},
     Milestone{"Memory:", "] Memory: "},
@@ -65,113 +47,6 @@ constexpr std::array kMilestones = {
     Milestone{"Run /init", "Run /init as init process"},
     Milestone{"/init up", "kvmscope-initramfs: up"},
 };
-
-struct Result {
-    std::array<std::optional<double>, kMilestones.size()> seconds;
-    long peakRssKiB = 0;
-    std::string ending; // how the run ended
-};
-
-// The peak resident set of a running process (its mm's high-water mark, /proc/PID/status VmHWM),
-// in KiB; 0 once it is gone. wait4's ru_maxrss is no use here: posix_spawn's child starts in
-// this process's memory (vfork), and exec keeps that high-water mark, so a peer would be charged
-// with the benchmark's own buffers.
-long peakRssKiB(pid_t pid) {
-    std::ifstream status(fmt::format("/proc/{}/status", pid));
-    for (std::string line; std::getline(status, line);)
-        if (line.starts_with("VmHWM:"))
-            return std::atol(line.c_str() + 6);
-    return 0;
-}
-
-Result runPeer(const std::vector<std::string>& arguments, double limitSeconds) {
-    int output[2];
-    if (::pipe2(output, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe2 failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, output[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, output[1], 2);
-    std::vector<char*> argv;
-    for (const auto& argument : arguments)
-        argv.push_back(const_cast<char*>(argument.c_str()));
-    argv.push_back(nullptr);
-    const double start = bench::nowSeconds();
-    pid_t pid = 0;
-    const int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(output[1]);
-    if (spawned != 0) {
-        ::close(output[0]);
-        throw std::runtime_error(
-            fmt::format("cannot start {}: {}", arguments[0], std::strerror(spawned)));
-    }
-    Result result;
-    std::string seen;
-    bool open = true;
-    while (open && bench::nowSeconds() - start < limitSeconds && !result.seconds.back()) {
-        result.peakRssKiB = std::max(result.peakRssKiB, peakRssKiB(pid));
-        pollfd descriptor{output[0], POLLIN, 0};
-        if (::poll(&descriptor, 1, 200) <= 0)
-            continue;
-        char buffer[4096];
-        const ssize_t n = ::read(output[0], buffer, sizeof buffer);
-        if (n <= 0) {
-            open = false;
-            break;
-        }
-        // Keep a tail long enough to hold a milestone split across two reads.
-        seen.append(buffer, static_cast<size_t>(n));
-        const double now = bench::nowSeconds() - start;
-        for (size_t i = 0; i < kMilestones.size(); ++i)
-            if (!result.seconds[i] && seen.find(kMilestones[i].text) != std::string::npos)
-                result.seconds[i] = now;
-        if (seen.size() > 8192)
-            seen.erase(0, seen.size() - 256);
-    }
-    result.ending = result.seconds.back() ? "/init is up"
-                    : open                ? fmt::format("stopped after {:.0f} s", limitSeconds)
-                                          : "the VMM exited";
-    result.peakRssKiB = std::max(result.peakRssKiB, peakRssKiB(pid));
-    ::kill(pid, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            pid = 0;
-            break;
-        }
-        ::usleep(100000);
-    }
-    if (pid != 0) {
-        ::kill(pid, SIGKILL);
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-    }
-    ::close(output[0]);
-    return result;
-}
-
-// The median of the runs that reached a milestone, if every run did; a milestone some runs
-// missed has no fair median.
-std::optional<double> medianIfAllReached(const std::vector<Result>& runs, size_t milestone) {
-    std::vector<double> values;
-    for (const Result& run : runs)
-        if (run.seconds[milestone])
-            values.push_back(*run.seconds[milestone]);
-    if (values.empty() || values.size() != runs.size())
-        return std::nullopt;
-    return bench::median(values);
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-    std::vector<std::string> parts;
-    std::istringstream stream(text);
-    for (std::string part; std::getline(stream, part, separator);)
-        if (!part.empty())
-            parts.push_back(part);
-    return parts;
-}
 
 } // namespace
 
@@ -245,10 +120,6 @@ int main(int argc, char** argv) {
             arguments.insert(arguments.end(), qemuCommon.begin(), qemuCommon.end());
             return arguments;
         };
-        struct Peer {
-            std::string name;
-            std::vector<std::string> arguments;
-        };
         const std::vector<Peer> all = {
             {"kvmscope",
              {KVMSCOPE_BINARY, "--headless", "--memory", "512M", "--cpus", cpus, "--initrd", initrd,
@@ -260,65 +131,8 @@ int main(int argc, char** argv) {
              withCommon({"qemu-system-x86_64", "-M", "microvm", "-kernel", vmlinux})},
             {"qemu-pc", withCommon({"qemu-system-x86_64", "-M", "pc", "-kernel", kernel})},
         };
-        std::vector<const Peer*> chosen;
-        for (const std::string& wanted : split(peers, ',')) {
-            const auto peer = std::find_if(all.begin(), all.end(),
-                                           [&](const Peer& p) { return p.name == wanted; });
-            if (peer == all.end())
-                throw std::runtime_error("unknown peer " + wanted);
-            chosen.push_back(&*peer);
-        }
-        auto printHeader = [](const char* first) {
-            fmt::print("{:<22}", first);
-            for (const auto& milestone : kMilestones)
-                fmt::print("{:>14}", milestone.name);
-        };
-        printHeader("peer");
-        fmt::print("{:>12}  {}\n", "peak RSS", "ending");
-        std::vector<std::vector<Result>> results(chosen.size());
-        for (int round = 0; round < rounds; ++round) {
-            for (size_t k = 0; k < chosen.size(); ++k) {
-                const size_t index = round % 2 == 0 ? k : chosen.size() - 1 - k;
-                const Peer& peer = *chosen[index];
-                const Result result = runPeer(peer.arguments, seconds);
-                results[index].push_back(result);
-                fmt::print("{:<22}", rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1)
-                                                : peer.name);
-                for (const auto& value : result.seconds)
-                    fmt::print("{:>14}",
-                               value ? fmt::format("{:.1f} s", *value) : std::string("-"));
-                fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
-                std::fflush(stdout);
-            }
-        }
-        if (rounds > 1) {
-            fmt::print("\n");
-            printHeader(fmt::format("median of {} runs", rounds).c_str());
-            fmt::print("\n");
-            for (size_t index = 0; index < chosen.size(); ++index) {
-                fmt::print("{:<22}", chosen[index]->name);
-                for (size_t m = 0; m < kMilestones.size(); ++m) {
-                    const auto value = medianIfAllReached(results[index], m);
-                    fmt::print("{:>14}",
-                               value ? fmt::format("{:.1f} s", *value) : std::string("-"));
-                }
-                fmt::print("\n");
-            }
-            for (size_t index = 1; index < chosen.size(); ++index) {
-                fmt::print("{:<22}", fmt::format("{} / {}", chosen[index]->name, chosen[0]->name));
-                for (size_t m = 0; m < kMilestones.size(); ++m) {
-                    const auto value = medianIfAllReached(results[index], m);
-                    const auto reference = medianIfAllReached(results[0], m);
-                    fmt::print("{:>14}", value && reference && *reference > 0
-                                             ? fmt::format("{:.3f}", *value / *reference)
-                                             : std::string("-"));
-                }
-                fmt::print("\n");
-            }
-            if (chosen.size() > 1)
-                fmt::print("(a ratio above 1: that peer's median came later than {}'s)\n",
-                           chosen[0]->name);
-        }
+        bench::runRounds(bench::choosePeers(all, peers), kMilestones, rounds, seconds,
+                         "/init is up");
         std::filesystem::remove(vmlinux);
     } catch (const std::exception& error) {
         fmt::print(stderr, "kvmscope-bench-linux: {}\n", error.what());

@@ -54,6 +54,16 @@ inline constexpr LegacyDevice kRtc{"CMOS RTC", 0x70, CmosRtc::kPortCount, 8, kNo
                                    "PNP0B00",  "RTC"};
 inline constexpr LegacyDevice kI8042{"i8042", I8042Controller::kBasePort,
                                      I8042Controller::kPortCount, 1, 12};
+// The i8042 is one controller but two ACPI devices, as PC firmware declares it: the keyboard
+// (PNP0303, "IBM Enhanced (101/102-key, PS/2 mouse support)") owns the data port 0x60, the
+// command/status port 0x64 and IRQ 1, the PS/2 mouse (PNP0F13) only IRQ 12 (Microsoft's "Plug
+// and Play ID - PNPID Table"; Linux's i8042 driver binds to both ids, drivers/input/serio/
+// i8042-acpipnpio.h, and SeaBIOS initialises its keyboard only when the DSDT has PNP0303,
+// src/hw/ps2port.c). The DSDT writes both from kI8042's ports and IRQs (boot/acpi/Dsdt.cpp).
+inline constexpr std::string_view kI8042KeyboardHid = "PNP0303";
+inline constexpr std::string_view kI8042KeyboardName = "KBD";
+inline constexpr std::string_view kI8042MouseHid = "PNP0F13";
+inline constexpr std::string_view kI8042MouseName = "MOU";
 inline constexpr LegacyDevice kPostCode{"POST code", 0x80, 1};
 inline constexpr LegacyDevice kDebugExit{"debug-exit", 0xf4, 1};
 // SCI on ISA IRQ 9, level-triggered, active high (the FADT's SCI_INT and the MADT's override).

@@ -45,6 +45,11 @@ std::vector<uint8_t> buildE820File(const GuestMemory& memory) {
     std::vector<uint8_t> file;
     for (const MemoryRegion& region : memory.regions())
         appendE820(file, region.guestAddress, region.size, kE820Ram);
+    // The ECAM window the MCFG describes: Linux uses MMCONFIG only where the firmware reserved
+    // it, in the e820 map or as a motherboard resource (PCI Firmware Specification 3.0, 4.1.2;
+    // arch/x86/pci/mmconfig-shared.c, is_mmconf_reserved). The DSDT does the latter; SeaBIOS
+    // hands this map on to the OS, so a guest booted through it finds the window here too.
+    appendE820(file, pc::kPciEcamAddress, pc::kPciEcamSize, kE820Reserved);
     appendE820(file, pc::kKvmIdentityMapAddress,
                pc::kKvmTssAddress + pc::kKvmTssSize - pc::kKvmIdentityMapAddress, kE820Reserved);
     return file;

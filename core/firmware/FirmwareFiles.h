@@ -45,9 +45,9 @@ struct FirmwareItemsConfig {
 };
 
 // The memory map firmware starts from: one RAM entry per region of `memory` (below the 32-bit
-// hole and above 4 GiB), and KVM's identity-map and TSS pages reserved (PcPlatform.h), as QEMU
-// reports them on KVM. The legacy areas below 1 MiB and the BIOS ROM are the firmware's to
-// reserve.
+// hole and above 4 GiB), the PCI ECAM window reserved (as the MCFG describes it), and KVM's
+// identity-map and TSS pages reserved (PcPlatform.h), as QEMU reports them on KVM. The legacy
+// areas below 1 MiB and the BIOS ROM are the firmware's to reserve.
 std::vector<uint8_t> buildE820File(const GuestMemory& memory);
 
 // Every item but the ACPI and SMBIOS files, which depend on tables written at boot: those are

@@ -51,7 +51,7 @@ private Q_SLOTS:
             const std::vector<uint8_t> file = buildE820File(memory);
             QCOMPARE(file.size() % kE820EntrySize, size_t(0));
             const auto entries = decodeE820(file);
-            QCOMPARE(entries.size(), memory.regions().size() + 1);
+            QCOMPARE(entries.size(), memory.regions().size() + 2);
             uint64_t total = 0;
             for (size_t i = 0; i < memory.regions().size(); ++i) {
                 QCOMPARE(entries[i].address, memory.regions()[i].guestAddress);
@@ -60,6 +60,11 @@ private Q_SLOTS:
                 total += entries[i].length;
             }
             QCOMPARE(total, ram);
+            // The ECAM window, reserved: Linux uses MMCONFIG only where firmware reserved it.
+            const E820Entry& ecam = entries[memory.regions().size()];
+            QCOMPARE(ecam.address, pc::kPciEcamAddress);
+            QCOMPARE(ecam.length, pc::kPciEcamSize);
+            QCOMPARE(ecam.type, kE820Reserved);
             // KVM's identity map and TSS pages, reserved as QEMU reports them on KVM.
             QCOMPARE(entries.back().address, pc::kKvmIdentityMapAddress);
             QCOMPARE(entries.back().address + entries.back().length,

@@ -55,6 +55,10 @@ std::vector<uint8_t> buildE820File(const GuestMemory& memory) {
     return file;
 }
 
+std::string pciOptionRomFile(uint16_t vendorId, uint16_t deviceId) {
+    return fmt::format("pci{:04x},{:04x}.rom", vendorId, deviceId);
+}
+
 FwCfgItems buildFirmwareItems(const GuestMemory& memory, const FirmwareItemsConfig& config) {
     FwCfgItems items;
     items.addLegacy(fwcfg::kRamSize, "RAM size", littleEndian<uint64_t>(memory.ramSize()));
@@ -70,6 +74,8 @@ FwCfgItems buildFirmwareItems(const GuestMemory& memory, const FirmwareItemsConf
         items.addFile(std::string(name), {});
     for (const OptionRom& rom : config.optionRoms)
         items.addFile(std::string(kOptionRomPrefix) + rom.name, rom.bytes);
+    for (const PciOptionRom& rom : config.pciOptionRoms)
+        items.addFile(pciOptionRomFile(rom.vendorId, rom.deviceId), rom.bytes);
     return items;
 }
 

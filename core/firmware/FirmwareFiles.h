@@ -3,7 +3,7 @@
 // src/boot.c), built from the machine's configuration and from the tables a direct boot writes:
 // the RAM size, the CPU counts, the memory map (`etc/e820`), the boot order and boot menu, the
 // SMBIOS tables (`etc/smbios/smbios-anchor`, `etc/smbios/smbios-tables`), option ROMs
-// (`genroms/...`) and the ACPI files of firmware/TableLoader.h.
+// (`genroms/...`, `pciVVVV,DDDD.rom`) and the ACPI files of firmware/TableLoader.h.
 #include "firmware/FwCfg.h"
 
 #include <cstdint>
@@ -35,6 +35,22 @@ struct OptionRom {
     std::vector<uint8_t> bytes;
 };
 
+// The option ROM of a PCI function, by its vendor and device ID.
+struct PciOptionRom {
+    uint16_t vendorId = 0;
+    uint16_t deviceId = 0;
+    std::vector<uint8_t> bytes;
+};
+
+// The fw_cfg file SeaBIOS takes a PCI function's option ROM from before it looks at the
+// function's expansion ROM BAR: "pciVVVV,DDDD.rom", lower-case hex (src/optionroms.c,
+// init_pcirom). kvmscope gives the VGA BIOS this way rather than through a ROM BAR at 0x30: the
+// ROM is the firmware's business, not the device's, so the function needs no third BAR, no
+// window of MMIO exits that SeaBIOS would copy 40 KiB through a byte at a time, and a guest that
+// reads ROM BARs (Linux's sysfs "rom") finds none, as on a board whose VGA BIOS is in the system
+// flash.
+std::string pciOptionRomFile(uint16_t vendorId, uint16_t deviceId);
+
 struct FirmwareItemsConfig {
     unsigned cpus = 1;
     unsigned maxCpus = 1;
@@ -42,6 +58,7 @@ struct FirmwareItemsConfig {
     uint16_t bootMenuWaitMs = 0; // etc/boot-menu-wait: how long it waits for the key
     std::string bootOrder;       // bootorder: OpenFirmware device paths, one per line
     std::vector<OptionRom> optionRoms;
+    std::vector<PciOptionRom> pciOptionRoms;
 };
 
 // The memory map firmware starts from: one RAM entry per region of `memory` (below the 32-bit

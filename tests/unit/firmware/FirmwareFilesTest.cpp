@@ -80,6 +80,7 @@ private Q_SLOTS:
         config.maxCpus = 3;
         config.bootMenuWaitMs = 2500;
         config.optionRoms.push_back({"kvmscope.bin", {0x55, 0xaa, 1}});
+        config.pciOptionRoms.push_back({0x1234, 0x1111, {0x55, 0xaa, 1, 0}});
         const FwCfgItems items = buildFirmwareItems(memory, config);
         QCOMPARE(littleEndianValue(items.find(fwcfg::kRamSize)->data), uint64_t(512) << 20);
         QCOMPARE(littleEndianValue(items.find(fwcfg::kNbCpus)->data), uint64_t(3));
@@ -89,6 +90,11 @@ private Q_SLOTS:
         QVERIFY(items.findFile(kE820File));
         QVERIFY(items.findFile(kBootOrderFile));
         QCOMPARE(items.findFile("genroms/kvmscope.bin")->data.size(), size_t(3));
+        // The VGA BIOS under the name SeaBIOS looks up for 1234:1111 (src/optionroms.c).
+        QCOMPARE(pciOptionRomFile(0x1234, 0x1111), std::string("pci1234,1111.rom"));
+        QCOMPARE(pciOptionRomFile(0x1af4, 0xABCD), std::string("pci1af4,abcd.rom"));
+        QVERIFY(items.findFile("pci1234,1111.rom"));
+        QCOMPARE(items.findFile("pci1234,1111.rom")->data.size(), size_t(4));
         for (const std::string_view name : {kAcpiTablesFile, kAcpiRsdpFile, kTableLoaderFile,
                                             kSmbiosAnchorFile, kSmbiosTablesFile})
             QVERIFY2(items.findFile(name), std::string(name).c_str());

@@ -1,20 +1,83 @@
 // `kvmscope --headless --firmware bios`: Debian's SeaBIOS starts at the reset vector, finds
 // fw_cfg, and logs through the debug console (port 0x402) to the "firmware" logger until it
-// looks for something to boot.
+// looks for something to boot. On the way it finds the VGA function at 00:02.0, runs the VGA BIOS
+// kvmscope gives it through fw_cfg, which puts the VGA in text mode, and prints its banner there;
+// it moves BAR0, and the framebuffer's memslot with it.
+#include "CollectingSink.h"
 #include "KvmTestSupport.h"
+#include "devices/Framebuffer.h"
+#include "display/DisplaySource.h"
 #include "firmware/Firmware.h"
+#include "machine/Machine.h"
+#include "machine/PcPlatform.h"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
+#include <QThread>
 
+using namespace kvmscope;
 using namespace kvmscope::testing;
+
+namespace {
+
+// The 25 rows of the text screen as strings.
+QStringList textRows(const display::TextScreen& screen) {
+    QStringList rows;
+    for (unsigned row = 0; row < display::TextScreen::kRows; ++row) {
+        QString line;
+        for (unsigned column = 0; column < display::TextScreen::kColumns; ++column)
+            line += QChar::fromLatin1(char(screen.at(row, column).character));
+        rows << line;
+    }
+    return rows;
+}
+
+} // namespace
 
 class FirmwareBootTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() {
         KVMSCOPE_REQUIRE_KVM();
-        if (!QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultBiosPath)))
-            QSKIP("no /usr/share/seabios/bios-256k.bin (Debian's package seabios)");
+        if (!QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultBiosPath)) ||
+            !QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultVgaBiosPath)))
+            QSKIP("no /usr/share/seabios/bios-256k.bin or vgabios-stdvga.bin (Debian's package "
+                  "seabios)");
+    }
+
+    // Through the core's API, to read the screen: SeaBIOS's banner on the VGA text screen once
+    // the VGA BIOS ran, and BAR0 (with the framebuffer's memslot) where SeaBIOS put it.
+    void seaBiosRunsTheVgaBiosAndPrintsItsBannerOnTheTextScreen() {
+        kvm::System system;
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 128ull << 20;
+        config.inspectKernelDevices = false;
+        config.firmware.kind = firmware::FirmwareKind::Bios;
+        Machine machine(config, system, sink);
+        QVERIFY(machine.framebuffer());
+        // After a reset the BARs are off: no framebuffer memslot until SeaBIOS turns BAR0 on.
+        QVERIFY(!machine.framebuffer()->guestAddress());
+        machine.boot();
+        machine.run();
+        QElapsedTimer timer;
+        timer.start();
+        QStringList rows;
+        bool banner = false;
+        while (!banner && timer.elapsed() < 240000 && !machine.stopState()) {
+            QThread::msleep(200);
+            rows = textRows(machine.display().textScreen());
+            banner = rows.join('\n').contains(QStringLiteral("SeaBIOS (version"));
+        }
+        QVERIFY2(banner, qPrintable(rows.join('\n')));
+        // SeaBIOS placed BAR0 in its PCI window; the framebuffer is mapped there now.
+        const std::optional<uint64_t> address = machine.framebuffer()->guestAddress();
+        QVERIFY(address);
+        QVERIFY2(*address >= pc::kMmioHoleStart && *address < pc::kIoApicAddress,
+                 qPrintable(QString::number(*address, 16)));
+        QCOMPARE(*address % pc::kFramebufferSize, uint64_t(0));
+        machine.pause();
+        QVERIFY(machine.waitUntilPaused(10000));
     }
 
     void seaBiosStartsFindsFwCfgAndLooksForABootDevice() {
@@ -29,6 +92,12 @@ private Q_SLOTS:
         QVERIFY2(result.err.contains("QEMU fw_cfg DMA interface supported"), describe(result));
         QVERIFY2(result.err.contains("Booting from") || result.err.contains("No bootable device"),
                  describe(result));
+        // The VGA function is found and its VGA BIOS (pci1234,1111.rom from fw_cfg) runs at
+        // 0xC0000; the PS/2 keyboard is in the DSDT.
+        QVERIFY2(!result.err.contains("No VGA devices found"), describe(result));
+        QVERIFY2(result.err.contains("Running option rom at c000:0003"), describe(result));
+        QVERIFY2(result.err.contains("Turning on vga text mode console"), describe(result));
+        QVERIFY2(!result.err.contains("ACPI: no PS/2 keyboard present"), describe(result));
     }
 };
 

@@ -44,9 +44,18 @@ inline constexpr size_t kMaxOptionRomSize = 255 * kOptionRomUnit;
 // file holds). Throws LoadError naming the file and, for the default path, the Debian package.
 std::vector<uint8_t> readVgaBios(const std::string& path = kDefaultVgaBiosPath);
 
+// An option ROM the firmware finds as the fw_cfg file genroms/NAME and runs after the VGA BIOS
+// (SeaBIOS: src/optionroms.c, run_file_roms); a PnP ROM with a boot entry vector becomes a boot
+// option.
+struct OptionRom {
+    std::string name; // under genroms/
+    std::vector<uint8_t> bytes;
+};
+
 struct FirmwareConfig {
     FirmwareKind kind = FirmwareKind::None;
-    std::string path; // --firmware-file; empty: kDefaultBiosPath
+    std::string path;                  // --firmware-file; empty: kDefaultBiosPath
+    std::vector<OptionRom> optionRoms; // extra ROMs for the firmware (tests use one to boot)
 
     const std::string& biosPath() const;
 };

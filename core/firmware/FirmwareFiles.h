@@ -4,6 +4,7 @@
 // the RAM size, the CPU counts, the memory map (`etc/e820`), the boot order and boot menu, the
 // SMBIOS tables (`etc/smbios/smbios-anchor`, `etc/smbios/smbios-tables`), option ROMs
 // (`genroms/...`, `pciVVVV,DDDD.rom`) and the ACPI files of firmware/TableLoader.h.
+#include "firmware/Firmware.h"
 #include "firmware/FwCfg.h"
 
 #include <cstdint>
@@ -29,11 +30,6 @@ inline constexpr std::string_view kOptionRomPrefix = "genroms/";
 inline constexpr size_t kE820EntrySize = 20; // address(8) length(8) type(4)
 inline constexpr uint32_t kE820Ram = 1;
 inline constexpr uint32_t kE820Reserved = 2;
-
-struct OptionRom {
-    std::string name; // under genroms/
-    std::vector<uint8_t> bytes;
-};
 
 // The option ROM of a PCI function, by its vendor and device ID.
 struct PciOptionRom {

@@ -301,6 +301,8 @@ void Machine::createFirmwareDevices() {
     items.maxCpus = config_.cpus;
     // SeaBIOS runs the VGA BIOS it finds under the VGA function's IDs (FirmwareFiles.h,
     // pciOptionRomFile); a direct boot has no firmware to run it.
+    if (firmwareImage_)
+        items.optionRoms = config_.firmware.optionRoms;
     if (firmwareImage_ && framebuffer_) {
         items.pciOptionRoms.push_back(
             {StdVgaFunction::kVendorId, StdVgaFunction::kDeviceId, firmware::readVgaBios()});

@@ -32,6 +32,44 @@ QStringList textRows(const display::TextScreen& screen) {
     return rows;
 }
 
+// A 512-byte PnP option ROM (PCI Firmware Specification 3.0, 5.1; the Plug and Play BIOS
+// Specification 1.0A's expansion header) whose boot entry vector asks the VGA BIOS for VBE mode
+// 0x117 (1024 x 768, 16 bpp) with the linear framebuffer (int 10h AX=4F02h, BX=4117h) and
+// writes the status SeaVGABIOS returns in AX to the debug-exit port. SeaBIOS runs it as a boot
+// option once it found no disk ("Booting from ROM").
+std::vector<uint8_t> vbeModeSetRom() {
+    std::vector<uint8_t> rom(512, 0);
+    rom[0] = 0x55; // signature
+    rom[1] = 0xaa;
+    rom[2] = 1;    // 512 bytes
+    rom[3] = 0xcb; // init entry: retf
+    constexpr size_t kPnp = 0x20;
+    rom[0x1a] = kPnp; // offset of the PnP header
+    const uint8_t pnp[] = {'$', 'P', 'n', 'P', 1 /* revision */, 2 /* 32 bytes */};
+    std::copy(std::begin(pnp), std::end(pnp), rom.begin() + kPnp);
+    constexpr size_t kBev = 0x40;
+    rom[kPnp + 0x1a] = kBev; // boot entry vector
+    uint8_t pnpSum = 0;
+    for (size_t i = kPnp; i < kPnp + 32; ++i)
+        pnpSum = uint8_t(pnpSum + rom[i]);
+    rom[kPnp + 9] = uint8_t(-pnpSum);
+    const uint8_t code[] = {
+        0xb8, 0x02, 0x4f, // mov ax, 0x4f02
+        0xbb, 0x17, 0x41, // mov bx, 0x4117
+        0xcd, 0x10,       // int 0x10
+        0xba, 0xf4, 0x00, // mov dx, 0xf4 (debug-exit)
+        0xef,             // out dx, ax
+        0xf4,             // hlt
+        0xeb, 0xfd,       // jmp to the hlt
+    };
+    std::copy(std::begin(code), std::end(code), rom.begin() + kBev);
+    uint8_t sum = 0;
+    for (const uint8_t byte : rom)
+        sum = uint8_t(sum + byte);
+    rom.back() = uint8_t(-sum); // the whole ROM sums to 0
+    return rom;
+}
+
 } // namespace
 
 class FirmwareBootTest : public QObject {
@@ -78,6 +116,31 @@ private Q_SLOTS:
         QCOMPARE(*address % pc::kFramebufferSize, uint64_t(0));
         machine.pause();
         QVERIFY(machine.waitUntilPaused(10000));
+    }
+
+    // A VBE mode set through int 10h reaches the Bochs dispi: SeaVGABIOS answers 0x004F
+    // (supported, successful) and the framebuffer shows 1024 x 768 x 16 at BAR0.
+    void vbeModeSetThroughTheVgaBiosReachesTheDispi() {
+        kvm::System system;
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 128ull << 20;
+        config.inspectKernelDevices = false;
+        config.firmware.kind = firmware::FirmwareKind::Bios;
+        config.firmware.optionRoms.push_back({"vbe-mode-set.bin", vbeModeSetRom()});
+        Machine machine(config, system, sink);
+        machine.boot();
+        machine.run();
+        const std::optional<MachineStop> stop = machine.waitForStop(240000);
+        QVERIFY(stop);
+        QCOMPARE(stop->kind, StopKind::DebugExit);
+        QCOMPARE(stop->debugExitValue, uint32_t(0x004f));
+        const ScanoutMode mode = machine.framebuffer()->scanout();
+        QVERIFY(mode.enabled);
+        QCOMPARE(mode.width, 1024u);
+        QCOMPARE(mode.height, 768u);
+        QCOMPARE(mode.bitsPerPixel, 16u);
+        QCOMPARE(machine.display().kind(), display::DisplayKind::Graphics);
     }
 
     void seaBiosStartsFindsFwCfgAndLooksForABootDevice() {

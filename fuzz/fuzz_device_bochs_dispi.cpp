@@ -5,7 +5,6 @@
 #include "DeviceFuzzing.h"
 #include "devices/BochsDispi.h"
 #include "devices/Framebuffer.h"
-#include "machine/PcPlatform.h"
 
 namespace {
 
@@ -20,7 +19,7 @@ void checkScanout(const Framebuffer& framebuffer) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    Framebuffer framebuffer(pc::kFramebufferAddress, 4ull << 20);
+    Framebuffer framebuffer(4ull << 20);
     BochsDispi dispi(framebuffer, 640, 480, 32);
     fuzz::DeviceDriver driver(
         {dispi, dispi, BochsDispi::kPortCount, [&](uint8_t selector, uint32_t value) {

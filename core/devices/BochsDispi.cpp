@@ -95,6 +95,19 @@ void BochsDispi::write(uint64_t offset, std::span<const uint8_t> data) {
         writeRegister(index_, value);
 }
 
+uint16_t BochsDispi::readByIndex(uint16_t index) {
+    std::lock_guard lock(mutex_);
+    if (index < kIndexCount)
+        return readRegister(index);
+    ++unknownAccesses_;
+    return 0;
+}
+
+void BochsDispi::writeByIndex(uint16_t index, uint16_t value) {
+    std::lock_guard lock(mutex_);
+    writeRegister(index, value);
+}
+
 uint16_t BochsDispi::readRegister(uint16_t index) const {
     const bool caps = (enable_ & kGetCaps) != 0;
     switch (index) {

@@ -6,7 +6,8 @@
 // Extensions" describes the sequence: disable, set XRES/YRES/BPP, enable with LFB_ENABLED).
 //
 // What kvmscope implements and how it departs from Bochs:
-// * the linear framebuffer only (Framebuffer.h, at 0xE0000000). BANK is stored but no 64 KiB
+// * the linear framebuffer only (Framebuffer.h, where the VGA function's BAR0 is). BANK is stored
+// but no 64 KiB
 //   window is mapped at 0xA0000 (that range is guest RAM in kvmscope).
 // * direct-colour depths 15, 16, 24 and 32. BPP writes of 4 or 8 (0 means 8 in Bochs) are refused
 //   and counted: those modes need a palette, which kvmscope does not emulate. 8BIT_DAC is kept
@@ -86,6 +87,12 @@ public:
 
     void read(uint64_t offset, std::span<uint8_t> data) override;
     void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+    // A register by its index, without the index port: how the VGA function's MMIO BAR reaches
+    // them (devices/StdVgaFunction.h). The same effects and counters as a data port access with
+    // the index register at `index`; the index register itself is left alone.
+    uint16_t readByIndex(uint16_t index);
+    void writeByIndex(uint16_t index, uint16_t value);
 
     // Sets and enables a mode as firmware does before it hands over (a boot loader that asked the
     // VBE BIOS for a mode, then told Linux through screen_info): the same path as the guest's

@@ -11,7 +11,8 @@ namespace kvmscope {
 namespace {
 
 constexpr uint64_t kPageSize = 4096;
-constexpr uint64_t kFourGib = 0x1'0000'0000;
+// PCI Local Bus Specification 3.0, 6.2.5.1: a 32-bit memory BAR decodes at most 2 GiB.
+constexpr uint64_t kLargestBar = 0x8000'0000;
 
 } // namespace
 
@@ -63,17 +64,11 @@ ColourLayout colourLayout(uint32_t bitsPerPixel) {
     }
 }
 
-Framebuffer::Framebuffer(uint64_t guestAddress, uint64_t memorySize)
-    : guestAddress_(guestAddress), memorySize_(memorySize) {
-    if (memorySize == 0 || memorySize % kPageSize != 0)
+Framebuffer::Framebuffer(uint64_t memorySize) : memorySize_(memorySize) {
+    if (memorySize == 0 || memorySize % kPageSize != 0 || memorySize > kLargestBar)
         throw InputError(fmt::format("framebuffer memory size {:#x} is not a non-zero multiple of "
-                                     "4 KiB",
+                                     "4 KiB of at most 2 GiB",
                                      memorySize));
-    if (guestAddress % kPageSize != 0 || guestAddress >= kFourGib ||
-        memorySize > kFourGib - guestAddress)
-        throw InputError(fmt::format("framebuffer [{:#x}, +{:#x}) must be page-aligned and below "
-                                     "4 GiB",
-                                     guestAddress, memorySize));
     void* mapping = mmap(nullptr, memorySize, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mapping == MAP_FAILED)
@@ -88,6 +83,15 @@ Framebuffer::Framebuffer(uint64_t guestAddress, uint64_t memorySize)
 Framebuffer::~Framebuffer() {
     if (memory_)
         munmap(memory_, memorySize_);
+}
+
+std::optional<uint64_t> Framebuffer::guestAddress() const {
+    const uint64_t address = guestAddress_.load();
+    return address == kNotMapped ? std::nullopt : std::optional(address);
+}
+
+void Framebuffer::setGuestAddress(std::optional<uint64_t> address) {
+    guestAddress_.store(address.value_or(kNotMapped));
 }
 
 bool Framebuffer::fits(const ScanoutMode& mode) const {
@@ -131,8 +135,9 @@ void Framebuffer::recordUpdate(uint64_t dirtyPages, uint64_t rowsCopied) {
 void Framebuffer::describeState(StateVisitor& state) {
     state.group(kMemoryGroup, "memory");
     state.readOnly("address", AttrType::U64,
-                   "guest-physical address of the video memory (its own memslot, dirty-logged)",
-                   [this] { return guestAddress_; });
+                   "guest-physical address of the video memory: the VGA function's BAR0, its own "
+                   "memslot (dirty-logged); all ones while BAR0 is not decoded",
+                   [this] { return guestAddress_.load(); });
     state.readOnly("size", AttrType::U64, "bytes of video memory", [this] { return memorySize_; });
 
     state.group(kScanoutGroup, "scanout");

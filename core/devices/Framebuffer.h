@@ -1,20 +1,23 @@
 #pragma once
-// The linear framebuffer: video memory the guest sees at a fixed guest-physical address in the
-// 32-bit MMIO hole (machine/PcPlatform.h: where Bochs and QEMU's standard VGA put their LFB), and
-// the scanout: which part of it the display shows, in which mode. It is not RAM: its own anonymous
-// host mapping, its own KVM memslot (with KVM_MEM_LOG_DIRTY_PAGES from the display's first look,
-// so it learns which pages the guest wrote), and absent from the e820 and multiboot memory maps.
-// Linux learns of it from boot_params.screen_info, bare-metal guests through the Bochs VBE
-// "dispi" ports (BochsDispi.h), which set the scanout here.
+// The linear framebuffer: video memory, and the scanout: which part of it the display shows, in
+// which mode. The guest sees the memory where the VGA function's BAR0 is decoded
+// (devices/StdVgaFunction.h; machine/FramebufferSlot.h moves its KVM memslot with the BAR, with
+// KVM_MEM_LOG_DIRTY_PAGES from the display's first look, so it learns which pages the guest
+// wrote), not at a fixed address. It is not RAM: its own anonymous host mapping, absent from the
+// e820 and multiboot memory maps. Linux learns of it from boot_params.screen_info or the PCI
+// function, bare-metal guests through the Bochs VBE "dispi" (BochsDispi.h), which sets the
+// scanout here.
 //
 // Threads: setScanout() runs on a vcpu thread (a dispi write) or at boot, scanout() and the
 // statistics on the display's thread (DisplaySource) and the GUI's; one mutex guards the scanout,
-// the statistics are atomics. The memory itself is the guest's to write at any time.
+// the statistics and the address are atomics. The memory itself is the guest's to write at any
+// time.
 #include "devices/EmulatedDevice.h"
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <span>
 
 namespace kvmscope {
@@ -67,8 +70,7 @@ struct ScanoutMode {
 
 class Framebuffer : public EmulatedDevice {
 public:
-    // Where the machine places it is the platform's choice (machine/PcPlatform.h,
-    // kFramebufferAddress). 16 MiB, Bochs' VBE_DISPI_TOTAL_VIDEO_MEMORY_MB: room for the largest
+    // 16 MiB, Bochs' VBE_DISPI_TOTAL_VIDEO_MEMORY_MB: room for the largest
     // dispi mode, 2560 x 1600 x 32. Reserved with MAP_NORESERVE, so untouched video memory costs
     // nothing.
     static constexpr uint64_t kDefaultMemorySize = 16ull << 20;
@@ -77,14 +79,17 @@ public:
     static constexpr uint32_t kScanoutGroup = 1;    // what the display shows
     static constexpr uint32_t kStatisticsGroup = 2; // what the display's updates cost
 
-    // Reserves `memorySize` bytes (a multiple of 4 KiB) of zeroed host memory for the guest's
-    // `guestAddress`. Throws InputError for a bad size or address, Error when mmap fails.
-    Framebuffer(uint64_t guestAddress, uint64_t memorySize);
+    // Reserves `memorySize` bytes (a multiple of 4 KiB, at most 2 GiB: a 32-bit BAR's largest)
+    // of zeroed host memory. Throws InputError for a bad size, Error when mmap fails.
+    explicit Framebuffer(uint64_t memorySize);
     ~Framebuffer() override;
     Framebuffer(const Framebuffer&) = delete;
     Framebuffer& operator=(const Framebuffer&) = delete;
 
-    uint64_t guestAddress() const { return guestAddress_; }
+    // Where the guest sees the memory now; nullopt while it is not mapped (BAR0 not decoded).
+    // Only the memslot's owner sets it (machine/FramebufferSlot.h).
+    std::optional<uint64_t> guestAddress() const;
+    void setGuestAddress(std::optional<uint64_t> address);
     uint64_t memorySize() const { return memorySize_; }
     // The video memory as the host sees it (what the memslot maps).
     std::span<uint8_t> memory() { return {memory_, static_cast<size_t>(memorySize_)}; }
@@ -111,7 +116,8 @@ protected:
     std::mutex& stateMutex() const override { return mutex_; }
 
 private:
-    uint64_t guestAddress_;
+    static constexpr uint64_t kNotMapped = ~uint64_t{0};
+    std::atomic<uint64_t> guestAddress_{kNotMapped};
     uint64_t memorySize_;
     uint8_t* memory_ = nullptr;
 

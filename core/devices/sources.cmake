@@ -16,6 +16,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     devices/Framebuffer.h devices/Framebuffer.cpp
     devices/BochsDispi.h devices/BochsDispi.cpp
     devices/VgaText.h devices/VgaText.cpp
+    devices/StdVgaFunction.h devices/StdVgaFunction.cpp
 )
 list(APPEND KVMSCOPE_CORE_SOURCES
     devices/ide/Ata.h

@@ -2,6 +2,7 @@
 
 #include "devices/VgaText.h"
 #include "kvm/Vm.h"
+#include "machine/FramebufferSlot.h"
 #include "machine/GuestMemory.h"
 
 #include <bit>
@@ -58,10 +59,9 @@ uint32_t textColour(unsigned index) {
     return kTextColours[index & 0x0F];
 }
 
-DisplaySource::DisplaySource(kvm::Vm& vm, uint32_t framebufferSlot, Framebuffer* framebuffer,
+DisplaySource::DisplaySource(FramebufferSlot* slot, Framebuffer* framebuffer,
                              const VgaText& vgaText, const GuestMemory& memory)
-    : vm_(vm), slot_(framebufferSlot), framebuffer_(framebuffer), vgaText_(vgaText),
-      memory_(memory) {
+    : slot_(slot), framebuffer_(framebuffer), vgaText_(vgaText), memory_(memory) {
     if (framebuffer_)
         bitmap_.resize(kvm::Vm::dirtyLogWords(framebuffer_->memorySize()));
 }
@@ -76,7 +76,7 @@ ScanoutMode DisplaySource::graphicsMode() const {
 
 FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
     FrameUpdate result;
-    if (!framebuffer_)
+    if (!framebuffer_ || !slot_)
         return result; // TextMode
     std::lock_guard lock(updateMutex_);
     // The generation is read with the mode: a mode change during the copy below shows up as a
@@ -91,12 +91,10 @@ FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
         return result;
     }
 
-    if (!dirtyLogging_) {
+    if (!slot_->dirtyLogging()) {
         // The first look: from now on KVM logs the guest's writes (api.rst 4.35: only this flag
         // may change on an existing slot); what it wrote before comes with the full copy below.
-        vm_.setMemoryRegion(slot_, framebuffer_->guestAddress(), framebuffer_->memorySize(),
-                            framebuffer_->memory().data(), KVM_MEM_LOG_DIRTY_PAGES);
-        dirtyLogging_ = true;
+        slot_->startDirtyLogging();
         full = true;
     }
     result.full = full || lastGeneration_ != generation || lastTarget_ != target.pixels;
@@ -109,7 +107,9 @@ FrameUpdate DisplaySource::update(const FrameTarget& target, bool full) {
         result.streamed = true;
         result.full = true;
     } else {
-        vm_.getDirtyLog(slot_, bitmap_);
+        // A slot moved since the last fetch lost the old slot's bits: copy everything once.
+        if (!slot_->fetchDirtyLog(bitmap_))
+            result.full = true;
         for (uint64_t word : bitmap_)
             result.dirtyPages += static_cast<uint64_t>(std::popcount(word));
         if (streaming) {

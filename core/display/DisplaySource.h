@@ -28,8 +28,13 @@
 // CRTC; rendering the cells to pixels is the view's (the core carries no font). textColour()
 // gives the 16 colours.
 //
+// The framebuffer's memslot follows the VGA function's BAR0 (machine/FramebufferSlot.h): while
+// the guest has BAR0 off the slot is gone and the guest cannot write the memory, so nothing is
+// dirty; after a move the kernel's log starts afresh, and the next update copies every row.
+//
 // Threads: every call may run on any thread while the vcpus run (the dirty-log fetch is a VM
-// ioctl, the rest are reads of guest memory and device state under the devices' own locks).
+// ioctl under the slot's lock, so it never meets a slot half moved; the rest are reads of guest
+// memory and device state under the devices' own locks).
 // update() is serialised by a mutex, and its dirty log is consumed by the call, so a machine has
 // ONE display consumer (Machine::display()); a second view of the same machine would have to
 // share the first one's image.
@@ -44,11 +49,9 @@
 
 namespace kvmscope {
 
+class FramebufferSlot;
 class GuestMemory;
 class VgaText;
-namespace kvm {
-class Vm;
-}
 
 namespace display {
 
@@ -140,12 +143,12 @@ public:
     // Streamed updates between two dirty-log probes (half a second at 60 Hz).
     static constexpr unsigned kStreamProbeInterval = 30;
 
-    // `framebuffer` is null for a machine without one (text only); otherwise its memory is
-    // `framebufferSlot` of `vm`, created without dirty logging: the first update turns
-    // KVM_MEM_LOG_DIRTY_PAGES on (and copies everything), so a machine nobody watches does not
-    // pay for it. Everything must outlive the display.
-    DisplaySource(kvm::Vm& vm, uint32_t framebufferSlot, Framebuffer* framebuffer,
-                  const VgaText& vgaText, const GuestMemory& memory);
+    // `framebuffer` is null for a machine without one (text only); otherwise `slot` maps its
+    // memory, created without dirty logging: the first update turns KVM_MEM_LOG_DIRTY_PAGES on
+    // (and copies everything), so a machine nobody watches does not pay for it. Everything must
+    // outlive the display.
+    DisplaySource(FramebufferSlot* slot, Framebuffer* framebuffer, const VgaText& vgaText,
+                  const GuestMemory& memory);
 
     DisplayKind kind() const;
     // The graphics mode; `enabled` is false in text mode.
@@ -160,15 +163,13 @@ public:
     TextScreen textScreen() const;
 
 private:
-    kvm::Vm& vm_;
-    uint32_t slot_;
+    FramebufferSlot* slot_;
     Framebuffer* framebuffer_;
     const VgaText& vgaText_;
     const GuestMemory& memory_;
 
     std::mutex updateMutex_;
     std::vector<uint64_t> bitmap_;           // guarded by updateMutex_
-    bool dirtyLogging_ = false;              // guarded by updateMutex_: the slot logs writes
     std::optional<uint64_t> lastGeneration_; // scanout generation of the last update
     const uint8_t* lastTarget_ = nullptr;
     unsigned busyUpdates_ = 0;     // updates in a row with more than half the rows dirty

@@ -89,6 +89,29 @@ const std::string& FirmwareConfig::biosPath() const {
     return path.empty() ? defaultPath : path;
 }
 
+std::vector<uint8_t> readVgaBios(const std::string& path) {
+    const std::string hint =
+        path == kDefaultVgaBiosPath
+            ? fmt::format(" (the VGA BIOS SeaBIOS runs for the VGA function: install Debian's "
+                          "package {}, or boot with --no-framebuffer)",
+                          kBiosPackage)
+            : fmt::format(" (Debian's package {} provides {})", kBiosPackage, kDefaultVgaBiosPath);
+    std::vector<uint8_t> bytes;
+    try {
+        bytes = InputFile(path, "VGA BIOS").readAll();
+    } catch (const LoadError& error) {
+        throw LoadError(path, std::string(error.what()).substr(path.size() + 2) + hint);
+    }
+    if (bytes.size() < kOptionRomUnit || bytes[0] != 0x55 || bytes[1] != 0xaa)
+        throw LoadError(path, "the VGA BIOS is not an option ROM (no 0x55 0xAA signature)" + hint);
+    const size_t declared = size_t{bytes[2]} * kOptionRomUnit;
+    if (declared == 0 || declared > bytes.size() || bytes.size() > kMaxOptionRomSize)
+        throw LoadError(path, fmt::format("the VGA BIOS declares {} bytes in a file of {} (an "
+                                          "option ROM is at most {} bytes){}",
+                                          declared, bytes.size(), kMaxOptionRomSize, hint));
+    return bytes;
+}
+
 void checkFirmwareFile(const FirmwareConfig& config) {
     (void)openFirmware(config);
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace kvmscope::firmware {
 
@@ -28,9 +29,33 @@ bool parseFirmwareKind(const std::string& text, FirmwareKind& kind);
 inline constexpr char kDefaultBiosPath[] = "/usr/share/seabios/bios-256k.bin";
 inline constexpr char kBiosPackage[] = "seabios";
 
+// The VGA BIOS for the machine's VGA function (devices/StdVgaFunction.h): Debian's seabios
+// package ships SeaVGABIOS built for each adapter QEMU emulates; vgabios-stdvga is the build for
+// the Bochs/QEMU standard VGA (its VBE modes go through the Bochs dispi). kvmscope hands it to
+// SeaBIOS through fw_cfg (FirmwareFiles.h, pciOptionRomFile).
+inline constexpr char kDefaultVgaBiosPath[] = "/usr/share/seabios/vgabios-stdvga.bin";
+// PCI Firmware Specification 3.0, 5.1: an option ROM image starts with 0x55 0xAA and byte 2 is
+// its length in 512-byte units, so an image is at most 255 * 512 bytes; SeaBIOS also wants it
+// whole in the 128 KiB below the BIOS (0xC0000-0xDFFFF).
+inline constexpr size_t kOptionRomUnit = 512;
+inline constexpr size_t kMaxOptionRomSize = 255 * kOptionRomUnit;
+
+// Reads the VGA BIOS at `path` and checks that it is an option ROM (signature, a length that the
+// file holds). Throws LoadError naming the file and, for the default path, the Debian package.
+std::vector<uint8_t> readVgaBios(const std::string& path = kDefaultVgaBiosPath);
+
+// An option ROM the firmware finds as the fw_cfg file genroms/NAME and runs after the VGA BIOS
+// (SeaBIOS: src/optionroms.c, run_file_roms); a PnP ROM with a boot entry vector becomes a boot
+// option.
+struct OptionRom {
+    std::string name; // under genroms/
+    std::vector<uint8_t> bytes;
+};
+
 struct FirmwareConfig {
     FirmwareKind kind = FirmwareKind::None;
-    std::string path; // --firmware-file; empty: kDefaultBiosPath
+    std::string path;                  // --firmware-file; empty: kDefaultBiosPath
+    std::vector<OptionRom> optionRoms; // extra ROMs for the firmware (tests use one to boot)
 
     const std::string& biosPath() const;
 };
@@ -46,11 +71,11 @@ inline constexpr uint64_t kShadowSize = 0x20000;
 static_assert(kShadowStart + kShadowSize == 0x100000);
 
 // The largest image lies above every fixed address of the platform: KVM's identity map and
-// TSS pages, the APICs and the framebuffer.
+// TSS pages, the APICs and the windows the PCI BARs (the framebuffer among them) may take.
 static_assert(kFlashEnd - kMaxImageSize >= pc::kKvmTssAddress + pc::kKvmTssSize);
 static_assert(pc::kKvmIdentityMapAddress + 4096 == pc::kKvmTssAddress);
 static_assert(kFlashEnd - kMaxImageSize > pc::kLocalApicAddress);
-static_assert(kFlashEnd - kMaxImageSize > pc::kFramebufferAddress + pc::kFramebufferSize);
+static_assert(kFlashEnd - kMaxImageSize >= pc::kPciMmioWindows.back().end);
 static_assert(kFlashEnd - kMaxImageSize >= pc::kMmioHoleStart);
 
 // Checks the file `config` names, without reading more than its size: it exists, is a regular

@@ -45,9 +45,18 @@ std::vector<uint8_t> buildE820File(const GuestMemory& memory) {
     std::vector<uint8_t> file;
     for (const MemoryRegion& region : memory.regions())
         appendE820(file, region.guestAddress, region.size, kE820Ram);
+    // The ECAM window the MCFG describes: Linux uses MMCONFIG only where the firmware reserved
+    // it, in the e820 map or as a motherboard resource (PCI Firmware Specification 3.0, 4.1.2;
+    // arch/x86/pci/mmconfig-shared.c, is_mmconf_reserved). The DSDT does the latter; SeaBIOS
+    // hands this map on to the OS, so a guest booted through it finds the window here too.
+    appendE820(file, pc::kPciEcamAddress, pc::kPciEcamSize, kE820Reserved);
     appendE820(file, pc::kKvmIdentityMapAddress,
                pc::kKvmTssAddress + pc::kKvmTssSize - pc::kKvmIdentityMapAddress, kE820Reserved);
     return file;
+}
+
+std::string pciOptionRomFile(uint16_t vendorId, uint16_t deviceId) {
+    return fmt::format("pci{:04x},{:04x}.rom", vendorId, deviceId);
 }
 
 FwCfgItems buildFirmwareItems(const GuestMemory& memory, const FirmwareItemsConfig& config) {
@@ -65,6 +74,8 @@ FwCfgItems buildFirmwareItems(const GuestMemory& memory, const FirmwareItemsConf
         items.addFile(std::string(name), {});
     for (const OptionRom& rom : config.optionRoms)
         items.addFile(std::string(kOptionRomPrefix) + rom.name, rom.bytes);
+    for (const PciOptionRom& rom : config.pciOptionRoms)
+        items.addFile(pciOptionRomFile(rom.vendorId, rom.deviceId), rom.bytes);
     return items;
 }
 

@@ -3,7 +3,8 @@
 // src/boot.c), built from the machine's configuration and from the tables a direct boot writes:
 // the RAM size, the CPU counts, the memory map (`etc/e820`), the boot order and boot menu, the
 // SMBIOS tables (`etc/smbios/smbios-anchor`, `etc/smbios/smbios-tables`), option ROMs
-// (`genroms/...`) and the ACPI files of firmware/TableLoader.h.
+// (`genroms/...`, `pciVVVV,DDDD.rom`) and the ACPI files of firmware/TableLoader.h.
+#include "firmware/Firmware.h"
 #include "firmware/FwCfg.h"
 
 #include <cstdint>
@@ -30,10 +31,21 @@ inline constexpr size_t kE820EntrySize = 20; // address(8) length(8) type(4)
 inline constexpr uint32_t kE820Ram = 1;
 inline constexpr uint32_t kE820Reserved = 2;
 
-struct OptionRom {
-    std::string name; // under genroms/
+// The option ROM of a PCI function, by its vendor and device ID.
+struct PciOptionRom {
+    uint16_t vendorId = 0;
+    uint16_t deviceId = 0;
     std::vector<uint8_t> bytes;
 };
+
+// The fw_cfg file SeaBIOS takes a PCI function's option ROM from before it looks at the
+// function's expansion ROM BAR: "pciVVVV,DDDD.rom", lower-case hex (src/optionroms.c,
+// init_pcirom). kvmscope gives the VGA BIOS this way rather than through a ROM BAR at 0x30: the
+// ROM is the firmware's business, not the device's, so the function needs no third BAR, no
+// window of MMIO exits that SeaBIOS would copy 40 KiB through a byte at a time, and a guest that
+// reads ROM BARs (Linux's sysfs "rom") finds none, as on a board whose VGA BIOS is in the system
+// flash.
+std::string pciOptionRomFile(uint16_t vendorId, uint16_t deviceId);
 
 struct FirmwareItemsConfig {
     unsigned cpus = 1;
@@ -42,12 +54,13 @@ struct FirmwareItemsConfig {
     uint16_t bootMenuWaitMs = 0; // etc/boot-menu-wait: how long it waits for the key
     std::string bootOrder;       // bootorder: OpenFirmware device paths, one per line
     std::vector<OptionRom> optionRoms;
+    std::vector<PciOptionRom> pciOptionRoms;
 };
 
 // The memory map firmware starts from: one RAM entry per region of `memory` (below the 32-bit
-// hole and above 4 GiB), and KVM's identity-map and TSS pages reserved (PcPlatform.h), as QEMU
-// reports them on KVM. The legacy areas below 1 MiB and the BIOS ROM are the firmware's to
-// reserve.
+// hole and above 4 GiB), the PCI ECAM window reserved (as the MCFG describes it), and KVM's
+// identity-map and TSS pages reserved (PcPlatform.h), as QEMU reports them on KVM. The legacy
+// areas below 1 MiB and the BIOS ROM are the firmware's to reserve.
 std::vector<uint8_t> buildE820File(const GuestMemory& memory);
 
 // Every item but the ACPI and SMBIOS files, which depend on tables written at boot: those are

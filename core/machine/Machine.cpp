@@ -14,6 +14,7 @@
 #include "devices/I8042Controller.h"
 #include "devices/PostCodePort.h"
 #include "devices/ResetControlPort.h"
+#include "devices/StdVgaFunction.h"
 #include "devices/Uart16550.h"
 #include "devices/VgaText.h"
 #include "devices/kernel/KernelDevice.h"
@@ -31,6 +32,7 @@
 #include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Cpuid.h"
+#include "machine/FramebufferSlot.h"
 #include "machine/KvmIrqLine.h"
 #include "pci/I440fxHostBridge.h"
 #include "pci/PciBus.h"
@@ -176,20 +178,23 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 }
 
 // The display: VGA text (CRTC ports; the text is RAM at 0xB8000) always, and unless switched off
-// the linear framebuffer in its own dirty-logged memslot after the RAM slots, with the Bochs dispi
-// to set its mode (docs/devices.md, "Display").
+// the linear framebuffer, the VGA function's BAR0, in its own dirty-logged memslot numbered after
+// the RAM slots, with the Bochs dispi to set its mode (docs/devices.md, "Display").
 void Machine::createFramebufferMemory() {
     if (!config_.framebuffer.enabled)
         return;
     // 16 MiB holds the largest mode the dispi (and so MachineConfig::validate) accepts.
-    unattachedFramebuffer_ =
-        std::make_unique<Framebuffer>(pc::kFramebufferAddress, pc::kFramebufferSize);
-    // Without dirty logging until a display looks: DisplaySource turns it on at its first update,
-    // so a screen nobody watches costs the guest no write-protection faults.
-    framebufferSlot_ = static_cast<uint32_t>(memory_->regions().size());
-    vm_.setMemoryRegion(framebufferSlot_, unattachedFramebuffer_->guestAddress(),
-                        unattachedFramebuffer_->memorySize(),
-                        unattachedFramebuffer_->memory().data(), 0);
+    unattachedFramebuffer_ = std::make_unique<Framebuffer>(pc::kFramebufferSize);
+    memorySlots_ = std::make_unique<VmMemorySlots>(vm_);
+    framebufferSlot_ = std::make_unique<FramebufferSlot>(
+        *memorySlots_, static_cast<uint32_t>(memory_->regions().size()), *unattachedFramebuffer_);
+    // A direct boot starts with BAR0 where firmware would have put it (createPciDevices), so its
+    // slot is made here, before the irqchip; the function finds it in place. Firmware starts with
+    // the BARs off, as after a reset, and the slot appears when it turns BAR0 on. Without dirty
+    // logging until a display looks: DisplaySource turns it on at its first update, so a screen
+    // nobody watches costs the guest no write-protection faults.
+    if (config_.firmware.kind != firmware::FirmwareKind::Bios)
+        framebufferSlot_->place(pc::kVgaFramebufferInitialAddress);
 }
 
 void Machine::createDisplayDevices() {
@@ -209,7 +214,7 @@ void Machine::createDisplayDevices() {
         devices_.push_back(std::move(framebuffer));
         devices_.push_back(std::move(dispi));
     }
-    display_ = std::make_unique<display::DisplaySource>(vm_, framebufferSlot_, framebuffer_,
+    display_ = std::make_unique<display::DisplaySource>(framebufferSlot_.get(), framebuffer_,
                                                         *vgaText_, *memory_);
 }
 
@@ -231,13 +236,12 @@ void Machine::createPciDevices() {
             isaLines[irq] = makeLine(irq);
     pciIrqRouter_ = std::make_unique<pci::PciIntxRouter>(apicLines, isaLines);
 
-    // No BAR over RAM, the framebuffer or the platform's top 20 MiB (APICs, KVM's pages, the
-    // BIOS), nor on ports the kernel answers; the buses refuse overlaps with any other range.
+    // No BAR over RAM or the platform's top 20 MiB (APICs, KVM's pages, the BIOS), nor on ports
+    // the kernel answers; the buses refuse overlaps with any other range (the ECAM window, and
+    // the framebuffer, which is the VGA function's BAR0).
     std::vector<pci::ReservedRange> reservedMmio;
     for (const auto& region : memory_->regions())
         reservedMmio.push_back({region.guestAddress, region.end(), "guest RAM"});
-    reservedMmio.push_back({pc::kFramebufferAddress, pc::kFramebufferAddress + pc::kFramebufferSize,
-                            "the framebuffer"});
     reservedMmio.push_back(
         {pc::kIoApicAddress, pc::kMmioHoleEnd, "the APICs, KVM's pages and the BIOS"});
     std::vector<pci::ReservedRange> reservedIo;
@@ -258,6 +262,17 @@ void Machine::createPciDevices() {
     auto isaBridge = std::make_unique<pci::Piix3IsaBridge>(pciIrqRouter_.get());
     pciBus_->add(pc::kPciIsaBridgeSlot, 0, *isaBridge);
     devices_.push_back(std::move(isaBridge));
+
+    // The VGA function, whose BAR0 is the framebuffer: only with one (StdVgaFunction.h).
+    if (framebuffer_ && dispi_) {
+        auto vga =
+            std::make_unique<StdVgaFunction>(*framebuffer_, *framebufferSlot_, *dispi_, ioBus_);
+        if (config_.firmware.kind != firmware::FirmwareKind::Bios)
+            vga->assignAsFirmwareWould(pc::kVgaFramebufferInitialAddress,
+                                       pc::kVgaMmioInitialAddress);
+        pciBus_->add(pc::kPciVgaSlot, 0, *vga);
+        devices_.push_back(std::move(vga));
+    }
 }
 
 void Machine::createFirmwareMemory() {
@@ -288,6 +303,17 @@ void Machine::createFirmwareDevices() {
     firmware::FirmwareItemsConfig items;
     items.cpus = config_.cpus;
     items.maxCpus = config_.cpus;
+    // SeaBIOS runs the VGA BIOS it finds under the VGA function's IDs (FirmwareFiles.h,
+    // pciOptionRomFile); a direct boot has no firmware to run it.
+    if (firmwareImage_)
+        items.optionRoms = config_.firmware.optionRoms;
+    if (firmwareImage_ && framebuffer_) {
+        items.pciOptionRoms.push_back(
+            {StdVgaFunction::kVendorId, StdVgaFunction::kDeviceId, firmware::readVgaBios()});
+        log::get("boot")->info("VGA BIOS {} ({} KiB) for the VGA function at 00:{:02x}.0",
+                               firmware::kDefaultVgaBiosPath,
+                               items.pciOptionRoms.back().bytes.size() / 1024, pc::kPciVgaSlot);
+    }
     auto fwCfg =
         std::make_unique<firmware::FwCfg>(*memory_, firmware::buildFirmwareItems(*memory_, items));
     fwCfg_ = fwCfg.get();
@@ -391,16 +417,16 @@ const boot::BootPlan& Machine::boot() {
         return bootFirmware();
     // What firmware does to the chipset before it boots anything, for a kernel that expects it.
     ideController_->enableDecodeAsFirmware();
-    if (framebuffer_) {
-        // What a boot loader would report after asking the VBE BIOS for the configured mode.
+    const std::optional<uint64_t> framebufferAddress =
+        framebuffer_ ? framebuffer_->guestAddress() : std::nullopt;
+    if (framebufferAddress) {
+        // What a boot loader would report after asking the VBE BIOS for the configured mode, at
+        // the address BAR0 holds now.
         const auto& mode = config_.framebuffer;
-        config_.boot.framebuffer =
-            boot::BootFramebuffer{framebuffer_->guestAddress(),
-                                  framebuffer_->memorySize(),
-                                  mode.width,
-                                  mode.height,
-                                  mode.bitsPerPixel,
-                                  mode.width * bytesPerPixel(mode.bitsPerPixel)};
+        config_.boot.framebuffer = boot::BootFramebuffer{
+            *framebufferAddress, framebuffer_->memorySize(),
+            mode.width,          mode.height,
+            mode.bitsPerPixel,   mode.width * bytesPerPixel(mode.bitsPerPixel)};
     }
     auto plan = std::make_unique<boot::BootPlan>(boot::loadImage(config_.boot, *memory_));
     // Linux is told through screen_info that the framebuffer is on in that mode, so it is, as if

@@ -30,6 +30,8 @@ class IrqLine;
 class SerialSink;
 class Uart16550;
 class Framebuffer;
+class FramebufferSlot;
+class MemorySlots;
 class BochsDispi;
 class VgaText;
 namespace display {
@@ -146,8 +148,9 @@ private:
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.
     debug::ExitBreakpoints exitBreakpoints_;
     std::unique_ptr<Framebuffer> unattachedFramebuffer_; // until createDisplayDevices
-    Framebuffer* framebuffer_ = nullptr; // in devices_; its memory is memslot framebufferSlot_
-    uint32_t framebufferSlot_ = 0;
+    Framebuffer* framebuffer_ = nullptr;       // in devices_; its memory is framebufferSlot_'s
+    std::unique_ptr<MemorySlots> memorySlots_; // the VM's memslot calls, for framebufferSlot_
+    std::unique_ptr<FramebufferSlot> framebufferSlot_; // follows the VGA function's BAR0
     BochsDispi* dispi_ = nullptr;
     VgaText* vgaText_ = nullptr;
     std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;

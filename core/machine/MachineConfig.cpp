@@ -91,6 +91,9 @@ void MachineConfig::checkInputFiles() const {
     }
     if (firmware.kind == firmware::FirmwareKind::Bios)
         firmware::checkFirmwareFile(firmware);
+    // The firmware runs the VGA BIOS for the VGA function, which only a framebuffer brings.
+    if (firmware.kind == firmware::FirmwareKind::Bios && framebuffer.enabled)
+        (void)firmware::readVgaBios();
     // Opened, checked and locked as the machine will, then let go: a missing, truncated,
     // unwritable or busy image stops the start here, before /dev/kvm.
     for (const storage::DiskSpec& disk : disks) {

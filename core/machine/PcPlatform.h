@@ -55,6 +55,16 @@ inline constexpr LegacyDevice kRtc{"CMOS RTC", 0x70, CmosRtc::kPortCount, 8, kNo
                                    "PNP0B00",  "RTC"};
 inline constexpr LegacyDevice kI8042{"i8042", I8042Controller::kBasePort,
                                      I8042Controller::kPortCount, 1, 12};
+// The i8042 is one controller but two ACPI devices, as PC firmware declares it: the keyboard
+// (PNP0303, "IBM Enhanced (101/102-key, PS/2 mouse support)") owns the data port 0x60, the
+// command/status port 0x64 and IRQ 1, the PS/2 mouse (PNP0F13) only IRQ 12 (Microsoft's "Plug
+// and Play ID - PNPID Table"; Linux's i8042 driver binds to both ids, drivers/input/serio/
+// i8042-acpipnpio.h, and SeaBIOS initialises its keyboard only when the DSDT has PNP0303,
+// src/hw/ps2port.c). The DSDT writes both from kI8042's ports and IRQs (boot/acpi/Dsdt.cpp).
+inline constexpr std::string_view kI8042KeyboardHid = "PNP0303";
+inline constexpr std::string_view kI8042KeyboardName = "KBD";
+inline constexpr std::string_view kI8042MouseHid = "PNP0F13";
+inline constexpr std::string_view kI8042MouseName = "MOU";
 inline constexpr LegacyDevice kPostCode{"POST code", 0x80, 1};
 inline constexpr LegacyDevice kDebugExit{"debug-exit", 0xf4, 1};
 // SCI on ISA IRQ 9, level-triggered, active high (the FADT's SCI_INT and the MADT's override).
@@ -118,11 +128,15 @@ inline constexpr uint64_t kIoApicAddress = 0xfec0'0000;
 // The 32-bit MMIO hole: RAM beyond its start continues at 4 GiB (machine/GuestMemory.h).
 inline constexpr uint64_t kMmioHoleStart = 0xc000'0000;
 inline constexpr uint64_t kMmioHoleEnd = 0x1'0000'0000;
-// The linear framebuffer (devices/Framebuffer.h): inside the hole, far below the APICs, where
-// QEMU's VGA BAR usually lands, so firmware-aware guests find nothing unusual; as large as the
-// device's video memory, which holds the largest mode the dispi accepts.
-inline constexpr uint64_t kFramebufferAddress = 0xe000'0000;
+// The linear framebuffer (devices/Framebuffer.h) is the VGA function's BAR0 and goes where the
+// guest's firmware or OS places it (devices/StdVgaFunction.h); as large as the device's video
+// memory, which holds the largest mode the dispi accepts. A direct boot has no firmware to place
+// the BARs, so kvmscope assigns them as firmware would, inside the first BAR window: BAR0 where
+// QEMU's VGA BAR usually lands, BAR2 (the 4 KiB register BAR) right after it. Nothing else may
+// assume these addresses: once the guest runs, the BARs are wherever the guest put them.
 inline constexpr uint64_t kFramebufferSize = Framebuffer::kDefaultMemorySize;
+inline constexpr uint64_t kVgaFramebufferInitialAddress = 0xe000'0000;
+inline constexpr uint64_t kVgaMmioInitialAddress = kVgaFramebufferInitialAddress + kFramebufferSize;
 // KVM's own pages on Intel VMX: the real-mode TSS (three pages) and the EPT identity map (one
 // page), just below the BIOS ROM area at the top of the 32-bit space, outside guest RAM (KVM API
 // documentation, KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR).
@@ -135,12 +149,12 @@ inline constexpr uint64_t kKvmTssSize = 3 * 4096;
 // The ECAM window (PCI Express Base Specification 4.0, 7.2.2), described by the ACPI MCFG: bus b's
 // configuration spaces at base + (b << 20). It covers buses 0-15 (16 MiB; only bus 0 exists, the
 // others read all ones), leaving room for bridges. Where: inside the 32-bit MMIO hole, aligned to
-// its size as 7.2.2 asks, clear of everything fixed there: the framebuffer (0xE0000000, 16 MiB),
-// the I/O APIC (0xFEC00000), the local APIC (0xFEE00000), KVM's TSS and identity map
-// (0xFEFFC000) and the BIOS ROM at the top of 4 GiB (0xFFFC0000-0xFFFFFFFF). QEMU's q35 puts its
-// 256 MiB window at 0xB0000000, below its hole; kvmscope's hole starts at 0xC0000000 and a
-// 256 MiB window would take a quarter of it, so 0xF0000000 it is: far from the framebuffer and
-// 236 MiB below the I/O APIC.
+// its size as 7.2.2 asks, clear of everything fixed there: the I/O APIC (0xFEC00000), the local
+// APIC (0xFEE00000), KVM's TSS and identity map (0xFEFFC000) and the BIOS ROM at the top of 4 GiB
+// (0xFFFC0000-0xFFFFFFFF). QEMU's q35 puts its 256 MiB window at 0xB0000000, below its hole;
+// kvmscope's hole starts at 0xC0000000 and a 256 MiB window would take a quarter of it, so
+// 0xF0000000 it is: 236 MiB below the I/O APIC, leaving 0xC0000000-0xEFFFFFFF for BARs in one
+// piece.
 inline constexpr uint64_t kPciEcamAddress = 0xf000'0000;
 inline constexpr unsigned kPciEcamBuses = 16;
 inline constexpr uint64_t kPciEcamSize = uint64_t{kPciEcamBuses} << 20;
@@ -149,12 +163,11 @@ struct AddressWindow {
     uint64_t start;
     uint64_t end;
 };
-// Where BARs may go (the PCI0 _CRS in the DSDT): the hole without the framebuffer and the ECAM
-// window, up to the I/O APIC. The top window is where SeaBIOS places BARs on a 440FX (downwards
+// Where BARs may go (the PCI0 _CRS in the DSDT): the hole without the ECAM window, up to the I/O
+// APIC. The top window is where SeaBIOS places BARs on a 440FX (downwards
 // from 0xFEC00000, src/fw/pciinit.c), so firmware-assigned BARs need no moving.
 inline constexpr std::array kPciMmioWindows{
-    AddressWindow{kMmioHoleStart, kFramebufferAddress},
-    AddressWindow{kFramebufferAddress + kFramebufferSize, kPciEcamAddress},
+    AddressWindow{kMmioHoleStart, kPciEcamAddress},
     AddressWindow{kPciEcamAddress + kPciEcamSize, kIoApicAddress},
 };
 // I/O ports for BARs: all but the configuration mechanism's 0xCF8-0xCFF, as PC firmware declares

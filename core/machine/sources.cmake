@@ -3,5 +3,6 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/BusDevice.h machine/AddressBus.h machine/AddressBus.cpp
     machine/MachineConfig.h machine/MachineConfig.cpp machine/MachineStop.h machine/MachineStop.cpp
     machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h
+    machine/FramebufferSlot.h machine/FramebufferSlot.cpp
     machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineHost.h machine/MachineHost.cpp
 )

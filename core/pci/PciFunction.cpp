@@ -148,6 +148,8 @@ void PciFunction::configWriteLocked(unsigned offset, uint32_t value, unsigned si
 
 void PciFunction::afterConfigWrite(unsigned, unsigned) {}
 
+void PciFunction::barPlaced(unsigned, std::optional<uint64_t>) {}
+
 void PciFunction::describeDeviceState(StateVisitor&) {}
 
 void PciFunction::barRead(unsigned, uint64_t, std::span<uint8_t> data) {
@@ -198,6 +200,7 @@ void PciFunction::updateBars() {
         if (bar.base) {
             bus_->unmapBar(*this, spec.kind, *bar.base, bar.window);
             bar.base.reset();
+            barPlaced(index, std::nullopt);
         }
         if (!wanted) {
             bar.refusedAt.reset();
@@ -207,6 +210,7 @@ void PciFunction::updateBars() {
         if (why.empty()) {
             bar.base = wanted;
             bar.refusedAt.reset();
+            barPlaced(index, wanted);
             continue;
         }
         if (bar.refusedAt == wanted)

@@ -111,6 +111,10 @@ protected:
     // A BAR's accesses, `offset` from its decoded base; without the function's lock.
     virtual void barRead(unsigned index, uint64_t offset, std::span<uint8_t> data);
     virtual void barWrite(unsigned index, uint64_t offset, std::span<const uint8_t> data);
+    // BAR `index` is now decoded at `base`, or no longer decoded (nullopt): after the bus mapped
+    // or unmapped its window, with the lock held. A BAR that is not a register window (a
+    // framebuffer that is a memslot of its own) follows it here.
+    virtual void barPlaced(unsigned index, std::optional<uint64_t> base);
     // After a configuration write (guest or attribute) that touched [offset, offset + size),
     // with the lock held: a device class applies its registers' side effects here.
     virtual void afterConfigWrite(unsigned offset, unsigned size);

@@ -1,27 +1,151 @@
-// Debian's SeaBIOS through --firmware bios: it starts at the reset vector, finds fw_cfg, logs
-// through the debug console (port 0x402) to the "firmware" logger, and boots a disk on the IDE
-// controller whose boot sector and second stage use its int 10h, 13h, 15h and 16h services.
+// Debian's SeaBIOS through --firmware bios: it starts at the reset vector, finds fw_cfg, and logs
+// through the debug console (port 0x402) to the "firmware" logger. On the way it finds the VGA
+// function at 00:02.0, runs the VGA BIOS kvmscope gives it through fw_cfg, which puts the VGA in
+// text mode, and prints its banner there; it moves BAR0, and the framebuffer's memslot with it.
+// It boots a disk on the IDE controller whose boot sector and second stage use its int 10h, 13h,
+// 15h and 16h services, and a GRUB CD from the IDE CD-ROM drive.
 #include "CollectingSink.h"
 #include "KvmTestSupport.h"
+#include "devices/Framebuffer.h"
 #include "devices/I8042Controller.h"
+#include "display/DisplaySource.h"
 #include "firmware/Firmware.h"
 #include "kvm/System.h"
 #include "machine/Machine.h"
+#include "machine/PcPlatform.h"
 #include "storage/DiskSpec.h"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
+#include <QThread>
 #include <memory>
 
 using namespace kvmscope;
 using namespace kvmscope::testing;
+
+namespace {
+
+// The 25 rows of the text screen as strings.
+QStringList textRows(const display::TextScreen& screen) {
+    QStringList rows;
+    for (unsigned row = 0; row < display::TextScreen::kRows; ++row) {
+        QString line;
+        for (unsigned column = 0; column < display::TextScreen::kColumns; ++column)
+            line += QChar::fromLatin1(char(screen.at(row, column).character));
+        rows << line;
+    }
+    return rows;
+}
+
+// A 512-byte PnP option ROM (PCI Firmware Specification 3.0, 5.1; the Plug and Play BIOS
+// Specification 1.0A's expansion header) whose boot entry vector asks the VGA BIOS for VBE mode
+// 0x117 (1024 x 768, 16 bpp) with the linear framebuffer (int 10h AX=4F02h, BX=4117h) and
+// writes the status SeaVGABIOS returns in AX to the debug-exit port. SeaBIOS runs it as a boot
+// option once it found no disk ("Booting from ROM").
+std::vector<uint8_t> vbeModeSetRom() {
+    std::vector<uint8_t> rom(512, 0);
+    rom[0] = 0x55; // signature
+    rom[1] = 0xaa;
+    rom[2] = 1;    // 512 bytes
+    rom[3] = 0xcb; // init entry: retf
+    constexpr size_t kPnp = 0x20;
+    rom[0x1a] = kPnp; // offset of the PnP header
+    const uint8_t pnp[] = {'$', 'P', 'n', 'P', 1 /* revision */, 2 /* 32 bytes */};
+    std::copy(std::begin(pnp), std::end(pnp), rom.begin() + kPnp);
+    constexpr size_t kBev = 0x40;
+    rom[kPnp + 0x1a] = kBev; // boot entry vector
+    uint8_t pnpSum = 0;
+    for (size_t i = kPnp; i < kPnp + 32; ++i)
+        pnpSum = uint8_t(pnpSum + rom[i]);
+    rom[kPnp + 9] = uint8_t(-pnpSum);
+    const uint8_t code[] = {
+        0xb8, 0x02, 0x4f, // mov ax, 0x4f02
+        0xbb, 0x17, 0x41, // mov bx, 0x4117
+        0xcd, 0x10,       // int 0x10
+        0xba, 0xf4, 0x00, // mov dx, 0xf4 (debug-exit)
+        0xef,             // out dx, ax
+        0xf4,             // hlt
+        0xeb, 0xfd,       // jmp to the hlt
+    };
+    std::copy(std::begin(code), std::end(code), rom.begin() + kBev);
+    uint8_t sum = 0;
+    for (const uint8_t byte : rom)
+        sum = uint8_t(sum + byte);
+    rom.back() = uint8_t(-sum); // the whole ROM sums to 0
+    return rom;
+}
+
+} // namespace
 
 class FirmwareBootTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() {
         KVMSCOPE_REQUIRE_KVM();
-        if (!QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultBiosPath)))
-            QSKIP("no /usr/share/seabios/bios-256k.bin (Debian's package seabios)");
+        if (!QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultBiosPath)) ||
+            !QFileInfo::exists(QString::fromLatin1(kvmscope::firmware::kDefaultVgaBiosPath)))
+            QSKIP("no /usr/share/seabios/bios-256k.bin or vgabios-stdvga.bin (Debian's package "
+                  "seabios)");
+    }
+
+    // Through the core's API, to read the screen: SeaBIOS's banner on the VGA text screen once
+    // the VGA BIOS ran, and BAR0 (with the framebuffer's memslot) where SeaBIOS put it.
+    void seaBiosRunsTheVgaBiosAndPrintsItsBannerOnTheTextScreen() {
+        kvm::System system;
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 128ull << 20;
+        config.inspectKernelDevices = false;
+        config.firmware.kind = firmware::FirmwareKind::Bios;
+        Machine machine(config, system, sink);
+        QVERIFY(machine.framebuffer());
+        // After a reset the BARs are off: no framebuffer memslot until SeaBIOS turns BAR0 on.
+        QVERIFY(!machine.framebuffer()->guestAddress());
+        machine.boot();
+        machine.run();
+        QElapsedTimer timer;
+        timer.start();
+        QStringList rows;
+        bool banner = false;
+        while (!banner && timer.elapsed() < 240000 && !machine.stopState()) {
+            QThread::msleep(200);
+            rows = textRows(machine.display().textScreen());
+            banner = rows.join('\n').contains(QStringLiteral("SeaBIOS (version"));
+        }
+        QVERIFY2(banner, qPrintable(rows.join('\n')));
+        // SeaBIOS placed BAR0 in its PCI window; the framebuffer is mapped there now.
+        const std::optional<uint64_t> address = machine.framebuffer()->guestAddress();
+        QVERIFY(address);
+        QVERIFY2(*address >= pc::kMmioHoleStart && *address < pc::kIoApicAddress,
+                 qPrintable(QString::number(*address, 16)));
+        QCOMPARE(*address % pc::kFramebufferSize, uint64_t(0));
+        machine.pause();
+        QVERIFY(machine.waitUntilPaused(10000));
+    }
+
+    // A VBE mode set through int 10h reaches the Bochs dispi: SeaVGABIOS answers 0x004F
+    // (supported, successful) and the framebuffer shows 1024 x 768 x 16 at BAR0.
+    void vbeModeSetThroughTheVgaBiosReachesTheDispi() {
+        kvm::System system;
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 128ull << 20;
+        config.inspectKernelDevices = false;
+        config.firmware.kind = firmware::FirmwareKind::Bios;
+        config.firmware.optionRoms.push_back({"vbe-mode-set.bin", vbeModeSetRom()});
+        Machine machine(config, system, sink);
+        machine.boot();
+        machine.run();
+        const std::optional<MachineStop> stop = machine.waitForStop(240000);
+        QVERIFY(stop);
+        QCOMPARE(stop->kind, StopKind::DebugExit);
+        QCOMPARE(stop->debugExitValue, uint32_t(0x004f));
+        const ScanoutMode mode = machine.framebuffer()->scanout();
+        QVERIFY(mode.enabled);
+        QCOMPARE(mode.width, 1024u);
+        QCOMPARE(mode.height, 768u);
+        QCOMPARE(mode.bitsPerPixel, 16u);
+        QCOMPARE(machine.display().kind(), display::DisplayKind::Graphics);
     }
 
     void seaBiosStartsFindsFwCfgAndLooksForABootDevice() {
@@ -36,6 +160,12 @@ private Q_SLOTS:
         QVERIFY2(result.err.contains("QEMU fw_cfg DMA interface supported"), describe(result));
         QVERIFY2(result.err.contains("Booting from") || result.err.contains("No bootable device"),
                  describe(result));
+        // The VGA function is found and its VGA BIOS (pci1234,1111.rom from fw_cfg) runs at
+        // 0xC0000; the PS/2 keyboard is in the DSDT.
+        QVERIFY2(!result.err.contains("No VGA devices found"), describe(result));
+        QVERIFY2(result.err.contains("Running option rom at c000:0003"), describe(result));
+        QVERIFY2(result.err.contains("Turning on vga text mode console"), describe(result));
+        QVERIFY2(!result.err.contains("ACPI: no PS/2 keyboard present"), describe(result));
     }
 
     // The bios-disk guest (resources/guests/bios-disk) as the primary master of the IDE
@@ -62,6 +192,12 @@ private Q_SLOTS:
         // RAM from 0 (type 1) is the first entry of any PC's map.
         QVERIFY2(text.contains("e820 0000000000000000 "), text.constData());
         QVERIFY2(!text.contains("FAIL"), text.constData());
+        // The same lines through int 10h, on the VGA text screen the VGA BIOS drives.
+        const QString screen = textRows(machine.display().textScreen()).join('\n');
+        QVERIFY2(screen.contains(QStringLiteral("bios-disk: boot sector at 0000:7c00")),
+                 qPrintable(screen));
+        QVERIFY2(screen.contains(QStringLiteral("bios-disk: type keys, Enter ends")),
+                 qPrintable(screen));
 
         I8042Controller* keyboard = nullptr;
         for (Device* device : machine.devices())

@@ -207,10 +207,13 @@ private Q_SLOTS:
             quint64 size;
         };
         const Window known[] = {
-            {pc::kIoApicAddress, 0x1000},                    // in-kernel IOAPIC
-            {pc::kLocalApicAddress, 0x1000},                 // in-kernel LAPIC
-            {pc::kFramebufferAddress, pc::kFramebufferSize}, // linear framebuffer
-            {pc::kPciEcamAddress, pc::kPciEcamSize},         // PCI configuration space (ECAM)
+            {pc::kIoApicAddress, 0x1000},    // in-kernel IOAPIC
+            {pc::kLocalApicAddress, 0x1000}, // in-kernel LAPIC
+            // The VGA function's BARs where a direct boot starts them: the framebuffer, and
+            // the 4 KiB of dispi and VGA registers.
+            {pc::kVgaFramebufferInitialAddress, pc::kFramebufferSize},
+            {pc::kVgaMmioInitialAddress, 0x1000},
+            {pc::kPciEcamAddress, pc::kPciEcamSize}, // PCI configuration space (ECAM)
         };
         const QRegularExpression backedLine(QStringLiteral("backed 0x([0-9A-F]{8})"));
         for (auto it = backedLine.globalMatch(result.out); it.hasNext();) {

@@ -163,6 +163,30 @@ Bytes currentResources(const pc::LegacyDevice& device) {
     return resources;
 }
 
+// Device (KBD) and Device (MOU): the i8042's keyboard with the data and command/status ports and
+// IRQ 1, its PS/2 mouse with IRQ 12 (machine/PcPlatform.h, kI8042KeyboardHid). The ports are the
+// first and last of the controller's window: 0x61-0x63 inside it are not the i8042's (port B,
+// which the PIT answers) and are left to the motherboard, as on a PC.
+Bytes i8042Devices() {
+    const pc::LegacyDevice& i8042 = pc::kI8042;
+    const auto commandPort = static_cast<uint16_t>(i8042.port + i8042.portCount - 1);
+    Bytes keyboardResources = ioPortDescriptor(i8042.port, 1, 1);
+    append(keyboardResources, ioPortDescriptor(commandPort, 1, 1));
+    append(keyboardResources, irqNoFlagsDescriptor(static_cast<uint16_t>(1u << i8042.irq)));
+    append(keyboardResources, endTagDescriptor());
+    Bytes keyboard = aml::name("_HID", aml::eisaId(pc::kI8042KeyboardHid));
+    append(keyboard, aml::name("_CRS", aml::buffer(keyboardResources)));
+
+    Bytes mouseResources = irqNoFlagsDescriptor(static_cast<uint16_t>(1u << i8042.secondIrq));
+    append(mouseResources, endTagDescriptor());
+    Bytes mouse = aml::name("_HID", aml::eisaId(pc::kI8042MouseHid));
+    append(mouse, aml::name("_CRS", aml::buffer(mouseResources)));
+
+    Bytes devices = aml::device(pc::kI8042KeyboardName, keyboard);
+    append(devices, aml::device(pc::kI8042MouseName, mouse));
+    return devices;
+}
+
 } // namespace
 
 // The resulting bytes, as the unit test spells them out (tests/unit/acpi/DsdtTest.cpp):
@@ -207,6 +231,7 @@ aml::Bytes buildDsdtAml() {
         append(body, aml::name("_CRS", aml::buffer(currentResources(device))));
         append(systemBus, aml::device(device.acpiName, body));
     }
+    append(systemBus, i8042Devices());
     append(systemBus, pciHostBridge());
     append(systemBus, motherboardResources());
     // \_SB is predefined (5.3.1 "Predefined Root Namespaces"), so Scope can open it.

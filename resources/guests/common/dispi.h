@@ -1,6 +1,8 @@
 /* The Bochs VBE "dispi" interface as kvmscope offers it (core/devices/BochsDispi.h): write a
  * register index to 0x1CE, then read or write the 16-bit register at 0x1CF. The linear
- * framebuffer lies at DISPI_LFB_ADDRESS. Works in 32- and 64-bit C. */
+ * framebuffer lies at DISPI_LFB_ADDRESS: where a direct boot starts BAR0 of the VGA function at
+ * 00:02.0 (core/devices/StdVgaFunction.h), which these guests never move. Works in 32- and
+ * 64-bit C. */
 #ifndef KVMSCOPE_GUEST_DISPI_H
 #define KVMSCOPE_GUEST_DISPI_H
 

@@ -46,9 +46,49 @@ private Q_SLOTS:
         QCOMPARE(uint64_t(kvmscope::pc::kRtc.portCount), kvmscope::CmosRtc::kPortCount);
     }
 
+    // Device (KBD) { Name (_HID, EisaId ("PNP0303")) Name (_CRS, Buffer (21) { IO (Decode16,
+    // 0x60, 0x60, 1, 1), IO (Decode16, 0x64, 0x64, 1, 1), IRQNoFlags () {1}, end }) }: the
+    // i8042's keyboard, which SeaBIOS looks for before it sets up its keyboard (body 10 + 30 =
+    // 40 bytes -> PkgLength 0x2d).
+    void keyboardDeviceAndResourceTemplate() {
+        const Bytes aml = buildDsdtAml();
+        const Bytes keyboard{
+            0x5b, 0x82, 0x2d, 'K',  'B',  'D',  '_',                    // Device (KBD)
+            0x08, '_',  'H',  'I',  'D',  0x0c, 0x41, 0xd0, 0x03, 0x03, // _HID PNP0303
+            0x08, '_',  'C',  'R',  'S',  0x11, 0x18, 0x0a, 0x15,       // _CRS, 21 bytes
+            0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,             // IO 0x60
+            0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,             // IO 0x64
+            0x22, 0x02, 0x00,                                           // IRQ 1
+            0x79, 0x00,                                                 // end
+        };
+        QVERIFY(std::search(aml.begin(), aml.end(), keyboard.begin(), keyboard.end()) != aml.end());
+    }
+
+    // Device (MOU) { Name (_HID, EisaId ("PNP0F13")) Name (_CRS, Buffer (5) { IRQNoFlags ()
+    // {12}, end }) }: the PS/2 mouse behind the same controller, right after the keyboard.
+    void mouseDeviceFollowsTheKeyboard() {
+        const Bytes aml = buildDsdtAml();
+        const Bytes mouse{
+            0x5b, 0x82, 0x1d, 'M', 'O', 'U',  '_',                    // Device (MOU)
+            0x08, '_',  'H',  'I', 'D', 0x0c, 0x41, 0xd0, 0x0f, 0x13, // _HID PNP0F13
+            0x08, '_',  'C',  'R', 'S', 0x11, 0x08, 0x0a, 0x05,       // _CRS, 5 bytes
+            0x22, 0x00, 0x10,                                         // IRQ 12
+            0x79, 0x00,                                               // end
+        };
+        const auto at = std::search(aml.begin(), aml.end(), mouse.begin(), mouse.end());
+        QVERIFY(at != aml.end());
+        const Bytes keyboardName{'K', 'B', 'D', '_'};
+        const auto keyboard =
+            std::search(aml.begin(), aml.end(), keyboardName.begin(), keyboardName.end());
+        QVERIFY(keyboard != aml.end());
+        // The keyboard's DeviceOp is 3 bytes before its name and 2 + 0x2d bytes long.
+        QCOMPARE(at - (keyboard - 3), long(2 + 0x2d));
+    }
+
     // The block up to the PCI host bridge, byte by byte (lengths: COM1's body 4 + 10 + 6 + 22 =
     // 42 -> PkgLength 0x2b; RTC's body 4 + 10 + 22 = 36 -> 0x25; the scope holds "\_SB_" (5),
-    // COM1 (45), RTC (39) and PCI0, whose bytes the tests below check).
+    // COM1 (45), RTC (39), the i8042's KBD and MOU and PCI0, whose bytes the tests above and
+    // below check).
     void wholeDefinitionBlockUpToPci0() {
         const Bytes aml = buildDsdtAml();
         const Bytes s5{0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
@@ -67,7 +107,7 @@ private Q_SLOTS:
             0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02,             // IO
             0x22, 0x00, 0x01,                                           // IRQ 8
             0x79, 0x00,                                                 // end
-            0x5b, 0x82,                                                 // DeviceOp (PCI0)
+            0x5b, 0x82,                                                 // DeviceOp (KBD)
         };
         QVERIFY(aml.size() > s5.size() + 3 + devices.size());
         QCOMPARE(Bytes(aml.begin(), aml.begin() + long(s5.size())), s5);
@@ -128,7 +168,7 @@ private Q_SLOTS:
             QVERIFY2(contains(descriptor), qPrintable(QString::number(window.start, 16)));
         }
         QCOMPARE(kvmscope::pc::kPciMmioWindows[0].start, uint64_t(0xc0000000));
-        QCOMPARE(kvmscope::pc::kPciMmioWindows[2].end, uint64_t(0xfec00000));
+        QCOMPARE(kvmscope::pc::kPciMmioWindows.back().end, uint64_t(0xfec00000));
     }
 
     // Device (PDRC) { Name (_HID, EisaId ("PNP0C02")) Name (_UID, One) Name (_CRS, Buffer (15)

@@ -3,7 +3,6 @@
 
 #include "DeviceTestSupport.h"
 #include "devices/Framebuffer.h"
-#include "machine/PcPlatform.h"
 
 #include <QTest>
 
@@ -47,7 +46,7 @@ class BochsDispiTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void idReadsBackTheVersionTheGuestSpeaks() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexId), BochsDispi::kId5);
         writeRegister(dispi, BochsDispi::kIndexId, 0xB0C2);
@@ -59,7 +58,7 @@ private Q_SLOTS:
     }
 
     void startsDisabledWithTheConfiguredModeInItsRegisters() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 800, 600, 16);
         QVERIFY(!framebuffer.scanout().enabled);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexXres), uint16_t(800));
@@ -76,7 +75,7 @@ private Q_SLOTS:
     }
 
     void enablingSetsTheScanoutAndClearsTheScreen() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         std::fill_n(framebuffer.memory().data(), 640 * 480 * 4 + 16, uint8_t(0xAB));
         setMode(dispi, 640, 480, 32);
@@ -93,7 +92,7 @@ private Q_SLOTS:
     }
 
     void noClearMemKeepsVideoMemory() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         framebuffer.memory()[100] = 0x5A;
         setMode(dispi, 320, 200, 24, BochsDispi::kLfbEnabled | BochsDispi::kNoClearMem);
@@ -103,7 +102,7 @@ private Q_SLOTS:
     }
 
     void modeSwitchesChangeTheScanoutGeneration() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         const uint64_t start = framebuffer.scanoutAndGeneration().second;
         setMode(dispi, 640, 480, 32);
@@ -121,7 +120,7 @@ private Q_SLOTS:
     }
 
     void resolutionAndDepthCannotChangeWhileEnabled() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         setMode(dispi, 640, 480, 32);
         writeRegister(dispi, BochsDispi::kIndexXres, 800);
@@ -133,7 +132,7 @@ private Q_SLOTS:
     }
 
     void paletteDepthsAndOversizedModesAreRefused() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         writeRegister(dispi, BochsDispi::kIndexBpp, 8);
         writeRegister(dispi, BochsDispi::kIndexBpp, 4);
@@ -143,7 +142,7 @@ private Q_SLOTS:
         QCOMPARE(refused(dispi), uint64_t(3));
 
         // A mode the video memory cannot hold leaves the display off.
-        Framebuffer small(pc::kFramebufferAddress, 1 << 20);
+        Framebuffer small(1 << 20);
         BochsDispi smallDispi(small, 1024, 768, 32);
         writeRegister(smallDispi, BochsDispi::kIndexEnable, BochsDispi::kEnabled);
         QVERIFY(!small.scanout().enabled);
@@ -152,7 +151,7 @@ private Q_SLOTS:
     }
 
     void getCapsReportsTheMaximums() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         writeRegister(dispi, BochsDispi::kIndexEnable, BochsDispi::kGetCaps);
         QCOMPARE(readRegister(dispi, BochsDispi::kIndexXres), BochsDispi::kMaxXres);
@@ -163,7 +162,7 @@ private Q_SLOTS:
     }
 
     void virtualWidthAndOffsetsPanTheScanout() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         setMode(dispi, 640, 480, 32);
         writeRegister(dispi, BochsDispi::kIndexVirtWidth, 1024);
@@ -191,7 +190,7 @@ private Q_SLOTS:
     }
 
     void byteAccessesReachTheLowByte() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         outb(dispi, kIndex, BochsDispi::kIndexXres);
         QCOMPARE(inb(dispi, kData), uint8_t(1024 & 0xFF));
@@ -200,7 +199,7 @@ private Q_SLOTS:
     }
 
     void unknownRegistersAreCounted() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         QCOMPARE(readRegister(dispi, 0x20), uint16_t(0));
         writeRegister(dispi, 0x20, 1);
@@ -209,13 +208,17 @@ private Q_SLOTS:
     }
 
     void attributesGoThroughTheGuestsPath() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         dispi.setAttr(BochsDispi::kRegistersGroup, attrId("ENABLE"),
                       AttrValue::of(BochsDispi::kEnabled));
         QVERIFY(framebuffer.scanout().enabled);
         QCOMPARE(framebuffer.getAttr(Framebuffer::kScanoutGroup, attrId("stride")).scalar,
                  uint64_t(4096));
+        // Not mapped anywhere: only the VGA function's BAR0 places it (FramebufferSlot).
+        QCOMPARE(framebuffer.getAttr(Framebuffer::kMemoryGroup, attrId("address")).scalar,
+                 ~uint64_t(0));
+        framebuffer.setGuestAddress(0xE0000000);
         QCOMPARE(framebuffer.getAttr(Framebuffer::kMemoryGroup, attrId("address")).scalar,
                  uint64_t(0xE0000000));
         QVERIFY_THROWS_EXCEPTION(
@@ -227,7 +230,7 @@ private Q_SLOTS:
     }
 
     void setModeActsAsFirmware() {
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 1024, 768, 32);
         dispi.setMode(1280, 1024, 16);
         QCOMPARE(framebuffer.scanout(), (ScanoutMode{true, 1280, 1024, 16, 2560, 0}));

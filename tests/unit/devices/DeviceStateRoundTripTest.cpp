@@ -12,7 +12,6 @@
 #include "devices/ResetControlPort.h"
 #include "devices/Uart16550.h"
 #include "devices/VgaText.h"
-#include "machine/PcPlatform.h"
 
 #include <QTest>
 #include <functional>
@@ -149,8 +148,8 @@ private Q_SLOTS:
         roundTrip(vga, vgaCopy);
         QCOMPARE(vgaCopy.state().cursorLocation, uint16_t(0x150));
 
-        Framebuffer framebuffer(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
-        Framebuffer framebufferCopy(pc::kFramebufferAddress, Framebuffer::kDefaultMemorySize);
+        Framebuffer framebuffer(Framebuffer::kDefaultMemorySize);
+        Framebuffer framebufferCopy(Framebuffer::kDefaultMemorySize);
         BochsDispi dispi(framebuffer, 640, 480, 32), dispiCopy(framebufferCopy, 640, 480, 32);
         dispi.setMode(800, 600, 16);
         roundTrip(dispi, dispiCopy);

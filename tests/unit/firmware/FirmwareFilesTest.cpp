@@ -51,7 +51,7 @@ private Q_SLOTS:
             const std::vector<uint8_t> file = buildE820File(memory);
             QCOMPARE(file.size() % kE820EntrySize, size_t(0));
             const auto entries = decodeE820(file);
-            QCOMPARE(entries.size(), memory.regions().size() + 1);
+            QCOMPARE(entries.size(), memory.regions().size() + 2);
             uint64_t total = 0;
             for (size_t i = 0; i < memory.regions().size(); ++i) {
                 QCOMPARE(entries[i].address, memory.regions()[i].guestAddress);
@@ -60,6 +60,11 @@ private Q_SLOTS:
                 total += entries[i].length;
             }
             QCOMPARE(total, ram);
+            // The ECAM window, reserved: Linux uses MMCONFIG only where firmware reserved it.
+            const E820Entry& ecam = entries[memory.regions().size()];
+            QCOMPARE(ecam.address, pc::kPciEcamAddress);
+            QCOMPARE(ecam.length, pc::kPciEcamSize);
+            QCOMPARE(ecam.type, kE820Reserved);
             // KVM's identity map and TSS pages, reserved as QEMU reports them on KVM.
             QCOMPARE(entries.back().address, pc::kKvmIdentityMapAddress);
             QCOMPARE(entries.back().address + entries.back().length,
@@ -75,6 +80,7 @@ private Q_SLOTS:
         config.maxCpus = 3;
         config.bootMenuWaitMs = 2500;
         config.optionRoms.push_back({"kvmscope.bin", {0x55, 0xaa, 1}});
+        config.pciOptionRoms.push_back({0x1234, 0x1111, {0x55, 0xaa, 1, 0}});
         const FwCfgItems items = buildFirmwareItems(memory, config);
         QCOMPARE(littleEndianValue(items.find(fwcfg::kRamSize)->data), uint64_t(512) << 20);
         QCOMPARE(littleEndianValue(items.find(fwcfg::kNbCpus)->data), uint64_t(3));
@@ -84,6 +90,11 @@ private Q_SLOTS:
         QVERIFY(items.findFile(kE820File));
         QVERIFY(items.findFile(kBootOrderFile));
         QCOMPARE(items.findFile("genroms/kvmscope.bin")->data.size(), size_t(3));
+        // The VGA BIOS under the name SeaBIOS looks up for 1234:1111 (src/optionroms.c).
+        QCOMPARE(pciOptionRomFile(0x1234, 0x1111), std::string("pci1234,1111.rom"));
+        QCOMPARE(pciOptionRomFile(0x1af4, 0xABCD), std::string("pci1af4,abcd.rom"));
+        QVERIFY(items.findFile("pci1234,1111.rom"));
+        QCOMPARE(items.findFile("pci1234,1111.rom")->data.size(), size_t(4));
         for (const std::string_view name : {kAcpiTablesFile, kAcpiRsdpFile, kTableLoaderFile,
                                             kSmbiosAnchorFile, kSmbiosTablesFile})
             QVERIFY2(items.findFile(name), std::string(name).c_str());

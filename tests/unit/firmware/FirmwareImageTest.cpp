@@ -5,6 +5,7 @@
 #include "firmware/Firmware.h"
 #include "machine/MachineConfig.h"
 
+#include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
 #include <fstream>
@@ -35,11 +36,61 @@ std::string errorOf(const FirmwareConfig& config) {
     return {};
 }
 
+std::string vgaBiosErrorOf(const std::string& path) {
+    try {
+        (void)readVgaBios(path);
+    } catch (const LoadError& error) {
+        return error.what();
+    }
+    return {};
+}
+
 } // namespace
 
 class FirmwareImageTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // The VGA BIOS: Debian's vgabios-stdvga.bin is an option ROM (0x55 0xAA, its length in
+    // 512-byte units in byte 2) that the file holds whole.
+    void debiansVgaBiosIsAnOptionRom() {
+        if (!QFile::exists(QString::fromLatin1(kDefaultVgaBiosPath)))
+            QSKIP("no /usr/share/seabios/vgabios-stdvga.bin (Debian's package seabios)");
+        const std::vector<uint8_t> rom = readVgaBios();
+        QCOMPARE(rom[0], uint8_t(0x55));
+        QCOMPARE(rom[1], uint8_t(0xaa));
+        QVERIFY(size_t(rom[2]) * kOptionRomUnit <= rom.size());
+        QVERIFY(rom.size() <= kMaxOptionRomSize);
+    }
+
+    void aMissingOrBrokenVgaBiosNamesTheFileAndThePackage() {
+        std::string message = vgaBiosErrorOf("/nonexistent/vgabios-stdvga.bin");
+        QVERIFY2(message.find("/nonexistent/vgabios-stdvga.bin") != std::string::npos,
+                 message.c_str());
+        QVERIFY2(message.find("seabios") != std::string::npos, message.c_str());
+        QTemporaryDir dir;
+        const std::string notARom = writeFile(dir, "vgabios.bin", 4096); // starts with zeros
+        message = vgaBiosErrorOf(notARom);
+        QVERIFY2(message.find("not an option ROM") != std::string::npos, message.c_str());
+        QVERIFY2(message.find("seabios") != std::string::npos, message.c_str());
+    }
+
+    // Only a machine with both the firmware and a framebuffer (so a VGA function) needs it; the
+    // check runs with the other input files, before /dev/kvm. Whether the default file exists
+    // decides which way this goes on the host, so both are checked against it.
+    void theMachineNeedsTheVgaBiosOnlyWithFirmwareAndAFramebuffer() {
+        if (!QFile::exists(QString::fromLatin1(kDefaultBiosPath)))
+            QSKIP("no /usr/share/seabios/bios-256k.bin (Debian's package seabios)");
+        MachineConfig machine;
+        machine.firmware.kind = FirmwareKind::Bios;
+        machine.framebuffer.enabled = true;
+        if (QFile::exists(QString::fromLatin1(kDefaultVgaBiosPath)))
+            machine.checkInputFiles();
+        else
+            QVERIFY_THROWS_EXCEPTION(InputError, machine.checkInputFiles());
+        machine.framebuffer.enabled = false;
+        machine.checkInputFiles();
+    }
+
     void aMissingFileNamesItAndThePackage() {
         FirmwareConfig config{FirmwareKind::Bios, "/nonexistent/bios-256k.bin"};
         const std::string message = errorOf(config);

@@ -90,15 +90,14 @@ private Q_SLOTS:
             }
             QCOMPARE(row.acpiHid.empty(), row.acpiName.empty());
         }
-        QVERIFY(pc::kFramebufferAddress >= pc::kMmioHoleStart);
-        QVERIFY(pc::kFramebufferAddress + pc::kFramebufferSize <= pc::kIoApicAddress);
         QVERIFY(pc::kKvmIdentityMapAddress > pc::kLocalApicAddress);
         QVERIFY(pc::kKvmTssAddress + pc::kKvmTssSize <= pc::kMmioHoleEnd);
     }
 
     // The PCI addresses (docs/devices.md, "PCI"): the ECAM window in the hole, aligned to its
-    // size, clear of the framebuffer, the APICs, KVM's pages and the BIOS at the top; the BAR
-    // windows apart from all of them and from each other; the PIRQ GSIs on the I/O APIC.
+    // size, clear of the APICs, KVM's pages and the BIOS at the top; the BAR windows apart from
+    // all of them and from each other, and holding the VGA BARs a direct boot starts with; the
+    // PIRQ GSIs on the I/O APIC.
     void pciAddressesAvoidEverythingFixed() {
         auto apart = [](uint64_t start, uint64_t end, uint64_t otherStart, uint64_t otherEnd) {
             return end <= otherStart || otherEnd <= start;
@@ -106,8 +105,6 @@ private Q_SLOTS:
         const uint64_t ecamEnd = pc::kPciEcamAddress + pc::kPciEcamSize;
         QVERIFY(pc::kPciEcamAddress >= pc::kMmioHoleStart && ecamEnd <= pc::kIoApicAddress);
         QCOMPARE(pc::kPciEcamAddress % pc::kPciEcamSize, uint64_t(0));
-        QVERIFY(apart(pc::kPciEcamAddress, ecamEnd, pc::kFramebufferAddress,
-                      pc::kFramebufferAddress + pc::kFramebufferSize));
         constexpr uint64_t kBiosRom = 0xfffc'0000;
         for (uint64_t fixed : {pc::kIoApicAddress, pc::kLocalApicAddress,
                                pc::kKvmIdentityMapAddress, pc::kKvmTssAddress, kBiosRom})
@@ -116,11 +113,17 @@ private Q_SLOTS:
         for (const pc::AddressWindow& window : pc::kPciMmioWindows) {
             QVERIFY(window.start >= previousEnd && window.start < window.end);
             QVERIFY(apart(window.start, window.end, pc::kPciEcamAddress, ecamEnd));
-            QVERIFY(apart(window.start, window.end, pc::kFramebufferAddress,
-                          pc::kFramebufferAddress + pc::kFramebufferSize));
             QVERIFY(window.end <= pc::kIoApicAddress);
             previousEnd = window.end;
         }
+        // BAR0 (the framebuffer) and BAR2 of the VGA function, aligned to their sizes, apart.
+        const pc::AddressWindow& first = pc::kPciMmioWindows.front();
+        QCOMPARE(pc::kVgaFramebufferInitialAddress % pc::kFramebufferSize, uint64_t(0));
+        QVERIFY(pc::kVgaFramebufferInitialAddress >= first.start);
+        QVERIFY(pc::kVgaMmioInitialAddress >=
+                pc::kVgaFramebufferInitialAddress + pc::kFramebufferSize);
+        QVERIFY(pc::kVgaMmioInitialAddress + 4096 <= first.end);
+        QCOMPARE(pc::kVgaMmioInitialAddress % 4096, uint64_t(0));
         // The I/O windows leave out the configuration ports 0xCF8-0xCFF, which PCI0 decodes.
         for (const pc::AddressWindow& window : pc::kPciIoWindows)
             QVERIFY(apart(window.start, window.end, pc::kPciConfigAddress.port,

@@ -23,6 +23,7 @@
 // its own) there.
 #include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
+#include "pci/PciCapabilities.h"
 #include "pci/PciConfigSpace.h"
 
 #include <array>
@@ -114,6 +115,18 @@ protected:
     // After a configuration write (guest or attribute) that touched [offset, offset + size),
     // with the lock held: a device class applies its registers' side effects here.
     virtual void afterConfigWrite(unsigned offset, unsigned size);
+    // Before a guest's configuration read of [offset, offset + size), with the lock held: for a
+    // register whose value comes from elsewhere (a window onto a BAR).
+    virtual void beforeConfigRead(unsigned offset, unsigned size);
+    // BAR `index` is now decoded at `base` (nullopt: no longer decoded), with the lock held:
+    // for a device whose kernel-side shortcuts (ioeventfds) follow its BAR.
+    virtual void afterBarMove(unsigned index, std::optional<uint64_t> base);
+    // Appends a capability to the list (6.7; PciCapabilities.h); in the constructor only.
+    unsigned addCapability(uint8_t id, std::span<const uint8_t> body,
+                           std::span<const uint8_t> writable = {});
+    const PciCapabilityList& capabilities() const { return capabilities_; }
+    // setIntx with the lock already held (from a BAR access or a hook).
+    void setIntxLocked(bool asserted);
     // The device class's own registers, in groups from kFirstDeviceGroup; with the lock held.
     virtual void describeDeviceState(StateVisitor& state);
 
@@ -159,6 +172,7 @@ private:
     std::string name_;
     mutable std::mutex mutex_;
     PciConfigSpace config_;
+    PciCapabilityList capabilities_{config_};
     std::array<Bar, kBarCount> bars_;
     PciBusLink* bus_ = nullptr;
     uint8_t devfn_ = 0;

@@ -152,6 +152,7 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 
     createDisplayDevices();
     createPciDevices();
+    createVirtioDevices();
     createFirmwareDevices();
 
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));

@@ -107,6 +107,8 @@ private:
     void createDisplayDevices();
     // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
     void createPciDevices();
+    // --disk with the virtio interface: a virtio-blk function per disk (MachineVirtio.cpp).
+    void createVirtioDevices();
     // --firmware bios: the image's read-only memslot below 4 GiB (firmware/Firmware.h).
     void createFirmwareMemory();
     // fw_cfg (port 0x510) and the firmware's debug console (port 0x402).
@@ -125,6 +127,12 @@ private:
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
     std::vector<std::unique_ptr<IrqLine>> irqLines_;
+    // The virtio devices' I/O thread and KVM wiring (MachineVirtio.cpp); outlives devices_.
+    struct Virtio;
+    struct VirtioDeleter {
+        void operator()(Virtio* virtio) const;
+    };
+    std::unique_ptr<Virtio, VirtioDeleter> virtio_;
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.

@@ -3,5 +3,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/BusDevice.h machine/AddressBus.h machine/AddressBus.cpp
     machine/MachineConfig.h machine/MachineConfig.cpp machine/MachineStop.h machine/MachineStop.cpp
     machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h
-    machine/Machine.h machine/Machine.cpp machine/MachineHost.h machine/MachineHost.cpp
+    machine/KvmMsiRouter.h machine/KvmMsiRouter.cpp
+    machine/Machine.h machine/Machine.cpp machine/MachineVirtio.cpp
+    machine/MachineHost.h machine/MachineHost.cpp
 )

@@ -127,12 +127,6 @@ private:
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
     std::vector<std::unique_ptr<IrqLine>> irqLines_;
-    // The virtio devices' I/O thread and KVM wiring (MachineVirtio.cpp); outlives devices_.
-    struct Virtio;
-    struct VirtioDeleter {
-        void operator()(Virtio* virtio) const;
-    };
-    std::unique_ptr<Virtio, VirtioDeleter> virtio_;
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.
@@ -144,6 +138,14 @@ private:
     VgaText* vgaText_ = nullptr;
     std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;
     pci::PciBus* pciBus_ = nullptr; // in devices_
+    // The virtio devices' I/O thread and KVM wiring (MachineVirtio.cpp). Declared after the PCI
+    // bus and router so that it goes first: it disconnects the virtio functions (in devices_)
+    // and stops the thread, so no request completes into a bus that is gone.
+    struct Virtio;
+    struct VirtioDeleter {
+        void operator()(Virtio* virtio) const;
+    };
+    std::unique_ptr<Virtio, VirtioDeleter> virtio_;
     std::unique_ptr<display::DisplaySource> display_;
     firmware::FwCfg* fwCfg_ = nullptr;                       // in devices_
     std::unique_ptr<firmware::FirmwareImage> firmwareImage_; // --firmware bios; memslot's memory

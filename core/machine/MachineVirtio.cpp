@@ -52,10 +52,17 @@ private:
 
 struct Machine::Virtio {
     std::unique_ptr<IoThread> ioThread;
-    std::unique_ptr<KvmDoorbells> doorbells;        // null without KVM_CAP_IOEVENTFD
-    std::unique_ptr<GsiRoutingTable> routes;        // null without irqfd routing
-    bool signalMsi = false;                         // KVM_SIGNAL_MSI instead
-    std::vector<std::unique_ptr<KvmMsiRouter>> msi; // one per function
+    std::unique_ptr<KvmDoorbells> doorbells;            // null without KVM_CAP_IOEVENTFD
+    std::unique_ptr<GsiRoutingTable> routes;            // null without irqfd routing
+    bool signalMsi = false;                             // KVM_SIGNAL_MSI instead
+    std::vector<std::unique_ptr<KvmMsiRouter>> msi;     // one per function
+    std::vector<virtio::VirtioPciTransport*> functions; // in Machine::devices_, which outlives this
+
+    ~Virtio() {
+        // The functions outlive the thread and the routers: they let go of both first.
+        for (virtio::VirtioPciTransport* function : functions)
+            function->disconnect();
+    }
 };
 
 void Machine::VirtioDeleter::operator()(Virtio* virtio) const {
@@ -103,6 +110,7 @@ void Machine::createVirtioDevices() {
         auto function =
             std::make_unique<virtio::VirtioPciTransport>(std::move(block), *memory_, wiring);
         pciBus_->add(pc::kPciFirstVirtioSlot + static_cast<unsigned>(index), 0, *function);
+        virtio_->functions.push_back(function.get());
         logger->info("{}: {} ({} sectors{})", function->name(), disk.path, sectors,
                      disk.readOnly ? ", read-only" : "");
         devices_.push_back(std::move(function));

@@ -12,6 +12,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
+#include <utility>
 
 namespace kvmscope::virtio {
 namespace {
@@ -152,13 +153,31 @@ VirtioPciTransport::VirtioPciTransport(std::unique_ptr<VirtioDevice> device, Gue
 }
 
 VirtioPciTransport::~VirtioPciTransport() {
-    if (wiring_.ioThread)
+    disconnect();
+}
+
+void VirtioPciTransport::disconnect() {
+    IoThread* ioThread = nullptr;
+    {
+        std::lock_guard lock(stateMutex());
+        ioThread = std::exchange(wiring_.ioThread, nullptr);
+    }
+    // Without the lock: unwatch waits for a handler that may be taking it.
+    if (ioThread)
         for (const auto& queue : queues_)
-            wiring_.ioThread->unwatch(queue->doorbell.fd());
+            ioThread->unwatch(queue->doorbell.fd());
     std::lock_guard lock(stateMutex());
+    if (wiring_.doorbells)
+        for (const auto& queue : queues_)
+            if (queue->doorbellAt)
+                wiring_.doorbells->detach(*queue->doorbellAt, kDoorbellWriteSize,
+                                          queue->doorbell.fd());
     for (const auto& queue : queues_)
-        if (queue->doorbellAt && wiring_.doorbells)
-            wiring_.doorbells->detach(*queue->doorbellAt, kDoorbellWriteSize, queue->doorbell.fd());
+        queue->doorbellAt.reset();
+    wiring_.doorbells = nullptr;
+    wiring_.msi = nullptr;
+    // Served no more: without the I/O thread a doorbell would be served on the vcpu's thread.
+    disconnected_ = true;
 }
 
 uint8_t VirtioPciTransport::deviceStatus() const {
@@ -256,12 +275,11 @@ std::vector<unsigned> VirtioPciTransport::writeRegisters(uint64_t offset,
         }
     } else if (msix_ && offset >= kMsixTableOffset && end <= kMsixTableOffset + kMsixAreaSize) {
         if (const auto vector = msix_->writeTable(offset - kMsixTableOffset, data)) {
-            wiring_.msi->route(*vector, msix_->message(*vector));
+            if (wiring_.msi)
+                wiring_.msi->route(*vector, msix_->message(*vector));
             // 6.8.3.4: a vector unmasked with its pending bit set sends its message now.
-            for (const unsigned deliverable : msix_->takeDeliverable()) {
-                ++interrupts_;
-                wiring_.msi->send(deliverable, msix_->message(deliverable));
-            }
+            for (const unsigned deliverable : msix_->takeDeliverable())
+                sendMsi(deliverable);
         }
     } else {
         ++ignoredWrites_; // the ISR status and the PBA are read-only, the rest is empty
@@ -536,7 +554,7 @@ bool VirtioPciTransport::servable(const Queue& queue) const {
     // 3.1.1: no buffers are used before DRIVER_OK; 6.2.2: without bus mastering the function
     // may not reach memory.
     return queue.enabled && queue.ring && (status_ & kStatusDriverOk) &&
-           !(status_ & (kStatusNeedsReset | kStatusFailed)) && !resetPending_ &&
+           !(status_ & (kStatusNeedsReset | kStatusFailed)) && !resetPending_ && !disconnected_ &&
            (config().get16(pci::kCommand) & pci::kCommandBusMaster);
 }
 
@@ -615,10 +633,8 @@ void VirtioPciTransport::signalVector(uint16_t vector, uint8_t isrBit) {
         // 4.1.5.1.3: with MSI-X, NO_VECTOR means no interrupt at all.
         if (vector == kNoVector)
             return;
-        if (const auto message = msix_->signal(vector)) {
-            ++interrupts_;
-            wiring_.msi->send(vector, *message);
-        }
+        if (msix_->signal(vector))
+            sendMsi(vector);
         return;
     }
     // 4.1.4.5: without MSI-X, the ISR status says why and INTx# is asserted until it is read.
@@ -636,13 +652,19 @@ void VirtioPciTransport::updateMsixControl() {
         // 6.8.3.3 (PCI 3.0): while MSI-X is enabled the function does not use INTx#; and the
         // kernel's routes take the table as it is now.
         setIntxLocked(false);
-        for (unsigned vector = 0; vector < msix_->vectors(); ++vector)
-            wiring_.msi->route(vector, msix_->message(vector));
+        if (wiring_.msi)
+            for (unsigned vector = 0; vector < msix_->vectors(); ++vector)
+                wiring_.msi->route(vector, msix_->message(vector));
     }
-    for (const unsigned vector : msix_->takeDeliverable()) {
-        ++interrupts_;
-        wiring_.msi->send(vector, msix_->message(vector));
-    }
+    for (const unsigned vector : msix_->takeDeliverable())
+        sendMsi(vector);
+}
+
+void VirtioPciTransport::sendMsi(unsigned vector) {
+    if (!wiring_.msi)
+        return;
+    ++interrupts_;
+    wiring_.msi->send(vector, msix_->message(vector));
 }
 
 // ---- configuration space and BAR placement --------------------------------------------------

@@ -105,6 +105,10 @@ public:
     ~VirtioPciTransport() override;
 
     VirtioDevice& device() { return *device_; }
+    // Lets go of the wiring before it goes: stops watching the doorbells on the I/O thread
+    // (waiting for a request it is serving), detaches them from the kernel, and sends no more
+    // MSI-X messages. The device keeps answering its registers; queues are served no more.
+    void disconnect();
     // The queue's doorbell rang: serves every chain the driver has made available on it. From
     // the I/O thread; tests call it directly. Does nothing for a queue that cannot be served now
     // (not enabled, no DRIVER_OK, DEVICE_NEEDS_RESET, bus mastering off).
@@ -153,6 +157,8 @@ private:
     void requestReset();
     void reset();
     void needsReset(const std::string& reason);
+    // Sends `vector`'s message, unless disconnected.
+    void sendMsi(unsigned vector);
     // Interrupts (4.1.4.5): a queue's, and the configuration-change one.
     void signalQueue(unsigned index);
     void signalConfigChange();
@@ -191,6 +197,7 @@ private:
     uint16_t queueSelect_ = 0;
     uint8_t isr_ = 0;
     bool resetPending_ = false; // the driver wrote 0 while a request was in flight
+    bool disconnected_ = false; // disconnect() ran: no more serving
 
     // Statistics.
     uint64_t notifications_ = 0; // doorbells that reached the transport

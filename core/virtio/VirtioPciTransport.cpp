@@ -21,8 +21,6 @@ namespace {
 constexpr uint64_t kLoggedGuestErrors = 8;
 
 // Device status bits (2.1).
-constexpr uint8_t kStatusAcknowledge = VIRTIO_CONFIG_S_ACKNOWLEDGE;
-constexpr uint8_t kStatusDriver = VIRTIO_CONFIG_S_DRIVER;
 constexpr uint8_t kStatusDriverOk = VIRTIO_CONFIG_S_DRIVER_OK;
 constexpr uint8_t kStatusFeaturesOk = VIRTIO_CONFIG_S_FEATURES_OK;
 constexpr uint8_t kStatusNeedsReset = VIRTIO_CONFIG_S_NEEDS_RESET;

@@ -87,10 +87,12 @@ VirtioPciTransport::VirtioPciTransport(std::unique_ptr<VirtioDevice> device, Gue
                       static_cast<uint16_t>(kModernDeviceIdBase + device->deviceId()), 1}),
       device_(std::move(device)), memory_(memory), wiring_(wiring) {
     const unsigned queueCount = device_->queueCount();
-    if (queueCount == 0 || queueCount * kNotifyOffMultiplier > kMsixTableOffset - kNotifyOffset)
-        throw Error(fmt::format("{}: {} queues (1 to {} fit the notify area)", device_->name(),
-                                queueCount,
-                                (kMsixTableOffset - kNotifyOffset) / kNotifyOffMultiplier));
+    // The notify area holds a doorbell per queue, and each queue has an attribute group below
+    // the device's.
+    if (queueCount == 0 || queueCount * kNotifyOffMultiplier > kMsixTableOffset - kNotifyOffset ||
+        kFirstQueueGroup + queueCount > kFirstVirtioDeviceGroup)
+        throw Error(fmt::format("{}: {} queues, 1 to {} allowed", device_->name(), queueCount,
+                                kFirstVirtioDeviceGroup - kFirstQueueGroup));
     if (device_->configSize() > kDeviceConfigMaxSize)
         throw Error(fmt::format("{}: {} bytes of configuration, at most {}", device_->name(),
                                 device_->configSize(), kDeviceConfigMaxSize));

@@ -14,12 +14,15 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fcntl.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -61,11 +64,50 @@ struct RecordingDoorbells final : virtio::DoorbellWiring {
     std::vector<uint64_t> detached;
 };
 
+// A device whose requests wait until the test lets them finish: a request in flight.
+class GatedDevice final : public virtio::VirtioDevice {
+public:
+    std::string name() const override { return "gated"; }
+    uint16_t deviceId() const override { return 2; }
+    uint32_t pciClassCode() const override { return 0xff'00'00; }
+    uint64_t features() const override { return 0; }
+    unsigned queueCount() const override { return 1; }
+    uint16_t maxQueueSize() const override { return 16; }
+    uint32_t configSize() const override { return 0; }
+    void readConfig(uint32_t, std::span<uint8_t>) override {}
+    uint32_t serve(unsigned, const virtio::Chain&) override {
+        std::unique_lock lock(mutex);
+        serving = true;
+        changed.notify_all();
+        changed.wait(lock, [this] { return released; });
+        return 0;
+    }
+    void reset() override { ++resets; }
+    void describe(StateVisitor&, uint32_t) override {}
+
+    void waitUntilServing() {
+        std::unique_lock lock(mutex);
+        changed.wait_for(lock, std::chrono::seconds(10), [this] { return serving; });
+    }
+    void release() {
+        std::lock_guard lock(mutex);
+        released = true;
+        changed.notify_all();
+    }
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool serving = false;
+    bool released = false;
+    std::atomic<int> resets{0};
+};
+
 struct Options {
     bool readOnly = false;
     bool msi = false;
     bool doorbells = false;
     IoThread* ioThread = nullptr;
+    GatedDevice* gated = nullptr; // owned by the transport: instead of virtio-blk
 };
 
 struct Fixture {
@@ -90,8 +132,12 @@ struct Fixture {
         storage::DiskSpec spec;
         spec.path = path;
         spec.readOnly = options.readOnly;
-        auto block = std::make_unique<virtio::VirtioBlockDevice>(
-            memory, std::make_unique<storage::DiskImage>(spec));
+        std::unique_ptr<virtio::VirtioDevice> block;
+        if (options.gated)
+            block.reset(options.gated);
+        else
+            block = std::make_unique<virtio::VirtioBlockDevice>(
+                memory, std::make_unique<storage::DiskImage>(spec));
         VirtioPciTransport::Wiring wiring;
         wiring.ioThread = options.ioThread;
         wiring.msi = options.msi ? &msi : nullptr;
@@ -595,6 +641,36 @@ private Q_SLOTS:
         QCOMPARE(f.driver.usedIndex(), uint16_t{1});
         QCOMPARE(f.memory.readValue<uint8_t>(kData), uint8_t{9});
         f.transport.reset(); // unwatches before the thread goes
+    }
+
+    // 4.1.4.3.2: a reset with a request in flight completes when the request does; until
+    // then device_status reads as before, so the driver that waits for 0 never races the queue.
+    void aResetWaitsForTheRequestInFlight() {
+        IoThread thread("virtio-test");
+        auto* gated = new GatedDevice;
+        Fixture f({.ioThread = &thread, .gated = gated});
+        // Whatever fails below, the request ends before the transport goes.
+        struct ReleaseAtEnd {
+            GatedDevice* device;
+            ~ReleaseAtEnd() { device->release(); }
+        } releaseAtEnd{gated};
+        f.start();
+        const int resetsBefore = gated->resets.load();
+        f.driver.offer(0, {{kHeader, 16, false}});
+        f.notify();
+        gated->waitUntilServing();
+        f.setStatus(0);
+        QCOMPARE(f.status(), uint8_t{kDriverReady | VIRTIO_CONFIG_S_DRIVER_OK});
+        f.setStatus(kDriverReady | VIRTIO_CONFIG_S_DRIVER_OK); // ignored while it waits
+        QCOMPARE(gated->resets.load(), resetsBefore);
+        gated->release();
+        for (int i = 0; i < 500 && f.status() != 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        QCOMPARE(f.status(), uint8_t{0});
+        QCOMPARE(gated->resets.load(), resetsBefore + 1);
+        QCOMPARE(f.driver.usedIndex(), uint16_t{1}); // the request was returned first
+        f.setCommon(VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+        QCOMPARE(f.common(VIRTIO_PCI_COMMON_Q_ENABLE, 2), uint64_t{0});
     }
 
     // 4.1.4.9: the configuration-space window reaches the BAR's registers.

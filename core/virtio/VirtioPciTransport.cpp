@@ -59,20 +59,25 @@ uint64_t get(std::span<const uint8_t> bytes, uint32_t offset, uint32_t size) {
     return value;
 }
 
+// A capability's ID and next pointer, which PciCapabilityList writes (PCI 3.0, 6.7).
+constexpr unsigned kCapabilityHeader = 2;
+// INTA#, the pin a single-function device uses (PCI 3.0, 6.2.4).
+constexpr uint8_t kInterruptPinIntA = 1;
+
 // The body of a struct virtio_pci_cap after its ID and next pointer (4.1.4): cap_len, cfg_type,
 // bar, id, two bytes of padding, offset and length; `extra` follows (notify_off_multiplier or
 // pci_cfg_data).
 std::vector<uint8_t> vendorCapabilityBody(uint8_t type, uint8_t bar, uint32_t offset,
                                           uint32_t length, uint32_t extra, bool hasExtra) {
     const uint8_t capLength = hasExtra ? sizeof(virtio_pci_notify_cap) : sizeof(virtio_pci_cap);
-    std::vector<uint8_t> body(capLength - 2u, 0);
-    body[0] = capLength;
-    body[1] = type;
-    body[2] = bar;
-    put(body, 6, offset, 4);
-    put(body, 10, length, 4);
+    std::vector<uint8_t> body(capLength - kCapabilityHeader, 0);
+    body[VIRTIO_PCI_CAP_LEN - kCapabilityHeader] = capLength;
+    body[VIRTIO_PCI_CAP_CFG_TYPE - kCapabilityHeader] = type;
+    body[VIRTIO_PCI_CAP_BAR - kCapabilityHeader] = bar;
+    put(body, VIRTIO_PCI_CAP_OFFSET - kCapabilityHeader, offset, 4);
+    put(body, VIRTIO_PCI_CAP_LENGTH - kCapabilityHeader, length, 4);
     if (hasExtra)
-        put(body, 14, extra, 4);
+        put(body, sizeof(virtio_pci_cap) - kCapabilityHeader, extra, 4);
     return body;
 }
 
@@ -84,7 +89,8 @@ VirtioPciTransport::VirtioPciTransport(std::unique_ptr<VirtioDevice> device, Gue
                   pci::PciIdentity{
                       kVendorId, static_cast<uint16_t>(kModernDeviceIdBase + device->deviceId()),
                       device->pciClassCode(), kRevision, pci::kHeaderTypeNormal, kVendorId,
-                      static_cast<uint16_t>(kModernDeviceIdBase + device->deviceId()), 1}),
+                      static_cast<uint16_t>(kModernDeviceIdBase + device->deviceId()),
+                      kInterruptPinIntA}),
       device_(std::move(device)), memory_(memory), wiring_(wiring) {
     const unsigned queueCount = device_->queueCount();
     // The notify area holds a doorbell per queue, and each queue has an attribute group below
@@ -118,9 +124,10 @@ VirtioPciTransport::VirtioPciTransport(std::unique_ptr<VirtioDevice> device, Gue
     if (device_->configSize() > 0)
         addVendor(VIRTIO_PCI_CAP_DEVICE_CFG, kDeviceConfigOffset, device_->configSize());
     // 4.1.4.9: bar, offset, length and pci_cfg_data are the driver's to write.
-    std::vector<uint8_t> windowWritable(sizeof(virtio_pci_cfg_cap) - 2u, 0);
-    windowWritable[2] = 0xff; // bar
-    std::fill(windowWritable.begin() + 6, windowWritable.end(), uint8_t{0xff});
+    std::vector<uint8_t> windowWritable(sizeof(virtio_pci_cfg_cap) - kCapabilityHeader, 0);
+    windowWritable[VIRTIO_PCI_CAP_BAR - kCapabilityHeader] = 0xff;
+    std::fill(windowWritable.begin() + (VIRTIO_PCI_CAP_OFFSET - kCapabilityHeader),
+              windowWritable.end(), uint8_t{0xff});
     windowCapability_ = addCapability(
         pci::kCapabilityIdVendorSpecific,
         vendorCapabilityBody(VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, 0, true), windowWritable);
@@ -133,12 +140,16 @@ VirtioPciTransport::VirtioPciTransport(std::unique_ptr<VirtioDevice> device, Gue
             throw Error(fmt::format("{}: {} MSI-X vectors wanted, {} available", device_->name(),
                                     vectors, wiring_.msi->vectors()));
         msix_ = std::make_unique<pci::MsixTable>(vectors);
-        std::vector<uint8_t> body(10, 0);
-        put(body, 0, vectors - 1, 2); // Message Control: Table Size is N - 1
-        put(body, 2, kMsixTableOffset | kBar, 4);
-        put(body, 6, kMsixPbaOffset | kBar, 4);
-        std::vector<uint8_t> writable(10, 0);
-        writable[1] = (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8;
+        constexpr unsigned kMsixCapabilitySize = PCI_MSIX_PBA + 4;
+        std::vector<uint8_t> body(kMsixCapabilitySize - kCapabilityHeader, 0);
+        // Message Control's Table Size is N - 1; table and PBA give their offset and BAR.
+        put(body, PCI_MSIX_FLAGS - kCapabilityHeader, vectors - 1, 2);
+        put(body, PCI_MSIX_TABLE - kCapabilityHeader, kMsixTableOffset | kBar, 4);
+        put(body, PCI_MSIX_PBA - kCapabilityHeader, kMsixPbaOffset | kBar, 4);
+        // Only MSI-X Enable and Function Mask are software's (6.8.2.3).
+        std::vector<uint8_t> writable(body.size(), 0);
+        put(writable, PCI_MSIX_FLAGS - kCapabilityHeader,
+            PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
         msixCapability_ = addCapability(pci::kCapabilityIdMsix, body, writable);
     }
 

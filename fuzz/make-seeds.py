@@ -565,6 +565,40 @@ def virtio_seeds():
     write("fuzz_virtio_block", "split-header", virtio_block_seed([split], flags=3))
 
 
+def virtio_pci_seed(flags, operations):
+    """fuzz_virtio_pci: the flags byte, then the operations (see the target's header)."""
+    return bytes([flags]) + b"".join(operations)
+
+
+def virtio_pci_seeds():
+    bar = lambda offset, value, size_selector: struct.pack("<BHBQ", 2, offset, size_selector, value)
+    config = lambda offset, value, size_selector: struct.pack("<BBBI", 0, offset, size_selector, value)
+    ram = lambda address, data: struct.pack("<BIB", 4, address, len(data)) + data
+    status = lambda value: bar(0x14, value, 0)
+    # A driver's bring-up (VIRTIO 1.2, 3.1.1), queue 0 of 8 entries at 0x10000, one read request.
+    bring_up = [
+        status(0), status(1), status(3),
+        bar(0x08, 1, 2), bar(0x0C, 1, 2),          # driver_feature, bits 32-63: VERSION_1
+        status(11),
+        bar(0x16, 0, 1), bar(0x18, 8, 1),          # queue_select 0, queue_size 8
+        bar(0x20, 0x10000, 3), bar(0x28, 0x10080, 3), bar(0x30, 0x10100, 3),
+        bar(0x1C, 1, 1),                           # queue_enable
+        status(15),
+    ]
+    request = [
+        ram(0x18000, struct.pack("<IIQ", 0, 0, 3)),
+        ram(0x10000, struct.pack("<QIHHQIHHQIHH", 0x18000, 16, 1, 1, 0x19000, 512, 3, 2,
+                                 0x1F000, 1, 2, 0)),
+        ram(0x10080, struct.pack("<HHH", 0, 1, 0)),
+        bar(0x2000, 0, 1), struct.pack("<BB", 5, 0),
+    ]
+    msix = [config(0x9A, 0x8000, 1), bar(0x3000, 0xFEE00000, 2), bar(0x300C, 0, 2),
+            bar(0x1A, 0, 1)]
+    write("fuzz_virtio_pci", "bring-up-read", virtio_pci_seed(0, bring_up + request))
+    write("fuzz_virtio_pci", "msix-read-only", virtio_pci_seed(3, bring_up + msix + request))
+    write("fuzz_virtio_pci", "reset", virtio_pci_seed(1, bring_up + [status(0)] + request))
+
+
 # --- snapshots ------------------------------------------------------------------------------
 
 def snapshot_file(sections):
@@ -719,6 +753,7 @@ if __name__ == "__main__":
     table_seeds()
     device_seeds()
     virtio_seeds()
+    virtio_pci_seeds()
     snapshot_seeds()
     pci_seeds()
     ide_seeds()

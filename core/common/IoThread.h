@@ -2,7 +2,7 @@
 // A thread that waits on file descriptors and runs a handler for each one that becomes readable:
 // where a device does its slow work (disk I/O) off the vcpu threads. A virtio device's queue
 // notifications arrive as KVM_IOEVENTFD eventfds, so the vcpu that wrote the notify register goes
-// on at once and the request is served here (docs/design.md, "virtio").
+// on at once and the request is served here (docs/design.md, "Threads").
 //
 // Handlers run one at a time on the thread, in no promised order; `unwatch` returns only once the
 // fd's handler is not running and will not run again, so a device can unwatch and then die.

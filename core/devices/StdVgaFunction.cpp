@@ -54,7 +54,7 @@ void StdVgaFunction::assignAsFirmwareWould(uint64_t framebufferAddress, uint64_t
     configWrite(pci::kCommand, pci::kCommandIoSpace | pci::kCommandMemorySpace, 2);
 }
 
-void StdVgaFunction::barPlaced(unsigned index, std::optional<uint64_t> base) {
+void StdVgaFunction::afterBarMove(unsigned index, std::optional<uint64_t> base) {
     if (index == kFramebufferBar)
         slot_.place(base);
 }

@@ -29,7 +29,7 @@
 // adapter at all, only the VGA text ports, and its firmware finds no VGA.
 //
 // Locking: the configuration space is the base class's; BAR2's accesses take the dispi's and the
-// I/O devices' own locks, never the function's; barPlaced runs with the function's lock held and
+// I/O devices' own locks, never the function's; afterBarMove runs with the function's lock held and
 // takes the framebuffer slot's (lock order in machine/FramebufferSlot.h).
 #include "pci/PciFunction.h"
 
@@ -85,7 +85,7 @@ public:
 protected:
     void barRead(unsigned index, uint64_t offset, std::span<uint8_t> data) override;
     void barWrite(unsigned index, uint64_t offset, std::span<const uint8_t> data) override;
-    void barPlaced(unsigned index, std::optional<uint64_t> base) override;
+    void afterBarMove(unsigned index, std::optional<uint64_t> base) override;
     void describeDeviceState(StateVisitor& state) override;
 
 private:

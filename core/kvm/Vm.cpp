@@ -4,7 +4,10 @@
 #include "kvm/Ioctl.h"
 #include "kvm/Vcpu.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <string>
+#include <vector>
 
 namespace kvmscope::kvm {
 
@@ -93,6 +96,97 @@ kvm_clock_data Vm::getClock() const {
     kvm_clock_data clock{};
     KVM_IOCTL(fd_.get(), KVM_GET_CLOCK, &clock);
     return clock;
+}
+
+namespace {
+
+kvm_ioeventfd ioEventRequest(const Vm::IoEvent& event) {
+    kvm_ioeventfd request{};
+    request.addr = event.address;
+    request.len = event.length;
+    request.fd = event.eventFd;
+    if (event.space == Vm::IoEventSpace::Pio)
+        request.flags |= KVM_IOEVENTFD_FLAG_PIO;
+    if (event.dataMatch) {
+        request.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+        request.datamatch = *event.dataMatch;
+    }
+    return request;
+}
+
+std::string describe(const Vm::IoEvent& event) {
+    return fmt::format(
+        "{} {:#x} ({} bytes{}) to eventfd {}",
+        event.space == Vm::IoEventSpace::Pio ? "port" : "address", event.address, event.length,
+        event.dataMatch ? fmt::format(", value {:#x}", *event.dataMatch) : "", event.eventFd);
+}
+
+} // namespace
+
+void Vm::addIoEvent(const IoEvent& event) {
+    kvm_ioeventfd request = ioEventRequest(event);
+    const int result = tryIoctl(fd_.get(), KVM_IOEVENTFD, &request);
+    if (result < 0)
+        throw KvmError("KVM_IOEVENTFD", -result, "assigning " + describe(event));
+}
+
+void Vm::removeIoEvent(const IoEvent& event) {
+    kvm_ioeventfd request = ioEventRequest(event);
+    request.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+    const int result = tryIoctl(fd_.get(), KVM_IOEVENTFD, &request);
+    if (result < 0)
+        throw KvmError("KVM_IOEVENTFD", -result, "deassigning " + describe(event));
+}
+
+void Vm::addIrqFd(uint32_t gsi, int eventFd, int resampleFd) {
+    kvm_irqfd request{};
+    request.fd = static_cast<uint32_t>(eventFd);
+    request.gsi = gsi;
+    if (resampleFd >= 0) {
+        request.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        request.resamplefd = static_cast<uint32_t>(resampleFd);
+    }
+    const int result = tryIoctl(fd_.get(), KVM_IRQFD, &request);
+    if (result < 0)
+        throw KvmError("KVM_IRQFD", -result,
+                       fmt::format("assigning eventfd {} to GSI {}", eventFd, gsi));
+}
+
+void Vm::removeIrqFd(uint32_t gsi, int eventFd) {
+    kvm_irqfd request{};
+    request.fd = static_cast<uint32_t>(eventFd);
+    request.gsi = gsi;
+    request.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    const int result = tryIoctl(fd_.get(), KVM_IRQFD, &request);
+    if (result < 0)
+        throw KvmError("KVM_IRQFD", -result,
+                       fmt::format("deassigning eventfd {} from GSI {}", eventFd, gsi));
+}
+
+void Vm::setGsiRouting(std::span<const kvm_irq_routing_entry> entries) {
+    // kvm_irq_routing ends in a flexible array: one buffer holds the header and the entries.
+    // Held in qwords: an entry holds 64-bit fields, and the buffer must be aligned for them.
+    const size_t bytes = sizeof(kvm_irq_routing) + entries.size() * sizeof(kvm_irq_routing_entry);
+    std::vector<uint64_t> buffer((bytes + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    auto* routing = reinterpret_cast<kvm_irq_routing*>(buffer.data());
+    routing->nr = static_cast<uint32_t>(entries.size());
+    std::copy(entries.begin(), entries.end(), routing->entries);
+    const int result = tryIoctl(fd_.get(), KVM_SET_GSI_ROUTING, routing);
+    if (result < 0)
+        throw KvmError("KVM_SET_GSI_ROUTING", -result,
+                       fmt::format("setting {} routes", entries.size()));
+}
+
+bool Vm::signalMsi(uint64_t address, uint32_t data) {
+    kvm_msi message{};
+    message.address_lo = static_cast<uint32_t>(address);
+    message.address_hi = static_cast<uint32_t>(address >> 32);
+    message.data = data;
+    const int result = tryIoctl(fd_.get(), KVM_SIGNAL_MSI, &message);
+    if (result < 0)
+        throw KvmError("KVM_SIGNAL_MSI", -result,
+                       fmt::format("message {:#x} to {:#x}", data, address));
+    return result > 0;
 }
 
 bool Vm::canCreateDevice(uint32_t type) const {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace kvmscope::kvm {
@@ -50,6 +51,33 @@ public:
     kvm_pit_state2 getPit2() const;
     void setPit2(const kvm_pit_state2& state);
     kvm_clock_data getClock() const;
+
+    // KVM_IOEVENTFD (api.rst 4.59, KVM_CAP_IOEVENTFD): a guest write of `length` bytes (1, 2, 4
+    // or 8; 0 for any length, MMIO only, KVM_CAP_IOEVENTFD_ANY_LENGTH) at `address` in port
+    // (`kind` Pio) or memory space signals `eventFd` instead of exiting to user space; with
+    // `dataMatch`, only a write of that value does. Removing takes the same arguments.
+    enum class IoEventSpace { Pio, Mmio };
+    struct IoEvent {
+        IoEventSpace space = IoEventSpace::Mmio;
+        uint64_t address = 0;
+        uint32_t length = 0;
+        int eventFd = -1;
+        std::optional<uint64_t> dataMatch;
+    };
+    void addIoEvent(const IoEvent& event);
+    void removeIoEvent(const IoEvent& event);
+    // KVM_IRQFD (api.rst 4.75, KVM_CAP_IRQFD): a signal on `eventFd` raises GSI `gsi` (for an
+    // MSI route, sends its message). With `resampleFd` (a level-triggered line,
+    // KVM_CAP_IRQFD_RESAMPLE) the line stays asserted until the guest's EOI, which signals
+    // `resampleFd`.
+    void addIrqFd(uint32_t gsi, int eventFd, int resampleFd = -1);
+    void removeIrqFd(uint32_t gsi, int eventFd);
+    // KVM_SET_GSI_ROUTING (api.rst 4.52, KVM_CAP_IRQ_ROUTING): replaces the whole routing table,
+    // the irqchip pins' default routes included.
+    void setGsiRouting(std::span<const kvm_irq_routing_entry> entries);
+    // KVM_SIGNAL_MSI (api.rst 4.71, KVM_CAP_SIGNAL_MSI): sends one MSI; false when the guest
+    // blocked it (no destination accepted it).
+    bool signalMsi(uint64_t address, uint32_t data);
 
     // KVM_CREATE_DEVICE (api.rst 4.79); canCreateDevice uses KVM_CREATE_DEVICE_TEST.
     bool canCreateDevice(uint32_t type) const;

@@ -158,6 +158,7 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     createPciDevices();
     openDiskImages();
     createIdeDevices();
+    createVirtioDevices();
     createFirmwareDevices();
 
     devices_.push_back(std::make_unique<KernelIrqchip>(vm_));

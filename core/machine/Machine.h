@@ -116,7 +116,7 @@ private:
     void createDisplayDevices();
     // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
     void createPciDevices();
-    // MachineStorage.cpp: the images of config_.disks, in order, opened and locked.
+    // MachineStorage.cpp: the images of config_.disks' IDE drives, by index, opened and locked.
     void openDiskImages();
     // The PIIX3 IDE function at 00:01.1 with both channels and the IDE drives of config_.disks.
     void createIdeDevices();
@@ -124,6 +124,8 @@ private:
     // secondary master, secondary slave); -1: none.
     static constexpr size_t kIdeDrivePositions = 4;
     std::array<int, kIdeDrivePositions> ideDrivePositions() const;
+    // --disk with the virtio interface: a virtio-blk function per disk (MachineVirtio.cpp).
+    void createVirtioDevices();
     // --firmware bios: the image's read-only memslot below 4 GiB (firmware/Firmware.h).
     void createFirmwareMemory();
     // fw_cfg (port 0x510) and the firmware's debug console (port 0x402).
@@ -156,6 +158,14 @@ private:
     std::unique_ptr<pci::PciIntxRouter> pciIrqRouter_;
     pci::PciBus* pciBus_ = nullptr;          // in devices_
     pci::Piix3Ide* ideController_ = nullptr; // in devices_
+    // The virtio devices' I/O thread and KVM wiring (MachineVirtio.cpp). Declared after the PCI
+    // bus and router so that it goes first: it disconnects the virtio functions (in devices_)
+    // and stops the thread, so no request completes into a bus that is gone.
+    struct Virtio;
+    struct VirtioDeleter {
+        void operator()(Virtio* virtio) const;
+    };
+    std::unique_ptr<Virtio, VirtioDeleter> virtio_;
     std::unique_ptr<display::DisplaySource> display_;
     firmware::FwCfg* fwCfg_ = nullptr;                       // in devices_
     std::unique_ptr<firmware::FirmwareImage> firmwareImage_; // --firmware bios; memslot's memory

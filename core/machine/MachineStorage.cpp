@@ -45,8 +45,12 @@ std::array<int, Machine::kIdeDrivePositions> Machine::ideDrivePositions() const 
 
 void Machine::openDiskImages() {
     // MachineConfig::validate has counted them; each opens with its lock (storage/DiskImage.h).
+    // A virtio disk's image belongs to its device (MachineVirtio.cpp): null here, so that no
+    // image is opened twice (a second open file description would meet the first one's lock).
     for (const storage::DiskSpec& spec : config_.disks)
-        diskImages_.push_back(std::make_unique<storage::DiskImage>(spec));
+        diskImages_.push_back(spec.interface == storage::DiskInterface::Ide
+                                  ? std::make_unique<storage::DiskImage>(spec)
+                                  : nullptr);
 }
 
 // The PIIX3's IDE function and its two channels, on every machine as on the board: a channel

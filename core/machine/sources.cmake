@@ -4,5 +4,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/MachineConfig.h machine/MachineConfig.cpp machine/MachineStop.h machine/MachineStop.cpp
     machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h
     machine/FramebufferSlot.h machine/FramebufferSlot.cpp
-    machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineHost.h machine/MachineHost.cpp
+    machine/KvmMsiRouter.h machine/KvmMsiRouter.cpp
+    machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineVirtio.cpp
+    machine/MachineHost.h machine/MachineHost.cpp
 )

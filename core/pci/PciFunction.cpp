@@ -126,6 +126,7 @@ void PciFunction::attach(PciBusLink& bus, uint8_t devfn) {
 uint32_t PciFunction::configRead(unsigned offset, unsigned size) {
     std::lock_guard lock(mutex_);
     ++configReads_;
+    beforeConfigRead(offset, size);
     return config_.read(offset, size);
 }
 
@@ -148,7 +149,14 @@ void PciFunction::configWriteLocked(unsigned offset, uint32_t value, unsigned si
 
 void PciFunction::afterConfigWrite(unsigned, unsigned) {}
 
-void PciFunction::barPlaced(unsigned, std::optional<uint64_t>) {}
+void PciFunction::beforeConfigRead(unsigned, unsigned) {}
+
+void PciFunction::afterBarMove(unsigned, std::optional<uint64_t>) {}
+
+unsigned PciFunction::addCapability(uint8_t id, std::span<const uint8_t> body,
+                                    std::span<const uint8_t> writable) {
+    return capabilities_.add(id, body, writable);
+}
 
 void PciFunction::describeDeviceState(StateVisitor&) {}
 
@@ -200,7 +208,7 @@ void PciFunction::updateBars() {
         if (bar.base) {
             bus_->unmapBar(*this, spec.kind, *bar.base, bar.window);
             bar.base.reset();
-            barPlaced(index, std::nullopt);
+            afterBarMove(index, std::nullopt);
         }
         if (!wanted) {
             bar.refusedAt.reset();
@@ -210,7 +218,7 @@ void PciFunction::updateBars() {
         if (why.empty()) {
             bar.base = wanted;
             bar.refusedAt.reset();
-            barPlaced(index, wanted);
+            afterBarMove(index, bar.base);
             continue;
         }
         if (bar.refusedAt == wanted)
@@ -243,6 +251,10 @@ void PciFunction::updateIntx() {
 
 void PciFunction::setIntx(bool asserted) {
     std::lock_guard lock(mutex_);
+    setIntxLocked(asserted);
+}
+
+void PciFunction::setIntxLocked(bool asserted) {
     intxLevel_ = asserted;
     updateIntx();
 }
@@ -287,6 +299,8 @@ void PciFunction::describeState(StateVisitor& state) {
     identity("subsystem vendor ID", kSubsystemVendorId, 2, "0x2c");
     identity("subsystem ID", kSubsystemId, 2, "0x2e");
     identity("interrupt pin", kInterruptPin, 1, "0x3d: 0 none, 1-4 INTA#-INTD#");
+    identity("capabilities pointer", kCapabilitiesPointer, 1,
+             "0x34: the first capability's offset (0: none; 6.7)");
 
     state.group(kRegistersGroup, "registers");
     configField(state, "command", kCommand, 2,

@@ -23,6 +23,7 @@
 // its own) there.
 #include "devices/EmulatedDevice.h"
 #include "machine/BusDevice.h"
+#include "pci/PciCapabilities.h"
 #include "pci/PciConfigSpace.h"
 
 #include <array>
@@ -111,13 +112,22 @@ protected:
     // A BAR's accesses, `offset` from its decoded base; without the function's lock.
     virtual void barRead(unsigned index, uint64_t offset, std::span<uint8_t> data);
     virtual void barWrite(unsigned index, uint64_t offset, std::span<const uint8_t> data);
-    // BAR `index` is now decoded at `base`, or no longer decoded (nullopt): after the bus mapped
-    // or unmapped its window, with the lock held. A BAR that is not a register window (a
-    // framebuffer that is a memslot of its own) follows it here.
-    virtual void barPlaced(unsigned index, std::optional<uint64_t> base);
     // After a configuration write (guest or attribute) that touched [offset, offset + size),
     // with the lock held: a device class applies its registers' side effects here.
     virtual void afterConfigWrite(unsigned offset, unsigned size);
+    // Before a guest's configuration read of [offset, offset + size), with the lock held: for a
+    // register whose value comes from elsewhere (a window onto a BAR).
+    virtual void beforeConfigRead(unsigned offset, unsigned size);
+    // BAR `index` is now decoded at `base`, or no longer decoded (nullopt): after the bus mapped
+    // or unmapped its window, with the lock held. For what follows a BAR besides its window: a
+    // framebuffer that is a memslot of its own, a device's ioeventfds.
+    virtual void afterBarMove(unsigned index, std::optional<uint64_t> base);
+    // Appends a capability to the list (6.7; PciCapabilities.h); in the constructor only.
+    unsigned addCapability(uint8_t id, std::span<const uint8_t> body,
+                           std::span<const uint8_t> writable = {});
+    const PciCapabilityList& capabilities() const { return capabilities_; }
+    // setIntx with the lock already held (from a BAR access or a hook).
+    void setIntxLocked(bool asserted);
     // The device class's own registers, in groups from kFirstDeviceGroup; with the lock held.
     virtual void describeDeviceState(StateVisitor& state);
 
@@ -163,6 +173,7 @@ private:
     std::string name_;
     mutable std::mutex mutex_;
     PciConfigSpace config_;
+    PciCapabilityList capabilities_{config_};
     std::array<Bar, kBarCount> bars_;
     PciBusLink* bus_ = nullptr;
     uint8_t devfn_ = 0;

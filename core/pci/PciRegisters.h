@@ -28,6 +28,7 @@ inline constexpr unsigned kBar0 = 0x10;
 inline constexpr unsigned kBarCount = 6;
 inline constexpr unsigned kSubsystemVendorId = 0x2c;
 inline constexpr unsigned kSubsystemId = 0x2e;
+inline constexpr unsigned kCapabilitiesPointer = 0x34;
 inline constexpr unsigned kInterruptLine = 0x3c;
 inline constexpr unsigned kInterruptPin = 0x3d;
 
@@ -51,6 +52,14 @@ inline constexpr uint16_t kStatusReceivedMasterAbort = 1u << 13;
 inline constexpr uint16_t kStatusSignaledSystemError = 1u << 14;
 inline constexpr uint16_t kStatusDetectedParityError = 1u << 15;
 inline constexpr uint16_t kStatusWriteOneToClear = 0xf900;
+
+// 6.7 Capabilities List: the pointer at 0x34 and each capability's next pointer hold a dword-
+// aligned offset into the device-specific part (bits 1-0 reserved, 0 ends the list); each
+// capability starts with its ID (Appendix H) and that next pointer.
+inline constexpr unsigned kFirstCapabilityOffset = 0x40;
+inline constexpr uint8_t kCapabilityPointerMask = 0xfc;
+inline constexpr uint8_t kCapabilityIdVendorSpecific = 0x09;
+inline constexpr uint8_t kCapabilityIdMsix = 0x11;
 
 // 6.2.1 Header Type: bit 7 says the device has more functions than 0.
 inline constexpr uint8_t kHeaderTypeMultiFunction = 0x80;

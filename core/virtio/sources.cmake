@@ -1,2 +1,4 @@
 list(APPEND KVMSCOPE_CORE_SOURCES
-    virtio/Ring.h virtio/SplitQueue.h virtio/SplitQueue.cpp virtio/BlockRequest.h virtio/BlockRequest.cpp)
+    virtio/Ring.h virtio/SplitQueue.h virtio/SplitQueue.cpp virtio/BlockRequest.h virtio/BlockRequest.cpp
+    virtio/VirtioDevice.h virtio/VirtioPciTransport.h virtio/VirtioPciTransport.cpp
+    virtio/VirtioBlockDevice.h virtio/VirtioBlockDevice.cpp)

@@ -6,9 +6,9 @@
 // Extensions" describes the sequence: disable, set XRES/YRES/BPP, enable with LFB_ENABLED).
 //
 // What kvmscope implements and how it departs from Bochs:
-// * the linear framebuffer only (Framebuffer.h, where the VGA function's BAR0 is). BANK is stored
-// but no 64 KiB
-//   window is mapped at 0xA0000 (that range is guest RAM in kvmscope).
+// * the linear framebuffer only (Framebuffer.h, where the VGA function's BAR0 is). BANK is
+//   stored, but no 64 KiB window is mapped at 0xA0000: that range is guest RAM in kvmscope,
+//   which has no banked window.
 // * direct-colour depths 15, 16, 24 and 32. BPP writes of 4 or 8 (0 means 8 in Bochs) are refused
 //   and counted: those modes need a palette, which kvmscope does not emulate. 8BIT_DAC is kept
 //   and has no effect for the same reason.

@@ -164,8 +164,8 @@ struct AddressWindow {
     uint64_t end;
 };
 // Where BARs may go (the PCI0 _CRS in the DSDT): the hole without the ECAM window, up to the I/O
-// APIC. The top window is where SeaBIOS places BARs on a 440FX (downwards
-// from 0xFEC00000, src/fw/pciinit.c), so firmware-assigned BARs need no moving.
+// APIC. The top window is where SeaBIOS places BARs on a 440FX (downwards from 0xFEC00000,
+// src/fw/pciinit.c), so firmware-assigned BARs need no moving.
 inline constexpr std::array kPciMmioWindows{
     AddressWindow{kMmioHoleStart, kPciEcamAddress},
     AddressWindow{kPciEcamAddress + kPciEcamSize, kIoApicAddress},

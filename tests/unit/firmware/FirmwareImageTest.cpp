@@ -92,7 +92,7 @@ private Q_SLOTS:
     }
 
     void aMissingFileNamesItAndThePackage() {
-        FirmwareConfig config{FirmwareKind::Bios, "/nonexistent/bios-256k.bin"};
+        FirmwareConfig config{FirmwareKind::Bios, "/nonexistent/bios-256k.bin", {}};
         const std::string message = errorOf(config);
         QVERIFY2(message.find("/nonexistent/bios-256k.bin") != std::string::npos, message.c_str());
         QVERIFY2(message.find("seabios") != std::string::npos, message.c_str());
@@ -107,18 +107,18 @@ private Q_SLOTS:
         for (const size_t size : {size_t(0), size_t(100), size_t(64 * 1024),
                                   size_t(128 * 1024 + 512), size_t(17) << 20}) {
             const std::string path = writeFile(dir, "odd.bin", size);
-            const std::string message = errorOf({FirmwareKind::Bios, path});
+            const std::string message = errorOf({FirmwareKind::Bios, path, {}});
             QVERIFY2(message.find(path) != std::string::npos, message.c_str());
             QVERIFY2(message.find("seabios") != std::string::npos, message.c_str());
         }
-        const std::string directory = errorOf({FirmwareKind::Bios, dir.path().toStdString()});
+        const std::string directory = errorOf({FirmwareKind::Bios, dir.path().toStdString(), {}});
         QVERIFY2(directory.find("seabios") != std::string::npos, directory.c_str());
     }
 
     void aGoodImageIsReadAndItsShadowIsItsLast128KiB() {
         QTemporaryDir dir;
         const std::string path = writeFile(dir, "bios.bin", 256 * 1024);
-        const FirmwareConfig config{FirmwareKind::Bios, path};
+        const FirmwareConfig config{FirmwareKind::Bios, path, {}};
         checkFirmwareFile(config);
         const FirmwareImage image(config);
         QCOMPARE(image.size(), uint64_t(256 * 1024));
@@ -129,7 +129,7 @@ private Q_SLOTS:
     }
 
     void theDefaultIsDebiansSeaBios() {
-        const FirmwareConfig config{FirmwareKind::Bios, {}};
+        const FirmwareConfig config{FirmwareKind::Bios, {}, {}};
         QCOMPARE(config.biosPath(), std::string("/usr/share/seabios/bios-256k.bin"));
         FirmwareKind kind = FirmwareKind::None;
         QVERIFY(parseFirmwareKind("bios", kind));

@@ -353,9 +353,14 @@ void VirtioPciTransport::writeCommon(uint32_t offset, std::span<const uint8_t> d
         if (offset + i < kCommonSize)
             image[offset + i] = data[i];
     const uint32_t end = offset + static_cast<uint32_t>(data.size());
+    bool known = false;
     for (const CommonField& field : kCommonFields)
-        if (offset < field.offset + field.size && field.offset < end)
+        if (offset < field.offset + field.size && field.offset < end) {
             writeCommonField(field.offset, get(image, field.offset, field.size), kicks);
+            known = true;
+        }
+    if (!known)
+        ++ignoredWrites_; // queue_notif_config_data and queue_reset: features not offered
 }
 
 uint16_t VirtioPciTransport::acceptedVector(uint16_t vector) const {

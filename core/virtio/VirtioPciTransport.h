@@ -70,7 +70,9 @@ public:
     static constexpr unsigned kBar = 4;
     static constexpr uint64_t kBarSize = 0x4000;
     static constexpr uint32_t kCommonOffset = 0x0000;
-    static constexpr uint32_t kCommonSize = 0x38; // struct virtio_pci_common_cfg of 1.0
+    // struct virtio_pci_common_cfg as 1.2 has it: queue_notif_config_data and queue_reset (0x38,
+    // 0x3a) read 0, as VIRTIO_F_NOTIF_CONFIG_DATA and VIRTIO_F_RING_RESET are not offered.
+    static constexpr uint32_t kCommonSize = 0x3c;
     static constexpr uint32_t kIsrOffset = 0x0800;
     static constexpr uint32_t kIsrSize = 1;
     static constexpr uint32_t kDeviceConfigOffset = 0x1000;

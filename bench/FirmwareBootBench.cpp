@@ -6,10 +6,11 @@
 //   kvmscope-bench-firmware [--disk IMAGE] [--bios FILE] [--seconds N] [--rounds N]
 //                           [--peers kvmscope,qemu-pc]
 //
-// Both get the same firmware file (Debian's bios-256k.bin), the same image as a read-only IDE
-// disk, 64 MiB and one vcpu. QEMU's pc machine gets no network card (its iPXE option ROM would
-// be an extra for QEMU alone) and keeps its standard VGA, whose VGA BIOS SeaBIOS runs, as it
-// does kvmscope's.
+// Both get the same firmware file (Debian's bios-256k.bin), the same image as an IDE disk that is
+// never written (kvmscope: readonly; QEMU refuses a read-only IDE disk, so snapshot=on, whose
+// writes would go to a temporary file), 64 MiB and one vcpu. QEMU's pc machine gets no network card
+// (its iPXE option ROM would be an extra for QEMU alone) and keeps its standard VGA, whose VGA BIOS
+// SeaBIOS runs, as it does kvmscope's.
 #include "PeerRuns.h"
 #include "firmware/Firmware.h"
 #include "kvm/System.h"
@@ -21,7 +22,7 @@ using bench::Milestone;
 using bench::Peer;
 
 int main(int argc, char** argv) {
-    std::string disk = KVMSCOPE_GUESTS_DIR "/bios-disk";
+    std::string disk = KVMSCOPE_GUESTS_DIR "/bios-disk.img";
     std::string bios = firmware::kDefaultBiosPath;
     double seconds = 120;
     std::string peers = "kvmscope,qemu-pc";
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
         Milestone{"prompt", "bios-disk: type keys"},
     };
     try {
-        fmt::print("disk {} (read-only IDE), firmware {}, 64 MiB, 1 vcpu\nhost: {}\n\n", disk, bios,
+        fmt::print("disk {} (IDE, not written), firmware {}, 64 MiB, 1 vcpu\nhost: {}\n\n", disk,
+                   bios,
                    kvm::System::hardwareVirtualization() ? "hardware VMX/SVM"
                                                          : "KVM emulates guest ring 0");
         const std::vector<Peer> all = {

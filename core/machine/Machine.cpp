@@ -52,9 +52,11 @@ constexpr int kVcpuCallTimeoutMs = 5000;
 
 } // namespace
 
-Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink)
+Machine::Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
+                 std::vector<std::shared_ptr<storage::DiskImage>> diskImages)
     : config_(config), vm_(system.createVm()) {
     config_.validate();
+    openDiskImages(std::move(diskImages));
     const auto supportedCpuid = system.supportedCpuid();
     config_.validateForHost({kvm::System::physicalAddressBits(supportedCpuid),
                              static_cast<uint64_t>(system.memorySlots()),
@@ -156,7 +158,6 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
 
     createDisplayDevices();
     createPciDevices();
-    openDiskImages();
     createIdeDevices();
     createVirtioDevices();
     createFirmwareDevices();

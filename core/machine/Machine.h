@@ -63,7 +63,10 @@ public:
     // Creates the VM, its memory slots, the in-kernel irqchip and PIT, the devices and the vcpus
     // (their threads start parked). `serialSink` receives COM1's output; it must outlive the
     // machine. Throws InputError for a bad config, kvm::KvmError when KVM refuses.
-    Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink);
+    // `diskImages`: the open images of config.disks (by index), as diskImages() of the machine
+    // this one replaces hands them over; empty: the machine opens and locks them itself.
+    Machine(const MachineConfig& config, kvm::System& system, SerialSink& serialSink,
+            std::vector<std::shared_ptr<storage::DiskImage>> diskImages = {});
     ~Machine() override;
 
     // Loads the image into guest memory and sets the boot processor's registers.
@@ -97,6 +100,10 @@ public:
     BochsDispi* dispi() { return dispi_; }
     // PCI bus 0 with the i440FX host bridge and the PIIX3 ISA bridge (docs/devices.md, "PCI").
     pci::PciBus& pciBus() { return *pciBus_; }
+    // The open images of config().disks, by index, for the machine that replaces this one.
+    const std::vector<std::shared_ptr<storage::DiskImage>>& diskImages() const {
+        return diskImages_;
+    }
     const boot::BootPlan* bootPlan() const { return bootPlan_.get(); }
     // The debug engine (docs/debugger.md): breakpoints, stepping, all-stop.
     debug::Debugger& debugger() { return *debugger_; }
@@ -116,8 +123,9 @@ private:
     void createDisplayDevices();
     // PCI bus 0, its configuration ports and ECAM window, the chipset functions, INTx routing.
     void createPciDevices();
-    // MachineStorage.cpp: the images of config_.disks' IDE drives, by index, opened and locked.
-    void openDiskImages();
+    // MachineStorage.cpp: the images of config_.disks, by index: `images` when given (a reboot
+    // hands over the last boot's), else opened and locked here.
+    void openDiskImages(std::vector<std::shared_ptr<storage::DiskImage>> images);
     // The PIIX3 IDE function at 00:01.1 with both channels and the IDE drives of config_.disks.
     void createIdeDevices();
     // Which entry of config_.disks sits at each IDE position (primary master, primary slave,
@@ -144,7 +152,7 @@ private:
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
     std::vector<std::unique_ptr<IrqLine>> irqLines_;
-    std::vector<std::unique_ptr<storage::DiskImage>> diskImages_; // outlive the devices using them
+    std::vector<std::shared_ptr<storage::DiskImage>> diskImages_; // outlive the devices using them
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;
     // Checked by every vcpu thread on each exit; declared before runners_ so it outlives them.

@@ -8,7 +8,9 @@
 #include "kvm/System.h"
 #include "kvm/Vm.h"
 #include "log/Log.h"
+#include "storage/DiskImage.h"
 #include "machine/Machine.h"
+#include "storage/DiskImage.h"
 
 #include <fmt/format.h>
 
@@ -29,7 +31,10 @@ MachineHost::~MachineHost() {
 }
 
 std::unique_ptr<Machine> MachineHost::bootMachine() {
-    auto machine = std::make_unique<Machine>(config_, system_, sink_);
+    // A reboot's machine takes over the disk images, which stay open and locked throughout.
+    auto machine = std::make_unique<Machine>(
+        config_, system_, sink_,
+        machine_ ? machine_->diskImages() : std::vector<std::shared_ptr<storage::DiskImage>>{});
     machine->boot();
     // Only a named file, or also the image's own symbols: reading a vmlinux's .symtab costs
     // start-up time that a terminal, which shows no symbols, need not pay.

@@ -1,5 +1,6 @@
 // Machine's disks: the images of --disk and --cdrom, and the IDE controller they sit on
 // (docs/devices.md, "Disks"). Where everything goes is PcPlatform.h's.
+#include "common/Error.h"
 #include "devices/ide/IdeChannel.h"
 #include "machine/KvmIrqLine.h"
 #include "machine/Machine.h"
@@ -9,6 +10,7 @@
 #include "storage/DiskImage.h"
 
 #include <filesystem>
+#include <fmt/format.h>
 
 namespace kvmscope {
 namespace {
@@ -43,14 +45,19 @@ std::array<int, Machine::kIdeDrivePositions> Machine::ideDrivePositions() const 
     return byPosition;
 }
 
-void Machine::openDiskImages() {
-    // MachineConfig::validate has counted them; each opens with its lock (storage/DiskImage.h).
-    // A virtio disk's image belongs to its device (MachineVirtio.cpp): null here, so that no
-    // image is opened twice (a second open file description would meet the first one's lock).
+void Machine::openDiskImages(std::vector<std::shared_ptr<storage::DiskImage>> images) {
+    // A reboot's machine takes over the images the last boot opened: they stay locked by this
+    // process throughout (a second open would meet the first one's lock, storage/DiskImage.h).
+    if (!images.empty()) {
+        if (images.size() != config_.disks.size())
+            throw Error(fmt::format("{} disk images handed over for {} disks", images.size(),
+                                    config_.disks.size()));
+        diskImages_ = std::move(images);
+        return;
+    }
+    // MachineConfig::validate has counted them; each opens with its lock.
     for (const storage::DiskSpec& spec : config_.disks)
-        diskImages_.push_back(spec.interface == storage::DiskInterface::Ide
-                                  ? std::make_unique<storage::DiskImage>(spec)
-                                  : nullptr);
+        diskImages_.push_back(std::make_shared<storage::DiskImage>(spec));
 }
 
 // The PIIX3's IDE function and its two channels, on every machine as on the board: a channel

@@ -70,11 +70,11 @@ void Machine::VirtioDeleter::operator()(Virtio* virtio) const {
 }
 
 void Machine::createVirtioDevices() {
-    std::vector<const storage::DiskSpec*> disks;
-    for (const storage::DiskSpec& disk : config_.disks)
-        if (disk.interface == storage::DiskInterface::Virtio &&
-            disk.media == storage::DiskMedia::Disk)
-            disks.push_back(&disk);
+    std::vector<size_t> disks; // indices into config_.disks and diskImages_
+    for (size_t index = 0; index < config_.disks.size(); ++index)
+        if (config_.disks[index].interface == storage::DiskInterface::Virtio &&
+            config_.disks[index].media == storage::DiskMedia::Disk)
+            disks.push_back(index);
     if (disks.empty())
         return;
 
@@ -94,9 +94,9 @@ void Machine::createVirtioDevices() {
                      "virtio devices interrupt through INTx# only");
 
     for (size_t index = 0; index < disks.size(); ++index) {
-        const storage::DiskSpec& disk = *disks[index];
-        auto block = std::make_unique<virtio::VirtioBlockDevice>(
-            *memory_, std::make_unique<storage::DiskImage>(disk));
+        const storage::DiskSpec& disk = config_.disks[disks[index]];
+        auto block =
+            std::make_unique<virtio::VirtioBlockDevice>(*memory_, diskImages_[disks[index]]);
         const uint64_t sectors = block->image().sectors();
         virtio::VirtioPciTransport::Wiring wiring;
         wiring.ioThread = virtio_->ioThread.get();

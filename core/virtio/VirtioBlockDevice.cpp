@@ -20,7 +20,7 @@ constexpr uint64_t bit(unsigned feature) {
 
 } // namespace
 
-VirtioBlockDevice::VirtioBlockDevice(GuestMemory& memory, std::unique_ptr<storage::DiskImage> image,
+VirtioBlockDevice::VirtioBlockDevice(GuestMemory& memory, std::shared_ptr<storage::DiskImage> image,
                                      unsigned queues)
     : image_(std::move(image)) {
     if (queues == 0 || queues > kMaxQueues)

@@ -42,7 +42,7 @@ public:
     static constexpr size_t kSerialBytes = VIRTIO_BLK_ID_BYTES; // 20
 
     // Serves `image` through `queues` request queues (1 to 16).
-    VirtioBlockDevice(GuestMemory& memory, std::unique_ptr<storage::DiskImage> image,
+    VirtioBlockDevice(GuestMemory& memory, std::shared_ptr<storage::DiskImage> image,
                       unsigned queues = 1);
     ~VirtioBlockDevice() override;
 
@@ -70,7 +70,7 @@ private:
         std::atomic<uint64_t> errors{0}; // requests that ended other than VIRTIO_BLK_S_OK
     };
 
-    std::unique_ptr<storage::DiskImage> image_;
+    std::shared_ptr<storage::DiskImage> image_; // shared with the next boot's device
     std::string serial_;
     virtio_blk_config config_{};
     std::vector<std::unique_ptr<Queue>> queues_;

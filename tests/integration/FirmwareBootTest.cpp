@@ -168,17 +168,24 @@ private Q_SLOTS:
         QVERIFY2(!result.err.contains("ACPI: no PS/2 keyboard present"), describe(result));
     }
 
-    // The bios-disk guest (resources/guests/bios-disk) as the primary master of the IDE
-    // controller: SeaBIOS loads its boot sector, which reads its second stage by CHS; that reads
-    // a sector by LBA, lists the memory map and echoes the keys typed on the PS/2 keyboard until
-    // Enter, then writes 0x21 to the debug-exit port.
-    void seaBiosBootsAnIdeDiskThatUsesItsServices() {
+    // The bios-disk guest (resources/guests/bios-disk, as bios-disk.img) as the IDE controller's
+    // primary master, and as a virtio-blk disk (SeaBIOS's own virtio driver, over the modern
+    // virtio-pci transport): SeaBIOS loads its boot sector, which reads its second stage by CHS;
+    // that reads a sector by LBA, lists the memory map and echoes the keys typed on the PS/2
+    // keyboard until Enter, then writes 0x21 to the debug-exit port.
+    void seaBiosBootsADiskThatUsesItsServices_data() {
+        QTest::addColumn<QString>("interface");
+        QTest::newRow("ide") << QStringLiteral("ide");
+        QTest::newRow("virtio") << QStringLiteral("virtio");
+    }
+    void seaBiosBootsADiskThatUsesItsServices() {
+        QFETCH(QString, interface);
         CollectingSink sink;
         MachineConfig config;
         config.memorySize = 64ull << 20;
         config.firmware.kind = firmware::FirmwareKind::Bios;
-        config.disks.push_back(
-            storage::parseDiskSpec(guestPath("bios-disk").toStdString() + ",if=ide,readonly"));
+        config.disks.push_back(storage::parseDiskSpec(guestPath("bios-disk.img").toStdString() +
+                                                      ",readonly,if=" + interface.toStdString()));
         kvm::System system;
         Machine machine(config, system, sink);
         machine.boot();

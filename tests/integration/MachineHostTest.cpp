@@ -12,7 +12,10 @@
 #include "kvm/System.h"
 #include "kvm/Vm.h"
 #include "machine/Machine.h"
+#include "storage/DiskImage.h"
+#include "storage/DiskSpec.h"
 
+#include <QFile>
 #include <QTemporaryDir>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -111,6 +114,35 @@ private Q_SLOTS:
         const auto second = host.machine().waitForStop(kTimeoutMs);
         QVERIFY(second && second->kind == StopKind::Reset);
         QCOMPARE(sink.text().count("reset"), 2);
+    }
+
+    // The disks stay open and locked across a reboot: the new machine takes over the old one's
+    // images (a second open of an image this process holds would be refused as in use).
+    void aRebootKeepsTheDisks() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string virtioImage = dir.filePath(QStringLiteral("virtio.img")).toStdString();
+        const std::string ideImage = dir.filePath(QStringLiteral("ide.img")).toStdString();
+        for (const std::string& path : {virtioImage, ideImage}) {
+            QFile file(QString::fromStdString(path));
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            QVERIFY(file.resize(1 << 20));
+        }
+        MachineConfig config = configFor("reset");
+        config.disks.push_back(storage::parseDiskSpec(virtioImage));
+        config.disks.push_back(storage::parseDiskSpec(ideImage + ",if=ide"));
+        CollectingSink sink;
+        MachineHost host(config, *system_, sink, {});
+        const auto images = host.machine().diskImages();
+        QCOMPARE(images.size(), size_t(2));
+        host.machine().run();
+        const auto stop = host.machine().waitForStop(kTimeoutMs);
+        QVERIFY(stop && stop->kind == StopKind::Reset);
+        host.reboot();
+        QCOMPARE(host.boots(), 2u);
+        QVERIFY(host.machine().diskImages() == images);
+        // Another machine still cannot have them while this one runs.
+        QVERIFY_THROWS_EXCEPTION(LoadError, storage::DiskImage(config.disks[0]));
     }
 
     void thePolicyRebootsOnlyAfterAGuestReset() {

@@ -4,13 +4,13 @@
 // character), to the second stage's LBA read and to its prompt, and its peak RSS.
 //
 //   kvmscope-bench-firmware [--disk IMAGE] [--bios FILE] [--seconds N] [--rounds N]
-//                           [--peers kvmscope,qemu-pc]
+//                           [--peers kvmscope,qemu-pc] [--scratch DIR]
 //
-// Both get the same firmware file (Debian's bios-256k.bin), the same image as an IDE disk that is
-// never written (kvmscope: readonly; QEMU refuses a read-only IDE disk, so snapshot=on, whose
-// writes would go to a temporary file), 64 MiB and one vcpu. QEMU's pc machine gets no network card
-// (its iPXE option ROM would be an extra for QEMU alone) and keeps its standard VGA, whose VGA BIOS
-// SeaBIOS runs, as it does kvmscope's.
+// Both get the same firmware file (Debian's bios-256k.bin), the same image as an IDE disk, 64 MiB
+// and one vcpu. kvmscope opens it read-only; QEMU refuses a read-only IDE disk, so it gets a copy
+// made in --scratch (default: the system's temporary directory), which the guest never writes.
+// QEMU's pc machine gets no network card (its iPXE option ROM would be an extra for QEMU alone) and
+// keeps its standard VGA, whose VGA BIOS SeaBIOS runs, as it does kvmscope's.
 #include "PeerRuns.h"
 #include "firmware/Firmware.h"
 #include "kvm/System.h"
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     double seconds = 120;
     std::string peers = "kvmscope,qemu-pc";
     int rounds = 1;
+    std::string scratch = std::filesystem::temp_directory_path().string();
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string option = argv[i];
         if (option == "--disk")
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
             peers = argv[i + 1];
         else if (option == "--rounds")
             rounds = std::atoi(argv[i + 1]);
+        else if (option == "--scratch")
+            scratch = argv[i + 1];
     }
     if (rounds < 1) {
         fmt::print(stderr, "kvmscope-bench-firmware: --rounds must be at least 1\n");
@@ -59,6 +62,9 @@ int main(int argc, char** argv) {
         Milestone{"prompt", "bios-disk: type keys"},
     };
     try {
+        const std::string copy =
+            (std::filesystem::path(scratch) / "kvmscope-bench-firmware.img").string();
+        std::filesystem::copy_file(disk, copy, std::filesystem::copy_options::overwrite_existing);
         fmt::print("disk {} (IDE, not written), firmware {}, 64 MiB, 1 vcpu\nhost: {}\n\n", disk,
                    bios,
                    kvm::System::hardwareVirtualization() ? "hardware VMX/SVM"
@@ -91,6 +97,7 @@ int main(int argc, char** argv) {
         };
         bench::runRounds(bench::choosePeers(all, peers), milestones, rounds, seconds,
                          "reached the prompt");
+        std::filesystem::remove(copy);
     } catch (const std::exception& error) {
         fmt::print(stderr, "kvmscope-bench-firmware: {}\n", error.what());
         return 1;

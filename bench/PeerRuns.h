@@ -106,9 +106,13 @@ inline PeerResult runPeer(const std::vector<std::string>& arguments,
         if (seen.size() > 8192)
             seen.erase(0, seen.size() - 256);
     }
+    // A peer that exits early says why in its last line.
+    std::string lastLine = seen.substr(0, seen.find_last_not_of("\r\n") + 1);
+    lastLine = lastLine.substr(lastLine.find_last_of('\n') + 1);
     result.ending = result.seconds.back() ? lastReached
                     : open                ? fmt::format("stopped after {:.0f} s", limitSeconds)
-                                          : "the VMM exited";
+                    : lastLine.empty()    ? std::string("the VMM exited")
+                                          : "the VMM exited: " + lastLine;
     result.peakRssKiB = std::max(result.peakRssKiB, peakRssKiB(pid));
     ::kill(pid, SIGTERM);
     for (int i = 0; i < 50; ++i) {

@@ -13,7 +13,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace kvmscope::firmware;
     static GuestMemory memory(GuestMemory::kMinRamSize);
     memory.fill(0, 0, memory.ramSize());
-    FwCfgItems items = buildFirmwareItems(memory, FirmwareItemsConfig{2, 2});
+    FirmwareItemsConfig config;
+    config.cpus = 2;
+    config.maxCpus = 2;
+    FwCfgItems items = buildFirmwareItems(memory, config);
     items.addFile("opt/kvmscope/writable", std::vector<uint8_t>(64, 0x5a), true);
     FwCfg device(memory, std::move(items));
     auto hostInput = [&](uint8_t selector, uint32_t value) {

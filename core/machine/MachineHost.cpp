@@ -8,7 +8,6 @@
 #include "kvm/System.h"
 #include "kvm/Vm.h"
 #include "log/Log.h"
-#include "storage/DiskImage.h"
 #include "machine/Machine.h"
 #include "storage/DiskImage.h"
 

@@ -327,6 +327,20 @@ void Machine::createFirmwareDevices() {
     devices_.push_back(std::move(console));
 }
 
+void Machine::writePlatformTables() {
+    boot::AcpiConfig acpi;
+    acpi.cpus = config_.cpus;
+    const uint64_t rsdp = boot::writeAcpiTables(*memory_, acpi);
+    // And what the firmware reports about the machine: vendor, that it is virtual, processor
+    // and memory (SMBIOS: Linux's "DMI:" line, dmidecode).
+    boot::SmbiosConfig smbios;
+    smbios.cpus = config_.cpus;
+    smbios.processor = smbiosProcessor_;
+    const uint64_t smbiosEntry = boot::writeSmbiosTables(*memory_, smbios);
+    // The same tables through fw_cfg, for a guest (or the firmware) that reads them there.
+    fillFwCfgTables(rsdp, smbiosEntry);
+}
+
 void Machine::fillFwCfgTables(uint64_t rsdp, uint64_t smbiosEntry) {
     firmware::AcpiFiles acpi = firmware::buildAcpiFiles(*memory_, rsdp);
     fwCfg_->setFileData(firmware::kAcpiTablesFile, std::move(acpi.tables));
@@ -341,14 +355,7 @@ const boot::BootPlan& Machine::bootFirmware() {
     // The tables a direct boot gets, read back for fw_cfg; the shadow BIOS then covers the
     // copies at 0xe0000 and 0xf1800, and the firmware places its own from the fw_cfg files. No
     // MP table: SeaBIOS writes one.
-    boot::AcpiConfig acpi;
-    acpi.cpus = config_.cpus;
-    const uint64_t rsdp = boot::writeAcpiTables(*memory_, acpi);
-    boot::SmbiosConfig smbios;
-    smbios.cpus = config_.cpus;
-    smbios.processor = smbiosProcessor_;
-    const uint64_t smbiosEntry = boot::writeSmbiosTables(*memory_, smbios);
-    fillFwCfgTables(rsdp, smbiosEntry);
+    writePlatformTables();
     const auto shadow = firmwareImage_->shadow();
     memory_->write(firmware::kShadowStart, shadow.data(), shadow.size());
 
@@ -447,17 +454,7 @@ const boot::BootPlan& Machine::boot() {
     // Both firmware descriptions of the platform: the MP table for simple guests, ACPI for Linux
     // (power-off through PM1a, reset through 0xCF9, every vcpu in the MADT).
     boot::writeMpTable(*memory_, config_.cpus);
-    boot::AcpiConfig acpi;
-    acpi.cpus = config_.cpus;
-    const uint64_t rsdp = boot::writeAcpiTables(*memory_, acpi);
-    // And what the firmware reports about the machine: vendor, that it is virtual, processor
-    // and memory (SMBIOS: Linux's "DMI:" line, dmidecode).
-    boot::SmbiosConfig smbios;
-    smbios.cpus = config_.cpus;
-    smbios.processor = smbiosProcessor_;
-    const uint64_t smbiosEntry = boot::writeSmbiosTables(*memory_, smbios);
-    // The same tables through fw_cfg, for a guest that reads them there.
-    fillFwCfgTables(rsdp, smbiosEntry);
+    writePlatformTables();
     runners_.front()->call(
         [&](kvm::Vcpu& vcpu) {
             kvm_regs regs{};

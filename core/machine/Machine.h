@@ -138,6 +138,8 @@ private:
     void createFirmwareMemory();
     // fw_cfg (port 0x510) and the firmware's debug console (port 0x402).
     void createFirmwareDevices();
+    // The ACPI and SMBIOS tables at their direct-boot places, and the same as fw_cfg files.
+    void writePlatformTables();
     // The ACPI and SMBIOS tables a direct boot got, at `rsdp` and `smbiosEntry`, as fw_cfg files.
     void fillFwCfgTables(uint64_t rsdp, uint64_t smbiosEntry);
     // boot() with --firmware bios: the tables for fw_cfg, the shadow BIOS, the reset vector.

@@ -39,6 +39,9 @@ constexpr uint32_t kPortSweepDone = 0x42;
 constexpr uint32_t kMmioSweepDone = 0x43;
 constexpr uint32_t kDeviceGarbageDone = 0x44;
 constexpr uint32_t kUartFloodDone = 0x45;
+constexpr uint32_t kPciConfigDone = 0x46;
+constexpr uint32_t kIdeDone = 0x47;
+constexpr uint32_t kVirtqueueDone = 0x48;
 constexpr int statusFor(uint32_t value) {
     return static_cast<int>((value << 1) | 1);
 }
@@ -77,6 +80,23 @@ qint64 peakRssKib(qint64 pid) {
         if (line.startsWith("VmHWM:"))
             return line.mid(6).trimmed().split(' ').value(0).toLongLong();
     return -1;
+}
+
+// A zero-filled raw image of `bytes` in `dir`, for a guest to have a disk behind a function.
+QString scratchImage(const QTemporaryDir& dir, const QString& name, qint64 bytes) {
+    const QString path = dir.filePath(name);
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !file.resize(bytes))
+        return {};
+    return path;
+}
+
+// Lines of `text` that contain `needle`.
+int linesContaining(const QString& text, const QString& needle) {
+    int count = 0;
+    for (const QString& line : text.split('\n'))
+        count += line.contains(needle) ? 1 : 0;
+    return count;
 }
 
 } // namespace
@@ -383,6 +403,134 @@ private Q_SLOTS:
         QVERIFY(rssStalled > 0 && rssLate > 0);
         QVERIFY2(rssLate - rssStalled < 64,
                  qPrintable(QStringLiteral("%1 -> %2 KiB").arg(rssStalled).arg(rssLate)));
+    }
+
+    // hostile-pci-config: garbage into every configuration register of every function (the
+    // chipset, IDE, VGA and a virtio disk) by both mechanisms, then BARs over RAM, over each
+    // other and over fixed devices. The guest checks after each step that its RAM, COM1 and the
+    // configuration mechanisms still work; kvmscope refuses each overlapping placement with one
+    // warning per function up to a bound, and never stops.
+    void pciConfigGarbageLeavesRamAndFixedDevicesAlone() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString virtioDisk = scratchImage(dir, "virtio.img", 1 << 20);
+        const QString ideDisk = scratchImage(dir, "ide.img", 1 << 20);
+        QVERIFY(!virtioDisk.isEmpty() && !ideDisk.isEmpty());
+        const CliResult result =
+            runKvmscope({"--headless", "--timeout", "100", "--disk", virtioDisk, "--disk",
+                         ideDisk + ",if=ide", guestPath("hostile-pci-config")},
+                        {}, kTimeoutMs);
+        verifyNoRuntimeReport(result);
+        QVERIFY2(!result.out.contains("FAILED"), describe(result));
+        QVERIFY2(result.finished && result.exitCode == statusFor(kPciConfigDone), describe(result));
+        for (const char* id :
+             {"0x12378086", "0x70008086", "0x70108086", "0x11111234", "0x10421AF4"})
+            QVERIFY2(result.out.contains(QLatin1String(id)), describe(result));
+        // Every deliberate overlap was refused by name (RAM, another BAR, the ECAM window, the
+        // APIC range, fixed ports), each function's warnings bounded.
+        for (const char* refused :
+             {"overlaps guest RAM", "overlaps VGA", "overlaps PCI ECAM", "overlaps the APICs",
+              "overlaps debug-exit port", "overlaps PCI bus 0"})
+            QVERIFY2(result.err.contains(QLatin1String(refused)), describe(result));
+        QVERIFY2(linesContaining(result.err, "the guest placed BAR") <= 3 * 8, describe(result));
+    }
+
+    // hostile-ide: every ATA command byte to all four drive positions and every SCSI operation
+    // code to the CD, with garbage around them, then bus-master DMA with bad descriptor tables.
+    // Each DMA case ends the way the 82371SB datasheet says (3.6.2, table of Interrupt/Active):
+    // a master abort (a table or region outside RAM, or no end) sets the bus-master error bit;
+    // a table shorter than the transfer clears Active without an interrupt; a longer one leaves
+    // Active set; an LBA past the end is IDNF. The disk still works afterwards (the guest checks
+    // a PIO write read back by DMA, and IDENTIFY).
+    void ideCommandStormFailsEachBadRequestAlone() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString disk = scratchImage(dir, "ide.img", 1 << 20);
+        const QString cd = scratchImage(dir, "cd.iso", 1 << 20);
+        QVERIFY(!disk.isEmpty() && !cd.isEmpty());
+        const CliResult result =
+            runKvmscope({"--headless", "--timeout", "200", "--disk", disk + ",if=ide", "--cdrom",
+                         cd, guestPath("hostile-ide")},
+                        {}, kTimeoutMs * 2);
+        verifyNoRuntimeReport(result);
+        QVERIFY2(!result.out.contains("FAILED"), describe(result));
+        QVERIFY2(result.finished && result.exitCode == statusFor(kIdeDone), describe(result));
+        const QRegularExpression caseLine(
+            QStringLiteral(R"(dma ([a-z0-9-]+): (completed|failed) \(bus master 0x([0-9A-F]{2}), )"
+                           R"(status 0x([0-9A-F]{2}), error 0x([0-9A-F]{2})\))"));
+        struct Outcome {
+            QString result;
+            unsigned busMaster = 0;
+            unsigned error = 0;
+        };
+        QHash<QString, Outcome> outcomes;
+        for (auto it = caseLine.globalMatch(result.out); it.hasNext();) {
+            const auto match = it.next();
+            outcomes.insert(match.captured(1),
+                            {match.captured(2), match.captured(3).toUInt(nullptr, 16),
+                             match.captured(5).toUInt(nullptr, 16)});
+        }
+        constexpr unsigned kBusMasterActive = 0x01, kBusMasterError = 0x02, kIdNotFound = 0x10;
+        for (const char* masterAbort :
+             {"table-outside-ram", "read-to-outside-ram", "write-from-outside-ram",
+              "region-across-ram-end", "table-runs-out-of-ram"}) {
+            QVERIFY2(outcomes.contains(masterAbort), masterAbort);
+            QCOMPARE(outcomes[masterAbort].result, QStringLiteral("failed"));
+            QVERIFY2(outcomes[masterAbort].busMaster & kBusMasterError, masterAbort);
+        }
+        QCOMPARE(outcomes.value("table-shorter").result, QStringLiteral("failed"));
+        QCOMPARE(outcomes.value("table-shorter").busMaster & (kBusMasterActive | kBusMasterError),
+                 0u);
+        QCOMPARE(outcomes.value("table-longer").result, QStringLiteral("completed"));
+        QVERIFY(outcomes.value("table-longer").busMaster & kBusMasterActive);
+        for (const char* valid : {"count-0-is-64k", "256-sectors", "check-read"})
+            QCOMPARE(outcomes.value(valid).result, QStringLiteral("completed"));
+        QCOMPARE(outcomes.value("lba-past-the-end").result, QStringLiteral("failed"));
+        QVERIFY(outcomes.value("lba-past-the-end").error & kIdNotFound);
+        QCOMPARE(outcomes.value("engine-not-started").result, QStringLiteral("failed"));
+    }
+
+    // hostile-virtqueue: one broken chain or ring per case against virtio-blk. A chain the
+    // device cannot follow (outside RAM, looping, past the table, out of order, an indirect
+    // table outside RAM, of an odd length, nested or looping) and rings outside RAM or of a size
+    // that is not a power of two put the device in DEVICE_NEEDS_RESET (VIRTIO 1.2, 2.1.2); a
+    // request it can follow but not do ends with its status (5.2.6: UNSUPP, IOERR). The device
+    // works again after each reset, and the disk afterwards (the guest writes a sector through
+    // the queue and reads it back).
+    void virtqueueRuleBreaksNeedResetOrFail() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString disk = scratchImage(dir, "virtio.img", 1 << 20);
+        QVERIFY(!disk.isEmpty());
+        const CliResult result = runKvmscope(
+            {"--headless", "--timeout", "100", "--disk", disk, guestPath("hostile-virtqueue")}, {},
+            kTimeoutMs);
+        verifyNoRuntimeReport(result);
+        QVERIFY2(!result.out.contains("FAILED"), describe(result));
+        QVERIFY2(result.finished && result.exitCode == statusFor(kVirtqueueDone), describe(result));
+        const QRegularExpression caseLine(
+            QStringLiteral(R"(virtq ([a-z0-9-]+): ([a-z -]+[0-9]*))"));
+        QHash<QString, QString> outcomes;
+        for (auto it = caseLine.globalMatch(result.out); it.hasNext();) {
+            const auto match = it.next();
+            outcomes.insert(match.captured(1), match.captured(2).trimmed());
+        }
+        for (const char* broken : {"header-outside-ram", "data-outside-ram", "huge-length", "loop",
+                                   "next-past-the-table", "head-past-the-table",
+                                   "index-jumps-ahead", "readable-after-writable", "header-only",
+                                   "indirect-outside-ram", "indirect-odd-length", "indirect-nested",
+                                   "indirect-loop", "rings-outside-ram", "size-not-a-power-of-two"})
+            QVERIFY2(outcomes.value(broken) == "needs-reset",
+                     qPrintable(QStringLiteral("%1: %2\n%3")
+                                    .arg(broken, outcomes.value(broken), describe(result))));
+        QCOMPARE(outcomes.value("valid-read"), QStringLiteral("used status 0"));
+        QCOMPARE(outcomes.value("zero-length-data"), QStringLiteral("used status 0"));
+        QCOMPARE(outcomes.value("unknown-type"), QStringLiteral("used status 2"));
+        QCOMPARE(outcomes.value("sector-past-the-end"), QStringLiteral("used status 1"));
+        QCOMPARE(outcomes.value("check-write"), QStringLiteral("used status 0"));
+        QCOMPARE(outcomes.value("check-read"), QStringLiteral("used status 0"));
+        // The warnings of a guest that keeps breaking the queue are bounded.
+        QVERIFY2(linesContaining(result.err, "device needs reset") <= 8, describe(result));
     }
 };
 

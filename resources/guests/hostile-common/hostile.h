@@ -13,10 +13,21 @@
 #define HOSTILE_MMIO_SWEEP_DONE 0x43     /* status 135 */
 #define HOSTILE_DEVICE_GARBAGE_DONE 0x44 /* status 137 */
 #define HOSTILE_UART_FLOOD_DONE 0x45     /* status 139 */
+#define HOSTILE_PCI_CONFIG_DONE 0x46     /* status 141 */
+#define HOSTILE_IDE_DONE 0x47            /* status 143 */
+#define HOSTILE_VIRTQUEUE_DONE 0x48      /* status 145 */
+/* A check of the guest's own failed; it said which on COM1 first. Status 249. */
+#define HOSTILE_CHECK_FAILED 0x7C
 
 static inline uint16_t hostile_inw(uint16_t port) {
     uint16_t value;
     __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port) : "memory");
+    return value;
+}
+
+static inline uint8_t hostile_inb(uint16_t port) {
+    uint8_t value;
+    __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port) : "memory");
     return value;
 }
 

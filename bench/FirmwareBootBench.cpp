@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
               "-bios",
               bios,
               "-drive",
-              "file=" + disk + ",format=raw,if=ide,readonly=on",
+              // QEMU refuses a read-only IDE hard disk: it gets a writable copy (the guest
+              // writes nothing).
+              "file=" + copy + ",format=raw,if=ide",
               "-nic",
               "none",
               "-display",

@@ -10,6 +10,8 @@
 #include "devices/I8042Controller.h"
 #include "display/DisplaySource.h"
 #include "firmware/Firmware.h"
+#include "inspect/GuestView.h"
+#include "inspect/VcpuSnapshot.h"
 #include "kvm/System.h"
 #include "machine/Machine.h"
 #include "machine/PcPlatform.h"
@@ -205,6 +207,26 @@ private Q_SLOTS:
                  qPrintable(screen));
         QVERIFY2(screen.contains(QStringLiteral("bios-disk: type keys, Enter ends")),
                  qPrintable(screen));
+
+        // Waiting in int 16h, the vcpu runs the BIOS's real-mode code: the debugger reads it at
+        // CS:IP (linear = CS * 16 + IP, SDM vol. 3A 20.1.1) and decodes it as 16-bit code.
+        machine.pause();
+        QVERIFY(machine.waitUntilPaused(10000));
+        const inspect::VcpuSnapshot at = inspect::captureVcpuSnapshot(machine.vcpu(0), {}, 10000);
+        QCOMPARE(int(at.codeMode()), int(debug::CodeMode::Real16));
+        QCOMPARE(at.cpu.sregs.cs.base, uint64_t{at.cpu.sregs.cs.selector} << 4);
+        QCOMPARE(at.pc, at.cpu.sregs.cs.base + (at.cpu.regs.rip & 0xffff));
+        const inspect::GuestView view = inspect::guestViewOf(machine);
+        const std::vector<debug::Instruction> code = view.disassemble(at, at.pc, 4);
+        QVERIFY(!code.empty());
+        QCOMPARE(code.front().address, at.pc);
+        std::array<uint8_t, 15> bytes{};
+        QVERIFY(view.readPhysical(at.pc, bytes.data(), code.front().length));
+        QVERIFY(std::equal(bytes.begin(), bytes.begin() + code.front().length,
+                           code.front().bytes.begin()));
+        qInfo("waiting for a key at %04x:%04x: %s", at.cpu.sregs.cs.selector,
+              unsigned(at.cpu.regs.rip), code.front().text.c_str());
+        machine.run();
 
         I8042Controller* keyboard = nullptr;
         for (Device* device : machine.devices())

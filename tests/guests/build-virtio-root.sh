@@ -13,7 +13,8 @@
 #
 # The initramfs's /init loads virtio_pci, virtio_blk and ext4 with their dependencies (resolved
 # here from modules.dep, and from the soft dependencies the modules name through modules.alias),
-# waits up to 30 s for the root device (root=DEV on the kernel command line, default /dev/vda),
+# and ata_piix and sd_mod too when the root device is an IDE disk, /dev/sd*; it waits up to 30 s
+# for the root device (root=DEV on the kernel command line, default /dev/vda),
 # mounts it as ext4 and switch_roots to its /init. It prints "kvmscope-virtio-root: initramfs up"
 # first and "kvmscope-virtio-root: error: ..." before powering off when a step fails.
 #
@@ -99,7 +100,12 @@ soft_pre() {
     done
 }
 
-order=() # "required NAME" or "optional NAME"
+# Two lists: the modules every boot loads, and those loaded only for a root on IDE (root=/dev/sd*:
+# ata_piix for the PIIX3 IDE function and sd_mod for its disks), whose probe of the IDE channels
+# the virtio boot need not wait for. Lines are "required NAME" or "optional NAME".
+order_base=()
+order_ide=()
+group=base
 add_module() {
     local name=$1 kind=$2 dep
     [[ -z ${loaded[$name]:-} ]] || return 0
@@ -109,9 +115,12 @@ add_module() {
     # modules.dep lists every module this one needs, directly or not; each of them is added with
     # its own dependencies first, so the order does not rest on the listing's.
     for dep in ${deps_of[$name]}; do add_module "$(name_of "$dep")" "$kind"; done
-    order+=("$kind $name")
+    local -n list=order_$group
+    list+=("$kind $name")
 }
 for name in virtio_pci virtio_blk ext4; do add_module "$name" required; done
+group=ide
+for name in ata_piix sd_mod; do add_module "$name" required; done
 
 # --- the initramfs
 root=$(mktemp -d "$cache/.virtio-root.XXXXXX")
@@ -124,10 +133,14 @@ mknod -m 600 "$initdir/dev/console" c 5 1 || die "mknod /dev/console failed (thi
 for applet in sh mount umount insmod switch_root poweroff cat echo sleep; do
     ln -s busybox "$initdir/bin/$applet"
 done
-for entry in "${order[@]}"; do
-    name=${entry#* }
-    module_file "$name" >"$initdir/lib/modules/$name.ko" || die "cannot read module $name"
-    echo "$entry" >>"$initdir/lib/modules/load-order"
+for group in base ide; do
+    declare -n list=order_$group
+    for entry in "${list[@]}"; do
+        name=${entry#* }
+        module_file "$name" >"$initdir/lib/modules/$name.ko" || die "cannot read module $name"
+        echo "$entry" >>"$initdir/lib/modules/load-order.$group"
+    done
+    unset -n list
 done
 
 cat >"$initdir/init" <<'EOF'
@@ -142,17 +155,21 @@ fail() {
     /bin/busybox poweroff -f
     while :; do /bin/busybox sleep 1; done
 }
-while read -r kind name; do
-    if ! out=$(/bin/busybox insmod "/lib/modules/$name.ko" 2>&1); then
-        [ "$kind" = optional ] || fail "insmod $name: $out"
-        echo "kvmscope-virtio-root: note: optional module $name not loaded: $out"
-    fi
-done </lib/modules/load-order
-echo "kvmscope-virtio-root: modules loaded"
+load() {
+    while read -r kind name; do
+        if ! out=$(/bin/busybox insmod "/lib/modules/$name.ko" 2>&1); then
+            [ "$kind" = optional ] || fail "insmod $name: $out"
+            echo "kvmscope-virtio-root: note: optional module $name not loaded: $out"
+        fi
+    done <"/lib/modules/load-order.$1"
+}
 device=/dev/vda
 for word in $(/bin/busybox cat /proc/cmdline); do
     case $word in root=/dev/*) device=${word#root=} ;; esac
 done
+load base
+case $device in /dev/sd*) load ide ;; esac
+echo "kvmscope-virtio-root: modules loaded"
 tries=0
 while [ ! -b "$device" ]; do
     tries=$((tries + 1))
@@ -217,4 +234,4 @@ rm -f "$tmp_image"
 chmod 644 "$tmp_initramfs" "$tmp_image"
 mv "$tmp_initramfs" "$initramfs"
 mv "$tmp_image" "$image"
-[[ $quiet == 1 ]] || echo "$output: $(printf '%s ' "${order[@]#* }")"
+[[ $quiet == 1 ]] || echo "$output: modules ${order_base[*]#* }; for IDE ${order_ide[*]#* }"

@@ -22,9 +22,10 @@
 # "written by kvmscope's virtio-root guest on Linux $(uname -r)") and /random.bin (1 MiB from
 # /dev/urandom, its md5sum printed as "kvmscope-disk-init: random.bin md5 HASH"), prints each PCI
 # function between "kvmscope-disk-init: lspci begin" and "... lspci end" as `lspci -n` does
-# ("00:04.0 0180: 1af4:1042", from sysfs: Debian's busybox has no lspci), remounts the root
-# read-only (which checkpoints the journal, so the image needs no recovery), prints
-# "kvmscope-disk-init: powering off" and powers off.
+# ("00:04.0 0180: 1af4:1042", from sysfs: Debian's busybox has no lspci) and the lines of
+# /proc/interrupts that name virtio between "... virtio interrupts begin" and "... end",
+# remounts the root read-only (which checkpoints the journal, so the image needs no recovery),
+# prints "kvmscope-disk-init: powering off" and powers off.
 set -euo pipefail
 
 die() { echo "build-virtio-root: error: $*" >&2; exit 1; }
@@ -34,7 +35,7 @@ cache=""
 while (($#)); do
     case $1 in
         --quiet|-q) quiet=1 ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option: $1" ;;
         *) [[ -z $cache ]] || die "only one CACHE_DIR may be given"; cache=$1 ;;
     esac
@@ -193,7 +194,7 @@ tmp_initramfs=$(mktemp "$output/.initramfs.cpio.gz.XXXXXX")
 diskdir=$root/disk
 mkdir -p "$diskdir"/{bin,dev,proc,sys,tmp}
 cp "$busybox" "$diskdir/bin/busybox"
-for applet in sh mount cat echo uname sync dd md5sum poweroff sleep; do
+for applet in sh mount cat echo grep uname sync dd md5sum poweroff sleep; do
     ln -s busybox "$diskdir/bin/$applet"
 done
 cat >"$diskdir/init" <<'EOF'
@@ -220,6 +221,9 @@ for function in /sys/bus/pci/devices/*; do
     echo "${slot#0000:} ${class%??}: ${vendor#0x}:${device#0x}"
 done
 echo "kvmscope-disk-init: lspci end"
+echo "kvmscope-disk-init: virtio interrupts begin"
+grep virtio /proc/interrupts
+echo "kvmscope-disk-init: virtio interrupts end"
 mount -o remount,ro / || echo "kvmscope-disk-init: error: remounting / read-only failed"
 sync
 echo "kvmscope-disk-init: powering off"

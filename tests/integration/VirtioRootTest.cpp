@@ -154,6 +154,21 @@ private Q_SLOTS:
                      qPrintable(QStringLiteral("no '%1' in lspci:\n%2\n%3")
                                     .arg(function, lspci.join(QLatin1Char('\n')), tail)));
 
+        // The request queue interrupted through MSI-X (Linux names the chip PCI-MSI): the
+        // /proc/interrupts line of virtio0-req.0 counts at least one.
+        if (interface == QLatin1String("virtio")) {
+            const QRegularExpressionMatch queue =
+                QRegularExpression(
+                    QStringLiteral("\\d+:((?: +\\d+)+) +PCI-MSI [^\\n]*virtio0-req\\.0"))
+                    .match(boot.output);
+            QVERIFY2(queue.hasMatch(), tail.constData());
+            qint64 interrupts = 0;
+            for (const QString& count :
+                 queue.captured(1).split(QLatin1Char(' '), Qt::SkipEmptyParts))
+                interrupts += count.toLongLong();
+            QVERIFY2(interrupts > 0, qPrintable(queue.captured(0)));
+        }
+
         // The image holds what the guest wrote, read without mounting it.
         const QString release = kernelRelease(kernel);
         QVERIFY(!release.isEmpty());

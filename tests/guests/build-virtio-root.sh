@@ -20,7 +20,9 @@
 #
 # The disk's /init prints "kvmscope-disk-init: up", writes /written-by-guest (one line:
 # "written by kvmscope's virtio-root guest on Linux $(uname -r)") and /random.bin (1 MiB from
-# /dev/urandom, its md5sum printed as "kvmscope-disk-init: random.bin md5 HASH"), prints each PCI
+# /dev/urandom, its md5sum printed as "kvmscope-disk-init: random.bin md5 HASH"), writes and deletes
+# 4 MiB more and runs fstrim on / ("kvmscope-disk-init: fstrim done", or "... fstrim failed"
+# where the disk has no discard, as on IDE), prints each PCI
 # function between "kvmscope-disk-init: lspci begin" and "... lspci end" as `lspci -n` does
 # ("00:04.0 0180: 1af4:1042", from sysfs: Debian's busybox has no lspci) and the lines of
 # /proc/interrupts that name virtio between "... virtio interrupts begin" and "... end",
@@ -35,7 +37,7 @@ cache=""
 while (($#)); do
     case $1 in
         --quiet|-q) quiet=1 ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option: $1" ;;
         *) [[ -z $cache ]] || die "only one CACHE_DIR may be given"; cache=$1 ;;
     esac
@@ -194,7 +196,7 @@ tmp_initramfs=$(mktemp "$output/.initramfs.cpio.gz.XXXXXX")
 diskdir=$root/disk
 mkdir -p "$diskdir"/{bin,dev,proc,sys,tmp}
 cp "$busybox" "$diskdir/bin/busybox"
-for applet in sh mount cat echo grep uname sync dd md5sum poweroff sleep; do
+for applet in sh mount cat echo grep uname sync dd md5sum rm fstrim poweroff sleep; do
     ln -s busybox "$diskdir/bin/$applet"
 done
 cat >"$diskdir/init" <<'EOF'
@@ -209,6 +211,11 @@ echo "written by kvmscope's virtio-root guest on Linux $(uname -r)" >/written-by
 dd if=/dev/urandom of=/random.bin bs=64k count=16 2>/dev/null
 sync
 echo "kvmscope-disk-init: wrote /written-by-guest"
+dd if=/dev/urandom of=/discarded.bin bs=64k count=64 2>/dev/null
+sync
+rm /discarded.bin
+sync
+fstrim -v / && echo "kvmscope-disk-init: fstrim done" || echo "kvmscope-disk-init: fstrim failed"
 set -- $(md5sum /random.bin)
 echo "kvmscope-disk-init: random.bin md5 $1"
 echo "kvmscope-disk-init: lspci begin"

@@ -22,6 +22,10 @@ if ! { "$KVMSCOPE_ROOT/tests/guests/fetch-debian-kernel.sh" --quiet "$KVMSCOPE_T
     echo "kvmscope: no test kernel: the Linux boot tests will be skipped" >&2
 else
     export KVMSCOPE_TEST_BZIMAGE="$KVMSCOPE_TEST_KERNEL_DIR/vmlinuz"
+    # The virtio-root guest beside it (an initramfs and an ext4 image made with mke2fs -d):
+    # without it test_virtio_root is skipped, the other boots still run.
+    "$KVMSCOPE_ROOT/tests/guests/build-virtio-root.sh" --quiet "$KVMSCOPE_TEST_KERNEL_DIR" ||
+        echo "kvmscope: no virtio-root guest: test_virtio_root will be skipped" >&2
 fi
 
 status=0

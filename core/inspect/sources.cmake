@@ -2,5 +2,6 @@
 # it, and a crashed vcpu's report (docs/design.md, "One snapshot per stop").
 list(APPEND KVMSCOPE_CORE_SOURCES
     inspect/VcpuSnapshot.h inspect/VcpuSnapshot.cpp inspect/GuestView.h inspect/GuestView.cpp
-    inspect/CrashReport.h inspect/CrashReport.cpp
+    inspect/CrashReport.h inspect/CrashReport.cpp inspect/DescriptorTables.h
+    inspect/DescriptorTables.cpp
 )

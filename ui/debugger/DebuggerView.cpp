@@ -3,6 +3,7 @@
 
 #include "debugger/BreakpointsModel.h"
 #include "debugger/CallStackModel.h"
+#include "debugger/CpuTablesModel.h"
 #include "debugger/DisassemblyModel.h"
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
@@ -24,6 +25,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     disassembly_ = new DisassemblyModel(breakpoints_, this);
     memory_ = new MemoryModel(this);
     pageWalk_ = new PageWalkModel(this);
+    cpuTables_ = new CpuTablesModel(this);
     callStack_ = new CallStackModel(this);
     connect(breakpoints_, &BreakpointsModel::errorOccurred, this, &DebuggerView::errorOccurred);
     connect(memory_, &MemoryModel::errorOccurred, this, &DebuggerView::errorOccurred);
@@ -56,7 +58,11 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     QWidget* codePane = createCodePane();
     QWidget* sidePane = createSidePane();
     QWidget* memoryPane = createMemoryPane();
-    QWidget* walkPane = createWalkPane();
+    auto* walkAndTables = new QTabWidget(this);
+    walkAndTables->setObjectName(QStringLiteral("walkAndTablesTabs"));
+    walkAndTables->setDocumentMode(true);
+    walkAndTables->addTab(createWalkPane(), tr("Page walk"));
+    walkAndTables->addTab(createTablesPane(), tr("CPU tables"));
 
     auto* top = new QSplitter(Qt::Horizontal, this);
     top->addWidget(codePane);
@@ -65,7 +71,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     top->setStretchFactor(1, 2);
     auto* bottom = new QSplitter(Qt::Horizontal, this);
     bottom->addWidget(memoryPane);
-    bottom->addWidget(walkPane);
+    bottom->addWidget(walkAndTables);
     bottom->setStretchFactor(0, 3);
     bottom->setStretchFactor(1, 2);
     auto* split = new QSplitter(Qt::Vertical, this);
@@ -134,11 +140,13 @@ void DebuggerView::bindModels(MachineSession* session) {
     breakpoints_->setSession(session);
     memory_->setSession(session);
     pageWalk_->setSession(session);
+    cpuTables_->setSession(session);
     // Nothing of the machine being replaced stays held: its memory is about to go.
     disassembly_->clear();
     memory_->clear();
     pageWalk_->clear();
     callStack_->clear();
+    cpuTables_->clear();
     showStop(session);
     updateActions();
     updateStatus();
@@ -154,6 +162,7 @@ void DebuggerView::showStop(MachineSession* session) {
         memory_->setStale(vcpu);
         pageWalk_->setStale();
         callStack_->setStale();
+        cpuTables_->setStale();
         return;
     }
     const inspect::GuestView guest = session->guestView();
@@ -161,6 +170,7 @@ void DebuggerView::showStop(MachineSession* session) {
     memory_->setSnapshot(*snapshot, guest);
     pageWalk_->setSnapshot(*snapshot, guest);
     callStack_->setSnapshot(*snapshot, guest);
+    cpuTables_->setSnapshot(*snapshot, guest);
 }
 
 size_t DebuggerView::currentVcpu() const {

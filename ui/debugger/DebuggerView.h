@@ -28,6 +28,7 @@ namespace kvmscope::ui {
 
 class BreakpointsModel;
 class CallStackModel;
+class CpuTablesModel;
 class DisassemblyModel;
 class MachineSession;
 class MemoryModel;
@@ -60,6 +61,7 @@ public:
     BreakpointsModel* breakpoints() const { return breakpoints_; }
     MemoryModel* memory() const { return memory_; }
     PageWalkModel* pageWalk() const { return pageWalk_; }
+    CpuTablesModel* cpuTables() const { return cpuTables_; }
     CallStackModel* callStack() const { return callStack_; }
     QTableView* disassemblyView() const { return disassemblyView_; }
     QTableView* memoryView() const { return memoryView_; }
@@ -95,6 +97,7 @@ private:
     QWidget* createSidePane(); // breakpoints and call stack, tabbed
     QWidget* createMemoryPane();
     QWidget* createWalkPane();
+    QWidget* createTablesPane();
     static QLabel* makeLabel(QWidget* parent); // selectable, wrapped text
 
     // DebuggerViewGoTo.cpp: the go-to fields.
@@ -145,6 +148,10 @@ private:
     QLineEdit* walkAddress_ = nullptr;
     QTableView* walkView_ = nullptr;
     QLabel* walkSummary_ = nullptr;
+    CpuTablesModel* cpuTables_ = nullptr;
+    QComboBox* tableSelector_ = nullptr;
+    QTableView* tablesView_ = nullptr;
+    QLabel* tablesSummary_ = nullptr;
 
     QAction* continueAction_ = nullptr;
     QAction* stepIntoAction_ = nullptr;

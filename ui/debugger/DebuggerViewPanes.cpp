@@ -1,6 +1,8 @@
-// DebuggerView: its panes: code and go-to field, breakpoints, call stack, memory, page walk.
+// DebuggerView: its panes: code and go-to field, breakpoints, call stack, memory, page walk, and
+// the CPU tables.
 #include "debugger/BreakpointsModel.h"
 #include "debugger/CallStackModel.h"
+#include "debugger/CpuTablesModel.h"
 #include "debugger/DebuggerView.h"
 #include "debugger/DisassemblyModel.h"
 #include "debugger/MemoryModel.h"
@@ -182,6 +184,36 @@ QWidget* DebuggerView::createWalkPane() {
     walkLayout->addWidget(walkView_);
     walkLayout->addWidget(walkSummary_);
     return walkPane;
+}
+
+QWidget* DebuggerView::createTablesPane() {
+    // The GDT, LDT, IDT or TSS of the vcpu shown, decoded in its mode.
+    tableSelector_ = new QComboBox(this);
+    tableSelector_->setObjectName(QStringLiteral("cpuTableSelector"));
+    tableSelector_->addItem(tr("GDT"), int(CpuTablesModel::Table::Gdt));
+    tableSelector_->addItem(tr("LDT"), int(CpuTablesModel::Table::Ldt));
+    tableSelector_->addItem(tr("IDT"), int(CpuTablesModel::Table::Idt));
+    tableSelector_->addItem(tr("TSS"), int(CpuTablesModel::Table::Tss));
+    tableSelector_->setToolTip(tr("Which of the vcpu's tables to show; edit an entry's raw value "
+                                  "(or a TSS field) while the machine is paused"));
+    connect(tableSelector_, &QComboBox::currentIndexChanged, this, [this] {
+        cpuTables_->setTable(
+            static_cast<CpuTablesModel::Table>(tableSelector_->currentData().toInt()));
+    });
+    tablesView_ = makeTable(cpuTables_, this, QStringLiteral("cpuTablesView"));
+    tablesView_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    tablesView_->horizontalHeader()->setStretchLastSection(true);
+    tablesSummary_ = makeLabel(this);
+    tablesSummary_->setObjectName(QStringLiteral("cpuTablesSummary"));
+    connect(cpuTables_, &CpuTablesModel::summaryChanged, tablesSummary_, &QLabel::setText);
+    connect(cpuTables_, &CpuTablesModel::errorOccurred, this, &DebuggerView::errorOccurred);
+    auto* pane = new QWidget(this);
+    auto* layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(tableSelector_);
+    layout->addWidget(tablesView_);
+    layout->addWidget(tablesSummary_);
+    return pane;
 }
 
 } // namespace kvmscope::ui

@@ -1,5 +1,5 @@
-# The Debugger dock (docs/debugger.md, "GUI"): disassembly, breakpoints, memory, page walk and
-# call stack on the core's debug engine. Included from ui/CMakeLists.txt.
+# The Debugger dock (docs/debugger.md, "GUI"): disassembly, breakpoints, memory, page walk,
+# call stack and the CPU tables on the core's debug engine. Included from ui/CMakeLists.txt.
 list(APPEND KVMSCOPE_UI_SOURCES
     debugger/GoToExpression.h debugger/GoToExpression.cpp
     debugger/DebugTarget.h debugger/DebugTarget.cpp
@@ -8,6 +8,7 @@ list(APPEND KVMSCOPE_UI_SOURCES
     debugger/MemoryModel.h debugger/MemoryModel.cpp
     debugger/PageWalkModel.h debugger/PageWalkModel.cpp
     debugger/CallStackModel.h debugger/CallStackModel.cpp
+    debugger/CpuTablesModel.h debugger/CpuTablesModel.cpp
     debugger/AddBreakpointDialog.h debugger/AddBreakpointDialog.cpp
     debugger/DebuggerView.h debugger/DebuggerView.cpp debugger/DebuggerViewPanes.cpp
     debugger/DebuggerViewActions.cpp debugger/DebuggerViewGoTo.cpp)

@@ -58,11 +58,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     QWidget* codePane = createCodePane();
     QWidget* sidePane = createSidePane();
     QWidget* memoryPane = createMemoryPane();
-    auto* walkAndTables = new QTabWidget(this);
-    walkAndTables->setObjectName(QStringLiteral("walkAndTablesTabs"));
-    walkAndTables->setDocumentMode(true);
-    walkAndTables->addTab(createWalkPane(), tr("Page walk"));
-    walkAndTables->addTab(createTablesPane(), tr("CPU tables"));
+    QWidget* walkPane = createWalkPane();
 
     auto* top = new QSplitter(Qt::Horizontal, this);
     top->addWidget(codePane);
@@ -71,7 +67,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     top->setStretchFactor(1, 2);
     auto* bottom = new QSplitter(Qt::Horizontal, this);
     bottom->addWidget(memoryPane);
-    bottom->addWidget(walkAndTables);
+    bottom->addWidget(walkPane);
     bottom->setStretchFactor(0, 3);
     bottom->setStretchFactor(1, 2);
     auto* split = new QSplitter(Qt::Vertical, this);

@@ -97,7 +97,7 @@ QWidget* DebuggerView::createCodePane() {
 }
 
 QWidget* DebuggerView::createSidePane() {
-    // Beside the code: breakpoints and call stack.
+    // Beside the code: breakpoints, call stack and the CPU tables.
     breakpointsView_ = makeTable(breakpoints_, this, QStringLiteral("breakpointsView"));
     breakpointsView_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     connect(breakpointsView_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
@@ -121,6 +121,7 @@ QWidget* DebuggerView::createSidePane() {
     sideTabs_->setObjectName(QStringLiteral("debuggerSideTabs"));
     sideTabs_->addTab(breakpointsView_, tr("Breakpoints"));
     sideTabs_->addTab(stackPane, tr("Call stack"));
+    sideTabs_->addTab(createTablesPane(), tr("CPU tables"));
     return sideTabs_;
 }
 

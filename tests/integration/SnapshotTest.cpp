@@ -10,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QProcessEnvironment>
 #include <QTemporaryDir>
 #include <csignal>
 #include <sys/time.h>
@@ -154,6 +155,28 @@ private Q_SLOTS:
         QCOMPARE(result.exitCode, kStatusBadInput);
         QVERIFY2(result.err.contains("changed since the save") && result.err.contains(disk),
                  describe(result));
+    }
+
+    // The window restores through the same MachineHost path: its log says the machine was
+    // restored, and --timeout closes it.
+    void windowRestoresTheSnapshot() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("window.kvmsnap");
+        const Uninterrupted saved = runTicks({"--timeout", "1", "--save-state", file});
+        QVERIFY2(saved.result.exitCode == kStatusTimeout, describe(saved.result));
+        QProcess process;
+        endWithTest(process);
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {"--restore", file, "--timeout", "5", "--log-level", "info"});
+        QVERIFY(process.waitForStarted(10000));
+        QVERIFY(process.waitForFinished(120000));
+        const QByteArray err = process.readAllStandardError();
+        QCOMPARE(process.exitCode(), 0);
+        QVERIFY2(!err.contains("cannot load the window"), err.constData());
+        QVERIFY2(err.contains(file.toUtf8() + ": restored 1 vcpus"), err.constData());
     }
 
     // What cannot be saved yet is refused before the guest runs, not at --timeout.

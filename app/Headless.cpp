@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace kvmscope::app {
 namespace {
@@ -271,9 +272,16 @@ int runHeadless(const CommandLine& options) {
             if (stop || (hasDeadline && Clock::now() >= deadline))
                 break;
             if (saving && signals.takeSaveRequest()) {
-                // The guest runs on after the save, whether it worked or not.
+                // The vcpus that ran go on after the save, whether it worked or not; one a gdb
+                // client holds stopped stays so.
+                std::vector<size_t> running;
+                for (size_t index = 0; index < machine.vcpuCount(); ++index)
+                    if (machine.vcpu(index).state() == cpu::RunState::Running)
+                        running.push_back(index);
                 saveState(machine, options.saveStatePath);
-                machine.run();
+                if (!machine.stopState())
+                    for (size_t index : running)
+                        machine.vcpu(index).resume();
             }
         }
         if (!stop && saving) {

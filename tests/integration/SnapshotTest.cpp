@@ -121,8 +121,9 @@ private Q_SLOTS:
         QVERIFY(restored.out.size() < out.size());
     }
 
-    // A snapshot cut short, with a flipped byte, or saved with a disk image that has changed since
-    // is refused naming the file and the part, with status 2, and no guest output.
+    // A snapshot of a machine with an IDE disk restores; cut short, with a flipped byte, or saved
+    // with a disk image that has changed since, it is refused naming the file and the part, with
+    // status 2, and no guest output.
     void badSnapshotsAreRefused() {
         QTemporaryDir dir;
         const QString disk = dir.filePath("disk.img");
@@ -133,6 +134,10 @@ private Q_SLOTS:
         QVERIFY2(saved.result.exitCode == kStatusTimeout, describe(saved.result));
         const QByteArray good = readAll(file);
         QVERIFY(good.size() > 1024);
+        // Unchanged, the disk machine (an IDE controller and drive among its devices) goes on.
+        const CliResult resumed = runKvmscope({"--headless", "--restore", file}, {}, 120000);
+        QVERIFY2(resumed.finished && resumed.exitCode == kTicksStatus, describe(resumed));
+        QVERIFY2(resumed.out.trimmed().endsWith("ticks: done"), describe(resumed));
 
         const QString cut = dir.filePath("cut.kvmsnap");
         writeAll(cut, good.left(good.size() / 2));

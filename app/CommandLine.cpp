@@ -30,6 +30,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
     CommandLine result;
     std::vector<std::string> positional;
     bool firmwareGiven = false;
+    // Options that shape the machine, which --restore takes from its file instead.
+    std::vector<std::string> machineOptions;
     for (size_t i = 1; i < arguments.size(); ++i) {
         const std::string& argument = arguments[i];
         std::string name = argument;
@@ -66,6 +68,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             noValue();
             result.headless = true;
         } else if (name == "--no-host-workarounds") {
+            machineOptions.push_back(name);
             noValue();
             result.machine.hostWorkarounds = false;
         } else if (name == "--paused") {
@@ -80,6 +83,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         } else if (name == "--demo") {
             result.demo = value();
         } else if (name == "--format") {
+            machineOptions.push_back(name);
             const std::string text = value();
             if (!boot::parseImageFormat(text, result.machine.boot.format))
                 throw InputError(fmt::format(
@@ -87,21 +91,27 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
                     "pvh",
                     text));
         } else if (name == "--disk") {
+            machineOptions.push_back(name);
             result.machine.disks.push_back(storage::parseDiskSpec(value(), "--disk"));
         } else if (name == "--cdrom") {
+            machineOptions.push_back(name);
             result.machine.disks.push_back(storage::cdromSpec(value()));
         } else if (name == "--firmware") {
+            machineOptions.push_back(name);
             firmwareGiven = true;
             const std::string text = value();
             if (!firmware::parseFirmwareKind(text, result.machine.firmware.kind))
                 throw InputError(fmt::format("--firmware '{}': expected bios or none", text));
         } else if (name == "--firmware-file") {
+            machineOptions.push_back(name);
             result.machine.firmware.path = value();
             if (result.machine.firmware.path.empty())
                 throw InputError("--firmware-file: expected a path");
         } else if (name == "--memory" || name == "-m") {
+            machineOptions.push_back(name);
             result.machine.memorySize = parseSize(value(), "--memory");
         } else if (name == "--cpus") {
+            machineOptions.push_back(name);
             const std::string text = value();
             const uint64_t cpus = parseNumber("--cpus", text);
             if (cpus < 1 || cpus > MachineConfig::kMaxCpus)
@@ -110,18 +120,23 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             result.machine.cpus = static_cast<unsigned>(cpus);
             result.cpusGiven = true;
         } else if (name == "--append") {
+            machineOptions.push_back(name);
             result.machine.boot.commandLine = value();
         } else if (name == "--initrd") {
+            machineOptions.push_back(name);
             result.machine.boot.initrdPath = value();
         } else if (name == "--symbols") {
             result.machine.symbolsPath = value();
         } else if (name == "--framebuffer") {
+            machineOptions.push_back(name);
             result.machine.framebuffer.enabled = true;
             parseFramebufferMode(value(), result.machine.framebuffer, "--framebuffer");
         } else if (name == "--no-framebuffer") {
+            machineOptions.push_back(name);
             noValue();
             result.machine.framebuffer.enabled = false;
         } else if (name == "--load-address") {
+            machineOptions.push_back(name);
             result.machine.boot.loadAddress = parseNumber("--load-address", value());
         } else if (name == "--serial") {
             const std::string text = value();
@@ -145,6 +160,14 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
             result.timeoutSeconds = seconds;
         } else if (name == "--gdb") {
             result.gdb = debug::gdb::parseEndpoint(value(), "--gdb");
+        } else if (name == "--restore") {
+            result.restorePath = value();
+            if (result.restorePath.empty())
+                throw InputError("--restore: expected a snapshot file");
+        } else if (name == "--save-state") {
+            result.saveStatePath = value();
+            if (result.saveStatePath.empty())
+                throw InputError("--save-state: expected a file to save to");
         } else if (name == "--log-level") {
             result.logLevel = value();
         } else if (argument.size() > 1 && argument[0] == '-') {
@@ -160,6 +183,17 @@ CommandLine parseCommandLine(const std::vector<std::string>& arguments) {
         result.machine.boot.imagePath = positional.front();
     if (!positional.empty() && !result.demo.empty())
         throw InputError("give either an IMAGE or --demo NAME, not both");
+    if (!result.restorePath.empty()) {
+        if (!positional.empty() || !result.demo.empty())
+            throw InputError(fmt::format("--restore {}: the machine comes from the snapshot; give "
+                                         "no IMAGE or --demo with it",
+                                         result.restorePath));
+        if (!machineOptions.empty())
+            throw InputError(fmt::format("--restore {}: the machine comes from the snapshot; {} "
+                                         "cannot be given with it",
+                                         result.restorePath, machineOptions.front()));
+        return result;
+    }
     // Disks and CDs boot through the firmware unless a kernel is loaded directly.
     if (!firmwareGiven && positional.empty() && result.demo.empty() &&
         !result.machine.disks.empty())
@@ -213,6 +247,14 @@ Options:
                         PORT (gdb's usual one is 1234; 0 picks a free port); the guest waits
                         before its first instruction until the client continues it, and the
                         client's `kill` ends the run (the window: Machine > gdb server)
+  --restore FILE        continue the machine saved in FILE by --save-state: its RAM size,
+                        vcpus, disks and devices come from the file, so no IMAGE, --demo or
+                        machine option goes with it; a damaged file, one of another version,
+                        one whose disk images changed since, or one saved on a host with a CPU
+                        feature this one lacks is refused (status 2) and nothing runs
+  --save-state FILE     headless: save the whole machine to FILE when --timeout runs out (then
+                        stop, status 6) and each time SIGUSR1 arrives (then run on); a machine
+                        with a virtio-blk disk cannot be saved yet (status 2 at start)
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos

@@ -3,9 +3,14 @@
 #include "debug/gdb/GdbServer.h"
 #include "machine/MachineConfig.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace kvmscope::snapshot {
+class MachineImage;
+}
 
 namespace kvmscope::app {
 
@@ -30,6 +35,14 @@ struct CommandLine {
     std::string logLevel = "warn";
     // --gdb [HOST:]PORT: serve gdb's remote protocol; the guest waits for the client to continue.
     std::optional<debug::gdb::GdbEndpoint> gdb;
+    // --restore FILE: the machine is the snapshot's (docs/snapshots.md); no image, demo or option
+    // that shapes the machine may be given with it. main() reads and checks the file into
+    // `restore`, and `machine` becomes its configuration.
+    std::string restorePath;
+    std::shared_ptr<const snapshot::MachineImage> restore;
+    // --save-state FILE (headless): save the machine to FILE when --timeout runs out (then stop)
+    // and on SIGUSR1 (then run on).
+    std::string saveStatePath;
 };
 
 // Parses argv; throws InputError with a message naming the option and the value.

@@ -68,7 +68,7 @@ int runWindow(const kvmscope::app::CommandLine& options, int argc, char** argv) 
     // unless --paused, or --gdb, with which the guest waits for the client as headless
     // (docs/debugger.md).
     const bool paused = options.startPaused || options.gdb.has_value();
-    if (window.launchMachine(options.machine, paused, &error)) {
+    if (window.launchMachine(options.machine, paused, &error, options.restore)) {
         if (QString gdbError;
             options.gdb && !window.startGdbServer(options.gdb->host, options.gdb->port, &gdbError))
             window.showMessage(gdbError);

@@ -9,6 +9,7 @@
 #include "log/Log.h"
 #include "machine/Machine.h"
 #include "machine/MachineHost.h"
+#include "snapshot/MachineSnapshot.h"
 #include "trace/ExitRecord.h"
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace kvmscope::app {
 namespace {
@@ -74,13 +76,18 @@ MachineStop signalStop(int signal) {
 // nothing then needs stopping, and the terminal has not been touched. A dedicated thread waits
 // for them with sigwait, started before anything that could block, so no handler touches the
 // machine and no stage can keep a signal waiting.
+//
+// With --save-state, SIGUSR1 asks for a save: the thread only notes it (saveRequested), and the
+// main thread, which owns the machine, saves between two waits.
 class TerminationSignals {
 public:
-    TerminationSignals() {
+    explicit TerminationSignals(bool saveOnUsr1) {
         sigemptyset(&set_);
         sigaddset(&set_, SIGINT);
         sigaddset(&set_, SIGTERM);
         sigaddset(&set_, SIGHUP);
+        if (saveOnUsr1)
+            sigaddset(&set_, SIGUSR1);
         // Blocked before any other thread starts, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &set_, &previous_);
         thread_ = std::thread([this] { wait(); });
@@ -102,12 +109,19 @@ public:
     // Signals after this are left alone: the run is over and its status decided.
     void finish() { done_.store(true); }
     int received() const { return received_.load(); }
+    // Whether SIGUSR1 came since the last call.
+    bool takeSaveRequest() { return saveRequested_.exchange(false); }
 
 private:
     void wait() {
         int signal = 0;
-        if (sigwait(&set_, &signal) != 0 || done_.load())
-            return;
+        for (;;) {
+            if (sigwait(&set_, &signal) != 0 || done_.load())
+                return;
+            if (signal != SIGUSR1)
+                break;
+            saveRequested_.store(true);
+        }
         received_.store(signal);
         std::lock_guard lock(mutex_);
         if (machine_) {
@@ -125,8 +139,32 @@ private:
     Machine* machine_ = nullptr;
     std::atomic<bool> done_{false};
     std::atomic<int> received_{0};
+    std::atomic<bool> saveRequested_{false};
     std::thread thread_; // last: it uses the members above
 };
+
+// How often the main thread looks for a SIGUSR1 save request while the guest runs.
+constexpr int kSaveRequestPollMs = 50;
+
+// --save-state: pauses the machine, saves it and says so on stderr (stdout is the guest's
+// serial console). False, with the reason printed, when it could not be saved.
+bool saveState(Machine& machine, const std::string& path) {
+    machine.pause();
+    if (!machine.waitUntilPaused(kPauseTimeoutMs)) {
+        printError(fmt::format("--save-state {}: the vcpus did not pause within {} ms", path,
+                               kPauseTimeoutMs));
+        return false;
+    }
+    try {
+        const snapshot::SaveStats stats = snapshot::saveMachine(machine, path);
+        fmt::print(stderr, "kvmscope: saved the machine to {} ({} RAM pages stored, {} zero)\n",
+                   path, stats.ramPagesStored, stats.ramPagesZero);
+        return true;
+    } catch (const Error& error) {
+        printError(fmt::format("--save-state {}: {}", path, error.what()));
+        return false;
+    }
+}
 
 } // namespace
 
@@ -136,7 +174,8 @@ int runHeadless(const CommandLine& options) {
                    "--gdb [HOST:]PORT, or run with a display");
         return kStatusBadInput;
     }
-    TerminationSignals signals;
+    const bool saving = !options.saveStatePath.empty();
+    TerminationSignals signals(saving);
     std::unique_ptr<kvm::System> system;
     try {
         system = std::make_unique<kvm::System>();
@@ -183,10 +222,12 @@ int runHeadless(const CommandLine& options) {
     MachineHost::Options hostOptions;
     hostOptions.rebootOnGuestReset = !options.noReboot;
     hostOptions.symbols = MachineHost::Symbols::Named;
+    hostOptions.restore = options.restore;
     std::unique_ptr<MachineHost> host;
     // Between a guest reset and the next boot, a signal ends kvmscope at once.
     Connection detachSignals;
     std::optional<MachineStop> stop;
+    bool saveFailed = false;
     if (const auto failed = bootStatus([&] {
             host = std::make_unique<MachineHost>(config, *system, sink, hostOptions);
             // --gdb: the server stays at its address across the guest's reboots (MachineHost).
@@ -216,12 +257,38 @@ int runHeadless(const CommandLine& options) {
         } else {
             machine.run();
         }
-        int timeoutMs = -1;
-        if (hasDeadline)
-            timeoutMs = static_cast<int>(std::max<int64_t>(
-                0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                       .count()));
-        stop = machine.waitForStop(timeoutMs);
+        for (;;) {
+            int timeoutMs = -1;
+            if (hasDeadline)
+                timeoutMs = static_cast<int>(std::max<int64_t>(
+                    0,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                        .count()));
+            // With --save-state, wake now and then for a SIGUSR1's save request.
+            if (saving)
+                timeoutMs =
+                    timeoutMs < 0 ? kSaveRequestPollMs : std::min(timeoutMs, kSaveRequestPollMs);
+            stop = machine.waitForStop(timeoutMs);
+            if (stop || (hasDeadline && Clock::now() >= deadline))
+                break;
+            if (saving && signals.takeSaveRequest()) {
+                // The vcpus that ran go on after the save, whether it worked or not; one a gdb
+                // client holds stopped stays so.
+                std::vector<size_t> running;
+                for (size_t index = 0; index < machine.vcpuCount(); ++index)
+                    if (machine.vcpu(index).state() == cpu::RunState::Running)
+                        running.push_back(index);
+                saveState(machine, options.saveStatePath);
+                if (!machine.stopState())
+                    for (size_t index : running)
+                        machine.vcpu(index).resume();
+            }
+        }
+        if (!stop && saving) {
+            // --timeout with --save-state: the machine as it is when the time runs out, then the
+            // usual timeout stop. A save that fails makes the run's status bad input (2).
+            saveFailed = !saveState(machine, options.saveStatePath);
+        }
         // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
         // it give up, or the machine could never be paused or torn down.
         sink.abandon();
@@ -261,6 +328,8 @@ int runHeadless(const CommandLine& options) {
     } else {
         log::get("kvm")->info("{}", stop->reason);
     }
+    if (saveFailed)
+        return kStatusBadInput;
     if (stop->kind == StopKind::UserStop && signals.received())
         return signalStatus(signals.received());
     return stop->exitStatus();

@@ -8,14 +8,18 @@
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
 #include "log/Log.h"
+#include "snapshot/MachineSnapshot.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -35,6 +39,22 @@ int printHostInfo() {
     }
     fmt::print("{}", host::formatHostProfile(host::hostProfile(*system)));
     return 0;
+}
+
+// --save-state FILE: refused before anything runs when the machine cannot be saved or FILE's
+// directory cannot take it, rather than when the guest has run for --timeout seconds.
+void checkSaveTarget(const std::string& path, const kvmscope::MachineConfig& config) {
+    using namespace kvmscope;
+    try {
+        snapshot::checkSavable(config);
+    } catch (const Error& error) {
+        throw InputError(fmt::format("--save-state {}: {}", path, error.what()));
+    }
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    const std::string directory = parent.empty() ? std::string(".") : parent.string();
+    if (::access(directory.c_str(), W_OK | X_OK) != 0)
+        throw InputError(fmt::format("--save-state {}: cannot write in {}: {}", path, directory,
+                                     std::strerror(errno)));
 }
 
 // A window needs a display: an explicit Qt platform (offscreen, vnc, ...) or an X11/Wayland
@@ -105,29 +125,42 @@ int main(int argc, char** argv) {
                            demo.isDefault ? " (default)" : "");
             return 0;
         }
-        if (options.machine.firmware.kind == firmware::FirmwareKind::Bios) {
-            // The firmware boots what the machine has; no image is loaded. Named by the first
-            // disk's file, as a machine with an image is named by the image's.
-            options.machine.name =
-                options.machine.disks.empty()
-                    ? std::string("bios")
-                    : std::filesystem::path(options.machine.disks.front().path).filename().string();
-        } else if (!options.machine.boot.imagePath.empty()) {
-            // Named by its file, as Open image… names it.
-            options.machine.name =
-                std::filesystem::path(options.machine.boot.imagePath).filename().string();
+        if (!options.restorePath.empty()) {
+            // The whole file is checked here, before /dev/kvm is opened: a refused snapshot
+            // starts nothing (snapshot/MachineSnapshot.h). The image need not exist any more:
+            // the saved RAM holds the guest.
+            options.restore = std::make_shared<snapshot::MachineImage>(options.restorePath);
+            options.machine = options.restore->config();
         } else {
-            const app::Demo demo = app::findDemo(
-                options.demo.empty() ? app::defaultDemo(app::bundledDemos()).name : options.demo);
-            options.machine.boot.imagePath = demo.path;
-            if (options.machine.boot.format == boot::ImageFormat::Auto)
-                options.machine.boot.format = demo.format;
-            if (!options.cpusGiven && demo.cpus > 1)
-                options.machine.cpus = options.machine.boot.cpus = demo.cpus;
-            options.machine.name = demo.name;
+            if (options.machine.firmware.kind == firmware::FirmwareKind::Bios) {
+                // The firmware boots what the machine has; no image is loaded. Named by the first
+                // disk's file, as a machine with an image is named by the image's.
+                options.machine.name =
+                    options.machine.disks.empty()
+                        ? std::string("bios")
+                        : std::filesystem::path(options.machine.disks.front().path)
+                              .filename()
+                              .string();
+            } else if (!options.machine.boot.imagePath.empty()) {
+                // Named by its file, as Open image… names it.
+                options.machine.name =
+                    std::filesystem::path(options.machine.boot.imagePath).filename().string();
+            } else {
+                const app::Demo demo =
+                    app::findDemo(options.demo.empty() ? app::defaultDemo(app::bundledDemos()).name
+                                                       : options.demo);
+                options.machine.boot.imagePath = demo.path;
+                if (options.machine.boot.format == boot::ImageFormat::Auto)
+                    options.machine.boot.format = demo.format;
+                if (!options.cpusGiven && demo.cpus > 1)
+                    options.machine.cpus = options.machine.boot.cpus = demo.cpus;
+                options.machine.name = demo.name;
+            }
+            options.machine.validate();
+            options.machine.checkInputFiles();
         }
-        options.machine.validate();
-        options.machine.checkInputFiles();
+        if (!options.saveStatePath.empty())
+            checkSaveTarget(options.saveStatePath, options.machine);
     } catch (const InputError& error) {
         fmt::print(stderr, "kvmscope: {}\n", error.what());
         return kStatusBadInput;

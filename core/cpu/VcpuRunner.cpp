@@ -18,8 +18,12 @@ namespace {
 
 // The signal that kicks a vcpu out of KVM_RUN. Its handler does nothing: the point is that the
 // ioctl returns EINTR. SA_RESTART keeps other syscalls on the vcpu thread (a serial sink's write)
-// from failing; KVM_RUN is never restarted (it returns EINTR itself).
-constexpr int kKickSignal = SIGUSR1;
+// from failing; KVM_RUN is never restarted (it returns EINTR itself). The first real-time signal,
+// which nobody sends a process by hand, so that SIGUSR1 stays the user's (the headless runner's
+// --save-state takes it and blocks it in every thread, which would block a kick by it too).
+int kickSignal() {
+    return SIGRTMIN;
+}
 
 void onKick(int) {}
 
@@ -30,7 +34,7 @@ void installKickHandler() {
         action.sa_handler = onKick;
         action.sa_flags = SA_RESTART;
         sigemptyset(&action.sa_mask);
-        sigaction(kKickSignal, &action, nullptr);
+        sigaction(kickSignal(), &action, nullptr);
     });
 }
 
@@ -77,7 +81,7 @@ void VcpuRunner::start() {
 void VcpuRunner::kick() {
     immediateExit(vcpu_.runState()).store(1, std::memory_order_release);
     if (threadInKvm_.load(std::memory_order_acquire))
-        pthread_kill(threadHandle_.load(), kKickSignal);
+        pthread_kill(threadHandle_.load(), kickSignal());
 }
 
 void VcpuRunner::clearKick() {

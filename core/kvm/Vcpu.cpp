@@ -2,6 +2,7 @@
 
 #include "kvm/Ioctl.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -125,6 +126,12 @@ kvm_mp_state Vcpu::mpState() const {
 void Vcpu::setMpState(const kvm_mp_state& state) {
     KVMSCOPE_SET(kvm_mp_state, KVM_SET_MP_STATE, state);
 }
+kvm_xcrs Vcpu::xcrs() const {
+    KVMSCOPE_GET(kvm_xcrs, KVM_GET_XCRS);
+}
+void Vcpu::setXcrs(const kvm_xcrs& xcrs) {
+    KVMSCOPE_SET(kvm_xcrs, KVM_SET_XCRS, xcrs);
+}
 void Vcpu::setGuestDebug(const kvm_guest_debug& debug) {
     KVMSCOPE_SET(kvm_guest_debug, KVM_SET_GUEST_DEBUG, debug);
 }
@@ -163,13 +170,17 @@ std::vector<kvm_msr_entry> Vcpu::msrs(const std::vector<uint32_t>& indices) cons
     return result;
 }
 
-void Vcpu::setMsrs(const std::vector<kvm_msr_entry>& entries) {
+size_t Vcpu::trySetMsrs(const std::vector<kvm_msr_entry>& entries) {
     FlexibleBuffer<kvm_msrs, kvm_msr_entry> buffer(entries.size());
     kvm_msrs* request = buffer.get();
     request->nmsrs = static_cast<uint32_t>(entries.size());
     std::copy(entries.begin(), entries.end(), request->entries);
-    const int written = KVM_IOCTL(fd_.get(), KVM_SET_MSRS, request);
-    if (static_cast<size_t>(written) != entries.size())
+    return static_cast<size_t>(KVM_IOCTL(fd_.get(), KVM_SET_MSRS, request));
+}
+
+void Vcpu::setMsrs(const std::vector<kvm_msr_entry>& entries) {
+    const size_t written = trySetMsrs(entries);
+    if (written != entries.size())
         throw KvmError("KVM_SET_MSRS", EINVAL,
                        fmt::format("writing MSR {:#x} on vcpu {}",
                                    entries[static_cast<size_t>(written)].index, id_));
@@ -181,6 +192,36 @@ void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
     request->nent = static_cast<uint32_t>(entries.size());
     std::copy(entries.begin(), entries.end(), request->entries);
     KVM_IOCTL(fd_.get(), KVM_SET_CPUID2, request);
+}
+
+std::vector<kvm_cpuid_entry2> Vcpu::cpuid() const {
+    // KVM_GET_CPUID2 fails with E2BIG when nent is too small; KVM allows at most
+    // KVM_MAX_CPUID_ENTRIES (256) entries per vcpu.
+    constexpr size_t kMaxEntries = 256;
+    FlexibleBuffer<kvm_cpuid2, kvm_cpuid_entry2> buffer(kMaxEntries);
+    kvm_cpuid2* request = buffer.get();
+    request->nent = kMaxEntries;
+    KVM_IOCTL(fd_.get(), KVM_GET_CPUID2, request);
+    return {request->entries, request->entries + request->nent};
+}
+
+std::vector<uint8_t> Vcpu::xsave(size_t size) const {
+    // Held in qwords: the kernel copies a struct of 32-bit words, and the area is 64-byte
+    // structured; a size below struct kvm_xsave's is KVM_GET_XSAVE's fixed 4096 bytes.
+    size = std::max(size, sizeof(kvm_xsave));
+    std::vector<uint64_t> buffer((size + 7) / 8);
+    if (size > sizeof(kvm_xsave))
+        KVM_IOCTL(fd_.get(), KVM_GET_XSAVE2, buffer.data());
+    else
+        KVM_IOCTL(fd_.get(), KVM_GET_XSAVE, buffer.data());
+    const auto* bytes = reinterpret_cast<const uint8_t*>(buffer.data());
+    return {bytes, bytes + size};
+}
+
+void Vcpu::setXsave(const std::vector<uint8_t>& area) {
+    std::vector<uint64_t> buffer((std::max(area.size(), sizeof(kvm_xsave)) + 7) / 8);
+    std::memcpy(buffer.data(), area.data(), area.size());
+    KVM_IOCTL(fd_.get(), KVM_SET_XSAVE, buffer.data());
 }
 
 kvm_translation Vcpu::translate(uint64_t linearAddress) const {

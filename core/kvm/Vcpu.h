@@ -42,11 +42,26 @@ public:
     void setEvents(const kvm_vcpu_events& events);
     kvm_mp_state mpState() const;
     void setMpState(const kvm_mp_state& state);
+    // KVM_GET_XSAVE, or KVM_GET_XSAVE2 when `size` (Vm::xsaveSize()) is larger than struct
+    // kvm_xsave (api.rst, "KVM_GET_XSAVE", "KVM_GET_XSAVE2"): the vcpu's whole XSAVE area, `size`
+    // bytes.
+    std::vector<uint8_t> xsave(size_t size) const;
+    // KVM_SET_XSAVE: copies Vm::xsaveSize() bytes (api.rst, "KVM_SET_XSAVE"), so `area` must hold
+    // that many.
+    void setXsave(const std::vector<uint8_t>& area);
+    kvm_xcrs xcrs() const; // KVM_GET_XCRS (api.rst, "KVM_GET_XCRS"; KVM_CAP_XCRS)
+    void setXcrs(const kvm_xcrs& xcrs);
+    // KVM_GET_CPUID2 (api.rst, "KVM_GET_CPUID2"): the entries KVM_SET_CPUID2 gave the vcpu,
+    // with the bits KVM keeps up to date at run time (OSXSAVE, APIC) as they are now.
+    std::vector<kvm_cpuid_entry2> cpuid() const;
 
     // Reads the MSRs listed in `indices`; entries the kernel refuses are left out of the result.
     std::vector<kvm_msr_entry> msrs(const std::vector<uint32_t>& indices) const;
     // Writes all entries; throws KvmError naming the first MSR the kernel refused.
     void setMsrs(const std::vector<kvm_msr_entry>& entries);
+    // KVM_SET_MSRS without the throw for a refused MSR: how many entries, from the first, the
+    // kernel wrote (it stops at the first it refuses, api.rst 4.19).
+    size_t trySetMsrs(const std::vector<kvm_msr_entry>& entries);
 
     void setCpuid(const std::vector<kvm_cpuid_entry2>& entries);
     void setGuestDebug(const kvm_guest_debug& debug);

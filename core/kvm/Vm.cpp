@@ -98,6 +98,18 @@ kvm_clock_data Vm::getClock() const {
     return clock;
 }
 
+void Vm::setClock(const kvm_clock_data& clock) {
+    kvm_clock_data copy = clock;
+    KVM_IOCTL(fd_.get(), KVM_SET_CLOCK, &copy);
+}
+
+size_t Vm::xsaveSize() const {
+    if (checkExtension(KVM_CAP_XSAVE) <= 0)
+        return 0;
+    const int size = checkExtension(KVM_CAP_XSAVE2);
+    return size > 0 ? static_cast<size_t>(size) : sizeof(kvm_xsave);
+}
+
 namespace {
 
 kvm_ioeventfd ioEventRequest(const Vm::IoEvent& event) {

@@ -50,7 +50,14 @@ public:
     void setIrqchip(const kvm_irqchip& chip);
     kvm_pit_state2 getPit2() const;
     void setPit2(const kvm_pit_state2& state);
+    // KVM_GET_CLOCK / KVM_SET_CLOCK (api.rst, "KVM_GET_CLOCK", "KVM_SET_CLOCK"): kvmclock's base,
+    // in ns.
     kvm_clock_data getClock() const;
+    void setClock(const kvm_clock_data& clock);
+    // The bytes of a vcpu's XSAVE area (Vcpu::xsave): KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) on the
+    // VM fd (api.rst, "KVM_GET_XSAVE2": at least 4096), 4096 (struct kvm_xsave) on kernels before
+    // it, 0 when the host has no XSAVE (KVM_CAP_XSAVE absent: KVM_GET_FPU is all there is).
+    size_t xsaveSize() const;
 
     // KVM_IOEVENTFD (api.rst 4.59, KVM_CAP_IOEVENTFD): a guest write of `length` bytes (1, 2, 4
     // or 8; 0 for any length, MMIO only, KVM_CAP_IOEVENTFD_ANY_LENGTH) at `address` in port

@@ -72,6 +72,11 @@ public:
     // Loads the image into guest memory and sets the boot processor's registers.
     // Throws LoadError naming the file, field and value.
     const boot::BootPlan& boot();
+    // Instead of boot() for a machine a snapshot restores (snapshot/MachineSnapshot.h): what
+    // boot() leaves outside RAM that no device declares, i.e. fw_cfg's copies of the ACPI and
+    // SMBIOS tables. The tables' RAM copies it writes are then overwritten by the saved RAM.
+    // Defined in MachineRestore.cpp.
+    void prepareForRestore();
 
     void run();   // resume every vcpu
     void pause(); // pause every vcpu (returns at once; see waitUntilPaused)

@@ -9,6 +9,7 @@
 #include "kvm/Vm.h"
 #include "log/Log.h"
 #include "machine/Machine.h"
+#include "snapshot/MachineSnapshot.h"
 #include "storage/DiskImage.h"
 
 #include <fmt/format.h>
@@ -34,7 +35,13 @@ std::unique_ptr<Machine> MachineHost::bootMachine() {
     auto machine = std::make_unique<Machine>(
         config_, system_, sink_,
         machine_ ? machine_->diskImages() : std::vector<std::shared_ptr<storage::DiskImage>>{});
-    machine->boot();
+    if (options_.restore && !machine_) {
+        // The snapshot's RAM holds the guest: no image is loaded. Taken once: a reboot boots.
+        snapshot::restoreMachine(*machine, *options_.restore, system_);
+        options_.restore.reset();
+    } else {
+        machine->boot();
+    }
     // Only a named file, or also the image's own symbols: reading a vmlinux's .symtab costs
     // start-up time that a terminal, which shows no symbols, need not pay.
     if (options_.symbols == Symbols::NamedOrImage)

@@ -32,6 +32,9 @@ class SerialSink;
 namespace debug::gdb {
 class MachineGdbTarget;
 }
+namespace snapshot {
+class MachineImage;
+}
 
 class MachineHost {
 public:
@@ -45,11 +48,16 @@ public:
         // again, as a PC does; off: its reset ends the run (--no-reboot).
         bool rebootOnGuestReset = true;
         Symbols symbols = Symbols::NamedOrImage;
+        // The first machine is this snapshot's, built from its configuration (which must be the
+        // host's `config`) and restored instead of booted (snapshot/MachineSnapshot.h); a
+        // reboot boots the configuration as usual. Null: boot.
+        std::shared_ptr<const snapshot::MachineImage> restore;
     };
     using ExitCounts = std::array<uint64_t, trace::ExitTrace::kReasonCount>;
 
-    // Boots the first machine (not running yet). Throws InputError (LoadError for the image)
-    // and kvm::KvmError as Machine does. `sink` outlives the host.
+    // Boots the first machine, or restores it (Options::restore), not running yet. Throws
+    // InputError (LoadError for the image or the snapshot) and kvm::KvmError as Machine does.
+    // `sink` outlives the host.
     MachineHost(const MachineConfig& config, kvm::System& system, SerialSink& sink,
                 const Options& options);
     // The gdb server first, then the added devices (their fds close before the VM's), then the

@@ -6,5 +6,6 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/FramebufferSlot.h machine/FramebufferSlot.cpp
     machine/KvmMsiRouter.h machine/KvmMsiRouter.cpp
     machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineVirtio.cpp
+    machine/MachineRestore.cpp
     machine/MachineHost.h machine/MachineHost.cpp
 )

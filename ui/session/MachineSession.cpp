@@ -11,11 +11,14 @@
 
 namespace kvmscope::ui {
 
-MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent)
+MachineSession::MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent,
+                               std::shared_ptr<const snapshot::MachineImage> restore)
     : QObject(parent), sink_(std::make_unique<SessionSerialSink>()) {
     connect(sink_.get(), &SessionSerialSink::output, this, &MachineSession::onSerialOutput);
 
-    host_ = std::make_unique<MachineHost>(config, system, *sink_, MachineHost::Options{});
+    MachineHost::Options options;
+    options.restore = std::move(restore);
+    host_ = std::make_unique<MachineHost>(config, system, *sink_, options);
     // The host replaces the machine on this thread, inside reset(): the views hear of it at once.
     hostConnections_.push_back(host_->machineAboutToBeReplaced.connect([this] {
         Q_EMIT machineAboutToBeReplaced();

@@ -57,7 +57,10 @@ public:
 
     // Creates the machine and loads its image (not running yet). Throws InputError (LoadError
     // for the image) and kvm::KvmError as the core does.
-    MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent = nullptr);
+    // With `restore` (kvmscope --restore), the first machine is that snapshot's, restored
+    // instead of booted (MachineHost::Options::restore); `config` is then its configuration.
+    MachineSession(const MachineConfig& config, kvm::System& system, QObject* parent = nullptr,
+                   std::shared_ptr<const snapshot::MachineImage> restore = {});
     ~MachineSession() override;
 
     QString name() const;

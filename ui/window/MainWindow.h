@@ -26,6 +26,9 @@ namespace kvmscope {
 namespace kvm {
 class System;
 }
+namespace snapshot {
+class MachineImage;
+}
 } // namespace kvmscope
 
 namespace kvmscope::ui {
@@ -65,7 +68,9 @@ public:
 
     // Creates and boots a machine, adds it to the list and makes it current. Returns nullptr and
     // sets `error` (the core's message: LoadError, InputError, KvmError) when that fails.
-    MachineSession* openMachine(const MachineConfig& config, QString* error = nullptr);
+    // `restore`: the first machine is that snapshot's (kvmscope --restore; MachineSession).
+    MachineSession* openMachine(const MachineConfig& config, QString* error = nullptr,
+                                std::shared_ptr<const snapshot::MachineImage> restore = {});
     MachineSession* openDemo(const DemoImage& demo, QString* error = nullptr);
     // A demo's configuration: its name, image, format and suggested vcpus.
     static MachineConfig demoConfig(const DemoImage& demo);
@@ -78,7 +83,8 @@ public:
     // Recent machines, Demos): openMachine(), then it runs at once unless `startPaused`. The
     // entry points pass the New… dialog's box, --paused or --gdb, or else startPausedDefault().
     MachineSession* launchMachine(const MachineConfig& config, bool startPaused,
-                                  QString* error = nullptr);
+                                  QString* error = nullptr,
+                                  std::shared_ptr<const snapshot::MachineImage> restore = {});
     // Machine ▸ Start new machines paused (kept in the settings).
     bool startPausedDefault() const;
     void setStartPausedDefault(bool paused);

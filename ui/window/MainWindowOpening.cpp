@@ -24,13 +24,14 @@ const QString kRecentKey = QStringLiteral("recentImages");
 
 } // namespace
 
-MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* error) {
+MachineSession* MainWindow::openMachine(const MachineConfig& config, QString* error,
+                                        std::shared_ptr<const snapshot::MachineImage> restore) {
     kvm::System* kvmSystem = system(error);
     if (!kvmSystem)
         return nullptr;
     std::unique_ptr<MachineSession> session;
     try {
-        session = std::make_unique<MachineSession>(config, *kvmSystem);
+        session = std::make_unique<MachineSession>(config, *kvmSystem, nullptr, std::move(restore));
     } catch (const Error& failure) {
         if (error)
             *error = QString::fromUtf8(failure.what());
@@ -97,8 +98,9 @@ MachineSession* MainWindow::openImagePath(const QString& path, QString* error) {
 }
 
 MachineSession* MainWindow::launchMachine(const MachineConfig& config, bool startPaused,
-                                          QString* error) {
-    MachineSession* session = openMachine(config, error);
+                                          QString* error,
+                                          std::shared_ptr<const snapshot::MachineImage> restore) {
+    MachineSession* session = openMachine(config, error, std::move(restore));
     if (!session)
         return nullptr;
     if (startPaused)

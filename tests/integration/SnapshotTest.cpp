@@ -1,0 +1,208 @@
+// Saving a running guest and restoring it in a new process (docs/snapshots.md), through the
+// command line: `--save-state FILE` at --timeout and on SIGUSR1, `--restore FILE`. The ticks
+// guest prints numbered lines paced by its TSC, so the restored run must print exactly what the
+// uninterrupted run printed after the save, and end with the same exit status. Also: bad
+// snapshots (cut short, a flipped byte, a disk image changed since the save) and machines that
+// cannot be saved are refused with status 2 before anything runs.
+#include "ChildProcess.h"
+#include "KvmTestSupport.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QProcessEnvironment>
+#include <QTemporaryDir>
+#include <csignal>
+#include <sys/time.h>
+#include <utime.h>
+
+using namespace kvmscope::testing;
+
+namespace {
+
+constexpr int kTicksStatus = (0x2a << 1) | 1; // ticks.c: TICKS_EXIT_VALUE
+constexpr int kStatusBadInput = 2;
+constexpr int kStatusTimeout = 6;
+
+struct Uninterrupted {
+    CliResult result;
+    double seconds = 0;
+};
+
+Uninterrupted runTicks(const QStringList& extra) {
+    QElapsedTimer timer;
+    timer.start();
+    Uninterrupted run;
+    run.result = runKvmscope(QStringList{"--headless", guestPath("ticks")} + extra, {}, 120000);
+    run.seconds = double(timer.elapsed()) / 1000.0;
+    return run;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+void writeAll(const QString& path, const QByteArray& bytes) {
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(file.write(bytes), bytes.size());
+}
+
+} // namespace
+
+class SnapshotTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { KVMSCOPE_REQUIRE_KVM(); }
+
+    void restoredRunPrintsTheRest_data() {
+        QTest::addColumn<QStringList>("machine");
+        QTest::newRow("1 vcpu") << QStringList{};
+        // The second vcpu waits for a SIPI that never comes: its MP state must come back too.
+        QTest::newRow("2 vcpus") << QStringList{"--cpus", "2"};
+    }
+    void restoredRunPrintsTheRest() {
+        QFETCH(QStringList, machine);
+        const Uninterrupted whole = runTicks(machine);
+        QVERIFY2(whole.result.finished && whole.result.exitCode == kTicksStatus,
+                 describe(whole.result));
+        QVERIFY(whole.result.out.trimmed().endsWith("ticks: done"));
+
+        // Saved half-way through (by the wall clock of the uninterrupted run).
+        QTemporaryDir dir;
+        const QString file = dir.filePath("ticks.kvmsnap");
+        const QString timeout = QString::number(std::max(0.2, whole.seconds / 2), 'f', 2);
+        const Uninterrupted first =
+            runTicks(machine + QStringList{"--timeout", timeout, "--save-state", file});
+        QVERIFY2(first.result.finished && first.result.exitCode == kStatusTimeout,
+                 describe(first.result));
+        QVERIFY2(first.result.err.contains("saved the machine to " + file), describe(first.result));
+        QVERIFY2(first.result.out.size() < whole.result.out.size(),
+                 qPrintable("the run finished before --timeout " + timeout + "\n" +
+                            describe(first.result)));
+        QVERIFY2(whole.result.out.startsWith(first.result.out), describe(first.result));
+
+        // A new process continues it: the rest of the output, and the same status.
+        const CliResult restored = runKvmscope({"--headless", "--restore", file}, {}, 120000);
+        QVERIFY2(restored.finished && restored.exitCode == kTicksStatus, describe(restored));
+        QCOMPARE(first.result.out + restored.out, whole.result.out);
+    }
+
+    // SIGUSR1 saves and the guest runs on to its end; the restored run ends the same way.
+    void sigusr1SavesAndRunsOn() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("usr1.kvmsnap");
+        QProcess process;
+        endWithTest(process);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {"--headless", guestPath("ticks"), "--save-state", file});
+        QVERIFY(process.waitForStarted(10000));
+        QByteArray out;
+        QElapsedTimer timer;
+        timer.start();
+        while (!out.contains("tick 3 ") && timer.elapsed() < 60000) {
+            process.waitForReadyRead(1000);
+            out += process.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("tick 3 "), out.constData());
+        ::kill(static_cast<pid_t>(process.processId()), SIGUSR1);
+        QVERIFY(process.waitForFinished(120000));
+        out += process.readAllStandardOutput();
+        const QByteArray err = process.readAllStandardError();
+        QCOMPARE(process.exitCode(), kTicksStatus);
+        QVERIFY2(err.contains("saved the machine to"), err.constData());
+        QVERIFY(QFileInfo::exists(file));
+
+        const CliResult restored = runKvmscope({"--headless", "--restore", file}, {}, 120000);
+        QVERIFY2(restored.finished && restored.exitCode == kTicksStatus, describe(restored));
+        QVERIFY2(restored.out.trimmed().endsWith("ticks: done"), describe(restored));
+        QVERIFY2(QString::fromUtf8(out).endsWith(restored.out), describe(restored));
+        QVERIFY(restored.out.size() < out.size());
+    }
+
+    // A snapshot of a machine with an IDE disk restores; cut short, with a flipped byte, or saved
+    // with a disk image that has changed since, it is refused naming the file and the part, with
+    // status 2, and no guest output.
+    void badSnapshotsAreRefused() {
+        QTemporaryDir dir;
+        const QString disk = dir.filePath("disk.img");
+        writeAll(disk, QByteArray(1 << 20, '\0'));
+        const QString file = dir.filePath("disk.kvmsnap");
+        const Uninterrupted saved =
+            runTicks({"--disk", disk + ",if=ide", "--timeout", "0.3", "--save-state", file});
+        QVERIFY2(saved.result.exitCode == kStatusTimeout, describe(saved.result));
+        const QByteArray good = readAll(file);
+        QVERIFY(good.size() > 1024);
+        // Unchanged, the disk machine (an IDE controller and drive among its devices) goes on.
+        const CliResult resumed = runKvmscope({"--headless", "--restore", file}, {}, 120000);
+        QVERIFY2(resumed.finished && resumed.exitCode == kTicksStatus, describe(resumed));
+        QVERIFY2(resumed.out.trimmed().endsWith("ticks: done"), describe(resumed));
+
+        const QString cut = dir.filePath("cut.kvmsnap");
+        writeAll(cut, good.left(good.size() / 2));
+        CliResult result = runKvmscope({"--headless", "--restore", cut});
+        QCOMPARE(result.exitCode, kStatusBadInput);
+        QVERIFY2(result.err.contains(cut) && result.out.isEmpty(), describe(result));
+
+        const QString flipped = dir.filePath("flipped.kvmsnap");
+        QByteArray bytes = good;
+        bytes[bytes.size() / 3] = char(bytes[bytes.size() / 3] ^ 0x40);
+        writeAll(flipped, bytes);
+        result = runKvmscope({"--headless", "--restore", flipped});
+        QCOMPARE(result.exitCode, kStatusBadInput);
+        QVERIFY2(result.err.contains(flipped) && result.err.contains("section"), describe(result));
+
+        // The disk written after the save (here: only its time touched).
+        struct timeval times[2] = {{1, 0}, {1, 0}};
+        QCOMPARE(::utimes(QFile::encodeName(disk).constData(), times), 0);
+        result = runKvmscope({"--headless", "--restore", file});
+        QCOMPARE(result.exitCode, kStatusBadInput);
+        QVERIFY2(result.err.contains("changed since the save") && result.err.contains(disk),
+                 describe(result));
+    }
+
+    // The window restores through the same MachineHost path: its log says the machine was
+    // restored, and --timeout closes it.
+    void windowRestoresTheSnapshot() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("window.kvmsnap");
+        const Uninterrupted saved = runTicks({"--timeout", "1", "--save-state", file});
+        QVERIFY2(saved.result.exitCode == kStatusTimeout, describe(saved.result));
+        QProcess process;
+        endWithTest(process);
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {"--restore", file, "--timeout", "5", "--log-level", "info"});
+        QVERIFY(process.waitForStarted(10000));
+        QVERIFY(process.waitForFinished(120000));
+        const QByteArray err = process.readAllStandardError();
+        QCOMPARE(process.exitCode(), 0);
+        QVERIFY2(!err.contains("cannot load the window"), err.constData());
+        QVERIFY2(err.contains(file.toUtf8() + ": restored 1 vcpus"), err.constData());
+    }
+
+    // What cannot be saved yet is refused before the guest runs, not at --timeout.
+    void unsavableMachineIsRefusedAtStart() {
+        QTemporaryDir dir;
+        const QString disk = dir.filePath("virtio.img");
+        writeAll(disk, QByteArray(1 << 20, '\0'));
+        const CliResult result = runKvmscope({"--headless", guestPath("ticks"), "--disk", disk,
+                                              "--save-state", dir.filePath("x.kvmsnap")});
+        QCOMPARE(result.exitCode, kStatusBadInput);
+        QVERIFY2(result.err.contains("virtio-blk") && result.out.isEmpty(), describe(result));
+    }
+
+    // --restore takes the machine from the file: an option that shapes the machine conflicts.
+    void restoreRefusesMachineOptions() {
+        const CliResult result =
+            runKvmscope({"--headless", "--restore", "any.kvmsnap", "--memory", "128M"});
+        QCOMPARE(result.exitCode, kStatusBadInput);
+        QVERIFY2(result.err.contains("--memory cannot be given"), describe(result));
+    }
+};
+
+QTEST_GUILESS_MAIN(SnapshotTest)
+#include "SnapshotTest.moc"

@@ -7,7 +7,7 @@
 // kvmscope / QEMU (above 1: kvmscope is faster).
 //
 //   kvmscope-bench-blk [--kernel BZIMAGE] [--rounds N] [--mib N] [--random N]
-//                      [--peers kvmscope,qemu-pc] [--scratch DIR] [--seconds N]
+//                      [--peers kvmscope,qemu-pc[,qemu-pc-io_uring]] [--scratch DIR] [--seconds N]
 //
 // The kernel defaults to $KVMSCOPE_TEST_BZIMAGE, else Debian's in kvmscope's kernel cache; the
 // initramfs and busybox are taken from the kernel's directory (./test.sh prepares them). The
@@ -15,7 +15,9 @@
 // allocated blocks) and a fresh copy of the root image per run are made in --scratch (default:
 // the system's temporary directory). Both peers: 1 vcpu, 256 MiB, the disks as raw images through
 // the host's page cache (kvmscope's DiskImage uses plain preadv/pwritev; QEMU gets its default
-// cache=writeback, aio=threads), the guest's flushes reaching the host as fdatasync.
+// cache=writeback, aio=threads; qemu-pc-io_uring the same with aio=io_uring, which submits from
+// its main loop instead of handing each request to a worker thread), the guest's flushes reaching
+// the host as fdatasync.
 #include "PeerRuns.h"
 #include "boot/linux/EmulatedHostParameters.h"
 #include "kvm/System.h"
@@ -125,7 +127,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     const auto wanted = bench::split(peers, ',');
-    if (std::find(wanted.begin(), wanted.end(), "qemu-pc") != wanted.end() &&
+    if (std::any_of(wanted.begin(), wanted.end(),
+                    [](const std::string& peer) { return peer.starts_with("qemu"); }) &&
         !onPath("qemu-system-x86_64")) {
         fmt::print("skipped: no qemu-system-x86_64 on PATH (Debian's package qemu-system-x86), "
                    "or give --peers kvmscope\n");
@@ -162,19 +165,25 @@ int main(int argc, char** argv) {
             emulated ? "host,-arch-capabilities,kvm-pv-unhalt=off,kvm-pv-ipi=off,"
                        "kvm-pv-sched-yield=off"
                      : "host,-arch-capabilities";
+        // QEMU's disks: its defaults (cache=writeback, aio=threads), or `aio` instead.
+        auto qemu = [&](const std::string& aio) {
+            const std::string options = aio.empty() ? "" : ",aio=" + aio;
+            return std::vector<std::string>{
+                "qemu-system-x86_64", "-M", "pc", "-enable-kvm", "-cpu", qemuCpu, "-m", "256M",
+                "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "stdio",
+                "-no-reboot", "-nic", "none", "-kernel", kernel, "-initrd", initrd, "-append",
+                commandLine, "-drive", "file=" + root + ",if=none,id=root,format=raw" + options,
+                "-device", "virtio-blk-pci,drive=root", "-drive",
+                "file=" + disk + ",if=none,id=bench,format=raw" + options, "-device",
+                "virtio-blk-pci,drive=bench"};
+        };
         const std::vector<Peer> all = {
             {"kvmscope",
              {KVMSCOPE_BINARY, "--headless", "--memory", "256M", "--cpus", "1", "--initrd", initrd,
               "--append", commandLine, "--no-reboot", "--disk", root + ",format=raw,if=virtio",
               "--disk", disk + ",format=raw,if=virtio", kernel}},
-            {"qemu-pc",
-             {"qemu-system-x86_64", "-M", "pc", "-enable-kvm", "-cpu", qemuCpu, "-m", "256M",
-              "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "stdio",
-              "-no-reboot", "-nic", "none", "-kernel", kernel, "-initrd", initrd, "-append",
-              commandLine, "-drive", "file=" + root + ",if=none,id=root,format=raw", "-device",
-              "virtio-blk-pci,drive=root", "-drive",
-              "file=" + disk + ",if=none,id=bench,format=raw", "-device",
-              "virtio-blk-pci,drive=bench"}},
+            {"qemu-pc", qemu("")},
+            {"qemu-pc-io_uring", qemu("io_uring")},
         };
         bench::runReadingRounds(bench::choosePeers(all, peers), kReadings, kEnd, rounds, seconds,
                                 [&](const Peer&) {

@@ -305,7 +305,12 @@ void runReadingRounds(const std::vector<const Peer*>& chosen, const std::vector<
         fmt::print("{:>{}}", value ? fmt::format(fmt::runtime(format), *value) : std::string("-"),
                    width);
     };
-    fmt::print("{:<22}", "peer");
+    // Wide enough for "NAME (round N)" and "FIRST / NAME".
+    size_t nameWidth = 22;
+    for (const Peer* peer : chosen)
+        nameWidth = std::max({nameWidth, peer->name.size() + 13,
+                              chosen[0]->name.size() + peer->name.size() + 4});
+    fmt::print("{:<{}}", "peer", nameWidth);
     for (const Reading& reading : readings)
         fmt::print("{:>{}}", reading.name, width);
     fmt::print("{:>12}  {}\n", "peak RSS", "ending");
@@ -316,8 +321,9 @@ void runReadingRounds(const std::vector<const Peer*>& chosen, const std::vector<
         const PeerResult result =
             runPeer(peer.arguments, {end}, limitSeconds, "finished", readings);
         results[index].push_back(result);
-        fmt::print("{:<22}",
-                   rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1) : peer.name);
+        fmt::print("{:<{}}",
+                   rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1) : peer.name,
+                   nameWidth);
         for (const auto& value : result.values)
             printValue(value);
         fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
@@ -334,18 +340,19 @@ void runReadingRounds(const std::vector<const Peer*>& chosen, const std::vector<
             return std::nullopt;
         return median(values);
     };
-    fmt::print("\n{:<22}", fmt::format("median of {} runs", rounds));
+    fmt::print("\n{:<{}}", fmt::format("median of {} runs", rounds), nameWidth);
     for (const Reading& reading : readings)
         fmt::print("{:>{}}", reading.name, width);
     fmt::print("\n");
     for (size_t index = 0; index < chosen.size(); ++index) {
-        fmt::print("{:<22}", chosen[index]->name);
+        fmt::print("{:<{}}", chosen[index]->name, nameWidth);
         for (size_t r = 0; r < readings.size(); ++r)
             printValue(medianOf(index, r));
         fmt::print("\n");
     }
     for (size_t index = 1; index < chosen.size(); ++index) {
-        fmt::print("{:<22}", fmt::format("{} / {}", chosen[0]->name, chosen[index]->name));
+        fmt::print("{:<{}}", fmt::format("{} / {}", chosen[0]->name, chosen[index]->name),
+                   nameWidth);
         for (size_t r = 0; r < readings.size(); ++r) {
             const auto first = medianOf(0, r);
             const auto other = medianOf(index, r);
@@ -354,9 +361,26 @@ void runReadingRounds(const std::vector<const Peer*>& chosen, const std::vector<
                        "{:.3f}");
         }
         fmt::print("\n");
+        // The same ratio round by round (the two runs of a round are neighbours in time, so
+        // share more of the host's load than the medians do), and its median.
+        fmt::print("{:<{}}", "  per round, median", nameWidth);
+        for (size_t r = 0; r < readings.size(); ++r) {
+            std::vector<double> ratios;
+            for (size_t round = 0; round < results[0].size(); ++round) {
+                const auto first = results[0][round].values[r];
+                const auto other = results[index][round].values[r];
+                if (first && other && *other > 0)
+                    ratios.push_back(*first / *other);
+            }
+            printValue(ratios.size() == results[0].size() ? std::optional(median(ratios))
+                                                          : std::nullopt,
+                       "{:.3f}");
+        }
+        fmt::print("\n");
     }
     if (chosen.size() > 1)
-        fmt::print("(a ratio above 1: {}'s median rate was higher, it was faster)\n",
+        fmt::print("(a ratio above 1: {}'s rate was higher, it was faster; \"per round\": the "
+                   "median of the ratios of each round's two runs)\n",
                    chosen[0]->name);
 }
 

@@ -54,7 +54,7 @@ bool onPath(const std::string& program) {
 }
 
 // Every byte of the benchmark disk written (not zeroes, which a file system might keep sparse).
-void writeBenchDisk(const std::string& path, unsigned mib) {
+void writeBenchDisk(const std::string& path, int mib) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     std::vector<char> chunk(1 << 20);
     uint32_t state = 0x6b766d73;
@@ -62,7 +62,7 @@ void writeBenchDisk(const std::string& path, unsigned mib) {
         state = state * 1103515245u + 12345u;
         byte = static_cast<char>(state >> 24);
     }
-    for (unsigned i = 0; i < mib; ++i)
+    for (int i = 0; i < mib; ++i)
         out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     out.close();
     if (!out)
@@ -81,11 +81,15 @@ int main(int argc, char** argv) {
                        : std::string(home ? home : "/tmp") + "/.cache/kvmscope/debian-kernel/vmlinuz";
     }
     int rounds = 1;
-    unsigned mib = 256;
-    unsigned random = 4000;
+    int mib = 256;
+    int random = 4000;
     double seconds = 900;
     std::string peers = "kvmscope,qemu-pc";
     std::string scratch = std::filesystem::temp_directory_path().string();
+    if (argc % 2 == 0) {
+        fmt::print(stderr, "kvmscope-bench-blk: {} needs a value\n", argv[argc - 1]);
+        return 2;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string option = argv[i];
         if (option == "--kernel")
@@ -93,9 +97,9 @@ int main(int argc, char** argv) {
         else if (option == "--rounds")
             rounds = std::atoi(argv[i + 1]);
         else if (option == "--mib")
-            mib = static_cast<unsigned>(std::atoi(argv[i + 1]));
+            mib = std::atoi(argv[i + 1]);
         else if (option == "--random")
-            random = static_cast<unsigned>(std::atoi(argv[i + 1]));
+            random = std::atoi(argv[i + 1]);
         else if (option == "--peers")
             peers = argv[i + 1];
         else if (option == "--scratch")

@@ -1,8 +1,9 @@
 #pragma once
 // Shared by the benchmarks that race kvmscope against other VMMs booting the same guest: each
 // peer is a command line started as a process; the wall time from its start to each milestone
-// (a text on its output) and its peak RSS are taken; --rounds alternates the order and prints
-// medians and ratios to the first peer.
+// (a text on its output) and its peak RSS are taken, and the figures the guest prints itself
+// (readings: a rate on a line of its output); --rounds alternates the order and prints medians
+// and ratios to the first peer.
 #include "BenchSupport.h"
 
 #include <algorithm>
@@ -32,8 +33,18 @@ struct Milestone {
     const char* text; // a substring of the peer's output (stdout and stderr together)
 };
 
+// A figure the guest measures and prints: the number just before `unit` on the first whole line
+// of the peer's output that holds `text` ("blkbench: seq-read " ... "207.5 MiB/s": text
+// "blkbench: seq-read ", unit " MiB/s"). A rate: the higher, the better.
+struct Reading {
+    const char* name;
+    const char* text;
+    const char* unit;
+};
+
 struct PeerResult {
     std::vector<std::optional<double>> seconds; // per milestone
+    std::vector<std::optional<double>> values;  // per reading
     long peakRssKiB = 0;
     std::string ending; // how the run ended
 };
@@ -55,11 +66,48 @@ inline long peakRssKiB(pid_t pid) {
     return 0;
 }
 
+// The reading's value if `seen` holds a whole line with it.
+inline std::optional<double> findReading(const std::string& seen, const Reading& reading) {
+    const size_t at = seen.find(reading.text);
+    if (at == std::string::npos)
+        return std::nullopt;
+    const size_t end = seen.find('\n', at);
+    if (end == std::string::npos)
+        return std::nullopt;
+    const size_t unit = seen.substr(at, end - at).find(reading.unit);
+    if (unit == std::string::npos || unit == 0)
+        return std::nullopt;
+    const size_t number = seen.find_last_of(' ', at + unit - 1);
+    if (number == std::string::npos || number < at)
+        return std::nullopt;
+    const std::string digits = seen.substr(number + 1, at + unit - number - 1);
+    char* stop = nullptr;
+    const double value = std::strtod(digits.c_str(), &stop);
+    if (digits.empty() || *stop != '\0')
+        return std::nullopt;
+    return value;
+}
+
+// The last whole line of `seen` that says "error:", without its line ending; empty if none.
+inline std::string lastErrorLine(const std::string& seen) {
+    const size_t at = seen.rfind("error:");
+    if (at == std::string::npos)
+        return {};
+    const size_t end = seen.find('\n', at);
+    if (end == std::string::npos)
+        return lastErrorLine(seen.substr(0, at));
+    const size_t newline = seen.find_last_of('\n', at);
+    const size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    std::string line = seen.substr(begin, end - begin);
+    return line.substr(0, line.find_last_not_of('\r') + 1);
+}
+
 // Runs one peer until its last milestone, its exit or `limitSeconds`; `lastReached` names the
-// ending when the last milestone came.
+// ending when the last milestone came. The readings are taken on the way.
 inline PeerResult runPeer(const std::vector<std::string>& arguments,
                           const std::vector<Milestone>& milestones, double limitSeconds,
-                          const std::string& lastReached) {
+                          const std::string& lastReached,
+                          const std::vector<Reading>& readings = {}) {
     int output[2];
     if (::pipe2(output, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe2 failed");
@@ -84,7 +132,9 @@ inline PeerResult runPeer(const std::vector<std::string>& arguments,
     }
     PeerResult result;
     result.seconds.resize(milestones.size());
+    result.values.resize(readings.size());
     std::string seen;
+    std::string errorLine;
     bool open = true;
     while (open && nowSeconds() - start < limitSeconds && !result.seconds.back()) {
         result.peakRssKiB = std::max(result.peakRssKiB, peakRssKiB(pid));
@@ -102,13 +152,21 @@ inline PeerResult runPeer(const std::vector<std::string>& arguments,
         for (size_t i = 0; i < milestones.size(); ++i)
             if (!result.seconds[i] && seen.find(milestones[i].text) != std::string::npos)
                 result.seconds[i] = now;
+        for (size_t i = 0; i < readings.size(); ++i)
+            if (!result.values[i])
+                result.values[i] = findReading(seen, readings[i]);
+        if (std::string line = lastErrorLine(seen); !line.empty())
+            errorLine = std::move(line);
         // Keep a tail long enough to hold a milestone split across two reads.
         if (seen.size() > 8192)
             seen.erase(0, seen.size() - 256);
     }
-    // A peer that exits early says why in its last line.
+    // A peer that exits early says why in its last line, or in an error line before it (a guest
+    // that fails powers off, and the kernel's last words follow).
     std::string lastLine = seen.substr(0, seen.find_last_not_of("\r\n") + 1);
     lastLine = lastLine.substr(lastLine.find_last_of('\n') + 1);
+    if (!errorLine.empty() && errorLine != lastLine)
+        lastLine += " (before it: " + errorLine + ")";
     result.ending = result.seconds.back() ? lastReached
                     : open                ? fmt::format("stopped after {:.0f} s", limitSeconds)
                     : lastLine.empty()    ? std::string("the VMM exited")
@@ -168,10 +226,18 @@ inline std::vector<const Peer*> choosePeers(const std::vector<Peer>& all,
     return chosen;
 }
 
-// Runs every chosen peer `rounds` times, in the given order in even rounds and the reverse in
-// odd ones (so no peer always starts on a host the one before it has just warmed or loaded),
-// printing each run as it ends; with more than one round, each peer's median per milestone and
-// its ratio to the first peer's median.
+// Calls run(index of the peer, round) for every chosen peer `rounds` times, in the given order in
+// even rounds and the reverse in odd ones (so no peer always starts on a host the one before it
+// has just warmed or loaded).
+template <typename Run>
+void alternateRounds(size_t peers, int rounds, Run run) {
+    for (int round = 0; round < rounds; ++round)
+        for (size_t k = 0; k < peers; ++k)
+            run(round % 2 == 0 ? k : peers - 1 - k, round);
+}
+
+// Runs every chosen peer `rounds` times (alternateRounds), printing each run as it ends; with
+// more than one round, each peer's median per milestone and its ratio to the first peer's median.
 inline void runRounds(const std::vector<const Peer*>& chosen,
                       const std::vector<Milestone>& milestones, int rounds, double limitSeconds,
                       const std::string& lastReached, int milestoneWidth = 14) {
@@ -187,21 +253,17 @@ inline void runRounds(const std::vector<const Peer*>& chosen,
     printHeader("peer");
     fmt::print("{:>12}  {}\n", "peak RSS", "ending");
     std::vector<std::vector<PeerResult>> results(chosen.size());
-    for (int round = 0; round < rounds; ++round) {
-        for (size_t k = 0; k < chosen.size(); ++k) {
-            const size_t index = round % 2 == 0 ? k : chosen.size() - 1 - k;
-            const Peer& peer = *chosen[index];
-            const PeerResult result =
-                runPeer(peer.arguments, milestones, limitSeconds, lastReached);
-            results[index].push_back(result);
-            fmt::print("{:<22}",
-                       rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1) : peer.name);
-            for (const auto& value : result.seconds)
-                printSeconds(value);
-            fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
-            std::fflush(stdout);
-        }
-    }
+    alternateRounds(chosen.size(), rounds, [&](size_t index, int round) {
+        const Peer& peer = *chosen[index];
+        const PeerResult result = runPeer(peer.arguments, milestones, limitSeconds, lastReached);
+        results[index].push_back(result);
+        fmt::print("{:<22}",
+                   rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1) : peer.name);
+        for (const auto& value : result.seconds)
+            printSeconds(value);
+        fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
+        std::fflush(stdout);
+    });
     if (rounds == 1)
         return;
     fmt::print("\n");
@@ -228,6 +290,98 @@ inline void runRounds(const std::vector<const Peer*>& chosen,
     }
     if (chosen.size() > 1)
         fmt::print("(a ratio above 1: that peer's median came later than {}'s)\n", chosen[0]->name);
+}
+
+// Runs every chosen peer `rounds` times (alternateRounds), each until `end` (a text on its
+// output), its exit or `limitSeconds`, and prints each run's readings as it ends; with more than
+// one round, each peer's median per reading (where every run gave it) and the ratio of the first
+// peer's median to each other peer's: above 1, the first peer did better (readings are rates).
+// `prepare` runs before every run (e.g. fresh scratch copies for the peer).
+template <typename Prepare>
+void runReadingRounds(const std::vector<const Peer*>& chosen, const std::vector<Reading>& readings,
+                      const Milestone& end, int rounds, double limitSeconds, Prepare prepare,
+                      int width = 16) {
+    auto printValue = [&](std::optional<double> value, const char* format = "{:.1f}") {
+        fmt::print("{:>{}}", value ? fmt::format(fmt::runtime(format), *value) : std::string("-"),
+                   width);
+    };
+    // Wide enough for "NAME (round N)" and "FIRST / NAME".
+    size_t nameWidth = 22;
+    for (const Peer* peer : chosen)
+        nameWidth = std::max({nameWidth, peer->name.size() + 13,
+                              chosen[0]->name.size() + peer->name.size() + 4});
+    fmt::print("{:<{}}", "peer", nameWidth);
+    for (const Reading& reading : readings)
+        fmt::print("{:>{}}", reading.name, width);
+    fmt::print("{:>12}  {}\n", "peak RSS", "ending");
+    std::vector<std::vector<PeerResult>> results(chosen.size());
+    alternateRounds(chosen.size(), rounds, [&](size_t index, int round) {
+        const Peer& peer = *chosen[index];
+        prepare(peer);
+        const PeerResult result =
+            runPeer(peer.arguments, {end}, limitSeconds, "finished", readings);
+        results[index].push_back(result);
+        fmt::print("{:<{}}",
+                   rounds > 1 ? fmt::format("{} (round {})", peer.name, round + 1) : peer.name,
+                   nameWidth);
+        for (const auto& value : result.values)
+            printValue(value);
+        fmt::print("{:>8.1f} MiB  {}\n", double(result.peakRssKiB) / 1024.0, result.ending);
+        std::fflush(stdout);
+    });
+    if (rounds == 1)
+        return;
+    auto medianOf = [&](size_t index, size_t reading) -> std::optional<double> {
+        std::vector<double> values;
+        for (const PeerResult& run : results[index])
+            if (run.values[reading])
+                values.push_back(*run.values[reading]);
+        if (values.empty() || values.size() != results[index].size())
+            return std::nullopt;
+        return median(values);
+    };
+    fmt::print("\n{:<{}}", fmt::format("median of {} runs", rounds), nameWidth);
+    for (const Reading& reading : readings)
+        fmt::print("{:>{}}", reading.name, width);
+    fmt::print("\n");
+    for (size_t index = 0; index < chosen.size(); ++index) {
+        fmt::print("{:<{}}", chosen[index]->name, nameWidth);
+        for (size_t r = 0; r < readings.size(); ++r)
+            printValue(medianOf(index, r));
+        fmt::print("\n");
+    }
+    for (size_t index = 1; index < chosen.size(); ++index) {
+        fmt::print("{:<{}}", fmt::format("{} / {}", chosen[0]->name, chosen[index]->name),
+                   nameWidth);
+        for (size_t r = 0; r < readings.size(); ++r) {
+            const auto first = medianOf(0, r);
+            const auto other = medianOf(index, r);
+            printValue(first && other && *other > 0 ? std::optional(*first / *other)
+                                                    : std::nullopt,
+                       "{:.3f}");
+        }
+        fmt::print("\n");
+        // The same ratio round by round (the two runs of a round are neighbours in time, so
+        // share more of the host's load than the medians do), and its median.
+        fmt::print("{:<{}}", "  per round, median", nameWidth);
+        for (size_t r = 0; r < readings.size(); ++r) {
+            std::vector<double> ratios;
+            for (size_t round = 0; round < results[0].size(); ++round) {
+                const auto first = results[0][round].values[r];
+                const auto other = results[index][round].values[r];
+                if (first && other && *other > 0)
+                    ratios.push_back(*first / *other);
+            }
+            printValue(ratios.size() == results[0].size() ? std::optional(median(ratios))
+                                                          : std::nullopt,
+                       "{:.3f}");
+        }
+        fmt::print("\n");
+    }
+    if (chosen.size() > 1)
+        fmt::print("(a ratio above 1: {}'s rate was higher, it was faster; \"per round\": the "
+                   "median of the ratios of each round's two runs)\n",
+                   chosen[0]->name);
 }
 
 } // namespace kvmscope::bench

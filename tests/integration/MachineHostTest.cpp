@@ -182,10 +182,10 @@ private Q_SLOTS:
         CollectingSink sink;
         // debug-target is an ELF with a .symtab (add_step, ...).
         MachineHost window(configFor("debug-target"), *system_, sink,
-                           {true, MachineHost::Symbols::NamedOrImage});
+                           {true, MachineHost::Symbols::NamedOrImage, nullptr});
         QVERIFY(!window.machine().debugger().guest().symbols().empty());
         MachineHost terminal(configFor("debug-target"), *system_, sink,
-                             {true, MachineHost::Symbols::Named});
+                             {true, MachineHost::Symbols::Named, nullptr});
         QVERIFY(terminal.machine().debugger().guest().symbols().empty());
         window.reboot(); // every boot loads them again
         QVERIFY(!window.machine().debugger().guest().symbols().empty());

@@ -135,11 +135,13 @@ void restoreMachine(Machine& machine, const MachineImage& image, kvm::System& sy
             throw LoadError(file, fmt::format("section '{}' is missing: the machine has that "
                                               "device",
                                               name));
-    for (const auto& [name, state] : image.devices())
+    for (const auto& saved : image.devices()) {
+        const std::string& name = saved.first; // a plain name: clang 14 captures no bindings
         if (std::none_of(devices.begin(), devices.end(),
                          [&](const auto& device) { return device.first == name; }))
             throw LoadError(file,
                             fmt::format("section '{}': the machine has no such device", name));
+    }
 
     // What boot() puts outside RAM and no device declares: fw_cfg's copies of the ACPI and SMBIOS
     // tables (their RAM copies are overwritten by the saved RAM next).

@@ -22,15 +22,19 @@
 #include "window/NewMachineDialog.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QCheckBox>
 #include <QDockWidget>
 #include <QFile>
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMessageBox>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTemporaryDir>
+#include <QTimer>
 
 using namespace kvmscope;
 using namespace kvmscope::ui;
@@ -317,6 +321,46 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(exits->recentModel()->rowCount() > 0, kGuestTimeoutMs);
         QVERIFY(session->serialTranscript().contains("-- kvmscope: boot 2 --"));
         session->stop();
+    }
+
+    // Machine → Save state… of a running machine and Load state… of the file: the saved machine
+    // runs on, and the loaded one continues from the save (no "ticks: start", a later tick
+    // first) to the guest's end.
+    void savedStateLoadsAndContinues() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString path = dir.filePath(QStringLiteral("ticks.kvmsnap"));
+        MainWindow window({demo("hello")});
+        KVMSCOPE_GUI_GUEST_CONFIG(config, "ticks");
+        MachineSession* session = window.launchMachine(config, false);
+        QVERIFY(session);
+        QTRY_VERIFY_WITH_TIMEOUT(session->serialTranscript().contains("tick 3 "), kGuestTimeoutMs);
+        QVERIFY(window.saveStateTo(path));
+        QVERIFY(QFileInfo(path).size() > 0);
+        QCOMPARE(session->state(), MachineSession::State::Running); // it runs on
+        QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("Saved")));
+        session->stop();
+
+        MachineSession* loaded = window.loadStateFrom(path);
+        QVERIFY(loaded);
+        if (loaded->state() != MachineSession::State::Running)
+            loaded->run();
+        QTRY_VERIFY_WITH_TIMEOUT(loaded->serialTranscript().contains("ticks: done"),
+                                 kGuestTimeoutMs * 3);
+        const QByteArray restored = loaded->serialTranscript();
+        QVERIFY2(!restored.contains("ticks: start") && !restored.contains("tick 0 "),
+                 restored.constData());
+        QVERIFY(restored.contains("tick 99 "));
+        // A file that is not a snapshot is refused before any machine is made.
+        QFile junk(dir.filePath(QStringLiteral("junk.kvmsnap")));
+        QVERIFY(junk.open(QIODevice::WriteOnly) && junk.write("not a snapshot") > 0);
+        junk.close();
+        QTimer::singleShot(0, [] {
+            for (QWidget* widget : QApplication::topLevelWidgets())
+                if (auto* box = qobject_cast<QMessageBox*>(widget))
+                    box->accept();
+        });
+        QVERIFY(!window.loadStateFrom(junk.fileName()));
     }
 
     void severalMachinesAtOnce() {

@@ -85,6 +85,11 @@ public:
     MachineSession* launchMachine(const MachineConfig& config, bool startPaused,
                                   QString* error = nullptr,
                                   std::shared_ptr<const snapshot::MachineImage> restore = {});
+    // Machine ▸ Save state… and Load state… without their file dialogs. A save pauses a running
+    // machine, writes `path` and lets it run on; false with the reason shown when it could not.
+    // A load checks the whole file first and opens its machine as --restore does.
+    bool saveStateTo(const QString& path);
+    MachineSession* loadStateFrom(const QString& path);
     // Machine ▸ Start new machines paused (kept in the settings).
     bool startPausedDefault() const;
     void setStartPausedDefault(bool paused);
@@ -162,6 +167,8 @@ private:
     void createActions();
     void createMenus();
     void updateActions();
+    // Machine → Save state… / Load state… (MainWindowSnapshots.cpp).
+    void createSnapshotActions();
     void stepCurrentVcpu();
     void removeCurrent();
     void addKernelDevice();
@@ -214,6 +221,8 @@ private:
 
     QAction* newAction_ = nullptr;
     QAction* openAction_ = nullptr;
+    QAction* saveStateAction_ = nullptr;
+    QAction* loadStateAction_ = nullptr;
     QAction* runAction_ = nullptr;
     QAction* pauseAction_ = nullptr;
     QAction* stepAction_ = nullptr;

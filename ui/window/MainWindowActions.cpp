@@ -151,6 +151,10 @@ void MainWindow::createMenus() {
     machine->addAction(resetAction_);
     machine->addAction(powerOffAction_);
     machine->addSeparator();
+    createSnapshotActions();
+    machine->addAction(saveStateAction_);
+    machine->addAction(loadStateAction_);
+    machine->addSeparator();
     machine->addAction(addDeviceAction_);
     gdbAction_ = machine->addAction(tr("&gdb server"));
     gdbAction_->setObjectName(QStringLiteral("gdbServerAction"));
@@ -232,6 +236,8 @@ void MainWindow::updateActions() {
     pauseAction_->setEnabled(session && session->canPause());
     stepAction_->setEnabled(session && session->canStep());
     resetAction_->setEnabled(session != nullptr);
+    if (saveStateAction_)
+        saveStateAction_->setEnabled(session && session->canStop());
     powerOffAction_->setEnabled(session && session->canStop());
     addDeviceAction_->setEnabled(session != nullptr);
     removeAction_->setEnabled(session != nullptr);

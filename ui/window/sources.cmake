@@ -5,4 +5,4 @@ list(APPEND KVMSCOPE_UI_SOURCES
     window/NewMachineDialog.h window/NewMachineDialog.cpp
     window/MainWindow.h window/MainWindow.cpp window/MainWindowActions.cpp
     window/MainWindowLayout.cpp window/MainWindowOpening.cpp window/MainWindowStatus.cpp
-    window/MainWindowGdb.cpp window/MainWindowReports.cpp)
+    window/MainWindowGdb.cpp window/MainWindowReports.cpp window/MainWindowSnapshots.cpp)

@@ -126,6 +126,24 @@ std::vector<SegmentDescriptor> readDescriptorTable(const GuestView& guest, const
     return entries;
 }
 
+// The base of the code or data segment `selector` names in the GDT of `at`, for a gate's handler
+// (IA-32e mode ignores code segment bases and needs none); nullopt when the selector names the
+// LDT, lies past the GDT's limit, cannot be read, or names a null or system descriptor.
+std::optional<uint64_t> gdtSegmentBase(const GuestView& guest, const VcpuSnapshot& at,
+                                       uint16_t selector) {
+    const kvm_dtable& gdt = at.cpu.sregs.gdt;
+    const uint64_t offset = selector & ~uint64_t{7};
+    if ((selector & kSelectorTableIndicator) || offset + 8 > uint64_t{gdt.limit} + 1)
+        return std::nullopt;
+    std::array<uint8_t, 8> raw{};
+    if (guest.readLinear(at, gdt.base + offset, raw.data(), raw.size()) != raw.size())
+        return std::nullopt;
+    const SegmentDescriptor descriptor = decodeSegmentDescriptor(raw, TableMode::Protected);
+    if (descriptor.null || descriptor.system)
+        return std::nullopt;
+    return descriptor.base;
+}
+
 } // namespace
 
 TableMode tableModeOf(const kvm_sregs& sregs) {
@@ -287,11 +305,6 @@ std::vector<GateDescriptor> readIdt(const GuestView& guest, const VcpuSnapshot& 
                           : mode == TableMode::Long ? 16u
                                                     : 8u;
     const unsigned vectors = mode == TableMode::Real ? kRealModeVectors : kIdtVectors;
-    // The code segments the gates name, for their handlers' linear addresses (the GDT of the
-    // same stop; IA-32e mode ignores code segment bases).
-    std::vector<SegmentDescriptor> gdt;
-    if (mode == TableMode::Protected)
-        gdt = readGdt(guest, at);
     std::vector<GateDescriptor> gates;
     for (unsigned vector = 0; vector < vectors; ++vector) {
         const uint64_t offset = uint64_t{vector} * size;
@@ -312,10 +325,8 @@ std::vector<GateDescriptor> readIdt(const GuestView& guest, const VcpuSnapshot& 
             gate.target = gate.offset;
             gate.targetKnown = true;
         } else if (gate.readable && mode == TableMode::Protected && gate.type != 0x5) {
-            const unsigned index = gate.selector >> 3;
-            if (!(gate.selector & kSelectorTableIndicator) && index < gdt.size() &&
-                gdt[index].readable && !gdt[index].system) {
-                gate.target = gdt[index].base + gate.offset;
+            if (const auto base = gdtSegmentBase(guest, at, gate.selector)) {
+                gate.target = *base + gate.offset;
                 gate.targetKnown = true;
             }
         }

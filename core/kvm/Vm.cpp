@@ -11,6 +11,10 @@
 
 namespace kvmscope::kvm {
 
+Vm::Vm(FileDescriptor fd, int vcpuMmapSize) : fd_(std::move(fd)), vcpuMmapSize_(vcpuMmapSize) {
+    irqLineStatus_ = checkExtension(KVM_CAP_IRQ_INJECT_STATUS) > 0;
+}
+
 int Vm::checkExtension(long capability) const {
     const int result =
         tryIoctl(fd_.get(), KVM_CHECK_EXTENSION, static_cast<unsigned long>(capability));
@@ -62,11 +66,16 @@ void Vm::createPit2(uint32_t flags) {
     KVM_IOCTL(fd_.get(), KVM_CREATE_PIT2, &config);
 }
 
-void Vm::setIrqLine(uint32_t irq, bool level) {
+std::optional<int> Vm::setIrqLine(uint32_t irq, bool level) {
     kvm_irq_level line{};
     line.irq = irq;
     line.level = level ? 1 : 0;
-    KVM_IOCTL(fd_.get(), KVM_IRQ_LINE, &line);
+    if (!irqLineStatus_) {
+        KVM_IOCTL(fd_.get(), KVM_IRQ_LINE, &line);
+        return std::nullopt;
+    }
+    KVM_IOCTL(fd_.get(), KVM_IRQ_LINE_STATUS, &line);
+    return line.status;
 }
 
 kvm_irqchip Vm::getIrqchip(uint32_t chipId) const {

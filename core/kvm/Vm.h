@@ -15,7 +15,7 @@ class DeviceFd;
 
 class Vm {
 public:
-    Vm(FileDescriptor fd, int vcpuMmapSize) : fd_(std::move(fd)), vcpuMmapSize_(vcpuMmapSize) {}
+    Vm(FileDescriptor fd, int vcpuMmapSize);
 
     int fd() const { return fd_.get(); }
     int checkExtension(long capability) const;
@@ -43,9 +43,13 @@ public:
     void setTssAddress(uint64_t address);
     void setIdentityMapAddress(uint64_t address);
 
-    void createIrqchip();                          // KVM_CREATE_IRQCHIP: PIC, IOAPIC, LAPICs
-    void createPit2(uint32_t flags = 0);           // KVM_CREATE_PIT2
-    void setIrqLine(uint32_t irq, bool level);     // KVM_IRQ_LINE
+    void createIrqchip();                // KVM_CREATE_IRQCHIP: PIC, IOAPIC, LAPICs
+    void createPit2(uint32_t flags = 0); // KVM_CREATE_PIT2
+    // KVM_IRQ_LINE, or KVM_IRQ_LINE_STATUS where the host has KVM_CAP_IRQ_INJECT_STATUS (api.rst
+    // 4.25), whose answer it returns: the number of vcpus the interrupt was delivered to, 0 when
+    // it was coalesced with one still pending, negative when no vcpu accepted it (masked or
+    // misrouted). Without the capability: nullopt.
+    std::optional<int> setIrqLine(uint32_t irq, bool level);
     kvm_irqchip getIrqchip(uint32_t chipId) const; // KVM_IRQCHIP_PIC_MASTER/SLAVE/IOAPIC
     void setIrqchip(const kvm_irqchip& chip);
     kvm_pit_state2 getPit2() const;
@@ -94,6 +98,7 @@ public:
 
 private:
     FileDescriptor fd_;
+    bool irqLineStatus_ = false; // KVM_CAP_IRQ_INJECT_STATUS
     int vcpuMmapSize_;
 };
 

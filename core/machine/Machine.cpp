@@ -19,6 +19,7 @@
 #include "devices/VgaText.h"
 #include "devices/kernel/KernelDevice.h"
 #include "devices/kernel/KernelIrqchip.h"
+#include "devices/kernel/KernelLapic.h"
 #include "devices/kernel/KernelPit.h"
 #include "devices/kernel/SystemAttributes.h"
 #include "devices/kernel/VcpuAttributes.h"
@@ -107,13 +108,34 @@ void Machine::addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevic
     ioBus_.add(place.port, place.portCount, busDevice, device.name());
 }
 
+KvmIrqLine& Machine::makeIrqLine(uint32_t gsi, std::string owner, bool standby) {
+    // The exit count for "raised at exit N": lines change only once the vcpus run, after
+    // createVcpus has filled runners_.
+    auto exitClock = [this] {
+        uint64_t exits = 0;
+        for (const auto& runner : runners_)
+            exits += runner->trace().totalExits();
+        return exits;
+    };
+    irqLines_.push_back(
+        std::make_unique<KvmIrqLine>(vm_, gsi, std::move(owner), exitClock, standby));
+    return *irqLines_.back();
+}
+
+std::vector<IrqLineRecord> Machine::irqLines() const {
+    std::vector<IrqLineRecord> records;
+    records.reserve(irqLines_.size());
+    for (const auto& line : irqLines_)
+        records.push_back(line->record());
+    return records;
+}
+
 void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
-    auto makeLine = [this](uint32_t gsi) -> IrqLine& {
-        irqLines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
-        return *irqLines_.back();
+    auto makeLine = [this](uint32_t gsi, std::string_view owner) -> IrqLine& {
+        return makeIrqLine(gsi, std::string(owner));
     };
 
-    auto uart = std::make_unique<Uart16550>(makeLine(pc::kCom1.irq), serialSink);
+    auto uart = std::make_unique<Uart16550>(makeLine(pc::kCom1.irq, pc::kCom1.name), serialSink);
     uart_ = uart.get();
     addLegacyDevice(pc::kCom1, *uart, *uart);
     devices_.push_back(std::move(uart));
@@ -142,7 +164,8 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     // The keyboard controller: ports 0x60-0x64 as one range (I8042Controller.h; 0x61 inside it is
     // answered by the in-kernel PIT's speaker port first), keyboard and mouse IRQs from its row.
     auto keyboard = std::make_unique<I8042Controller>(
-        makeLine(pc::kI8042.irq), makeLine(pc::kI8042.secondIrq), [this] {
+        makeLine(pc::kI8042.irq, "i8042 keyboard"), makeLine(pc::kI8042.secondIrq, "i8042 mouse"),
+        [this] {
             requestStop({StopKind::Reset, 0, 0, "the guest asked for a reset (i8042 pulse)"});
         });
     addLegacyDevice(pc::kI8042, *keyboard, *keyboard);
@@ -222,20 +245,20 @@ void Machine::createDisplayDevices() {
 
 // docs/devices.md, "PCI": where everything sits is PcPlatform.h's.
 void Machine::createPciDevices() {
-    auto makeLine = [this](uint32_t gsi) -> IrqLine* {
-        irqLines_.push_back(std::make_unique<KvmIrqLine>(vm_, gsi));
-        return irqLines_.back().get();
+    auto makeLine = [this](uint32_t gsi, std::string owner, bool standby = false) -> IrqLine* {
+        return &makeIrqLine(gsi, std::move(owner), standby);
     };
     // PIRQA#-PIRQD# on I/O APIC inputs 16-19, and each on the ISA IRQ its PIIX3 route register
     // names. A PIRQ routed onto an ISA device's IRQ fights that device's line, as a level PCI
     // interrupt and an edge ISA one would on a real board; firmware routes to free IRQs.
     std::array<IrqLine*, pci::PciIntxRouter::kLinks> apicLines{};
     for (unsigned link = 0; link < pc::kPciIrqLinks; ++link)
-        apicLines[link] = makeLine(pc::kPciIrqFirstGsi + link);
+        apicLines[link] =
+            makeLine(pc::kPciIrqFirstGsi + link, fmt::format("PCI PIRQ{}#", char('A' + link)));
     std::array<IrqLine*, pci::PciIntxRouter::kIsaIrqs> isaLines{};
     for (unsigned irq = 0; irq < pc::kIsaIrqs; ++irq)
         if ((pci::PciIntxRouter::kRoutableIrqs >> irq) & 1)
-            isaLines[irq] = makeLine(irq);
+            isaLines[irq] = makeLine(irq, fmt::format("PCI PIRQ routed to IRQ {}", irq), true);
     pciIrqRouter_ = std::make_unique<pci::PciIntxRouter>(apicLines, isaLines);
 
     // No BAR over RAM or the platform's top 20 MiB (APICs, KVM's pages, the BIOS), nor on ports
@@ -417,6 +440,7 @@ void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry
             smbiosProcessor_ = smbiosProcessorFor(entries);
         runner->call([&](kvm::Vcpu& vcpu) { vcpu.setCpuid(entries); }, kVcpuCallTimeoutMs);
         devices_.push_back(std::make_unique<VcpuAttributes>(*runner));
+        devices_.push_back(std::make_unique<KernelLapic>(*runner)); // the irqchip gave it one
         runners_.push_back(std::move(runner));
     }
 }

@@ -9,6 +9,7 @@
 #include "kvm/Vm.h"
 #include "machine/AddressBus.h"
 #include "machine/GuestMemory.h"
+#include "machine/KvmIrqLine.h"
 #include "machine/MachineConfig.h"
 #include "machine/MachineStop.h"
 
@@ -96,6 +97,9 @@ public:
     size_t vcpuCount() const { return runners_.size(); }
     // Every device, user-space and kernel, in display order.
     std::vector<Device*> devices() const;
+    // Every interrupt line a user-space device drives, as it is now (machine/KvmIrqLine.h), in
+    // the order they were wired; several may share a GSI.
+    std::vector<IrqLineRecord> irqLines() const;
     Uart16550& serial() { return *uart_; }
     // The screen (graphics on the framebuffer, or VGA text); its one consumer is the display view
     // (display/DisplaySource.h).
@@ -150,6 +154,9 @@ private:
     // boot() with --firmware bios: the tables for fw_cfg, the shadow BIOS, the reset vector.
     const boot::BootPlan& bootFirmware();
     void createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported);
+    // A new line to GSI `gsi` for the device named `owner`, kept in irqLines_ (`standby`:
+    // KvmIrqLine's).
+    KvmIrqLine& makeIrqLine(uint32_t gsi, std::string owner, bool standby = false);
     // Puts a legacy device's ports where the platform table says (machine/PcPlatform.h).
     void addLegacyDevice(const pc::LegacyDevice& place, BusDevice& busDevice, Device& device);
 
@@ -158,7 +165,7 @@ private:
     std::unique_ptr<GuestMemory> memory_;
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
-    std::vector<std::unique_ptr<IrqLine>> irqLines_;
+    std::vector<std::unique_ptr<KvmIrqLine>> irqLines_;
     std::vector<std::shared_ptr<storage::DiskImage>> diskImages_; // outlive the devices using them
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;

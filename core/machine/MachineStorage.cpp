@@ -86,10 +86,10 @@ void Machine::createIdeDevices() {
         {"IDE secondary channel", pc::kIdeSecondary, pc::kIdeSecondaryControl}};
     std::array<std::unique_ptr<ide::IdeChannel>, pci::Piix3Ide::kChannels> channels;
     for (unsigned channel = 0; channel < pci::Piix3Ide::kChannels; ++channel) {
-        irqLines_.push_back(std::make_unique<KvmIrqLine>(vm_, places[channel].command.irq));
-        channels[channel] = std::make_unique<ide::IdeChannel>(
-            places[channel].name, *irqLines_.back(), memory_.get(), driveAt(2 * channel),
-            driveAt(2 * channel + 1));
+        IrqLine& line = makeIrqLine(places[channel].command.irq, places[channel].name);
+        channels[channel] =
+            std::make_unique<ide::IdeChannel>(places[channel].name, line, memory_.get(),
+                                              driveAt(2 * channel), driveAt(2 * channel + 1));
     }
     auto controller = std::make_unique<pci::Piix3Ide>(*channels[0], *channels[1]);
     for (unsigned channel = 0; channel < pci::Piix3Ide::kChannels; ++channel) {

@@ -2,6 +2,7 @@
 #include "CollectingSink.h"
 #include "KvmTestSupport.h"
 #include "devices/Device.h"
+#include "devices/kernel/KernelLapic.h"
 #include "kvm/compat.h"
 #include "machine/Machine.h"
 #include "machine/PcPlatform.h"
@@ -87,6 +88,42 @@ private Q_SLOTS:
                 (void)device->getAttr(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET);
         }
         QCOMPARE(vcpus, 2);
+    }
+
+    // Each vcpu's in-kernel local APIC is a device (docs/devices.md, "Local APICs"): its id is the
+    // vcpu's index, the registers a person may edit round-trip through KVM_SET_LAPIC, and the
+    // 256-bit IRR/ISR/TMR read as 32 bytes.
+    void eachVcpuHasItsLocalApic() {
+        for (uint32_t index = 0; index < 2; ++index) {
+            Device* lapic =
+                findDevice(DeviceKind::InKernelChip, "LAPIC (vcpu " + std::to_string(index));
+            QVERIFY(lapic);
+            const uint64_t id = lapic->getAttr(KernelLapic::Registers, KernelLapic::kId).scalar;
+            QCOMPARE(id >> 24, uint64_t(index));
+            const uint64_t version =
+                lapic->getAttr(KernelLapic::Registers, KernelLapic::kVersion).scalar;
+            QVERIFY((version & 0xff) >= 0x10);      // an integrated APIC (SDM Vol. 3A, 11.4.8)
+            QVERIFY(((version >> 16) & 0xff) >= 5); // at least six LVT entries
+
+            lapic->setAttr(KernelLapic::Registers, KernelLapic::kTaskPriority,
+                           AttrValue::of(0x20 + index));
+            QCOMPARE(lapic->getAttr(KernelLapic::Registers, KernelLapic::kTaskPriority).scalar,
+                     uint64_t(0x20 + index));
+            const uint32_t lvtError = KernelLapic::kLvtMasked | 0xfe;
+            lapic->setAttr(KernelLapic::LocalVectorTable, KernelLapic::kLvtError,
+                           AttrValue::of(lvtError));
+            QCOMPARE(lapic->getAttr(KernelLapic::LocalVectorTable, KernelLapic::kLvtError).scalar,
+                     uint64_t(lvtError));
+            lapic->setAttr(KernelLapic::Registers, KernelLapic::kTaskPriority, AttrValue::of(0));
+
+            QCOMPARE(
+                lapic->getAttr(KernelLapic::Vectors, KernelLapic::kInterruptRequest).bytes.size(),
+                size_t(32));
+            // Read-only registers refuse a write, naming the register.
+            QVERIFY_THROWS_EXCEPTION(AttributeError, lapic->setAttr(KernelLapic::Registers,
+                                                                    KernelLapic::kProcessorPriority,
+                                                                    AttrValue::of(0)));
+        }
     }
 
     void kernelDevicesMatchWhatTheHostOffers() {

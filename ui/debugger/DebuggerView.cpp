@@ -5,6 +5,7 @@
 #include "debugger/CallStackModel.h"
 #include "debugger/CpuTablesModel.h"
 #include "debugger/DisassemblyModel.h"
+#include "debugger/InterruptsModel.h"
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
 #include "session/MachineSession.h"
@@ -26,6 +27,7 @@ DebuggerView::DebuggerView(QWidget* parent) : QWidget(parent) {
     memory_ = new MemoryModel(this);
     pageWalk_ = new PageWalkModel(this);
     cpuTables_ = new CpuTablesModel(this);
+    interrupts_ = new InterruptsModel(this);
     callStack_ = new CallStackModel(this);
     connect(breakpoints_, &BreakpointsModel::errorOccurred, this, &DebuggerView::errorOccurred);
     connect(memory_, &MemoryModel::errorOccurred, this, &DebuggerView::errorOccurred);
@@ -137,12 +139,14 @@ void DebuggerView::bindModels(MachineSession* session) {
     memory_->setSession(session);
     pageWalk_->setSession(session);
     cpuTables_->setSession(session);
+    interrupts_->setSession(session);
     // Nothing of the machine being replaced stays held: its memory is about to go.
     disassembly_->clear();
     memory_->clear();
     pageWalk_->clear();
     callStack_->clear();
     cpuTables_->clear();
+    interrupts_->clear();
     showStop(session);
     updateActions();
     updateStatus();
@@ -159,6 +163,7 @@ void DebuggerView::showStop(MachineSession* session) {
         pageWalk_->setStale();
         callStack_->setStale();
         cpuTables_->setStale();
+        interrupts_->setStale();
         return;
     }
     const inspect::GuestView guest = session->guestView();
@@ -167,6 +172,7 @@ void DebuggerView::showStop(MachineSession* session) {
     pageWalk_->setSnapshot(*snapshot, guest);
     callStack_->setSnapshot(*snapshot, guest);
     cpuTables_->setSnapshot(*snapshot, guest);
+    interrupts_->refresh();
 }
 
 size_t DebuggerView::currentVcpu() const {

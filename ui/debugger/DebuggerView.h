@@ -29,6 +29,7 @@ namespace kvmscope::ui {
 class BreakpointsModel;
 class CallStackModel;
 class CpuTablesModel;
+class InterruptsModel;
 class DisassemblyModel;
 class MachineSession;
 class MemoryModel;
@@ -62,6 +63,7 @@ public:
     MemoryModel* memory() const { return memory_; }
     PageWalkModel* pageWalk() const { return pageWalk_; }
     CpuTablesModel* cpuTables() const { return cpuTables_; }
+    InterruptsModel* interrupts() const { return interrupts_; }
     CallStackModel* callStack() const { return callStack_; }
     QTableView* disassemblyView() const { return disassemblyView_; }
     QTableView* memoryView() const { return memoryView_; }
@@ -98,6 +100,7 @@ private:
     QWidget* createMemoryPane();
     QWidget* createWalkPane();
     QWidget* createTablesPane();
+    QWidget* createInterruptsPane();
     static QLabel* makeLabel(QWidget* parent); // selectable, wrapped text
 
     // DebuggerViewGoTo.cpp: the go-to fields.
@@ -149,6 +152,8 @@ private:
     QTableView* walkView_ = nullptr;
     QLabel* walkSummary_ = nullptr;
     CpuTablesModel* cpuTables_ = nullptr;
+    InterruptsModel* interrupts_ = nullptr;
+    QLabel* interruptSentence_ = nullptr;
     QComboBox* tableSelector_ = nullptr;
     QTableView* tablesView_ = nullptr;
     QLabel* tablesSummary_ = nullptr;

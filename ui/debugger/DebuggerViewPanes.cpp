@@ -5,6 +5,7 @@
 #include "debugger/CpuTablesModel.h"
 #include "debugger/DebuggerView.h"
 #include "debugger/DisassemblyModel.h"
+#include "debugger/InterruptsModel.h"
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
 #include "session/MachineSession.h"
@@ -122,6 +123,7 @@ QWidget* DebuggerView::createSidePane() {
     sideTabs_->addTab(breakpointsView_, tr("Breakpoints"));
     sideTabs_->addTab(stackPane, tr("Call stack"));
     sideTabs_->addTab(createTablesPane(), tr("CPU tables"));
+    sideTabs_->addTab(createInterruptsPane(), tr("Interrupts"));
     return sideTabs_;
 }
 
@@ -214,6 +216,35 @@ QWidget* DebuggerView::createTablesPane() {
     layout->addWidget(tableSelector_);
     layout->addWidget(tablesView_);
     layout->addWidget(tablesSummary_);
+    return pane;
+}
+
+QWidget* DebuggerView::createInterruptsPane() {
+    // Every interrupt line at the stop, and for the selected one the sentence that says where
+    // its request stops (core/inspect/InterruptPath.h).
+    auto* view = makeTable(interrupts_, this, QStringLiteral("interruptsView"));
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    view->horizontalHeader()->setStretchLastSection(true);
+    auto* summary = makeLabel(this);
+    summary->setObjectName(QStringLiteral("interruptsSummary"));
+    connect(interrupts_, &InterruptsModel::summaryChanged, summary, &QLabel::setText);
+    interruptSentence_ = makeLabel(this);
+    interruptSentence_->setObjectName(QStringLiteral("interruptSentence"));
+    interruptSentence_->setWordWrap(true);
+    interruptSentence_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto showSentence = [this, view] {
+        const QModelIndex current = view->currentIndex();
+        interruptSentence_->setText(
+            current.isValid() ? interrupts_->data(current, Qt::ToolTipRole).toString() : QString());
+    };
+    connect(view->selectionModel(), &QItemSelectionModel::currentChanged, this, showSentence);
+    connect(interrupts_, &QAbstractItemModel::modelReset, this, showSentence);
+    auto* pane = new QWidget(this);
+    auto* layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(view);
+    layout->addWidget(interruptSentence_);
+    layout->addWidget(summary);
     return pane;
 }
 

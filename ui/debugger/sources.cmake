@@ -9,6 +9,7 @@ list(APPEND KVMSCOPE_UI_SOURCES
     debugger/PageWalkModel.h debugger/PageWalkModel.cpp
     debugger/CallStackModel.h debugger/CallStackModel.cpp
     debugger/CpuTablesModel.h debugger/CpuTablesModel.cpp
+    debugger/InterruptsModel.h debugger/InterruptsModel.cpp
     debugger/AddBreakpointDialog.h debugger/AddBreakpointDialog.cpp
     debugger/DebuggerView.h debugger/DebuggerView.cpp debugger/DebuggerViewPanes.cpp
     debugger/DebuggerViewActions.cpp debugger/DebuggerViewGoTo.cpp)

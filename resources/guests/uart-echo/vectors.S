@@ -1,5 +1,6 @@
 /* uart-echo: interrupt entry points. Every one is reached through a 32-bit interrupt gate, so
  * IF is already clear inside. */
+#include "interrupt_return.h"
 #include "uart-echo.h"
 
     .text
@@ -12,13 +13,13 @@ uart_irq_entry:
     cld
     call uart_interrupt
     popal
-    iret
+    RETURN_FROM_INTERRUPT
 
 /* Vectors nobody should raise (masked IRQs, the 8259's and the local APIC's spurious vectors),
  * which need neither handling nor an EOI. */
     .globl ignore_interrupt
 ignore_interrupt:
-    iret
+    RETURN_FROM_INTERRUPT
 
 /* Exception stubs 0-31: a zero where the CPU pushes no error code, then the vector. */
 #define EXCEPTION_WITHOUT_ERROR(vector) \

@@ -147,8 +147,10 @@ private:
 constexpr int kSaveRequestPollMs = 50;
 
 // --save-state: pauses the machine, saves it and says so on stderr (stdout is the guest's
-// serial console). False, with the reason printed, when it could not be saved.
-bool saveState(Machine& machine, const std::string& path) {
+// serial console). False, with the reason printed, when it could not be saved. `thenStop`: the
+// machine stops after the save, so its virtio requests stay held: nothing the guest queued
+// before the pause may reach a disk after the snapshot recorded the disk's identity.
+bool saveState(Machine& machine, const std::string& path, bool thenStop) {
     machine.pause();
     if (!machine.waitUntilPaused(kPauseTimeoutMs)) {
         printError(fmt::format("--save-state {}: the vcpus did not pause within {} ms", path,
@@ -156,6 +158,8 @@ bool saveState(Machine& machine, const std::string& path) {
         return false;
     }
     try {
+        if (thenStop)
+            machine.holdDeviceRequests(kPauseTimeoutMs); // never released: the machine stops
         const snapshot::SaveStats stats = snapshot::saveMachine(machine, path);
         fmt::print(stderr, "kvmscope: saved the machine to {} ({} RAM pages stored, {} zero)\n",
                    path, stats.ramPagesStored, stats.ramPagesZero);
@@ -278,7 +282,7 @@ int runHeadless(const CommandLine& options) {
                 for (size_t index = 0; index < machine.vcpuCount(); ++index)
                     if (machine.vcpu(index).state() == cpu::RunState::Running)
                         running.push_back(index);
-                saveState(machine, options.saveStatePath);
+                saveState(machine, options.saveStatePath, false);
                 if (!machine.stopState())
                     for (size_t index : running)
                         machine.vcpu(index).resume();
@@ -287,7 +291,7 @@ int runHeadless(const CommandLine& options) {
         if (!stop && saving) {
             // --timeout with --save-state: the machine as it is when the time runs out, then the
             // usual timeout stop. A save that fails makes the run's status bad input (2).
-            saveFailed = !saveState(machine, options.saveStatePath);
+            saveFailed = !saveState(machine, options.saveStatePath, true);
         }
         // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
         // it give up, or the machine could never be paused or torn down.

@@ -1,7 +1,7 @@
 // Saving a running guest and restoring it in a new process (docs/snapshots.md), through the
-// command line: `--save-state FILE` at --timeout and on SIGUSR1, `--restore FILE`. The ticks
-// guest prints numbered lines paced by its TSC, so the restored run must print exactly what the
-// uninterrupted run printed after the save, and end with the same exit status. The virtio-io
+// command line: `--save-state FILE` at --timeout, on SIGUSR1 and SIGUSR2, `--restore FILE`. The
+// ticks guest prints numbered lines paced by its TSC, so the restored run must print exactly what
+// the uninterrupted run printed after the save, and end with the same exit status. The virtio-io
 // guest does the same with its virtio-blk queue busy: saved with requests in the queue, it must
 // also leave the disk as an uninterrupted run does. Also: bad snapshots (cut short, a flipped
 // byte, a disk image changed since the save, IDE or virtio) are refused with status 2 before
@@ -225,6 +225,47 @@ private Q_SLOTS:
         QVERIFY(readAll(disk) == readAll(wholeDisk));
         qInfo("uninterrupted run %.2f s; saved after %s s, at \"%s\"", seconds, qPrintable(timeout),
               qPrintable(first.out.trimmed().section('\n', -1)));
+    }
+
+    // SIGUSR2 saves at a moment chosen from the guest's output and stops the run (status 140):
+    // the disk stays as the snapshot recorded it, and the restored run finishes as an
+    // uninterrupted one, disk included.
+    void sigusr2SavesAndStops() {
+        QTemporaryDir dir;
+        const QString wholeDisk = dir.filePath("whole.img");
+        writeAll(wholeDisk, QByteArray(kVirtioIoDiskBytes, '\0'));
+        const CliResult whole =
+            runKvmscope({"--headless", guestPath("virtio-io"), "--disk", wholeDisk}, {}, 180000);
+        QVERIFY2(whole.finished && whole.exitCode == kVirtioIoStatus, describe(whole));
+
+        const QString disk = dir.filePath("usr2.img");
+        writeAll(disk, QByteArray(kVirtioIoDiskBytes, '\0'));
+        const QString file = dir.filePath("usr2.kvmsnap");
+        QProcess process;
+        endWithTest(process);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {"--headless", guestPath("virtio-io"), "--disk", disk, "--save-state", file});
+        QVERIFY(process.waitForStarted(10000));
+        QByteArray out;
+        QElapsedTimer timer;
+        timer.start();
+        while (!out.contains("round 100 ") && timer.elapsed() < 120000) {
+            process.waitForReadyRead(1000);
+            out += process.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("round 100 "), out.constData());
+        ::kill(static_cast<pid_t>(process.processId()), SIGUSR2);
+        QVERIFY(process.waitForFinished(60000));
+        out += process.readAllStandardOutput();
+        const QByteArray err = process.readAllStandardError();
+        QVERIFY2(process.exitCode() == 128 + SIGUSR2 && err.contains("saved the machine to"),
+                 err.constData());
+        QVERIFY2(!out.contains("virtio-io: done"), out.constData());
+
+        const CliResult restored = runKvmscope({"--headless", "--restore", file}, {}, 180000);
+        QVERIFY2(restored.finished && restored.exitCode == kVirtioIoStatus, describe(restored));
+        QCOMPARE(QString::fromUtf8(out) + restored.out, whole.out);
+        QVERIFY(readAll(disk) == readAll(wholeDisk));
     }
 
     // SIGUSR1 saves a virtio machine and the guest runs on, writing its disk: the snapshot then

@@ -4,7 +4,6 @@
 // saved through the ring they belong to, and what follows from them (the rings, the MSI-X routes,
 // the doorbells) is rebuilt by afterDeviceRestore. Part of VirtioPciTransport (its header says
 // what it is).
-#include "log/Log.h"
 #include "machine/GuestMemory.h"
 #include "virtio/Ring.h"
 #include "virtio/VirtioPciShared.h"

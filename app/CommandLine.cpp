@@ -253,8 +253,9 @@ Options:
                         one whose disk images changed since, or one saved on a host with a CPU
                         feature this one lacks is refused (status 2) and nothing runs
   --save-state FILE     headless: save the whole machine to FILE when --timeout runs out (then
-                        stop, status 6) and each time SIGUSR1 arrives (then run on); a machine
-                        with a virtio-blk disk cannot be saved yet (status 2 at start)
+                        stop, status 6), each time SIGUSR1 arrives (then run on), and when
+                        SIGUSR2 arrives (then stop, status 140); requests a virtio disk took
+                        complete and the disks are flushed first
   --log-level LEVEL     trace, debug, info, warn (default), error, critical, off
   --demo NAME           run a bundled demo guest
   --list-demos          list the bundled demos

@@ -77,8 +77,10 @@ MachineStop signalStop(int signal) {
 // for them with sigwait, started before anything that could block, so no handler touches the
 // machine and no stage can keep a signal waiting.
 //
-// With --save-state, SIGUSR1 asks for a save: the thread only notes it (saveRequested), and the
-// main thread, which owns the machine, saves between two waits.
+// With --save-state, SIGUSR1 asks for a save and SIGUSR2 for a save after which the run stops (a
+// machine whose disks the guest keeps writing can only be restored from a save after which it
+// wrote nothing): the thread only notes them, and the main thread, which owns the machine, saves
+// between two waits.
 class TerminationSignals {
 public:
     explicit TerminationSignals(bool saveOnUsr1) {
@@ -86,8 +88,10 @@ public:
         sigaddset(&set_, SIGINT);
         sigaddset(&set_, SIGTERM);
         sigaddset(&set_, SIGHUP);
-        if (saveOnUsr1)
+        if (saveOnUsr1) {
             sigaddset(&set_, SIGUSR1);
+            sigaddset(&set_, SIGUSR2);
+        }
         // Blocked before any other thread starts, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &set_, &previous_);
         thread_ = std::thread([this] { wait(); });
@@ -111,6 +115,8 @@ public:
     int received() const { return received_.load(); }
     // Whether SIGUSR1 came since the last call.
     bool takeSaveRequest() { return saveRequested_.exchange(false); }
+    // Whether SIGUSR2 came.
+    bool saveAndStopRequested() const { return saveAndStopRequested_.load(); }
 
 private:
     void wait() {
@@ -118,6 +124,10 @@ private:
         for (;;) {
             if (sigwait(&set_, &signal) != 0 || done_.load())
                 return;
+            if (signal == SIGUSR2) {
+                saveAndStopRequested_.store(true);
+                continue;
+            }
             if (signal != SIGUSR1)
                 break;
             saveRequested_.store(true);
@@ -140,6 +150,7 @@ private:
     std::atomic<bool> done_{false};
     std::atomic<int> received_{0};
     std::atomic<bool> saveRequested_{false};
+    std::atomic<bool> saveAndStopRequested_{false};
     std::thread thread_; // last: it uses the members above
 };
 
@@ -147,8 +158,10 @@ private:
 constexpr int kSaveRequestPollMs = 50;
 
 // --save-state: pauses the machine, saves it and says so on stderr (stdout is the guest's
-// serial console). False, with the reason printed, when it could not be saved.
-bool saveState(Machine& machine, const std::string& path) {
+// serial console). False, with the reason printed, when it could not be saved. `thenStop`: the
+// machine stops after the save, so its virtio requests stay held: nothing the guest queued
+// before the pause may reach a disk after the snapshot recorded the disk's identity.
+bool saveState(Machine& machine, const std::string& path, bool thenStop) {
     machine.pause();
     if (!machine.waitUntilPaused(kPauseTimeoutMs)) {
         printError(fmt::format("--save-state {}: the vcpus did not pause within {} ms", path,
@@ -156,6 +169,8 @@ bool saveState(Machine& machine, const std::string& path) {
         return false;
     }
     try {
+        if (thenStop)
+            machine.holdDeviceRequests(kPauseTimeoutMs); // never released: the machine stops
         const snapshot::SaveStats stats = snapshot::saveMachine(machine, path);
         fmt::print(stderr, "kvmscope: saved the machine to {} ({} RAM pages stored, {} zero)\n",
                    path, stats.ramPagesStored, stats.ramPagesZero);
@@ -228,6 +243,7 @@ int runHeadless(const CommandLine& options) {
     Connection detachSignals;
     std::optional<MachineStop> stop;
     bool saveFailed = false;
+    bool savedAndStopped = false; // SIGUSR2: status 128 + SIGUSR2, as a stop by signal
     if (const auto failed = bootStatus([&] {
             host = std::make_unique<MachineHost>(config, *system, sink, hostOptions);
             // --gdb: the server stays at its address across the guest's reboots (MachineHost).
@@ -269,7 +285,8 @@ int runHeadless(const CommandLine& options) {
                 timeoutMs =
                     timeoutMs < 0 ? kSaveRequestPollMs : std::min(timeoutMs, kSaveRequestPollMs);
             stop = machine.waitForStop(timeoutMs);
-            if (stop || (hasDeadline && Clock::now() >= deadline))
+            if (stop || (hasDeadline && Clock::now() >= deadline) ||
+                (saving && signals.saveAndStopRequested()))
                 break;
             if (saving && signals.takeSaveRequest()) {
                 // The vcpus that ran go on after the save, whether it worked or not; one a gdb
@@ -278,20 +295,26 @@ int runHeadless(const CommandLine& options) {
                 for (size_t index = 0; index < machine.vcpuCount(); ++index)
                     if (machine.vcpu(index).state() == cpu::RunState::Running)
                         running.push_back(index);
-                saveState(machine, options.saveStatePath);
+                saveState(machine, options.saveStatePath, false);
                 if (!machine.stopState())
                     for (size_t index : running)
                         machine.vcpu(index).resume();
             }
         }
         if (!stop && saving) {
-            // --timeout with --save-state: the machine as it is when the time runs out, then the
-            // usual timeout stop. A save that fails makes the run's status bad input (2).
-            saveFailed = !saveState(machine, options.saveStatePath);
+            // --timeout with --save-state, or SIGUSR2: the machine as it is then, and the run
+            // stops. A save that fails makes the run's status bad input (2).
+            saveFailed = !saveState(machine, options.saveStatePath, true);
         }
         // A vcpu may be waiting for a serial reader that has stopped reading (a full pipe): let
         // it give up, or the machine could never be paused or torn down.
         sink.abandon();
+        if (!stop && signals.saveAndStopRequested()) {
+            machine.requestStop(
+                {StopKind::UserStop, 0, 0, "stopped after the save SIGUSR2 asked for"});
+            stop = machine.stopState();
+            savedAndStopped = true;
+        }
         if (!stop) {
             machine.requestStop(
                 {StopKind::Timeout, 0, 0,
@@ -330,6 +353,8 @@ int runHeadless(const CommandLine& options) {
     }
     if (saveFailed)
         return kStatusBadInput;
+    if (savedAndStopped)
+        return signalStatus(SIGUSR2);
     if (stop->kind == StopKind::UserStop && signals.received())
         return signalStatus(signals.received());
     return stop->exitStatus();

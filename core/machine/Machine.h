@@ -79,6 +79,16 @@ public:
     // Defined in MachineRestore.cpp.
     void prepareForRestore();
 
+    // For a snapshot of the paused machine (snapshot/MachineSnapshot.h): the virtio devices
+    // take no more requests from their queues, and every request already taken completes (its
+    // data in RAM or on the disk, its chain in the used ring). Throws Error naming the device
+    // when one is still being served after `timeoutMs`. Holds nest; each one that returned is
+    // released by releaseDeviceRequests (MachineVirtio.cpp).
+    void holdDeviceRequests(int timeoutMs);
+    // Ends a hold; after the last, every queue is looked at again for what the guest offered
+    // meanwhile.
+    void releaseDeviceRequests();
+
     void run();   // resume every vcpu
     void pause(); // pause every vcpu (returns at once; see waitUntilPaused)
     bool waitUntilPaused(int timeoutMs);

@@ -5,6 +5,7 @@
 //  * doorbells: KVM_IOEVENTFD (KVM_CAP_IOEVENTFD), else MMIO exits that signal the same eventfd;
 //  * MSI-X: KVM_IRQFD on GSI routes (KVM_CAP_IRQFD, KVM_CAP_IRQ_ROUTING), else KVM_SIGNAL_MSI
 //    (KVM_CAP_SIGNAL_MSI), else no MSI-X capability at all and INTx# only.
+#include "common/Error.h"
 #include "common/IoThread.h"
 #include "kvm/KvmError.h"
 #include "log/Log.h"
@@ -15,6 +16,7 @@
 #include "virtio/VirtioBlockDevice.h"
 #include "virtio/VirtioPciTransport.h"
 
+#include <chrono>
 #include <fmt/format.h>
 
 namespace kvmscope {
@@ -115,6 +117,30 @@ void Machine::createVirtioDevices() {
                      disk.readOnly ? ", read-only" : "");
         devices_.push_back(std::move(function));
     }
+}
+
+void Machine::holdDeviceRequests(int timeoutMs) {
+    if (!virtio_)
+        return;
+    const auto timeout = std::chrono::milliseconds(timeoutMs);
+    for (size_t index = 0; index < virtio_->functions.size(); ++index) {
+        virtio::VirtioPciTransport* function = virtio_->functions[index];
+        if (!function->holdRequests(timeout)) {
+            // The holds taken so far go, this one with them: the machine runs on as before.
+            for (size_t held = 0; held <= index; ++held)
+                virtio_->functions[held]->releaseRequests();
+            throw Error(fmt::format("{}: a request it took from its queue did not complete "
+                                    "within {} ms",
+                                    function->name(), timeoutMs));
+        }
+    }
+}
+
+void Machine::releaseDeviceRequests() {
+    if (!virtio_)
+        return;
+    for (virtio::VirtioPciTransport* function : virtio_->functions)
+        function->releaseRequests();
 }
 
 } // namespace kvmscope

@@ -126,6 +126,12 @@ std::vector<unsigned> MsixTable::takeDeliverable() {
     return deliverable;
 }
 
+void MsixTable::restorePba(std::span<const uint8_t> pba) {
+    for (unsigned vector = 0; vector < entries_.size(); ++vector)
+        entries_[vector].pending =
+            vector / 8 < pba.size() && (pba[vector / 8] & (1u << (vector % 8))) != 0;
+}
+
 void MsixTable::reset() {
     for (Entry& entry : entries_)
         entry = Entry{};

@@ -63,6 +63,9 @@ public:
     std::vector<unsigned> takeDeliverable();
     // Back to the state after reset (every vector masked, nothing pending, disabled).
     void reset();
+    // A restore's: the PBA as readPba gives it (bits past the last vector ignored), without
+    // sending anything; the caller calls takeDeliverable when the function may send again.
+    void restorePba(std::span<const uint8_t> pba);
 
 private:
     struct Entry {

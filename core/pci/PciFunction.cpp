@@ -160,6 +160,8 @@ unsigned PciFunction::addCapability(uint8_t id, std::span<const uint8_t> body,
 
 void PciFunction::describeDeviceState(StateVisitor&) {}
 
+void PciFunction::afterDeviceRestore() {}
+
 void PciFunction::barRead(unsigned, uint64_t, std::span<uint8_t> data) {
     std::fill(data.begin(), data.end(), 0xff);
 }
@@ -380,6 +382,7 @@ void PciFunction::describeState(StateVisitor& state) {
 }
 
 void PciFunction::afterRestore() {
+    afterDeviceRestore();
     updateBars();
     // Tell the bus the restored level whatever it heard before.
     const bool signalled = intxLevel_ && interruptPin_ != kInterruptPinNone &&

@@ -130,6 +130,11 @@ protected:
     void setIntxLocked(bool asserted);
     // The device class's own registers, in groups from kFirstDeviceGroup; with the lock held.
     virtual void describeDeviceState(StateVisitor& state);
+    // After a restore, with the lock held, once every field is in and before the BARs are
+    // decoded again: the device class recomputes what follows from its fields (the state a
+    // register write would have set up). May throw AttributeError for fields that cannot go
+    // together; the restore then fails and the machine is discarded.
+    virtual void afterDeviceRestore();
 
     // The configuration space, for the constructor and the hooks above (lock held).
     PciConfigSpace& config() { return config_; }

@@ -10,7 +10,9 @@
 #include "snapshot/CpuidCheck.h"
 #include "snapshot/DeviceStateCodec.h"
 #include "snapshot/RamImage.h"
+#include "storage/DiskImage.h"
 
+#include <cstring>
 #include <fmt/format.h>
 #include <set>
 
@@ -19,6 +21,9 @@ namespace {
 
 // A vcpu that does not run a call within this time is reported, not waited for forever.
 constexpr int kVcpuCallTimeoutMs = 5000;
+// A virtio request taken before the pause that has not completed within this time (a disk that
+// hangs) makes the save fail rather than wait forever.
+constexpr int kRequestDrainTimeoutMs = 10000;
 
 // Each user-space device's section, by the device's name (the one the device tree shows); a name
 // that repeats gets " #2", " #3" in machine order, which a machine of the same configuration
@@ -38,6 +43,18 @@ std::vector<std::pair<std::string, EmulatedDevice*>> savedDevices(const Machine&
         devices.emplace_back(std::move(name), emulated);
     }
     return devices;
+}
+
+// What the guest wrote before the save reaches the disk before the snapshot that depends on it
+// is complete (fdatasync, as a guest's flush request has it).
+void flushDisks(const Machine& machine) {
+    for (const auto& image : machine.diskImages()) {
+        if (!image || image->readOnly())
+            continue;
+        if (const int error = image->flush(); error != 0)
+            throw Error(fmt::format("disk image {}: fdatasync failed: {}", image->path(),
+                                    std::strerror(error)));
+    }
 }
 
 uint64_t savedRamSize(const SnapshotReader& reader) {
@@ -82,16 +99,16 @@ MachineImage::MachineImage(const std::string& path) : reader_(path) {
     checkFiles(record_, path);
 }
 
-void checkSavable(const MachineConfig& config) {
-    for (const storage::DiskSpec& disk : config.disks)
-        if (disk.interface == storage::DiskInterface::Virtio)
-            throw Error(fmt::format("virtio-blk disk {}: its queues' state cannot be saved yet, "
-                                    "so the machine cannot be (a disk with if=ide can)",
-                                    disk.path));
-}
-
 SaveStats saveMachine(Machine& machine, const std::string& path) {
-    checkSavable(machine.config());
+    // First the requests the virtio devices took before the pause complete, and they take no
+    // more: RAM, the queues' indices and the disk then agree. Then the disks are flushed and
+    // their identities taken, after the last write that changes them.
+    machine.holdDeviceRequests(kRequestDrainTimeoutMs);
+    struct Release {
+        Machine& machine;
+        ~Release() { machine.releaseDeviceRequests(); }
+    } release{machine};
+    flushDisks(machine);
     const MachineRecord record = recordMachine(machine.config());
     SnapshotWriter writer(path);
     writer.section(kMachineSection, encodeMachine(record));
@@ -143,6 +160,10 @@ void restoreMachine(Machine& machine, const MachineImage& image, kvm::System& sy
                             fmt::format("section '{}': the machine has no such device", name));
     }
 
+    // No virtio request is served until the whole machine is back: an interrupt sent before the
+    // vcpus' LAPICs and the IOAPIC are restored would be overwritten by them. A machine that is
+    // not restored is discarded, hold and all.
+    machine.holdDeviceRequests(kRequestDrainTimeoutMs);
     // What boot() puts outside RAM and no device declares: fw_cfg's copies of the ACPI and SMBIOS
     // tables (their RAM copies are overwritten by the saved RAM next).
     machine.prepareForRestore();
@@ -162,6 +183,9 @@ void restoreMachine(Machine& machine, const MachineImage& image, kvm::System& sy
         machine.vcpu(index).call(
             [&](kvm::Vcpu& vcpu) { applyVcpu(vcpu, image.vcpus()[index], xsaveSize, file); },
             kVcpuCallTimeoutMs);
+    // Now the queues are looked at: a doorbell the guest rang before the save may have found
+    // the requests held, and its chains are still in the available ring.
+    machine.releaseDeviceRequests();
     log::get("snapshot")
         ->info("{}: restored {} vcpus and {} devices", file, machine.vcpuCount(), devices.size());
 }

@@ -53,10 +53,6 @@ private:
     std::map<std::string, SavedDeviceState> devices_;
 };
 
-// Throws Error naming the device when `config` has one whose state kvmscope cannot save yet
-// (a virtio-blk disk: its queues live in guest memory and in the I/O thread's requests).
-void checkSavable(const MachineConfig& config);
-
 struct SaveStats {
     uint64_t ramPagesStored = 0;
     uint64_t ramPagesZero = 0;
@@ -64,7 +60,11 @@ struct SaveStats {
 };
 // Saves `machine` to `path` (a temporary file beside it, renamed when complete). The machine must
 // be paused (Machine::pause and waitUntilPaused): each vcpu's state is read on its own thread.
-// Throws Error for a machine checkSavable refuses or a file that cannot be written (`path` is then
+// The virtio devices' requests are held meanwhile (Machine::holdDeviceRequests): those taken
+// before complete first, the disk images are flushed, and the queues are served again at the
+// end (a caller that stops the machine after the save holds them itself first, so that nothing
+// reaches the disks after the snapshot recorded them). Throws Error when a request does not
+// complete in time, a disk cannot be flushed or the file cannot be written (`path` is then
 // untouched), kvm::KvmError when KVM refuses a read.
 SaveStats saveMachine(Machine& machine, const std::string& path);
 

@@ -86,9 +86,14 @@ SplitQueue::SplitQueue(GuestMemory& memory, const QueueLayout& layout, bool indi
 }
 
 void SplitQueue::restoreIndices(uint16_t nextAvailable, uint16_t nextUsed) {
+    restoreIndices(nextAvailable, nextUsed, nextUsed);
+}
+
+void SplitQueue::restoreIndices(uint16_t nextAvailable, uint16_t nextUsed,
+                                uint16_t lastSignalledUsed) {
     nextAvailable_ = nextAvailable;
     nextUsed_ = nextUsed;
-    lastSignalledUsed_ = nextUsed;
+    lastSignalledUsed_ = lastSignalledUsed;
 }
 
 uint16_t SplitQueue::availableIndex() const {

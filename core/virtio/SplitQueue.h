@@ -75,8 +75,13 @@ public:
     const QueueLayout& layout() const { return layout_; }
     uint16_t nextAvailable() const { return nextAvailable_; } // chains taken, modulo 2^16
     uint16_t nextUsed() const { return nextUsed_; }           // chains returned, modulo 2^16
-    // The device state a snapshot needs to continue the queue.
+    // The used index at the last driverWantsInterrupt (2.7.10: with VIRTIO_RING_F_EVENT_IDX the
+    // driver's used_event is compared with the chains returned since).
+    uint16_t lastSignalledUsed() const { return lastSignalledUsed_; }
+    // The device state a snapshot needs to continue the queue (everything else is in guest
+    // RAM). `lastSignalledUsed` defaults to `nextUsed`: every returned chain looked at.
     void restoreIndices(uint16_t nextAvailable, uint16_t nextUsed);
+    void restoreIndices(uint16_t nextAvailable, uint16_t nextUsed, uint16_t lastSignalledUsed);
 
 private:
     struct Descriptor {

@@ -121,18 +121,23 @@ void VirtioBlockDevice::describe(StateVisitor& state, uint32_t firstGroup) {
     for (unsigned index = 0; index < queues_.size(); ++index) {
         Queue& queue = *queues_[index];
         state.group(firstGroup + 1 + index, groupNames_[index]);
-        state.readOnly("requests", AttrType::U64, "chains served",
-                       [&queue] { return queue.requests.load(); });
+        // Counters are saved, so that a restored machine's go on from where they were; none
+        // is in flight at a save (the transport holds the requests first).
+        const auto counter = [&state](std::string_view name, std::string_view description,
+                                      std::atomic<uint64_t>& value) {
+            state.computed(
+                {name, AttrType::U64, AttrAccess::Read, description, StateUse::ShownAndSaved},
+                [&value] { return value.load(); },
+                [&value](uint64_t saved) { value.store(saved); });
+        };
+        counter("requests", "chains served", queue.requests);
         state.readOnly("in flight", AttrType::U64, "requests being served now",
                        [&queue] { return queue.inFlight.load(); });
-        state.readOnly("bytes read", AttrType::U64, "data read from the image (VIRTIO_BLK_T_IN)",
-                       [&queue] { return queue.bytesRead.load(); });
-        state.readOnly("bytes written", AttrType::U64,
-                       "data written to the image (VIRTIO_BLK_T_OUT)",
-                       [&queue] { return queue.bytesWritten.load(); });
-        state.readOnly("errors", AttrType::U64,
-                       "requests that ended IOERR or UNSUPP, or that broke the queue",
-                       [&queue] { return queue.errors.load(); });
+        counter("bytes read", "data read from the image (VIRTIO_BLK_T_IN)", queue.bytesRead);
+        counter("bytes written", "data written to the image (VIRTIO_BLK_T_OUT)",
+                queue.bytesWritten);
+        counter("errors", "requests that ended IOERR or UNSUPP, or that broke the queue",
+                queue.errors);
     }
 }
 

@@ -43,8 +43,9 @@ public:
     // The driver reset the device (device_status 0).
     virtual void reset() {}
 
-    // The device's own attributes, in groups from `firstGroup` on, with the transport's lock
-    // held (serve may run meanwhile: what it counts is read atomically).
+    // The device's own attributes and saved state, in groups from `firstGroup` on, with the
+    // transport's lock held (serve may run meanwhile: what it counts is read atomically; a
+    // snapshot saves while the transport holds the requests, so none is in flight).
     virtual void describe(StateVisitor& state, uint32_t firstGroup) = 0;
 };
 

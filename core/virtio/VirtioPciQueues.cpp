@@ -14,10 +14,35 @@ using namespace pci_transport;
 
 bool VirtioPciTransport::servable(const Queue& queue) const {
     // 3.1.1: no buffers are used before DRIVER_OK; 6.2.2: without bus mastering the function
-    // may not reach memory.
+    // may not reach memory. A hold (a snapshot) takes nothing new either.
     return queue.enabled && queue.ring && (status_ & kStatusDriverOk) &&
            !(status_ & (kStatusNeedsReset | kStatusFailed)) && !resetPending_ && !disconnected_ &&
-           (config().get16(pci::kCommand) & pci::kCommandBusMaster);
+           requestHolds_ == 0 && (config().get16(pci::kCommand) & pci::kCommandBusMaster);
+}
+
+bool VirtioPciTransport::holdRequests(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(stateMutex());
+    ++requestHolds_;
+    // A server that sees the hold returns the chain it has and takes no other (serveQueue).
+    return queuesIdle_.wait_for(lock, timeout, [this] {
+        return std::none_of(queues_.begin(), queues_.end(),
+                            [](const auto& queue) { return queue->busy; });
+    });
+}
+
+void VirtioPciTransport::releaseRequests() {
+    std::vector<unsigned> enabled;
+    {
+        std::lock_guard lock(stateMutex());
+        if (requestHolds_ == 0 || --requestHolds_ > 0)
+            return;
+        for (unsigned index = 0; index < queues_.size(); ++index)
+            if (queues_[index]->enabled)
+                enabled.push_back(index);
+    }
+    // Without the lock: without an I/O thread the queue is served on this thread.
+    for (const unsigned index : enabled)
+        ringDoorbell(index);
 }
 
 void VirtioPciTransport::ringDoorbell(unsigned index) {
@@ -55,6 +80,7 @@ void VirtioPciTransport::serveQueue(unsigned index) {
                 if (resetPending_ && std::none_of(queues_.begin(), queues_.end(),
                                                   [](const auto& q) { return q->busy; }))
                     reset();
+                queuesIdle_.notify_all(); // a hold waits for this
                 return;
             }
             ++queue.inFlight;

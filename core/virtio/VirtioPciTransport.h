@@ -28,6 +28,15 @@
 // without it, so a vcpu reading a register never waits for the disk. Reset while a request is
 // in flight completes when the request does: until then device_status reads as before, and a
 // driver waits for 0 (4.1.4.3.2), so it never sees the queue freed under the request.
+//
+// Snapshots (docs/snapshots.md, "virtio-blk"): every register, queue setting, the split queues'
+// device-side indices, the MSI-X table and PBA are declared saved state (describeDeviceState);
+// the rings and the requests themselves are in guest RAM. A save first holds the requests
+// (holdRequests): no chain is taken any more and every chain taken has been returned, so RAM and
+// the indices agree. A restore rebuilds the rings from the saved settings, routes every MSI-X
+// vector again and, once the BAR is decoded, puts the doorbells back into the kernel; releasing
+// the hold then looks at every queue, since a doorbell rung before the save may have found the
+// requests held.
 #include "common/EventFd.h"
 #include "pci/MsiRouter.h"
 #include "pci/MsixTable.h"
@@ -36,6 +45,8 @@
 #include "virtio/VirtioDevice.h"
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -116,6 +127,16 @@ public:
     // (not enabled, no DRIVER_OK, DEVICE_NEEDS_RESET, bus mastering off).
     void serveQueue(unsigned queue);
 
+    // Stops taking chains from the queues and waits until every chain already taken has been
+    // returned to its used ring (its interrupt sent), so that guest RAM and the queue state agree
+    // and no request is half done: for a snapshot of the paused machine. False when one is still
+    // being served after `timeout`. Holds nest, and each must be released, whatever this
+    // returned: the queues are served again once the last one is.
+    bool holdRequests(std::chrono::milliseconds timeout);
+    // Ends a hold. The last one looks at every enabled queue as a doorbell would: a chain offered
+    // meanwhile, whose doorbell found the requests held, is served now.
+    void releaseRequests();
+
     uint8_t deviceStatus() const;
     uint64_t negotiatedFeatures() const;
     // Why the device last set DEVICE_NEEDS_RESET ("" when it never did).
@@ -129,6 +150,7 @@ protected:
     void beforeConfigRead(unsigned offset, unsigned size) override;
     void afterBarMove(unsigned index, std::optional<uint64_t> base) override;
     void describeDeviceState(StateVisitor& state) override;
+    void afterDeviceRestore() override;
 
 private:
     struct Queue {
@@ -144,6 +166,10 @@ private:
         bool busy = false;                  // a thread is serving the queue
         uint64_t inFlight = 0;
         Chain chain; // the chain being served (its buffer storage reused)
+        // A restore's ring indices, until afterDeviceRestore builds the ring with them.
+        uint16_t restoredNextAvailable = 0;
+        uint16_t restoredNextUsed = 0;
+        uint16_t restoredLastSignalledUsed = 0;
     };
 
     // The BAR's registers, with the lock held. A write returns the queues whose doorbell must
@@ -198,8 +224,10 @@ private:
     uint8_t configGeneration_ = 0;
     uint16_t queueSelect_ = 0;
     uint8_t isr_ = 0;
-    bool resetPending_ = false; // the driver wrote 0 while a request was in flight
-    bool disconnected_ = false; // disconnect() ran: no more serving
+    bool resetPending_ = false;          // the driver wrote 0 while a request was in flight
+    bool disconnected_ = false;          // disconnect() ran: no more serving
+    unsigned requestHolds_ = 0;          // holdRequests() not yet released: no chain is taken
+    std::condition_variable queuesIdle_; // a queue's server finished (busy went false)
 
     // Statistics.
     uint64_t notifications_ = 0; // doorbells that reached the transport

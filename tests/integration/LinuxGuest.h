@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QMap>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
@@ -20,9 +21,10 @@ namespace kvmscope::testing {
 inline constexpr int kDeadlineMs = 480000;
 
 struct Boot {
-    QString output;       // stdout, then "--- stderr ---" and stderr
-    qint64 bannerMs = -1; // start to "Linux version"; -1 if it never came
-    bool exited = false;  // kvmscope ended by itself (rather than stopped by the test)
+    QString output;               // stdout, then "--- stderr ---" and stderr
+    qint64 bannerMs = -1;         // start to "Linux version"; -1 if it never came
+    QMap<QString, qint64> seenMs; // start to each wanted string's first sighting
+    bool exited = false;          // kvmscope ended by itself (rather than stopped by the test)
     int exitCode = -1;
 };
 
@@ -56,6 +58,9 @@ inline Boot runUntil(const QStringList& arguments, const QStringList& wanted, in
         boot.output += QString::fromUtf8(process.readAllStandardOutput());
         if (boot.bannerMs < 0 && boot.output.contains(QStringLiteral("Linux version")))
             boot.bannerMs = timer.elapsed();
+        for (const QString& line : wanted)
+            if (!boot.seenMs.contains(line) && boot.output.contains(line))
+                boot.seenMs.insert(line, timer.elapsed());
     }
     if (then == Then::Exit && process.state() == QProcess::Running && allSeen())
         process.waitForFinished(30000);

@@ -7,6 +7,9 @@
 // debugfs (e2fsprogs), without mounting it, e2fsck checks that the file system is clean, and on
 // virtio-blk the copy's allocation shows that the guest's discards freed blocks.
 //
+// A third boot on virtio-blk is saved part-way (--save-state and SIGUSR2) while the guest uses
+// its disk and continued in a new process (docs/snapshots.md).
+//
 // Like LinuxBootTest's boots to /init, it needs a host that runs guest ring 0 natively (VMX/SVM)
 // and skips elsewhere with the reason (docs/boot.md).
 #include "KvmTestSupport.h"
@@ -14,12 +17,14 @@
 
 #include <QCryptographicHash>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <csignal>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -254,6 +259,101 @@ private Q_SLOTS:
         // no recovery and a forced check finds nothing to change.
         const Tool check = runTool(e2fsck, {QStringLiteral("-f"), QStringLiteral("-n"), image});
         QVERIFY2(check.exitCode == 0, (check.out + check.err).constData());
+    }
+
+    // Root on virtio-blk saved while Linux works on its disk (SIGUSR2 to a run with
+    // --save-state, once the disk's /init has begun writing: the run stops after the save, so
+    // the image stays as the snapshot recorded it) and continued in a new process: the disk's
+    // /init runs to its end without an I/O or ext4 error, the guest powers off with status 0,
+    // and the image holds what the guest wrote, clean.
+    void rootOnVirtioSavedMidIoGoesOn() {
+        QString skip;
+        const QString kernel = initReadyKernelOrSkipReason(skip);
+        if (kernel.isEmpty())
+            QSKIP(qPrintable(skip));
+        const QDir guest(QFileInfo(kernel).dir().filePath(QStringLiteral("virtio-root")));
+        const QString initramfs = guest.filePath(QStringLiteral("initramfs.cpio.gz"));
+        const QString templateImage = guest.filePath(QStringLiteral("root.ext4"));
+        if (!QFileInfo::exists(initramfs) || !QFileInfo::exists(templateImage))
+            QSKIP(qPrintable(QStringLiteral("%1 has no initramfs.cpio.gz and root.ext4: run "
+                                            "tests/guests/build-virtio-root.sh (test.sh does)")
+                                 .arg(guest.path())));
+        const QString debugfs = e2fsprogsTool(QStringLiteral("debugfs"));
+        const QString e2fsck = e2fsprogsTool(QStringLiteral("e2fsck"));
+        QVERIFY2(!debugfs.isEmpty() && !e2fsck.isEmpty(),
+                 "debugfs and e2fsck (e2fsprogs, which built the image) are not found");
+        QTemporaryDir scratch;
+        const QString image = scratch.filePath(QStringLiteral("saved.ext4"));
+        QVERIFY(copyAllocated(templateImage, image));
+        const QString file = scratch.filePath(QStringLiteral("root.kvmsnap"));
+        const QString diskInitUp = QStringLiteral("kvmscope-disk-init: up");
+        const QString poweringOff = QStringLiteral("kvmscope-disk-init: powering off");
+
+        QProcess process;
+        endWithTest(process);
+        process.start(QStringLiteral(KVMSCOPE_BINARY),
+                      {"--headless", "--memory", "256M", "--disk", image, "--initrd", initramfs,
+                       "--append", "console=ttyS0 root=/dev/vda", "--save-state", file, kernel});
+        QVERIFY(process.waitForStarted(10000));
+        QString first;
+        QElapsedTimer timer;
+        timer.start();
+        while (!first.contains(diskInitUp) && process.state() == QProcess::Running &&
+               timer.elapsed() < kDeadlineMs) {
+            process.waitForReadyRead(200);
+            first += QString::fromUtf8(process.readAllStandardOutput());
+        }
+        QVERIFY2(first.contains(diskInitUp), qPrintable(first.right(6000)));
+        const qint64 upMs = timer.elapsed();
+        ::kill(static_cast<pid_t>(process.processId()), SIGUSR2);
+        QVERIFY(process.waitForFinished(120000));
+        first += QString::fromUtf8(process.readAllStandardOutput());
+        const QString err = QString::fromUtf8(process.readAllStandardError());
+        QVERIFY2(process.exitCode() == 128 + SIGUSR2 &&
+                     err.contains(QStringLiteral("saved the machine to ") + file),
+                 qPrintable(first.right(3000) + QStringLiteral("\n--- stderr ---\n") + err));
+        QVERIFY2(!first.contains(poweringOff), qPrintable(first.right(3000)));
+
+        const Boot restored =
+            runUntil({"--headless", "--restore", file}, {poweringOff}, 1, Then::Exit);
+        const QByteArray tail = restored.output.right(8000).toUtf8();
+        QVERIFY2(restored.output.contains(poweringOff), tail.constData());
+        QVERIFY2(!restored.output.contains(QStringLiteral("Linux version")) &&
+                     !restored.output.contains(diskInitUp),
+                 tail.constData());
+        for (const char* complaint : {"I/O error", "EXT4-fs error", "EXT4-fs warning",
+                                      "kvmscope-virtio-root: error", "kvmscope-disk-init: error"})
+            QVERIFY2(!restored.output.contains(QLatin1String(complaint)),
+                     qPrintable(QStringLiteral("'%1'\n%2").arg(complaint, tail)));
+        QVERIFY2(restored.exited && restored.exitCode == 0, tail.constData());
+
+        // The image holds what the guest wrote before and after the save, and is clean.
+        const QString release = kernelRelease(kernel);
+        const Tool written = runTool(
+            debugfs, {QStringLiteral("-R"), QStringLiteral("cat /written-by-guest"), image});
+        QCOMPARE(written.exitCode, 0);
+        QCOMPARE(
+            QString::fromUtf8(written.out),
+            QStringLiteral("written by kvmscope's virtio-root guest on Linux %1\n").arg(release));
+        const QRegularExpressionMatch printed =
+            QRegularExpression(QStringLiteral("kvmscope-disk-init: random.bin md5 ([0-9a-f]{32})"))
+                .match(first + restored.output);
+        QVERIFY2(printed.hasMatch(), tail.constData());
+        const QString dumped = scratch.filePath(QStringLiteral("random.bin"));
+        const Tool dump = runTool(
+            debugfs, {QStringLiteral("-R"), QStringLiteral("dump /random.bin ") + dumped, image});
+        QCOMPARE(dump.exitCode, 0);
+        QFile random(dumped);
+        QVERIFY2(random.open(QIODevice::ReadOnly), dump.err.constData());
+        QCOMPARE(QString::fromLatin1(
+                     QCryptographicHash::hash(random.readAll(), QCryptographicHash::Md5).toHex()),
+                 printed.captured(1));
+        const Tool check = runTool(e2fsck, {QStringLiteral("-f"), QStringLiteral("-n"), image});
+        QVERIFY2(check.exitCode == 0, (check.out + check.err).constData());
+        qInfo("saved %lld ms after start, at the disk's /init; the restored run powered off after "
+              "%lld ms",
+              static_cast<long long>(upMs),
+              static_cast<long long>(restored.seenMs.value(poweringOff, -1)));
     }
 };
 

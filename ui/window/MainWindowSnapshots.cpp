@@ -57,12 +57,6 @@ bool MainWindow::saveStateTo(const QString& path) {
     if (!session)
         return false;
     const QString title = tr("Save state of %1").arg(session->name());
-    try {
-        snapshot::checkSavable(session->config());
-    } catch (const std::exception& error) {
-        QMessageBox::warning(this, title, QString::fromUtf8(error.what()));
-        return false;
-    }
     if (session->state() == MachineSession::State::Stopped) {
         QMessageBox::warning(this, title,
                              tr("%1 has stopped for good; only a machine that can go on is saved")

@@ -92,6 +92,42 @@ private Q_SLOTS:
         QCOMPARE(driver.usedIndex(), uint16_t{1});
     }
 
+    // A snapshot's indices (2.7.10 with EVENT_IDX): a queue rebuilt from nextAvailable,
+    // nextUsed and lastSignalledUsed decides on interrupts as the original would have.
+    void restoredIndicesKeepTheEventIndexState() {
+        GuestMemory memory(kRam);
+        TestDriver driver(memory, 8);
+        SplitQueue original(memory, driver.layout(), false, true);
+        Chain chain;
+        driver.setUsedEvent(2); // interrupt once the used index passes 2
+        for (int i = 0; i < 2; ++i) {
+            driver.offer(static_cast<uint16_t>(i), {{0x100000, 8, false}});
+            QVERIFY(original.pop(chain));
+            original.push(chain.head, 0);
+            QVERIFY(!original.driverWantsInterrupt());
+        }
+        // One more returned but not yet looked at (the save came in between).
+        driver.offer(2, {{0x100000, 8, false}});
+        QVERIFY(original.pop(chain));
+        original.push(chain.head, 0);
+        QCOMPARE(original.lastSignalledUsed(), uint16_t{2});
+        SplitQueue restored(memory, driver.layout(), false, true);
+        restored.restoreIndices(original.nextAvailable(), original.nextUsed(),
+                                original.lastSignalledUsed());
+        QCOMPARE(restored.nextAvailable(), uint16_t{3});
+        QCOMPARE(restored.nextUsed(), uint16_t{3});
+        QVERIFY(restored.driverWantsInterrupt()); // 2 < used_event + 1 <= 3
+        QVERIFY(original.driverWantsInterrupt());
+        // Without the third index the crossing is lost: no interrupt where one was due.
+        SplitQueue forgetful(memory, driver.layout(), false, true);
+        forgetful.restoreIndices(3, 3);
+        QVERIFY(!forgetful.driverWantsInterrupt());
+        // avail_event follows the restored queue's pops.
+        driver.offer(3, {{0x100000, 8, false}});
+        QVERIFY(restored.pop(chain));
+        QCOMPARE(driver.availableEvent(), uint16_t{4});
+    }
+
     void indirectTablesAreWalked() {
         GuestMemory memory(kRam);
         TestDriver driver(memory, 8);

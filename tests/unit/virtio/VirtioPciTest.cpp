@@ -722,6 +722,194 @@ private Q_SLOTS:
         const auto pathBytes = attribute("disk", "path").bytes;
         QCOMPARE(std::string(pathBytes.begin(), pathBytes.end()), f.path);
     }
+
+    // Snapshots (docs/snapshots.md, "virtio-blk"): a function's saved state put into a fresh one
+    // (RAM copied, as a restore's RAM section does) gives the same registers, queue settings,
+    // MSI-X table and PBA, routes every vector again, puts the doorbell back into the kernel at
+    // the restored BAR, and continues the ring where it was: a chain offered before the save
+    // but not yet taken is served when the hold ends, with the interrupt the driver asked for.
+    void savedStateContinuesInAFreshFunction() {
+        Fixture a({.msi = true, .doorbells = true});
+        a.start(1);
+        const unsigned msix = a.msixCapability();
+        a.setConfig(msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+        for (unsigned vector = 0; vector < 2; ++vector) {
+            const uint32_t entry = VirtioPciTransport::kMsixTableOffset + 16 * vector;
+            a.setBar(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 0xfee0'0000 + 0x1000 * vector, 4);
+            a.setBar(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 0, 4);
+            a.setBar(entry + PCI_MSIX_ENTRY_DATA, 0x4030 + vector, 4);
+        }
+        // Vector 1 (the queue's) unmasked; the feature select left at 1.
+        a.setBar(VirtioPciTransport::kMsixTableOffset + 16 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0, 4);
+        a.setCommon(VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
+        for (int request = 0; request < 2; ++request) {
+            a.offerRequest(VIRTIO_BLK_T_IN, 5 + request, 512);
+            a.notify();
+        }
+        QCOMPARE(a.driver.usedIndex(), uint16_t{2});
+        QCOMPARE(a.msi.sent.size(), size_t{2});
+        // The third chain is offered and its doorbell rang while the requests are held (as at
+        // a save): nothing is taken.
+        QVERIFY(a.transport->holdRequests(std::chrono::milliseconds(1000)));
+        a.offerRequest(VIRTIO_BLK_T_IN, 9, 512);
+        a.notify();
+        QCOMPARE(a.driver.usedIndex(), uint16_t{2});
+        const SavedDeviceState saved = a.transport->saveState();
+
+        Fixture b({.msi = true, .doorbells = true});
+        const auto ram = a.memory.span(0, kRam);
+        b.memory.write(0, ram.data(), ram.size());
+        QVERIFY(b.transport->holdRequests(std::chrono::milliseconds(1000))); // as restoreMachine
+        b.transport->restoreState(saved);
+        const SavedDeviceState again = b.transport->saveState();
+        QCOMPARE(again.size(), saved.size());
+        for (size_t i = 0; i < saved.size(); ++i) {
+            const SavedField& field = again[i];
+            QVERIFY2(field.group == saved[i].group && field.name == saved[i].name &&
+                         field.scalar == saved[i].scalar && field.bytes == saved[i].bytes,
+                     qPrintable(QString::fromStdString(saved[i].group + "/" + saved[i].name)));
+        }
+        QCOMPARE(b.transport->decodedBar(VirtioPciTransport::kBar).value(), kBarBase);
+        QCOMPARE(b.status(), uint8_t{kDriverReady | VIRTIO_CONFIG_S_DRIVER_OK});
+        QCOMPARE(b.transport->negotiatedFeatures(), kVersion1);
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_DFSELECT, 4), uint64_t{1});
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_Q_SIZE, 2), uint64_t{16});
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_Q_MSIX, 2), uint64_t{1});
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_Q_ENABLE, 2), uint64_t{1});
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_Q_DESCLO, 8), b.driver.layout().descriptorTable);
+        QCOMPARE(b.common(VIRTIO_PCI_COMMON_Q_USEDLO, 8), b.driver.layout().usedRing);
+        for (unsigned offset = 0; offset < 32; offset += 4)
+            QCOMPARE(b.bar(VirtioPciTransport::kMsixTableOffset + offset, 4),
+                     a.bar(VirtioPciTransport::kMsixTableOffset + offset, 4));
+        // Every vector routed again, with the restored table's message; none sent yet.
+        QCOMPARE(b.msi.routes.size(), size_t{2});
+        QCOMPARE(b.msi.routes[1].first, 1u);
+        QCOMPARE(b.msi.routes[1].second, (pci::MsiMessage{0xfee0'1000, 0x4031}));
+        QVERIFY(b.msi.sent.empty());
+        // The doorbell is KVM's again, at the restored BAR.
+        QCOMPARE(b.doorbells.attached,
+                 std::vector<uint64_t>{kBarBase + VirtioPciTransport::kNotifyOffset});
+        QVERIFY(b.transport->doorbellInKernel(0));
+
+        // The hold ends: the chain offered before the save is served without a new doorbell.
+        b.transport->releaseRequests();
+        QCOMPARE(b.driver.usedIndex(), uint16_t{3});
+        QCOMPARE(b.driver.used(2).id, uint32_t{(2 * 4) % 16});
+        QCOMPARE(b.requestStatus(), uint8_t{VIRTIO_BLK_S_OK});
+        QCOMPARE(b.memory.readValue<uint8_t>(kData), uint8_t{9}); // sector 9 holds 9
+        QCOMPARE(b.msi.sent.size(), size_t{1});
+        QCOMPARE(b.msi.sent[0].first, 1u);
+        // And the ring goes on: the next chain lands in the next used slot.
+        b.offerRequest(VIRTIO_BLK_T_IN, 11, 512);
+        b.notify();
+        QCOMPARE(b.driver.usedIndex(), uint16_t{4});
+        QCOMPARE(b.memory.readValue<uint8_t>(kData), uint8_t{11});
+        a.transport->releaseRequests();
+        QCOMPARE(a.driver.usedIndex(), uint16_t{3}); // the original serves it too on release
+    }
+
+    // A pending MSI-X vector (masked when its queue signalled) stays pending through a restore
+    // and is sent once the driver unmasks it; INTx# and the ISR come back too.
+    void pendingInterruptsSurviveARestore() {
+        Fixture a({.msi = true});
+        a.start(1);
+        const unsigned msix = a.msixCapability();
+        a.setConfig(msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+        const uint32_t entry = VirtioPciTransport::kMsixTableOffset + 16;
+        a.setBar(entry + PCI_MSIX_ENTRY_LOWER_ADDR, 0xfee0'0000, 4);
+        a.setBar(entry + PCI_MSIX_ENTRY_DATA, 0x4041, 4);
+        a.offerRequest(VIRTIO_BLK_T_IN, 2, 512);
+        a.notify(); // vector 1 is masked (reset state): pending
+        QCOMPARE(a.bar(VirtioPciTransport::kMsixPbaOffset, 8), uint64_t{0x2});
+        Fixture b({.msi = true});
+        const auto ram = a.memory.span(0, kRam);
+        b.memory.write(0, ram.data(), ram.size());
+        b.transport->restoreState(a.transport->saveState());
+        QCOMPARE(b.bar(VirtioPciTransport::kMsixPbaOffset, 8), uint64_t{0x2});
+        QVERIFY(b.msi.sent.empty());
+        b.setBar(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 0, 4);
+        QCOMPARE(b.msi.sent.size(), size_t{1});
+        QCOMPARE(b.msi.sent[0].second, (pci::MsiMessage{0xfee0'0000, 0x4041}));
+
+        Fixture c;
+        c.start();
+        c.offerRequest(VIRTIO_BLK_T_IN, 2, 512);
+        c.notify();
+        QVERIFY(c.intx());
+        Fixture d;
+        const auto cram = c.memory.span(0, kRam);
+        d.memory.write(0, cram.data(), cram.size());
+        d.transport->restoreState(c.transport->saveState());
+        QVERIFY(d.intx());
+        QCOMPARE(d.bar(VirtioPciTransport::kIsrOffset, 1), uint64_t{1}); // read clears it
+        QVERIFY(!d.intx());
+    }
+
+    // A save waits for the request the I/O thread is serving, takes no new one while held, and
+    // the release serves what was offered meanwhile; a hold that times out says so.
+    void holdWaitsForTheRequestInFlight() {
+        IoThread io("virtio-test");
+        auto* gated = new GatedDevice;
+        Fixture f({.ioThread = &io, .gated = gated});
+        f.start();
+        f.driver.offer(0, {{kData, 16, true}});
+        f.notify();
+        gated->waitUntilServing();
+        QVERIFY(!f.transport->holdRequests(std::chrono::milliseconds(50)));
+        std::atomic<bool> held{false};
+        std::thread saver([&] { held = f.transport->holdRequests(std::chrono::seconds(10)); });
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        QVERIFY(!held.load());
+        gated->release();
+        saver.join();
+        QVERIFY(held.load());
+        QCOMPARE(f.usedIndexAcquire(), uint16_t{1});
+        // Held: a chain offered and rung for is not taken.
+        f.driver.offer(4, {{kData, 16, true}});
+        f.notify();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        QCOMPARE(f.usedIndexAcquire(), uint16_t{1});
+        f.transport->releaseRequests(); // two holds: still held after one release
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        QCOMPARE(f.usedIndexAcquire(), uint16_t{1});
+        f.transport->releaseRequests();
+        for (int i = 0; i < 500 && f.usedIndexAcquire() != 2; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        QCOMPARE(f.usedIndexAcquire(), uint16_t{2});
+        f.transport->disconnect();
+    }
+
+    // A saved state this function could not have been in is refused, naming the field or the
+    // queue: a queue vector past the table, a ring outside RAM.
+    void impossibleSavedStatesAreRefused() {
+        Fixture a({.msi = true});
+        a.start(1);
+        const SavedDeviceState saved = a.transport->saveState();
+        auto with = [&](const std::string& group, const std::string& name, uint64_t value) {
+            SavedDeviceState changed = saved;
+            for (SavedField& field : changed)
+                if (field.group == group && field.name == name)
+                    field.scalar = value;
+            return changed;
+        };
+        auto refusal = [](VirtioPciTransport& transport, const SavedDeviceState& state) {
+            try {
+                transport.restoreState(state);
+            } catch (const AttributeError& error) {
+                return QString::fromUtf8(error.what());
+            }
+            return QString();
+        };
+        Fixture b({.msi = true});
+        QString error = refusal(*b.transport, with("queue 0", "MSI-X vector", 77));
+        QVERIFY2(error.contains("MSI-X vector") && error.contains("77"), qPrintable(error));
+        Fixture c({.msi = true});
+        error = refusal(*c.transport, with("queue 0", "descriptor table", kRam + 0x1000));
+        QVERIFY2(error.contains("queue 0") && error.contains("not in RAM"), qPrintable(error));
+        Fixture d({.msi = true});
+        error = refusal(*d.transport, with("virtio", "negotiated features", uint64_t{1} << 50));
+        QVERIFY2(error.contains("never offered"), qPrintable(error));
+    }
 };
 
 QTEST_APPLESS_MAIN(VirtioPciTest)

@@ -1,6 +1,7 @@
 // Every device of a real machine, user-space and kernel, through the one attribute model.
 #include "CollectingSink.h"
 #include "KvmTestSupport.h"
+#include "devices/CmosRtc.h"
 #include "devices/Device.h"
 #include "kvm/compat.h"
 #include "machine/Machine.h"
@@ -143,6 +144,38 @@ private Q_SLOTS:
         QVERIFY(isa);
         QCOMPARE(isa->getAttr(pci::PciFunction::kIdentityGroup, attrId("class code")).scalar,
                  uint64_t(0x060100));
+    }
+
+    // The RTC's interrupts through KVM's irqchip, seen from the device (the guest checks its own
+    // side): the rtc-irq guest enables them, takes them and turns them off again before it exits,
+    // so the timer is disarmed and the line low at the end, with every edge counted.
+    void rtcRaisesIrq8() {
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 32ull << 20;
+        config.boot.imagePath = guestPath("rtc-irq").toStdString();
+        Machine machine(config, *system_, sink);
+        machine.boot();
+        Device* rtc = nullptr;
+        for (Device* device : machine.devices())
+            if (device->name().find("MC146818A") != std::string::npos)
+                rtc = device;
+        QVERIFY(rtc);
+        const auto attr = [rtc](const char* name) {
+            return rtc->getAttr(CmosRtc::kInterruptGroup, attrId(name)).scalar;
+        };
+        QCOMPARE(attr("timer period"), uint64_t(0)); // nothing enabled: no timer
+        machine.run();
+        const auto stop = machine.waitForStop(60000);
+        QVERIFY2(stop.has_value(), sink.text().constData());
+        QVERIFY2(stop->kind == StopKind::DebugExit && stop->debugExitValue == 0x31,
+                 sink.text().constData());
+        // Two update interrupts, an alarm, at least 32 periodic ones and the two edges of the
+        // acknowledgement check.
+        QVERIFY2(attr("interrupts raised") >= 36, sink.text().constData());
+        QCOMPARE(attr("IRQ level"), uint64_t(0));
+        QCOMPARE(attr("timer period"), uint64_t(0));
+        QCOMPARE(attr("periodic rate"), uint64_t(64));
     }
 };
 

@@ -13,7 +13,7 @@ constexpr uint64_t kDataPort = 1;
 constexpr uint8_t kIndexMask = 0x7f;
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 constexpr int64_t kSecondsPerDay = 86400;
-// What alarmTarget finds in an alarm register.
+// What alarmBetween makes of an alarm register besides the one value it matches.
 constexpr int kAnyValue = -1; // don't care
 constexpr int kNoValue = -2;  // no time register value reads like it: never matches
 

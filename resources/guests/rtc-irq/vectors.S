@@ -5,6 +5,17 @@
     .text
     .code32
 
+/* Returns from an interrupt of this privilege level without IRET, whose protected-mode form
+ * KVM's instruction emulator lacks (em_iret handles real mode only): on a host that runs guest
+ * ring 0 in that emulator (kvm_pvm, docs/boot.md) an IRET stops the vcpu with an emulation
+ * failure. The frame is EIP, CS, EFLAGS; the code segment stays the same, so: a copy of EFLAGS on
+ * top, POPF (IF and the arithmetic flags as they were), then a near RET that drops CS and the
+ * original EFLAGS. An interrupt taken between the POPF and the RET nests and returns to the RET. */
+#define RETURN_FROM_INTERRUPT \
+    pushl 8(%esp);            \
+    popfl;                    \
+    ret $8
+
 /* The RTC's IRQ 8 through the slave 8259: save what C may clobber, run the handler, return. */
     .globl rtc_irq_entry
 rtc_irq_entry:
@@ -12,13 +23,13 @@ rtc_irq_entry:
     cld
     call rtc_interrupt
     popal
-    iret
+    RETURN_FROM_INTERRUPT
 
 /* Vectors nobody should raise (masked IRQs, the 8259's and the local APIC's spurious vectors),
  * which need neither handling nor an EOI. */
     .globl ignore_interrupt
 ignore_interrupt:
-    iret
+    RETURN_FROM_INTERRUPT
 
 /* Exception stubs 0-31: a zero where the CPU pushes no error code, then the vector. */
 #define EXCEPTION_WITHOUT_ERROR(vector) \

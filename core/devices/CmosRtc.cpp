@@ -202,8 +202,7 @@ uint8_t CmosRtc::encodeHours(int hours) const {
 
 bool CmosRtc::interruptRequested(uint8_t flags, uint8_t registerB) {
     // IRQF = PF.PIE + AF.AIE + UF.UIE: each flag sits at its enable's bit position.
-    return (flags & registerB &
-            (kRegisterCPeriodic | kRegisterCAlarm | kRegisterCUpdate)) != 0;
+    return (flags & registerB & (kRegisterCPeriodic | kRegisterCAlarm | kRegisterCUpdate)) != 0;
 }
 
 uint8_t CmosRtc::flagsBetween(int64_t from, int64_t to) const {
@@ -242,14 +241,14 @@ bool CmosRtc::alarmBetween(int64_t from, int64_t to) const {
     const auto byValue = [this](int value) { return encode(value); };
     const int second = target(cmos_[kSecondsAlarm], 60, byValue);
     const int minute = target(cmos_[kMinutesAlarm], 60, byValue);
-    const int hour = target(cmos_[kHoursAlarm], 24, [this](int value) { return encodeHours(value); });
+    const int hour =
+        target(cmos_[kHoursAlarm], 24, [this](int value) { return encodeHours(value); });
     if (second == kNoValue || minute == kNoValue || hour == kNoValue || to <= from)
         return false;
     // Every time of day comes once a day: a longer span (the host slept, a restore days later)
     // is its last day. Then minute by minute: at most 1441 steps.
     from = std::max(from, to - kSecondsPerDay);
-    for (int64_t minuteStart = floorDiv(from + 1, 60) * 60; minuteStart <= to;
-         minuteStart += 60) {
+    for (int64_t minuteStart = floorDiv(from + 1, 60) * 60; minuteStart <= to; minuteStart += 60) {
         const int64_t ofDay = floorMod(minuteStart, kSecondsPerDay);
         if ((hour != kAnyValue && hour != ofDay / 3600) ||
             (minute != kAnyValue && minute != ofDay / 60 % 60))
@@ -390,8 +389,9 @@ void CmosRtc::writeRegister(uint8_t index, uint8_t value) {
     }
     switch (index) {
     case kRegisterA:
-        cmos_[kRegisterA] = value & ~kRegisterAUpdateInProgress; // UIP is read-only
-        updateTimer(); // a new rate; PF stays as it is
+        // UIP is read-only; a new rate leaves PF as it is.
+        cmos_[kRegisterA] = value & ~kRegisterAUpdateInProgress;
+        updateTimer();
         break;
     case kRegisterB:
         writeRegisterB(value);
@@ -532,12 +532,15 @@ void CmosRtc::describeState(StateVisitor& state) {
     // IRQ 8: what register A and B enable, and the line (computed from the flags and enables,
     // so only the count is saved).
     state.group(kInterruptGroup, "interrupts");
-    state.readOnly("periodic enabled", AttrType::Bool, "PIE (register B bit 6)",
-                   [this] { return uint64_t((cmos_[kRegisterB] & kRegisterBPeriodicInterrupt) != 0); });
-    state.readOnly("alarm enabled", AttrType::Bool, "AIE (register B bit 5)",
-                   [this] { return uint64_t((cmos_[kRegisterB] & kRegisterBAlarmInterrupt) != 0); });
-    state.readOnly("update enabled", AttrType::Bool, "UIE (register B bit 4)",
-                   [this] { return uint64_t((cmos_[kRegisterB] & kRegisterBUpdateInterrupt) != 0); });
+    state.readOnly("periodic enabled", AttrType::Bool, "PIE (register B bit 6)", [this] {
+        return uint64_t((cmos_[kRegisterB] & kRegisterBPeriodicInterrupt) != 0);
+    });
+    state.readOnly("alarm enabled", AttrType::Bool, "AIE (register B bit 5)", [this] {
+        return uint64_t((cmos_[kRegisterB] & kRegisterBAlarmInterrupt) != 0);
+    });
+    state.readOnly("update enabled", AttrType::Bool, "UIE (register B bit 4)", [this] {
+        return uint64_t((cmos_[kRegisterB] & kRegisterBUpdateInterrupt) != 0);
+    });
     state.readOnly("periodic rate", AttrType::U32,
                    "Hz, from register A's RS3-RS0 (32.768 kHz time base); 0: none",
                    [this] { return uint64_t(periodicRate(cmos_[kRegisterA])); });

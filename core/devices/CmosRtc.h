@@ -92,7 +92,7 @@ public:
     // Register A-D bits (datasheet, "Register A" to "Register D").
     static constexpr uint8_t kRegisterAUpdateInProgress = 0x80;
     static constexpr uint8_t kRegisterARateSelect = 0x0f; // RS3-RS0
-    static constexpr uint8_t kRegisterADefault = 0x26; // 32.768 kHz time base, 1024 Hz rate
+    static constexpr uint8_t kRegisterADefault = 0x26;    // 32.768 kHz time base, 1024 Hz rate
     static constexpr uint8_t kRegisterBSet = 0x80;
     static constexpr uint8_t kRegisterBPeriodicInterrupt = 0x40;
     static constexpr uint8_t kRegisterBAlarmInterrupt = 0x20;
@@ -108,10 +108,10 @@ public:
     static constexpr uint8_t kHourPm = 0x80;             // hours bit 7 in 12-hour mode
     static constexpr uint8_t kIndexNmiDisable = 0x80;    // port 0x70 bit 7
 
-    static constexpr uint32_t kIndexGroup = 0;  // "index", "NMI disabled"
-    static constexpr uint32_t kTimeGroup = 1;   // "seconds" ... "year", "century"
-    static constexpr uint32_t kStatusGroup = 2; // "register A" ... "register D"
-    static constexpr uint32_t kMemoryGroup = 3; // "CMOS": the 128 bytes
+    static constexpr uint32_t kIndexGroup = 0;     // "index", "NMI disabled"
+    static constexpr uint32_t kTimeGroup = 1;      // "seconds" ... "year", "century"
+    static constexpr uint32_t kStatusGroup = 2;    // "register A" ... "register D"
+    static constexpr uint32_t kMemoryGroup = 3;    // "CMOS": the 128 bytes
     static constexpr uint32_t kInterruptGroup = 4; // "interrupts": enables, rate, line, count
 
     // An alarm register at or above this is "don't care" (datasheet, "Alarm").
@@ -180,10 +180,10 @@ private:
     std::array<uint8_t, kCmosSize> cmos_{}; // register C holds the latched PF, AF and UF
     uint8_t index_ = 0;
     bool nmiDisabled_ = false;
-    std::time_t offset_ = 0; // guest time minus host time, in seconds
-    std::tm heldTime_{};     // the guest's time while SET stops the clock
-    int64_t flagsUntil_ = 0; // host time (ns) up to which events are latched in register C
-    bool irqLevel_ = false;  // the line's level: IRQF
+    std::time_t offset_ = 0;        // guest time minus host time, in seconds
+    std::tm heldTime_{};            // the guest's time while SET stops the clock
+    int64_t flagsUntil_ = 0;        // host time (ns) up to which events are latched in register C
+    bool irqLevel_ = false;         // the line's level: IRQF
     uint64_t interruptsRaised_ = 0; // rising edges of the line
     int64_t timerPeriod_ = 0;       // ns the timer is armed with; 0: disarmed
     // Last: destroyed first, while the state its handler reaches still exists.

@@ -92,7 +92,7 @@ private:
 
     DeviceTimerThread& owner_;
     std::function<void()> onExpiry_;
-    std::mutex mutex_;      // fd_'s creation and the timerfd_settime calls
+    std::mutex mutex_;       // fd_'s creation and the timerfd_settime calls
     kvm::FileDescriptor fd_; // set once, by the first arm()
 };
 

@@ -5,8 +5,8 @@
 #include "debug/HostDebugProbe.h"
 
 #include <QElapsedTimer>
-#include <QRegularExpression>
 #include <QProcessEnvironment>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <fcntl.h>
 #include <sys/stat.h>

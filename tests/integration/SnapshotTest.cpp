@@ -97,8 +97,8 @@ private Q_SLOTS:
     void rtcInterruptsGoOnAfterARestore() {
         QTemporaryDir dir;
         const QString file = dir.filePath("rtc.kvmsnap");
-        const CliResult saved = runKvmscope({"--headless", guestPath("rtc-irq"), "--timeout",
-                                             "1.5", "--save-state", file});
+        const CliResult saved = runKvmscope(
+            {"--headless", guestPath("rtc-irq"), "--timeout", "1.5", "--save-state", file});
         QVERIFY2(saved.finished && saved.exitCode == kStatusTimeout, describe(saved));
         QVERIFY2(!saved.out.contains("rtc-irq: interrupts"), describe(saved));
         const CliResult restored =

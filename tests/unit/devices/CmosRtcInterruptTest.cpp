@@ -3,9 +3,8 @@
 // (high while IRQF, low after the read, one edge for any number of ticks before it), alarm
 // matching with "don't care" bytes in every format, SET, when the timer runs, and the timer and
 // line after a state restore.
-#include "devices/CmosRtc.h"
-
 #include "DeviceTestSupport.h"
+#include "devices/CmosRtc.h"
 
 #include <QTest>
 #include <chrono>
@@ -122,8 +121,8 @@ class CmosRtcInterruptTest : public QObject {
 private Q_SLOTS:
     void periodicRatesFollowTheDatasheetTable() {
         // MC146818A, "Periodic Interrupt Rate and Square-Wave Output Frequency", 32.768 kHz.
-        const uint32_t expected[16] = {0,    256,  128, 8192, 4096, 2048, 1024, 512,
-                                       256,  128,  64,  32,   16,   8,    4,    2};
+        const uint32_t expected[16] = {0,   256, 128, 8192, 4096, 2048, 1024, 512,
+                                       256, 128, 64,  32,   16,   8,    4,    2};
         for (uint8_t rs = 0; rs < 16; ++rs)
             QCOMPARE(CmosRtc::periodicRate(rs), expected[rs]);
         QCOMPARE(CmosRtc::periodicRate(0x26), 1024u); // the divider bits do not count

@@ -431,18 +431,24 @@ def device_seeds():
         + op(READ, 5, 0, 2),
         "attributes": attributes(16) + op(RAW, 9, 0x1234),
     }
-    cmos_header = struct.pack("<Bq", 63, 1764028800)  # 64 MiB, 2025-11-25 00:00:00 UTC
+    # 64 MiB, 2025-11-25 00:00:00 UTC in ns. Host input: selector bit 7 steps back, bit 6 steps
+    # the value in ns (else in ms), bit 5 then fires the device's timer.
+    cmos_header = struct.pack("<Bq", 63, 1764028800 * 10**9)
     cmos = {
         "read-time": cmos_header + b"".join(outb(0, r) + inb(1) for r in (0, 2, 4, 6, 7, 8, 9,
                                                                           0x32)),
         "binary-12-hour": cmos_header + outb(0, 0x0B) + outb(1, 0x04) + outb(0, 4) + inb(1)
-        + op(HOST, 0, 43200) + outb(0, 4) + inb(1),
+        + op(HOST, 0, 43200 * 1000) + outb(0, 4) + inb(1),
         "set-time": cmos_header + outb(0, 0x0B) + outb(1, 0x82) + outb(0, 0) + outb(1, 0x59)
         + outb(0, 9) + outb(1, 0x99) + outb(0, 0x0B) + outb(1, 0x02) + outb(0, 9) + inb(1),
-        "flags-and-nmi": cmos_header + outb(0, 0x8C) + inb(1) + op(HOST, 0, 5) + outb(0, 0x0C)
+        "flags-and-nmi": cmos_header + outb(0, 0x8C) + inb(1) + op(HOST, 0, 5000) + outb(0, 0x0C)
         + inb(1) + outb(0, 0x0D) + inb(1),
-        "ram-and-attributes": struct.pack("<Bq", 255, -86400) + outb(0, 0x40) + outb(1, 0xAB)
-        + outb(0, 0x40) + inb(1) + attributes(20),
+        "interrupts": cmos_header + outb(0, 0x0A) + outb(1, 0x23) + outb(0, 0x01) + outb(1, 0xC0)
+        + outb(0, 0x0B) + outb(1, 0x72) + op(HOST, 0x60, 122071) + op(HOST, 0x60, 122071)
+        + outb(0, 0x0C) + inb(1) + op(HOST, 0x20, 1000) + outb(0, 0x0C) + inb(1)
+        + outb(0, 0x0B) + outb(1, 0x82) + op(HOST, 0x20, 2000) + outb(0, 0x0C) + inb(1),
+        "ram-and-attributes": struct.pack("<Bq", 255, -86400 * 10**9) + outb(0, 0x40)
+        + outb(1, 0xAB) + outb(0, 0x40) + inb(1) + attributes(20),
     }
     i8042 = {
         "command-byte": outb(4, 0x20) + inb(0) + outb(4, 0x60) + outb(0, 0x47) + inb(4),

@@ -1,4 +1,4 @@
-list(APPEND KVMSCOPE_CORE_SOURCES devices/Device.h devices/Device.cpp devices/IrqLine.h
+list(APPEND KVMSCOPE_CORE_SOURCES devices/Device.h devices/Device.cpp devices/IrqLine.h devices/DeviceTimer.h
     devices/DeviceState.h devices/DeviceState.cpp devices/EmulatedDevice.h devices/EmulatedDevice.cpp)
 list(APPEND KVMSCOPE_CORE_SOURCES
     devices/SerialSink.h

@@ -33,6 +33,7 @@
 #include "kvm/System.h"
 #include "log/Log.h"
 #include "machine/Cpuid.h"
+#include "machine/DeviceTimerThread.h"
 #include "machine/FramebufferSlot.h"
 #include "machine/KvmIrqLine.h"
 #include "pci/I440fxHostBridge.h"
@@ -151,7 +152,12 @@ void Machine::createDevices(kvm::System& system, SerialSink& serialSink) {
     addLegacyDevice(pc::kPostCode, *post, *post);
     devices_.push_back(std::move(post));
 
-    auto cmos = std::make_unique<CmosRtc>(config_.memorySize);
+    // IRQ 8, and a timer for its periodic, alarm and update interrupts (on a thread that starts
+    // only when the guest enables one of them).
+    deviceTimers_ = std::make_unique<DeviceTimerThread>("kvmscope-timer");
+    auto cmos =
+        std::make_unique<CmosRtc>(config_.memorySize, CmosRtc::Clock{},
+                                  &makeLine(pc::kRtc.irq, pc::kRtc.name), deviceTimers_->factory());
     addLegacyDevice(pc::kRtc, *cmos, *cmos);
     devices_.push_back(std::move(cmos));
 

@@ -28,6 +28,7 @@ class System;
 class Device;
 class BusDevice;
 class IrqLine;
+class DeviceTimerThread;
 class SerialSink;
 class Uart16550;
 class Framebuffer;
@@ -176,6 +177,9 @@ private:
     AddressBus ioBus_{"I/O port"};
     AddressBus mmioBus_{"MMIO"};
     std::vector<std::unique_ptr<KvmIrqLine>> irqLines_;
+    // The devices' timers (the RTC's): a thread started by the first timer armed. Declared before
+    // devices_ so that it outlives them: a device's timer unwatches itself when the device dies.
+    std::unique_ptr<DeviceTimerThread> deviceTimers_;
     std::vector<std::shared_ptr<storage::DiskImage>> diskImages_; // outlive the devices using them
     std::vector<std::unique_ptr<Device>> devices_;
     Uart16550* uart_ = nullptr;

@@ -47,8 +47,8 @@ struct LegacyDevice {
 // same standard_io_resources). The debug-exit port is QEMU's isa-debug-exit default; the PM block
 // and the reset register are where QEMU's PIIX4 machine has them, so guests written for QEMU
 // power off and reset unchanged.
-// The RTC's IRQ 8 is the line the AT RTC owns, declared as PC firmware does, though the device
-// raises no interrupt: Linux's rtc_cmos works without it.
+// The RTC raises its periodic, alarm and update-ended interrupts on IRQ 8, the line the AT RTC
+// owns, edge-triggered and active high as every ISA IRQ (devices/CmosRtc.h).
 inline constexpr LegacyDevice kCom1{"COM1", 0x3f8, Uart16550::kPortCount, 4, kNoIrq, "PNP0501",
                                     "COM1", 1};
 inline constexpr LegacyDevice kRtc{"CMOS RTC", 0x70, CmosRtc::kPortCount, 8, kNoIrq,

@@ -5,6 +5,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/Cpuid.h machine/Cpuid.cpp machine/KvmIrqLine.h
     machine/FramebufferSlot.h machine/FramebufferSlot.cpp
     machine/KvmMsiRouter.h machine/KvmMsiRouter.cpp
+    machine/DeviceTimerThread.h machine/DeviceTimerThread.cpp
     machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineVirtio.cpp
     machine/MachineRestore.cpp
     machine/MachineHost.h machine/MachineHost.cpp

@@ -1,7 +1,9 @@
 // Every device of a real machine, user-space and kernel, through the one attribute model.
 #include "CollectingSink.h"
 #include "KvmTestSupport.h"
+#include "devices/CmosRtc.h"
 #include "devices/Device.h"
+#include "devices/EmulatedDevice.h"
 #include "devices/kernel/KernelLapic.h"
 #include "kvm/compat.h"
 #include "machine/Machine.h"
@@ -180,6 +182,81 @@ private Q_SLOTS:
         QVERIFY(isa);
         QCOMPARE(isa->getAttr(pci::PciFunction::kIdentityGroup, attrId("class code")).scalar,
                  uint64_t(0x060100));
+    }
+
+    // The RTC's interrupts through KVM's irqchip, seen from the device (the guest checks its own
+    // side): the rtc-irq guest enables them, takes them and turns them off again before it exits,
+    // so the timer is disarmed and the line low at the end, with every edge counted.
+    void rtcRaisesIrq8() {
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 32ull << 20;
+        config.boot.imagePath = guestPath("rtc-irq").toStdString();
+        Machine machine(config, *system_, sink);
+        machine.boot();
+        Device* rtc = nullptr;
+        for (Device* device : machine.devices())
+            if (device->name().find("MC146818A") != std::string::npos)
+                rtc = device;
+        QVERIFY(rtc);
+        const auto attr = [rtc](const char* name) {
+            return rtc->getAttr(CmosRtc::kInterruptGroup, attrId(name)).scalar;
+        };
+        QCOMPARE(attr("timer period"), uint64_t(0)); // nothing enabled: no timer
+        machine.run();
+        const auto stop = machine.waitForStop(60000);
+        QVERIFY2(stop.has_value(), sink.text().constData());
+        QVERIFY2(stop->kind == StopKind::DebugExit && stop->debugExitValue == 0x31,
+                 sink.text().constData());
+        // Two update interrupts, an alarm, at least 32 periodic ones and the two edges of the
+        // acknowledgement check.
+        QVERIFY2(attr("interrupts raised") >= 36, sink.text().constData());
+        QCOMPARE(attr("IRQ level"), uint64_t(0));
+        QCOMPARE(attr("timer period"), uint64_t(0));
+        QCOMPARE(attr("periodic rate"), uint64_t(64));
+    }
+
+    // A state restore re-arms the RTC's timer (snapshots restore every device this way): with the
+    // rtc-irq guest waiting for its interrupts, the RTC is given a fresh RTC's state (nothing
+    // enabled: the timer stops) and then its own saved state back, and the guest, which waits in
+    // hlt for each interrupt, reaches its end only if the timer runs again. Its own checks may
+    // fail (status 101): the pause falls into what it measures.
+    void rtcTimerFollowsAStateRestore() {
+        CollectingSink sink;
+        MachineConfig config;
+        config.memorySize = 32ull << 20;
+        config.boot.imagePath = guestPath("rtc-irq").toStdString();
+        Machine machine(config, *system_, sink);
+        machine.boot();
+        EmulatedDevice* rtc = nullptr;
+        for (Device* device : machine.devices())
+            if (device->name().find("MC146818A") != std::string::npos)
+                rtc = dynamic_cast<EmulatedDevice*>(device);
+        QVERIFY(rtc);
+        const auto attr = [rtc](const char* name) {
+            return rtc->getAttr(CmosRtc::kInterruptGroup, attrId(name)).scalar;
+        };
+        machine.run();
+        QTRY_VERIFY_WITH_TIMEOUT(sink.text().contains("rtc-irq: ready"), 30000);
+        machine.pause();
+        QVERIFY(machine.waitUntilPaused(10000));
+        QCOMPARE(attr("timer period"), uint64_t(1'000'000'000 / 64));
+        const SavedDeviceState running = rtc->saveState();
+
+        const SavedDeviceState idle = CmosRtc(config.memorySize).saveState();
+        rtc->restoreState(idle);
+        QCOMPARE(attr("timer period"), uint64_t(0));
+        QCOMPARE(attr("IRQ level"), uint64_t(0));
+        rtc->restoreState(running);
+        QCOMPARE(attr("timer period"), uint64_t(1'000'000'000 / 64));
+
+        machine.run();
+        const auto stop = machine.waitForStop(60000);
+        QVERIFY2(stop.has_value(), sink.text().constData());
+        QVERIFY2(stop->kind == StopKind::DebugExit &&
+                     (stop->debugExitValue == 0x31 || stop->debugExitValue == 0x32),
+                 sink.text().constData());
+        QVERIFY2(sink.text().contains("rtc-irq: interrupts"), sink.text().constData());
     }
 };
 

@@ -32,6 +32,30 @@
 #define PM1A_CNT_PORT 0x604
 #define PM1_CNT_SLP_EN 0x2000
 
+/* The RTC (MC146818A datasheet, "Address Map" and "Registers A-D"): port 0x70 selects a register
+ * (bit 7 masks NMI), port 0x71 reads or writes it; its interrupt is ISA IRQ 8. */
+#define RTC_INDEX 0x70
+#define RTC_DATA 0x71
+#define RTC_SECONDS 0x00
+#define RTC_SECONDS_ALARM 0x01
+#define RTC_MINUTES_ALARM 0x03
+#define RTC_HOURS_ALARM 0x05
+#define RTC_REGISTER_A 0x0A
+#define RTC_REGISTER_B 0x0B
+#define RTC_REGISTER_C 0x0C
+#define RTC_A_DIVIDER_32KHZ 0x20 /* DV2-DV0 = 010: 32.768 kHz time base, running */
+#define RTC_A_RATE_64HZ 0x0A     /* RS3-RS0 */
+#define RTC_B_PIE 0x40
+#define RTC_B_AIE 0x20
+#define RTC_B_UIE 0x10
+#define RTC_B_24HOUR 0x02
+#define RTC_C_IRQF 0x80
+#define RTC_C_PF 0x40
+#define RTC_C_AF 0x20
+#define RTC_C_UF 0x10
+#define RTC_ALARM_DONT_CARE 0xC0 /* both top bits set: any value */
+#define RTC_IRQ 8
+
 /* POST code port. */
 #define POST_PORT 0x80
 

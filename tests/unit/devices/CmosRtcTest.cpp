@@ -19,11 +19,14 @@ namespace {
 constexpr uint64_t INDEX = 0, DATA = 1;
 constexpr uint64_t MiB = 1ull << 20, GiB = 1ull << 30;
 
-// A settable host clock shared with the device.
+// A settable host clock shared with the device: whole seconds, plus nanoseconds into the second.
 struct FakeClock {
     std::shared_ptr<std::time_t> now = std::make_shared<std::time_t>(0);
+    std::shared_ptr<int64_t> nanoseconds = std::make_shared<int64_t>(0);
     CmosRtc::Clock function() const {
-        return [now = now] { return *now; };
+        return [now = now, nanoseconds = nanoseconds] {
+            return std::chrono::seconds(*now) + std::chrono::nanoseconds(*nanoseconds);
+        };
     }
 };
 

@@ -14,8 +14,8 @@
 #include <set>
 
 using kvmscope::AttrAccess;
-using kvmscope::attrId;
 using kvmscope::AttributeError;
+using kvmscope::attrId;
 using kvmscope::AttrType;
 using kvmscope::AttrValue;
 using kvmscope::Device;
@@ -60,8 +60,8 @@ private Q_SLOTS:
     void attributeContract_data() {
         QTest::addColumn<std::shared_ptr<Device>>("device");
         QTest::newRow("uart") << makeUart();
-        QTest::newRow("cmos") << std::shared_ptr<Device>(
-            std::make_shared<kvmscope::CmosRtc>(64ull << 20, [] { return std::time_t(0); }));
+        QTest::newRow("cmos") << std::shared_ptr<Device>(std::make_shared<kvmscope::CmosRtc>(
+            64ull << 20, [] { return std::chrono::nanoseconds(0); }));
         QTest::newRow("debug-exit")
             << std::shared_ptr<Device>(std::make_shared<kvmscope::DebugExitPort>([](uint32_t) {}));
         QTest::newRow("post") << std::shared_ptr<Device>(

@@ -89,7 +89,7 @@ private Q_SLOTS:
     }
 
     void cmosWithAnIndexAndRam() {
-        auto clock = [] { return kFixedTime; };
+        auto clock = [] { return std::chrono::seconds(kFixedTime); };
         CmosRtc rtc(64ull << 20, clock), copy(128ull << 20, clock);
         outb(rtc, 0, 0x40);
         outb(rtc, 1, 0x99); // a RAM byte

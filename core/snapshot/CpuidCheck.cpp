@@ -78,23 +78,26 @@ const kvm_cpuid_entry2* find(const std::vector<kvm_cpuid_entry2>& entries, uint3
 
 void checkCpuidSubset(const std::vector<kvm_cpuid_entry2>& saved,
                       const std::vector<kvm_cpuid_entry2>& supported, const std::string& file,
-                      const std::string& section) {
+                      const std::string& section, const std::vector<kvm_cpuid_entry2>& current) {
     for (const FeatureRegister& feature : kFeatureRegisters) {
         const kvm_cpuid_entry2* guest = find(saved, feature.leaf, feature.subleaf);
         if (!guest)
             continue;
         const kvm_cpuid_entry2* host = find(supported, feature.leaf, feature.subleaf);
         const uint32_t wanted = value(*guest, feature.reg) & ~feature.notFeatures;
-        const uint32_t offered = host ? value(*host, feature.reg) : 0;
+        const kvm_cpuid_entry2* running = find(current, feature.leaf, feature.subleaf);
+        const uint32_t offered =
+            (host ? value(*host, feature.reg) : 0) | (running ? value(*running, feature.reg) : 0);
         const uint32_t missing = wanted & ~offered;
         if (missing == 0)
             continue;
         throw LoadError(
-            file, fmt::format("section '{}': the guest ran with CPUID leaf {:#x} subleaf {} {} bit "
-                              "{} ({:#010x}), which this host's KVM does not offer ({:#010x}): it "
-                              "cannot go on here",
-                              section, feature.leaf, feature.subleaf, name(feature.reg),
-                              std::countr_zero(missing), wanted, offered));
+            file,
+            fmt::format("section '{}': the guest ran with CPUID leaf {:#x} subleaf {} {} bit "
+                        "{} ({:#010x}), which this host's KVM neither offers nor gives its vcpus "
+                        "({:#010x}): it cannot go on here",
+                        section, feature.leaf, feature.subleaf, name(feature.reg),
+                        std::countr_zero(missing), wanted, offered));
     }
 }
 

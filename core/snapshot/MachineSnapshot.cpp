@@ -144,8 +144,12 @@ void restoreMachine(Machine& machine, const MachineImage& image, kvm::System& sy
                                     image.vcpus().size(), machine.vcpuCount()));
     // Everything that can be refused is checked before anything changes.
     const auto supported = system.supportedCpuid();
-    for (size_t index = 0; index < image.vcpus().size(); ++index)
-        checkCpuidSubset(image.vcpus()[index].cpuid, supported, file, vcpuSectionName(index));
+    for (size_t index = 0; index < image.vcpus().size(); ++index) {
+        const auto current = machine.vcpu(index).call([](kvm::Vcpu& vcpu) { return vcpu.cpuid(); },
+                                                      kVcpuCallTimeoutMs);
+        checkCpuidSubset(image.vcpus()[index].cpuid, supported, file, vcpuSectionName(index),
+                         current);
+    }
     const auto devices = savedDevices(machine);
     for (const auto& [name, device] : devices)
         if (!image.devices().count(name))

@@ -219,6 +219,23 @@ private Q_SLOTS:
         checkCpuidSubset({leaf1}, {hostLeaf1}, "f", "vcpu.0");
     }
 
+    // A host whose vcpus run with more than KVM_GET_SUPPORTED_CPUID lists (kvm_pvm reads back
+    // the host's SSE3 and up) continues a guest that saw those bits; one whose vcpus lack them
+    // too still refuses it.
+    void cpuidBitsAVcpuOfTheHostHasCount() {
+        kvm_cpuid_entry2 guest{};
+        guest.function = 1;
+        guest.ecx = 0x77f83203;
+        kvm_cpuid_entry2 supported = guest;
+        supported.ecx = 0x81202000;
+        kvm_cpuid_entry2 running = guest;
+        checkCpuidSubset({guest}, {supported}, "f", "vcpu.0", {running});
+        running.ecx &= ~1u; // no SSE3 on this host's vcpus either
+        const QString error =
+            loadErrorOf([&] { checkCpuidSubset({guest}, {supported}, "f", "vcpu.0", {running}); });
+        QVERIFY2(error.contains("leaf 0x1 subleaf 0 ECX bit 0"), qPrintable(error));
+    }
+
     void aConsistentFileIsRead() {
         QTemporaryDir dir;
         const std::string path = dir.filePath("good.kvmsnap").toStdString();

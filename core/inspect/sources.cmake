@@ -3,5 +3,5 @@
 list(APPEND KVMSCOPE_CORE_SOURCES
     inspect/VcpuSnapshot.h inspect/VcpuSnapshot.cpp inspect/GuestView.h inspect/GuestView.cpp
     inspect/CrashReport.h inspect/CrashReport.cpp inspect/DescriptorTables.h
-    inspect/DescriptorTables.cpp
+    inspect/DescriptorTables.cpp inspect/TripleFaultAutopsy.h inspect/TripleFaultAutopsy.cpp
 )

@@ -153,6 +153,18 @@ private Q_SLOTS:
         for (const AutopsyStep& step : autopsy.steps)
             QCOMPARE(step.certainty, Certainty::Observed);
         QVERIFY(QString::fromStdString(autopsy.summary).contains("observed at the fault"));
+
+        // An exception KVM still holds at the stop (KVM_GET_VCPU_EVENTS) is named first.
+        kvm_vcpu_events events{};
+        events.exception.injected = 1;
+        events.exception.nr = 13;
+        events.exception.has_error_code = 1;
+        events.exception.error_code = 0x43;
+        g.state.events = events;
+        QVERIFY2(report(g.autopsy())
+                     .contains("KVM still holds exception 13 (#GP, error code 0x43) "
+                               "injected"),
+                 qPrintable(report(g.autopsy())));
     }
 
     // The same guest on a host that reset the vcpu: the state is the last exit's, an `out` just

@@ -1,8 +1,8 @@
 #include "Headless.h"
 
 #include "ConsoleSerial.h"
-#include "cpu/CrashState.h"
 #include "debug/Debugger.h"
+#include "inspect/CrashReport.h"
 #include "kvm/ExitTeardown.h"
 #include "kvm/KvmError.h"
 #include "kvm/System.h"
@@ -10,7 +10,6 @@
 #include "machine/Machine.h"
 #include "machine/MachineHost.h"
 #include "snapshot/MachineSnapshot.h"
-#include "trace/ExitRecord.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -344,9 +343,11 @@ int runHeadless(const CommandLine& options) {
         if (stop->kind == StopKind::Crash && machine.waitUntilPaused(kPauseTimeoutMs)) {
             // KVM's state now, and the registers at the last exit before the crash: on AMD
             // hosts the first is the reset state, and the report says so (cpu/CrashState.h).
-            const cpu::CrashState state =
-                cpu::readCrashState(machine.vcpu(stop->vcpu), stop->vcpu, kPauseTimeoutMs);
-            fmt::print(stderr, "{}", cpu::formatCrashState(state, trace::monotonicNs()));
+            // After a triple fault, the chain of exceptions that led to it follows
+            // (inspect/TripleFaultAutopsy.h).
+            const inspect::CrashReport report =
+                inspect::readCrashReport(machine, stop->vcpu, kPauseTimeoutMs);
+            fmt::print(stderr, "{}{}", report.text, report.autopsy);
         }
     } else {
         log::get("kvm")->info("{}", stop->reason);

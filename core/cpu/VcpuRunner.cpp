@@ -73,8 +73,13 @@ void VcpuRunner::start() {
     // api.rst 5 "kvm_valid_regs") so the trace can show RIP without a KVM_GET_REGS per exit.
     // The machine probes the capability. kvm_dirty_regs stays 0: kvmscope writes registers with
     // KVM_SET_REGS, never through the run page. Set before the thread exists, so no race.
+    // With the system registers as well (KVM_SYNC_X86_SREGS) where KVM offers them: on AMD hosts
+    // a triple fault resets the vcpu before kvmscope sees the shutdown, so the descriptor tables
+    // and paging at the last exit are all that is left to explain the fault with
+    // (inspect/TripleFaultAutopsy.h). KVM fills them on every exit (api.rst 5, "kvm_valid_regs").
     if (syncRegs_)
-        vcpu_.runState()->kvm_valid_regs = KVM_SYNC_X86_REGS;
+        vcpu_.runState()->kvm_valid_regs =
+            KVM_SYNC_X86_REGS | (syncSregs_ ? KVM_SYNC_X86_SREGS : 0);
     thread_ = std::thread([this] { threadMain(); });
 }
 
@@ -401,8 +406,11 @@ void VcpuRunner::recordExit(const kvm_run& run) {
         record.rip = run.s.regs.regs.rip;
         record.ripValid = true;
         // Not a shutdown's: on AMD hosts KVM has already reset the vcpu when it reports one.
-        if (run.exit_reason != KVM_EXIT_SHUTDOWN)
-            lastExit_ = LastExit{run.s.regs.regs, run.exit_reason, record.timestampNs};
+        if (run.exit_reason != KVM_EXIT_SHUTDOWN) {
+            const bool hasSregs = (run.kvm_valid_regs & KVM_SYNC_X86_SREGS) != 0;
+            lastExit_ = LastExit{run.s.regs.regs, hasSregs ? run.s.regs.sregs : kvm_sregs{},
+                                 hasSregs, run.exit_reason, record.timestampNs};
+        }
     }
     if (run.exit_reason == KVM_EXIT_IO) {
         record.address = run.io.port;

@@ -144,6 +144,10 @@ public:
     // intercept), so this is the last state of the guest's own that anyone saw.
     struct LastExit {
         kvm_regs regs{};
+        // The system registers too where KVM copies them (KVM_SYNC_X86_SREGS): the descriptor
+        // tables, paging and mode a triple-fault autopsy needs (inspect/TripleFaultAutopsy.h).
+        kvm_sregs sregs{};
+        bool hasSregs = false;
         uint32_t reason = 0;      // KVM_EXIT_*
         uint64_t timestampNs = 0; // CLOCK_MONOTONIC, as exit records
     };
@@ -161,6 +165,9 @@ public:
     // Before start(): have KVM copy the general registers into kvm_run on every exit
     // (KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS), so exit records carry RIP at no ioctl cost.
     void setSyncRegs(bool enabled) { syncRegs_ = enabled; }
+    // Before start(): the system registers as well (KVM_SYNC_X86_SREGS), kept for lastExit().
+    // Only with setSyncRegs(true).
+    void setSyncSregs(bool enabled) { syncSregs_ = enabled; }
     // Before start(): the exit breakpoints to check on every exit (nullptr: none).
     void setExitBreakpoints(const debug::ExitBreakpoints* breakpoints) {
         exitBreakpoints_ = breakpoints;
@@ -219,6 +226,7 @@ private:
     trace::AddressCounters addressCounters_;
     std::vector<uint32_t> msrIndices_;
     bool syncRegs_ = false;
+    bool syncSregs_ = false;
     std::optional<LastExit> lastExit_; // vcpu thread only (read through call())
     bool lastExitNeedsCompletion_ = false;
     const debug::ExitBreakpoints* exitBreakpoints_ = nullptr;

@@ -416,7 +416,9 @@ const boot::BootPlan& Machine::bootFirmware() {
 
 void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry2>& supported) {
     const auto msrIndices = system.msrIndexList();
-    const bool syncRegs = (system.checkExtension(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
+    const int syncFields = system.checkExtension(KVM_CAP_SYNC_REGS);
+    const bool syncRegs = (syncFields & KVM_SYNC_X86_REGS) != 0;
+    const bool syncSregs = (syncFields & KVM_SYNC_X86_SREGS) != 0;
     CpuidOptions cpuid;
     cpuid.cpuCount = config_.cpus;
     // Read once per machine (/proc/cpuinfo): the CPUID here and the loader in boot() use it.
@@ -435,6 +437,7 @@ void Machine::createVcpus(kvm::System& system, const std::vector<kvm_cpuid_entry
             std::make_unique<cpu::VcpuRunner>(vm_.createVcpu(index), ioBus_, mmioBus_, host);
         runner->setMsrIndices(msrIndices);
         runner->setSyncRegs(syncRegs);
+        runner->setSyncSregs(syncSregs);
         runner->setExitBreakpoints(&exitBreakpoints_);
         runner->setGuestMemory(memory_.get());
         runner->start();
@@ -600,7 +603,7 @@ void Machine::vcpuStopped(const cpu::VcpuStop& stop) {
         requestStop({StopKind::PowerOff, 0, stop.vcpu, stop.description});
         return;
     default:
-        requestStop({StopKind::Crash, 0, stop.vcpu, stop.description});
+        requestStop({StopKind::Crash, 0, stop.vcpu, stop.description, stop.exitReason});
         return;
     }
 }

@@ -22,6 +22,9 @@ struct MachineStop {
     uint32_t debugExitValue = 0;
     uint32_t vcpu = 0;  // the vcpu that caused it, where one did
     std::string reason; // a sentence for the user
+    // The KVM_EXIT_* of the vcpu exit behind a crash (KVM_EXIT_SHUTDOWN: a triple fault); 0
+    // otherwise.
+    uint32_t exitReason = 0;
 
     // 0 clean, (V << 1) | 1 debug exit, 4 crash, 6 timeout (see README).
     int exitStatus() const;

@@ -211,6 +211,12 @@ private Q_SLOTS:
                  qPrintable(report->text()));
         QVERIFY2(report->detailedText().contains(QStringLiteral("at its last exit")),
                  qPrintable(report->detailedText()));
+        // The chain that led to the shutdown: the guest's ud2 under an IDT of limit 0.
+        QVERIFY2(report->text().contains(QStringLiteral("Triple-fault autopsy: #UD")) &&
+                     report->text().contains(QStringLiteral("triple fault (")),
+                 qPrintable(report->text()));
+        QVERIFY2(report->detailedText().contains(QStringLiteral("lies beyond the IDT limit 0x0")),
+                 qPrintable(report->detailedText()));
         QCOMPARE(report->windowModality(), Qt::NonModal); // the window stays usable
         QCOMPARE(window.currentSession(), crashing);
         QCOMPARE(spin->state(), MachineSession::State::Running);

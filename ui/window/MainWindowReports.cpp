@@ -41,13 +41,19 @@ void MainWindow::reportCrash(MachineSession& session) {
                     .arg(stop->vcpu);
     else if (report && report->hasLastExit)
         shows += tr(" The registers at the last exit before the crash are under Details.");
-    auto* box =
-        new QMessageBox(QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
-                        tr("The guest %1 crashed: %2\n\n%3")
-                            .arg(session.name(), QString::fromStdString(stop->reason), shows),
-                        QMessageBox::Ok, this);
+    // After a triple fault, the chain of exceptions that led to it (inspect/TripleFaultAutopsy.h)
+    // in a line of its own, its steps first under Details.
+    QString chain;
+    if (report && !report->autopsySummary.empty())
+        chain =
+            tr("\n\nTriple-fault autopsy: %1").arg(QString::fromStdString(report->autopsySummary));
+    auto* box = new QMessageBox(
+        QMessageBox::Critical, tr("%1 crashed").arg(session.name()),
+        tr("The guest %1 crashed: %2%3\n\n%4")
+            .arg(session.name(), QString::fromStdString(stop->reason), chain, shows),
+        QMessageBox::Ok, this);
     if (report)
-        box->setDetailedText(QString::fromStdString(report->text));
+        box->setDetailedText(QString::fromStdString(report->autopsy + report->text));
     box->setObjectName(QStringLiteral("crashReport"));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setWindowModality(Qt::NonModal);

@@ -8,13 +8,21 @@
  * real-mode interrupt delivery (KVM's instruction emulator does, on hosts where real mode is not
  * run natively) may read the vector from the IVT without checking the limit. In protected mode
  * the IDT limit check is always made. ud2 rather than int3: int3 in ring 0 is not emulated on
- * some hosts (the vcpu fails with an internal error instead of faulting). */
+ * some hosts (the vcpu fails with an internal error instead of faulting).
+ *
+ * The write of POST code 0xDF to port 0x80 just before the ud2 is the guest's last exit to
+ * kvmscope, made with the GDT and the empty IDT already loaded: on AMD hosts KVM resets the vcpu
+ * when it reports the shutdown, so the registers at that exit are what kvmscope's triple-fault
+ * autopsy starts from (inspect/TripleFaultAutopsy.h). The test expects the chain
+ * #UD → #GP(0x33) → #GP(0x6b) → #DF(0x0) → #GP(0x43) → triple fault. */
 #include "pc.h"
 #include "flat16.h"
 
 #define CODE32_SELECTOR 0x08
 #define DATA32_SELECTOR 0x10
 #define CR0_PE 0x1
+#define POST_PORT 0x80
+#define POST_TRIPLE_FAULT 0xDF
 
     .code16
     .section .text.entry, "ax"
@@ -35,6 +43,8 @@ protected_mode:
     mov %ax, %es
     mov %ax, %ss
     lidt empty_idt_descriptor
+    mov $POST_TRIPLE_FAULT, %al
+    out %al, $POST_PORT        /* the last exit: tables loaded, the fault next */
     ud2
     /* Not reached: the CPU has shut down. */
 1:  cli

@@ -69,6 +69,9 @@ public:
 
     virtual std::string name() const = 0;
     virtual DeviceKind kind() const = 0;
+    // Whether its attributes are read on a vcpu's own thread (VcpuRunner::call), which waits
+    // for a running vcpu to leave KVM_RUN: a front end asks only while the vcpus are parked.
+    virtual bool readsOnVcpuThread() const { return kind() == DeviceKind::Vcpu; }
 
     // Every attribute this device has, in display order.
     virtual std::vector<AttributeInfo> attributes() const = 0;

@@ -338,9 +338,16 @@ private Q_SLOTS:
         const QString path = dir.filePath(QStringLiteral("ticks.kvmsnap"));
         MainWindow window({demo("hello")});
         KVMSCOPE_GUI_GUEST_CONFIG(config, "ticks");
-        MachineSession* session = window.launchMachine(config, false);
+        // Started paused and run once the window's event loop turns: ticks takes 2-3 s on a fast
+        // host, less than a busy machine may spend laying out a new window.
+        MachineSession* session = window.launchMachine(config, true);
         QVERIFY(session);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        session->run();
         QTRY_VERIFY_WITH_TIMEOUT(session->serialTranscript().contains("tick 3 "), kGuestTimeoutMs);
+        QVERIFY2(session->state() != MachineSession::State::Stopped,
+                 "ticks ran to its end before the save: the window's event loop was held up");
         QVERIFY(window.saveStateTo(path));
         QVERIFY(QFileInfo(path).size() > 0);
         QCOMPARE(session->state(), MachineSession::State::Running); // it runs on

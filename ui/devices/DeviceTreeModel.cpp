@@ -115,9 +115,9 @@ void DeviceTreeModel::rebuild() {
 }
 
 bool DeviceTreeModel::deviceReadable(const Device& device) const {
-    // A vcpu's attributes are read on its own thread (VcpuRunner::call), which would wait for a
-    // running vcpu: only ask while every vcpu is parked.
-    if (device.kind() != DeviceKind::Vcpu)
+    // A vcpu's attributes and its LAPIC's are read on its own thread (VcpuRunner::call), which
+    // would wait for a running vcpu: only ask while every vcpu is parked.
+    if (!device.readsOnVcpuThread())
         return true;
     if (!session_)
         return false;

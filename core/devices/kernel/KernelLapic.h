@@ -63,6 +63,7 @@ public:
 
     std::string name() const override;
     DeviceKind kind() const override { return DeviceKind::InKernelChip; }
+    bool readsOnVcpuThread() const override { return true; }
     std::vector<AttributeInfo> attributes() const override;
     AttrValue getAttr(uint32_t group, uint64_t attr) const override;
     void setAttr(uint32_t group, uint64_t attr, const AttrValue& value) override;

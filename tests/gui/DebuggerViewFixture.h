@@ -9,6 +9,7 @@
 #include "debugger/CallStackModel.h"
 #include "debugger/DebuggerView.h"
 #include "debugger/DisassemblyModel.h"
+#include "debugger/InterruptsModel.h"
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
 #include "machine/Machine.h"
@@ -38,7 +39,7 @@ protected:
         view_ = std::make_unique<ui::DebuggerView>();
         for (QAbstractItemModel* model : std::initializer_list<QAbstractItemModel*>{
                  view_->disassembly(), view_->breakpoints(), view_->memory(), view_->pageWalk(),
-                 view_->callStack()})
+                 view_->callStack(), view_->interrupts()})
             new QAbstractItemModelTester(
                 model, QAbstractItemModelTester::FailureReportingMode::QtTest, model);
         view_->resize(1200, 800);

@@ -13,6 +13,7 @@
 #include "debugger/BreakpointsModel.h"
 #include "debugger/CallStackModel.h"
 #include "debugger/DisassemblyModel.h"
+#include "debugger/InterruptsModel.h"
 #include "debugger/MemoryModel.h"
 #include "debugger/PageWalkModel.h"
 #include "machine/Machine.h"
@@ -343,6 +344,16 @@ private Q_SLOTS:
         QCOMPARE(view_->lastStop()->dataAddress, uint64_t(0x3f8));
         QCOMPARE(view_->lastStop()->value, uint64_t('d'));
         QTRY_COMPARE(list.index(0, BreakpointsModel::HitsColumn).data().toUInt(), 1u);
+
+        // The Interrupts tab reads the stop: one row per I/O APIC pin, COM1's line on IRQ 4.
+        InterruptsModel& interrupts = *view_->interrupts();
+        QTRY_COMPARE(interrupts.rowCount(), 24);
+        QVERIFY(!interrupts.stale());
+        const QString com1 =
+            interrupts.index(4, InterruptsModel::StopsColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(com1.startsWith(QLatin1String("IRQ 4 (COM1)")), qPrintable(com1));
+        QCOMPARE(interrupts.index(4, InterruptsModel::DevicesColumn).data().toString(),
+                 QStringLiteral("COM1"));
 
         // A bad port range is refused in the dialog, which stays open.
         AddBreakpointDialog bad(*view_->breakpoints(), {}, &debugger().guest().symbols());

@@ -321,6 +321,13 @@ InterruptPath traceInterrupt(uint32_t irq, std::span<const IrqLineRecord> lines,
                                     head, route, pic.isr);
         return path;
     }
+    if (!path.picRequested && path.picInService) {
+        path.block = InterruptBlock::PicInService;
+        path.sentence = fmt::format("{}; {}: the PIC is serving it (ISR) and waits for its "
+                                    "handler's EOI",
+                                    head, route);
+        return path;
+    }
     if (!path.picRequested) {
         path.block = InterruptBlock::Idle;
         path.sentence = fmt::format("{}; nothing pending, and the path is open: {}", head, route);

@@ -201,6 +201,13 @@ private Q_SLOTS:
         path = traceInterrupt(4, lines, chips, vcpus);
         QCOMPARE(path.block, InterruptBlock::PicInService);
 
+        // Taken, and its handler has not written EOI yet: not "nothing pending".
+        chips.master.irr = 0;
+        chips.master.isr = 0x10;
+        path = traceInterrupt(4, lines, chips, vcpus);
+        QCOMPARE(path.block, InterruptBlock::PicInService);
+        QVERIFY(path.sentence.find("waits for its handler's EOI") != std::string::npos);
+
         // With the LAPIC enabled and LINT0 masked, the PIC's output goes nowhere.
         chips.master.isr = 0;
         vcpus[0].sregs.apic_base |= 1ull << 11;

@@ -4,5 +4,6 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     inspect/VcpuSnapshot.h inspect/VcpuSnapshot.cpp inspect/GuestView.h inspect/GuestView.cpp
     inspect/CrashReport.h inspect/CrashReport.cpp inspect/DescriptorTables.h
     inspect/DescriptorTables.cpp inspect/InterruptPath.h inspect/InterruptPath.cpp
-    inspect/TripleFaultAutopsy.h inspect/TripleFaultAutopsy.cpp
+    inspect/TripleFaultAutopsy.h inspect/TripleFaultAutopsy.cpp inspect/TripleFaultAutopsyParts.h
+    inspect/TripleFaultFirstException.cpp inspect/TripleFaultDelivery.cpp
 )

@@ -7,6 +7,7 @@ list(APPEND KVMSCOPE_CORE_SOURCES
     machine/KvmMsiRouter.h machine/KvmMsiRouter.cpp
     machine/DeviceTimerThread.h machine/DeviceTimerThread.cpp
     machine/Machine.h machine/Machine.cpp machine/MachineStorage.cpp machine/MachineVirtio.cpp
+    machine/MachinePci.cpp
     machine/MachineRestore.cpp
     machine/MachineHost.h machine/MachineHost.cpp
 )
